@@ -1,0 +1,1 @@
+"""Users, roles, passwords, sessions and the AccessContext that every plate-data call requires."""

@@ -1,0 +1,106 @@
+"""AccessContext: the why and the who of every access to plate data (policy 462.3, 462.6; Civil Code 1798.90.52).
+
+Service functions that return plate data take one and refuse to run without it. It is built only through
+:func:`build_access_context`, which checks the purpose against the authorized list, the case number against the
+agency's format and the justification against the list of generic, meaningless ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from platekeeper.access.principal import PermissionDenied, Principal
+from platekeeper.config import AccessPolicyConfig
+
+__all__ = ["AccessContext", "AccessContextError", "build_access_context", "require_context"]
+
+
+class AccessContextError(ValueError):
+    """The stated purpose, case number or justification is missing or not acceptable."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {why}" for name, why in problems.items()))
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    principal: Principal
+    purpose: str
+    purpose_label: str
+    case_number: str
+    justification: str
+
+    @property
+    def username(self) -> str:
+        return self.principal.username
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a web session remembers of the stated context."""
+        return {"purpose": self.purpose, "case_number": self.case_number, "justification": self.justification}
+
+
+def _clean(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def _check_purpose(policy: AccessPolicyConfig, purpose: str, problems: dict[str, str]) -> str:
+    if not purpose:
+        problems["purpose"] = "missing: choose one of the authorized purposes " + \
+            ", ".join(p.code for p in policy.purposes)
+        return ""
+    config = policy.purpose(purpose)
+    if config is None:
+        problems["purpose"] = f"{purpose!r} is not an authorized purpose (policy 462.3)"
+        return ""
+    return config.label
+
+
+def _check_case(policy: AccessPolicyConfig, case_number: str, problems: dict[str, str]) -> None:
+    if not case_number:
+        problems["case_number"] = f"missing: give the case or incident number, e.g. {policy.case_number_example}"
+    elif not re.fullmatch(policy.case_number_pattern, case_number):
+        problems["case_number"] = (f"{case_number!r} is not in the agency's case number format "
+                                   f"(e.g. {policy.case_number_example})")
+
+
+def _check_justification(policy: AccessPolicyConfig, justification: str, problems: dict[str, str]) -> None:
+    generic = {g.lower() for g in policy.generic_justifications}
+    if not justification:
+        problems["justification"] = "missing: say briefly why this search is needed"
+    elif justification.lower().strip(" .") in generic:
+        problems["justification"] = f"{justification!r} is too generic; say what you are looking for and why"
+    elif len(justification) < policy.justification_min_length:
+        problems["justification"] = f"too short; write at least {policy.justification_min_length} characters"
+
+
+def build_access_context(
+    principal: Principal,
+    policy: AccessPolicyConfig,
+    *,
+    purpose: str | None,
+    case_number: str | None,
+    justification: str | None,
+) -> AccessContext:
+    """Validate the stated purpose, case number and justification; raise naming every problem at once."""
+    purpose, case = _clean(purpose), _clean(case_number).upper()
+    justification = _clean(justification)
+    problems: dict[str, str] = {}
+    label = _check_purpose(policy, purpose, problems)
+    _check_case(policy, case, problems)
+    _check_justification(policy, justification, problems)
+    if problems:
+        raise AccessContextError(problems)
+    return AccessContext(principal=principal, purpose=purpose, purpose_label=label, case_number=case,
+                         justification=justification)
+
+
+def require_context(ctx: object, permission: str) -> AccessContext:
+    """The guard at the top of every plate-data service function: a real context whose role grants ``permission``."""
+    if not isinstance(ctx, AccessContext):
+        raise TypeError("plate data needs an AccessContext built by build_access_context()")
+    if not ctx.principal.can(permission):
+        raise PermissionDenied(permission, ctx.principal.role)
+    return ctx

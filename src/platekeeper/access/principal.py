@@ -1,0 +1,36 @@
+"""Who is asking: a signed-in user with the permissions their role grants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["PermissionDenied", "Principal"]
+
+
+class PermissionDenied(Exception):
+    """The principal's role does not grant the permission; the message says which one."""
+
+    def __init__(self, permission: str, role: str) -> None:
+        super().__init__(f"your role ({role}) does not grant the permission {permission!r}")
+        self.permission = permission
+        self.role = role
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    display_name: str
+    organization: str
+    role: str
+    role_label: str
+    permissions: frozenset[str]
+
+    def can(self, permission: str) -> bool:
+        """Whether the role grants ``permission``."""
+        return permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        """Raise :class:`PermissionDenied` unless the role grants ``permission``."""
+        if permission not in self.permissions:
+            raise PermissionDenied(permission, self.role)

@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: typed events, an HMAC hash chain and its verification."""

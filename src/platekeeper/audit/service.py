@@ -1,0 +1,283 @@
+"""Writing, reading and verifying the audit log.
+
+Each event is sealed with HMAC-SHA256 over its canonical JSON, including the hash of the event before it, under a
+key kept outside the database (``data_dir/audit.key``). Changing, deleting or inserting a row directly in the
+database therefore breaks the chain at that row, and :func:`verify_chain` names it. Appends are serialized (an
+advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and ``prev_hash`` is unique, so the chain cannot fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.orm import Session
+
+from platekeeper.audit.models import AuditEvent
+from platekeeper.db import utcnow
+
+__all__ = [
+    "AUDIT_ACTIONS",
+    "GENESIS_HASH",
+    "Actor",
+    "AuditFilter",
+    "AuditPage",
+    "ChainVerification",
+    "UnknownAuditAction",
+    "count_events",
+    "list_events",
+    "load_or_create_key",
+    "record_event",
+    "verify_and_record",
+    "verify_chain",
+    "view_audit_log",
+]
+
+GENESIS_HASH = "0" * 64
+ADVISORY_LOCK_ID = 462_0006  # any constant shared by every writer of the chain
+VERIFY_BATCH = 2000
+
+AUDIT_ACTIONS: dict[str, str] = {
+    "auth.sign_in": "A user signed in.",
+    "auth.sign_in_failed": "A sign-in attempt failed.",
+    "auth.sign_out": "A user signed out.",
+    "users.create": "An administrator created a user account.",
+    "users.bootstrap": "The first administrator account was created at first start.",
+    "users.update": "An administrator changed a user account.",
+    "users.deactivate": "An administrator deactivated a user account.",
+    "cameras.create": "A camera was registered and given an API key.",
+    "cameras.rotate_key": "A camera's API key was replaced.",
+    "cameras.deactivate": "A camera was deactivated.",
+    "reads.search": "Plate reads were searched.",
+    "reads.view": "One plate read was opened, with its images.",
+    "reads.image": "An image of a plate read was retrieved.",
+    "reads.access_refused": "An access to plate data was refused.",
+    "audit.view": "The audit log was viewed.",
+    "audit.verify": "The audit chain was verified.",
+    "system.demo_seeded": "Demo data was seeded.",
+}
+
+
+class UnknownAuditAction(ValueError):
+    """An event kind that is not registered in :data:`AUDIT_ACTIONS`."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a user, or the system itself (username None)."""
+
+    username: str | None
+    organization: str | None = None
+    role: str | None = None
+    client: str | None = None
+
+    @classmethod
+    def system(cls, client: str = "cli") -> Actor:
+        """The system acting on its own (migrations, first start, scheduled jobs)."""
+        return cls(username=None, organization=None, role=None, client=client)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The chain's HMAC key, created (readable by the owner only) the first time it is needed."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise ValueError(f"audit key file {path} is too short; it must hold at least 32 hex characters")
+    return value.encode()
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    body = {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(),
+        "action": event.action,
+        "outcome": event.outcome,
+        "username": event.username,
+        "organization": event.organization,
+        "role": event.role,
+        "purpose": event.purpose,
+        "case_number": event.case_number,
+        "justification": event.justification,
+        "client": event.client,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _seal(key: bytes, event: AuditEvent) -> str:
+    return hmac.new(key, _canonical(event), hashlib.sha256).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+
+
+def record_event(
+    session: Session,
+    key: bytes,
+    action: str,
+    actor: Actor,
+    *,
+    outcome: str = "success",
+    purpose: str | None = None,
+    case_number: str | None = None,
+    justification: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain in the caller's transaction (so it commits or rolls back with the action)."""
+    if action not in AUDIT_ACTIONS:
+        raise UnknownAuditAction(f"unregistered audit action {action!r}")
+    _lock_chain(session)
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    event = AuditEvent(
+        seq=(last.seq + 1) if last else 1,
+        occurred_at=utcnow(),
+        action=action,
+        outcome=outcome,
+        username=actor.username,
+        organization=actor.organization,
+        role=actor.role,
+        purpose=purpose,
+        case_number=case_number,
+        justification=justification,
+        client=actor.client,
+        details=json.loads(json.dumps(details or {}, default=str, sort_keys=True)),
+        prev_hash=last.hash if last else GENESIS_HASH,
+    )
+    event.hash = _seal(key, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """The result of walking the chain: how many events were checked and the first bad one, if any."""
+
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_bad_seq is None
+
+
+def _check(key: bytes, event: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+    if event.seq != expected_seq:
+        return f"sequence gap: expected event {expected_seq}, found {event.seq} (events deleted?)"
+    if event.prev_hash != prev_hash:
+        return "prev_hash does not match the event before it (event deleted or inserted?)"
+    if not hmac.compare_digest(event.hash, _seal(key, event)):
+        return "contents do not match the seal (event changed, or inserted without the key)"
+    return None
+
+
+def verify_chain(session: Session, key: bytes) -> ChainVerification:
+    """Walk every event in order and name the first one whose seal or link is wrong."""
+    expected, prev_hash, checked = 1, GENESIS_HASH, 0
+    for event in _iter_events(session):
+        problem = _check(key, event, expected, prev_hash)
+        if problem:
+            return ChainVerification(checked=checked, first_bad_seq=event.seq, reason=problem)
+        expected, prev_hash, checked = event.seq + 1, event.hash, checked + 1
+    return ChainVerification(checked=checked)
+
+
+def _iter_events(session: Session) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        batch = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(VERIFY_BATCH)
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].seq
+        session.expunge_all()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Filters for the audit log page and API; every field is optional."""
+
+    username: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as audit-log details."""
+        return {k: v for k, v in {"username": self.username, "action": self.action, "since": self.since,
+                                  "until": self.until}.items() if v is not None}
+
+
+def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
+    if flt.username:
+        query = query.where(AuditEvent.username == flt.username)
+    if flt.action:
+        query = query.where(AuditEvent.action == flt.action)
+    if flt.since:
+        query = query.where(AuditEvent.occurred_at >= flt.since)
+    if flt.until:
+        query = query.where(AuditEvent.occurred_at < flt.until)
+    return query
+
+
+def list_events(session: Session, flt: AuditFilter, *, offset: int, limit: int) -> list[AuditEvent]:
+    """Events matching the filter, newest first."""
+    query = _filtered(select(AuditEvent), flt).order_by(AuditEvent.seq.desc()).offset(offset).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_events(session: Session, flt: AuditFilter) -> int:
+    """How many events match the filter."""
+    return session.scalar(_filtered(select(func.count(AuditEvent.seq)), flt)) or 0
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def view_audit_log(session: Session, key: bytes, actor: Actor, permissions: frozenset[str], flt: AuditFilter,
+                   page: int, page_size: int) -> AuditPage:
+    """One page of the audit log for someone holding ``audit.view``; viewing it is itself audited (CJIS)."""
+    if "audit.view" not in permissions:
+        raise PermissionError("reading the audit log needs the permission 'audit.view'")
+    total = count_events(session, flt)
+    events = list_events(session, flt, offset=(page - 1) * page_size, limit=page_size)
+    record_event(session, key, "audit.view", actor, details={**flt.describe(), "page": page})
+    return AuditPage(events=events, total=total, page=page, page_size=page_size)
+
+
+def verify_and_record(session: Session, key: bytes, actor: Actor) -> ChainVerification:
+    """Verify the chain and record that it was verified, with the result."""
+    result = verify_chain(session, key)
+    record_event(session, key, "audit.verify", actor, outcome="success" if result.intact else "failure",
+                 details={"checked": result.checked, "first_bad_seq": result.first_bad_seq,
+                          "reason": result.reason})
+    return result

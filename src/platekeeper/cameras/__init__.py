@@ -1,0 +1,1 @@
+"""Fixed and mobile cameras and their API keys."""

@@ -1,0 +1,54 @@
+"""JSON routes for cameras: list them (no plate data) and register new ones."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from platekeeper.access.service import SessionState
+from platekeeper.cameras.models import Camera
+from platekeeper.cameras.service import CameraError, create_camera, list_cameras
+from platekeeper.reads.service import actor_of
+from platekeeper.web.deps import DbSession, app_state, client_of, requires
+
+__all__ = ["camera_json", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["cameras"])
+
+
+class CameraIn(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    kind: str = Field(description="fixed, or mobile for a vehicle unit")
+    location: str = Field("", max_length=200)
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def camera_json(camera: Camera) -> dict[str, Any]:
+    """A camera as the API shows it; the key itself is never shown after creation."""
+    return {"id": camera.id, "name": camera.name, "kind": camera.kind, "location": camera.location,
+            "latitude": camera.latitude, "longitude": camera.longitude, "active": camera.active,
+            "key_prefix": camera.key_prefix,
+            "last_seen_at": camera.last_seen_at.isoformat() if camera.last_seen_at else None}
+
+
+@router.get("/cameras")
+def api_list_cameras(session: DbSession,
+                     state: Annotated[SessionState, Depends(requires("cameras.view"))]) -> list[dict[str, Any]]:
+    """Every camera with its status."""
+    return [camera_json(c) for c in list_cameras(session)]
+
+
+@router.post("/cameras", status_code=201)
+def api_create_camera(body: CameraIn, request: Request, session: DbSession,
+                      state: Annotated[SessionState, Depends(requires("cameras.manage"))]) -> dict[str, Any]:
+    """Register a camera. The answer holds its API key, which is shown this once only."""
+    app = app_state(request)
+    try:
+        camera, api_key = create_camera(session, app.audit_key, actor_of(state.principal, client_of(request)),
+                                        **body.model_dump())
+    except CameraError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {**camera_json(camera), "api_key": api_key}

@@ -1,0 +1,61 @@
+"""The cameras page: status for maintenance, registration and key rotation for administrators."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+
+from platekeeper.access.service import SessionState
+from platekeeper.cameras.service import CameraError, create_camera, list_cameras, rotate_camera_key
+from platekeeper.reads.service import actor_of
+from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, session: DbSession, status: int = 200, **extra: object) -> Response:
+    context = {"cameras": list_cameras(session), "error": None, "new_key": None, "form": {}, **extra}
+    return render(request, "cameras.html", context, status)
+
+
+@router.get("/cameras")
+def cameras_page(request: Request, session: DbSession,
+                 state: Annotated[SessionState, Depends(requires("cameras.view"))]) -> Response:
+    """Every camera: kind, location, last upload."""
+    return _page(request, session)
+
+
+@router.post("/cameras")
+def cameras_create(request: Request, session: DbSession,
+                   state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+                   csrf_token: Annotated[str, Form()] = "", name: Annotated[str, Form(max_length=80)] = "",
+                   kind: Annotated[str, Form(max_length=16)] = "",
+                   location: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Register a camera and show its API key once."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        camera, key = create_camera(session, app.audit_key, actor_of(state.principal, client_of(request)),
+                                    name=name, kind=kind, location=location)
+    except CameraError as exc:
+        return _page(request, session, 400, error=str(exc), form={"name": name, "kind": kind,
+                                                                   "location": location})
+    return _page(request, session, new_key={"camera": camera.name, "key": key})
+
+
+@router.post("/cameras/{camera_id}/rotate-key")
+def cameras_rotate(camera_id: int, request: Request, session: DbSession,
+                   state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+                   csrf_token: Annotated[str, Form()] = "") -> Response:
+    """Replace a camera's API key; the old key stops working at once."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        key = rotate_camera_key(session, app.audit_key, actor_of(state.principal, client_of(request)), camera_id)
+    except CameraError as exc:
+        return _page(request, session, 404, error=str(exc))
+    cameras = {c.id: c.name for c in list_cameras(session)}
+    return _page(request, session, new_key={"camera": cameras.get(camera_id, str(camera_id)), "key": key})

@@ -1,0 +1,1 @@
+"""Demo agency seeding for a first look at a working system."""

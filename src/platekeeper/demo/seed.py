@@ -1,0 +1,156 @@
+"""``platekeeper demo``: a demo agency with cameras, users of several roles and synthetic reads.
+
+Reads go through the real ingest path (camera key, batch, images), so the demo exercises what cameras do.
+Passwords are random and written, readable by the owner only, to ``data_dir/demo-credentials.txt``.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import string
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select
+
+from platekeeper.access.models import User
+from platekeeper.access.service import create_user, ensure_initial_admin, generate_password
+from platekeeper.audit.service import Actor, record_event
+from platekeeper.cameras.models import Camera
+from platekeeper.cameras.service import create_camera
+from platekeeper.config import Settings
+from platekeeper.db import Database, utcnow
+from platekeeper.demo.render import render_crop, render_overview
+from platekeeper.reads.images import ImageStore
+from platekeeper.reads.ingest import ingest_batch
+from platekeeper.reads.models import PlateRead
+
+__all__ = ["DEMO_CAMERAS", "DEMO_USERS", "seed_demo"]
+
+DEMO_CAMERAS = [
+    ("Sepulveda & Rosecrans NB", "fixed", "Sepulveda Blvd at Rosecrans Ave, northbound", 33.9016, -118.3953),
+    ("Highland & 15th", "fixed", "Highland Ave at 15th St", 33.8869, -118.4101),
+    ("Marine Ave EB", "fixed", "Marine Ave east of Aviation Blvd", 33.8940, -118.3790),
+    ("Unit 12", "mobile", "Patrol vehicle 12", None, None),
+]
+DEMO_USERS = [
+    ("officer", "Officer Dana Reyes", "sworn_officer"),
+    ("records", "Sam Ito, Records Section", "records"),
+    ("recmgr", "Pat Quinn, Records Manager", "records_manager"),
+    ("auditor", "Lee Park, Auditor", "auditor"),
+    ("vendor", "Vendor Maintenance Tech", "vendor_maintenance"),
+]
+STATES = ["CALIFORNIA"] * 8 + ["NEVADA", "ARIZONA", "OREGON"]
+VEHICLES = 400
+DAYS = 30
+BATCH = 250
+
+
+def _plate(rng: random.Random, state: str) -> str:
+    digits, letters = string.digits, string.ascii_uppercase.replace("O", "").replace("I", "")
+    if state == "CALIFORNIA":
+        return rng.choice("5678") + "".join(rng.choices(letters, k=3)) + "".join(rng.choices(digits, k=3))
+    return "".join(rng.choices(letters, k=3)) + "".join(rng.choices(digits, k=4 if state == "NEVADA" else 3))
+
+
+def _b64(data: bytes) -> dict[str, str]:
+    return {"base64": base64.b64encode(data).decode()}
+
+
+def _vehicles(rng: random.Random) -> list[tuple[str, str, bytes, bytes]]:
+    vehicles = []
+    for _ in range(VEHICLES):
+        state = rng.choice(STATES)
+        text = _plate(rng, state)
+        vehicles.append((text, state, render_crop(text, state, rng), render_overview(text, state, rng)))
+    return vehicles
+
+
+def _is_empty(database: Database) -> bool:
+    with database.session() as session:
+        users = session.scalar(select(func.count(User.id))) or 0
+        reads = session.scalar(select(func.count(PlateRead.id))) or 0
+    return reads == 0 and users <= 1
+
+
+def _seed_people(settings: Settings, database: Database, key: bytes) -> list[tuple[str, str, str]]:
+    credentials = []
+    with database.session() as session:
+        admin = ensure_initial_admin(session, settings, key)
+        if admin:
+            credentials.append((admin[0], admin[1], settings.access.bootstrap_role))
+        existing = set(session.scalars(select(User.username)))
+        for username, name, role in DEMO_USERS:
+            if username in existing or role not in settings.access.roles:
+                continue
+            password = generate_password()
+            create_user(session, settings, key, Actor.system("demo"), username=username, display_name=name,
+                        role=role, password=password)
+            credentials.append((username, password, role))
+    return credentials
+
+
+def _seed_cameras(database: Database, key: bytes) -> list[Camera]:
+    with database.session() as session:
+        existing = {c.name: c for c in session.scalars(select(Camera))}
+        cameras = []
+        for name, kind, location, lat, lon in DEMO_CAMERAS:
+            if name in existing:
+                cameras.append(existing[name])
+                continue
+            camera, _key = create_camera(session, key, Actor.system("demo"), name=name, kind=kind,
+                                         location=location, latitude=lat, longitude=lon)
+            cameras.append(camera)
+    return cameras
+
+
+def _read(rng: random.Random, vehicle: tuple[str, str, bytes, bytes], camera: Camera) -> dict[str, object]:
+    text, _state, crop, overview = vehicle
+    captured = utcnow() - timedelta(seconds=rng.randint(60, DAYS * 86400))
+    return {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "plate": text, "plate_raw": text,
+            "confidence": round(rng.uniform(0.62, 0.99), 3), "captured_at": captured.isoformat(),
+            "region": "us-ca", "latitude": camera.latitude, "longitude": camera.longitude,
+            "heading": round(rng.uniform(0, 359), 1), "crop_image": _b64(crop), "overview_image": _b64(overview)}
+
+
+def _write_credentials(path: Path, credentials: list[tuple[str, str, str]]) -> None:
+    lines = [f"{user:10} {password:24} {role}" for user, password, role in credentials]
+    with path.open("a") as handle:
+        handle.write("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def seed_demo(settings: Settings, database: Database, key: bytes, *, reads: int, if_empty: bool,
+              console: Console) -> None:
+    """Create the demo agency; with ``if_empty``, only when the database holds no reads and at most one user."""
+    if if_empty and not _is_empty(database):
+        console.print("demo: the database already holds data; nothing seeded")
+        return
+    rng = random.Random(462)
+    credentials = _seed_people(settings, database, key)
+    cameras = _seed_cameras(database, key)
+    vehicles = _vehicles(rng)
+    store = ImageStore(settings.resolved_image_dir)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("seeding demo reads", total=reads)
+        for start in range(0, reads, BATCH):
+            count = min(BATCH, reads - start)
+            with database.session() as session:
+                camera = session.get_one(Camera, rng.choice(cameras).id)
+                payload = {"reads": [_read(rng, rng.choice(vehicles), camera) for _ in range(count)]}
+                ingest_batch(session, settings, store, camera, payload)
+            progress.advance(task, count)
+    with database.session() as session:
+        record_event(session, key, "system.demo_seeded", Actor.system("demo"),
+                     details={"reads": reads, "cameras": len(cameras), "users": len(credentials)})
+    path = settings.data_dir / "demo-credentials.txt"
+    if credentials:
+        _write_credentials(path, credentials)
+    console.print(f"demo: {len(cameras)} cameras, {reads} reads, {len(credentials)} new accounts")
+    for user, password, role in credentials:
+        console.print(f"  {user:10} {password:24} {role}", highlight=False)
+    console.print(f"  (saved in {path}, readable by you only)")

@@ -1,0 +1,1 @@
+"""Plate reads: idempotent ingest, the content-addressed image store and search."""

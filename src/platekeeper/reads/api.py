@@ -1,0 +1,160 @@
+"""JSON routes: cameras upload read batches; signed-in users search reads with a stated purpose."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from platekeeper.access.context import AccessContextError
+from platekeeper.access.service import SessionState
+from platekeeper.cameras.models import Camera
+from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.reads.ingest import BatchError, ingest_batch
+from platekeeper.reads.service import (
+    ReadNotFound,
+    ReadQuery,
+    SearchError,
+    SearchPage,
+    get_read,
+    get_read_image,
+    search_reads,
+)
+from platekeeper.web.deps import CAMERA, DbSession, app_state, client_of, requires
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["reads"])
+MAX_PARTS = 2 * 10_000 + 1
+
+
+async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            return json.loads(await request.body()), {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+    if content_type == "multipart/form-data":
+        limit = app_state(request).settings.ingest.max_request_bytes
+        form = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS, max_part_size=limit)
+        batch = form.get("batch")
+        if not isinstance(batch, str):
+            raise HTTPException(400, "a multipart upload needs a text part named 'batch' holding the JSON batch")
+        try:
+            payload = json.loads(batch)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"the 'batch' part is not valid JSON: {exc}") from None
+        parts = {name: await value.read() for name, value in form.multi_items() if isinstance(value, UploadFile)}
+        return payload, parts
+    raise HTTPException(415, "send application/json, or multipart/form-data with a 'batch' part")
+
+
+@router.post("/reads", responses={207: {"description": "Some reads were rejected"},
+                                  422: {"description": "Every read was rejected"}})
+async def upload_reads(request: Request, session: DbSession,
+                       camera: Annotated[Camera, Depends(CAMERA)]) -> JSONResponse:
+    """Store a batch of reads from one camera. Idempotent: ids already stored are reported as duplicates."""
+    payload, parts = await _read_batch(request)
+    state = app_state(request)
+    try:
+        result = await run_in_threadpool(ingest_batch, session, state.settings, state.image_store, camera,
+                                         payload, parts)
+    except BatchError as exc:
+        raise HTTPException(422, str(exc)) from None
+    rejected, total = result.count("rejected"), len(result.items)
+    status = 200 if rejected == 0 else (422 if rejected == total else 207)
+    return JSONResponse(result.as_dict(), status_code=status)
+
+
+def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
+    return {
+        "total": page.total, "page": page.query.page, "pages": page.pages, "page_size": page.page_size,
+        "query": page.query.describe(),
+        "results": [{"id": str(r.id), "captured_at": r.captured_at.isoformat(),
+                     "captured_at_local": r.captured_at.astimezone(settings_tz).isoformat(),
+                     "camera": {"id": r.camera_id, "name": r.camera_name}, "plate": r.plate,
+                     "confidence": r.confidence,
+                     "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None}
+                    for r in page.results],
+    }
+
+
+@router.get("/reads", responses={400: {"description": "Missing purpose, case number or justification"}})
+def api_search_reads(
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("reads.search"))],
+    plate: Annotated[str | None, Query(max_length=32, description="Plate, or a pattern with * and ?")] = None,
+    since: Annotated[datetime | None, Query(description="From this time (ISO 8601 with timezone)")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with timezone)")] = None,
+    camera: Annotated[list[int] | None, Query(description="Camera ids")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    purpose: Annotated[str | None, Query(description="An authorized purpose code")] = None,
+    case_number: Annotated[str | None, Query(description="Case or incident number")] = None,
+    justification: Annotated[str | None, Query(description="Why this search is needed")] = None,
+) -> Response:
+    """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
+    headers); every search is audited with its query elements."""
+    query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page)
+    ctx = context_or_refusal(session, request, state.principal, stated_context(request), "reads.search",
+                             query.describe())
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        result = search_reads(session, app.audit_key, ctx, query, app.settings.search, client=client_of(request))
+    except SearchError as exc:  # raised before anything is written
+        return refusal_response(exc)
+    return JSONResponse(_summary_json(result, app.settings.tz))
+
+
+def _context_for_read(request: Request, session: DbSession, state: SessionState, read_id: uuid.UUID,
+                      action: str) -> Any:
+    return context_or_refusal(session, request, state.principal, stated_context(request), action,
+                              {"read_id": str(read_id)})
+
+
+@router.get("/reads/{read_id}", responses={400: {"description": "Missing purpose or case number"}})
+def api_get_read(read_id: uuid.UUID, request: Request, session: DbSession,
+                 state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+    """One read. Needs the same purpose, case number and justification as a search; audited."""
+    ctx = _context_for_read(request, session, state, read_id, "reads.view")
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))
+    except ReadNotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)  # returned, so the audit event commits
+    read = detail.read
+    return JSONResponse({
+        "id": str(read.id), "plate": read.plate, "plate_raw": read.plate_raw, "confidence": read.confidence,
+        "region": read.region, "captured_at": read.captured_at.isoformat(),
+        "received_at": read.received_at.isoformat(), "latitude": read.latitude, "longitude": read.longitude,
+        "heading": read.heading, "camera": {"id": detail.camera.id, "name": detail.camera.name,
+                                            "kind": detail.camera.kind},
+        "images": {kind: f"/api/v1/reads/{read.id}/images/{kind}" for kind in detail.images},
+    })
+
+
+@router.get("/reads/{read_id}/images/{kind}", responses={400: {"description": "Missing purpose or case number"}})
+def api_get_read_image(read_id: uuid.UUID, kind: str, request: Request, session: DbSession,
+                       state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+    """The plate crop or overview image of a read; audited."""
+    ctx = _context_for_read(request, session, state, read_id, "reads.image")
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        image = get_read_image(session, app.audit_key, ctx, read_id, kind, app.image_store,
+                               client=client_of(request))
+    except ReadNotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    return Response(image.data, media_type=image.media_type)

@@ -1,0 +1,51 @@
+"""Plate reads and the images they point to (stored as content-addressed files)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from platekeeper.db import Base, UTCDateTime, utcnow
+
+__all__ = ["PlateRead", "StoredImage"]
+
+
+class StoredImage(Base):
+    """An image file under the image folder, named by the SHA-256 of its bytes."""
+
+    __tablename__ = "images"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlateRead(Base):
+    """One plate seen by one camera at one moment. The id is chosen by the client, which makes ingest idempotent."""
+
+    __tablename__ = "plate_reads"
+    __table_args__ = (
+        Index("ix_plate_reads_plate_captured", "plate", "captured_at"),
+        Index("ix_plate_reads_captured_at", "captured_at"),
+        Index("ix_plate_reads_camera_captured", "camera_id", "captured_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
+    plate: Mapped[str] = mapped_column(String(16))
+    plate_raw: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    region: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    heading: Mapped[float | None] = mapped_column(Float, nullable=True)
+    crop_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)
+    overview_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)

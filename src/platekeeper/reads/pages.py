@@ -1,0 +1,93 @@
+"""The search page and the read detail page. Both go through reads.service with an AccessContext."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from platekeeper.access.context import AccessContextError
+from platekeeper.access.service import SessionState, remember_access_context
+from platekeeper.cameras.service import list_cameras
+from platekeeper.reads.access_params import StatedContext, context_or_refusal, stated_context
+from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
+from platekeeper.web.deps import DbSession, app_state, client_of, render, requires
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+SEARCH_FIELDS = ("plate", "since", "until", "camera")
+
+
+def _local_time(value: str | None, request: Request, name: str) -> datetime | None:
+    """A datetime-local form value, read in the agency's timezone."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SearchError(f"{name}: not a date and time (use YYYY-MM-DDTHH:MM)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=app_state(request).settings.tz)
+
+
+def _form(request: Request, stated: StatedContext) -> dict[str, Any]:
+    params = request.query_params
+    return {**stated.as_dict(), "plate": params.get("plate", ""), "since": params.get("since", ""),
+            "until": params.get("until", ""), "cameras": [int(c) for c in params.getlist("camera") if c.isdigit()]}
+
+
+def _page_link(request: Request, page: int) -> str:
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return "/search?" + urlencode([*items, ("page", str(page))])
+
+
+@router.get("/search")
+def search_page(request: Request, session: DbSession,
+                state: Annotated[SessionState, Depends(requires("reads.search"))],
+                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """Search form and results. The purpose, case number and justification are asked for every search."""
+    stated = stated_context(request, fallback=state.access_context)
+    form = _form(request, stated)
+    base = {"form": form, "cameras": list_cameras(session), "problems": {}, "error": None, "result": None}
+    if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
+        return render(request, "search.html", base)
+    try:
+        query = ReadQuery(plate=form["plate"] or None, since=_local_time(form["since"], request, "since"),
+                          until=_local_time(form["until"], request, "until"), camera_ids=tuple(form["cameras"]),
+                          page=page)
+    except SearchError as exc:
+        return render(request, "search.html", {**base, "error": str(exc)}, 400)
+    ctx = context_or_refusal(session, request, state.principal, stated, "reads.search", query.describe())
+    if isinstance(ctx, AccessContextError):
+        return render(request, "search.html", {**base, "problems": ctx.problems}, 400)
+    app = app_state(request)
+    try:
+        result = search_reads(session, app.audit_key, ctx, query, app.settings.search, store=app.image_store,
+                              client=client_of(request))
+    except SearchError as exc:
+        return render(request, "search.html", {**base, "error": str(exc)}, 400)
+    remember_access_context(session, state.session_id, ctx.as_dict())
+    links = {"prev": _page_link(request, page - 1) if page > 1 else None,
+             "next": _page_link(request, page + 1) if page < result.pages else None}
+    return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx})
+
+
+@router.get("/reads/{read_id}")
+def read_page(read_id: uuid.UUID, request: Request, session: DbSession,
+              state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+    """One read with its plate crop and overview. Opening it is a data access and is audited."""
+    stated = stated_context(request, fallback=state.access_context)
+    ctx = context_or_refusal(session, request, state.principal, stated, "reads.view", {"read_id": str(read_id)})
+    if isinstance(ctx, AccessContextError):
+        return render(request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(),
+                                                     "problems": ctx.problems}, 400)
+    app = app_state(request)
+    try:
+        detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))
+    except ReadNotFound as exc:
+        return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
+    remember_access_context(session, state.session_id, ctx.as_dict())
+    return render(request, "read.html", {"detail": detail, "context": ctx})

@@ -1,0 +1,71 @@
+"""The shapes of reads as cameras send them and as searches return them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["ImageRef", "ReadIn", "normalize_plate"]
+
+MAX_PLATE_LENGTH = 12
+
+
+def normalize_plate(text: str) -> str:
+    """Plate text as stored and matched: A-Z and 0-9 only, uppercase."""
+    return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+class ImageRef(BaseModel):
+    """An image sent inline (base64) or as a named part of a multipart request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base64: str | None = Field(None, description="The image bytes, base64-encoded.")
+    part: str | None = Field(None, max_length=100, description="Name of the multipart file part holding the image.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ImageRef:
+        if (self.base64 is None) == (self.part is None):
+            raise ValueError("give exactly one of 'base64' or 'part'")
+        return self
+
+
+class ReadIn(BaseModel):
+    """One read in an upload batch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID = Field(description="Chosen by the camera; sending the same id again stores nothing new.")
+    plate: str = Field(min_length=1, max_length=32, description="Plate text; stored normalized to A-Z0-9.")
+    plate_raw: str | None = Field(None, max_length=64, description="The raw OCR string; defaults to plate.")
+    confidence: float = Field(ge=0.0, le=1.0, description="OCR confidence, 0 to 1.")
+    captured_at: AwareDatetime = Field(description="When the image was taken, ISO 8601 with a timezone.")
+    region: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z0-9]{1,3})?$",
+                               description="Jurisdiction such as 'us-ca', when known.")
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    heading: Annotated[float, Field(ge=0, lt=360)] | None = Field(None, description="Degrees from north.")
+    crop_image: ImageRef | None = Field(None, description="The plate crop.")
+    overview_image: ImageRef | None = Field(None, description="The whole scene.")
+
+    @field_validator("plate")
+    @classmethod
+    def _plate_has_characters(cls, value: str) -> str:
+        normalized = normalize_plate(value)
+        if not normalized:
+            raise ValueError("plate has no letters or digits")
+        if len(normalized) > MAX_PLATE_LENGTH:
+            raise ValueError(f"plate has more than {MAX_PLATE_LENGTH} letters and digits")
+        return value
+
+    @property
+    def normalized_plate(self) -> str:
+        return normalize_plate(self.plate)
+
+    @property
+    def captured_utc(self) -> datetime:
+        return self.captured_at

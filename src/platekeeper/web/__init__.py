@@ -1,0 +1,1 @@
+"""The web application: app factory, auth dependencies, templates and static files."""

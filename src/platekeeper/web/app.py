@@ -1,0 +1,180 @@
+"""The app factory: composes each domain's api.py and pages.py, error handling and security middleware."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from platekeeper import __version__
+from platekeeper.access import api as access_api
+from platekeeper.access import pages as access_pages
+from platekeeper.audit import api as audit_api
+from platekeeper.audit import pages as audit_pages
+from platekeeper.audit.service import load_or_create_key
+from platekeeper.cameras import api as cameras_api
+from platekeeper.cameras import pages as cameras_pages
+from platekeeper.config import Settings
+from platekeeper.db import Database
+from platekeeper.reads import api as reads_api
+from platekeeper.reads import pages as reads_pages
+from platekeeper.reads.images import ImageStore
+from platekeeper.web import home
+from fastapi.templating import Jinja2Templates
+
+from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, render
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size with 413, before the handler reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"request body is larger than the limit of {limit} bytes "
+                                   "(ingest.max_request_bytes)"}, status_code=413)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return render(request, "error.html", {"status": status, "message": message}, status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AuthRequired)
+    async def auth_required(request: Request, exc: AuthRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response = RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return _error_page(request, 403, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+                    for e in exc.errors()]
+        if _wants_json(request):
+            return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
+        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return _error_page(request, 422, f"The request was not valid: {text}")
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")
+
+
+def _templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+        return value.astimezone(settings.tz).strftime(fmt) if value else ""
+
+    def data_uri(data: bytes | None, media_type: str | None) -> str:
+        if not data:
+            return ""
+        return f"data:{media_type or 'image/jpeg'};base64,{base64.b64encode(data).decode()}"
+
+    env = templates.env
+    env.filters["local"] = local
+    env.filters["data_uri"] = data_uri
+    env.globals["agency"] = settings.agency
+    env.globals["version"] = __version__
+    env.globals["purposes"] = settings.access.purposes
+    env.globals["case_example"] = settings.access.case_number_example
+    return templates
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def add_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "cache-control" and request.url.path.startswith("/static/"):
+                continue
+            response.headers.setdefault(name, value)
+        return response
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the web app for these settings (and database, which tests pass in)."""
+    database = database or Database(settings.resolved_database_url)
+    app = FastAPI(title="platekeeper", version=__version__, docs_url=None, redoc_url=None,
+                  description="ALPR platform that enforces the agency's privacy and usage policy.")
+    app.state.platekeeper = AppState(
+        settings=settings, database=database,
+        audit_key=load_or_create_key(settings.data_dir / settings.audit.key_file),
+        image_store=ImageStore(settings.resolved_image_dir), templates=_templates(settings))
+    _install_error_handlers(app)
+    _security_headers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
+    for module in (home, access_api, access_pages, reads_api, reads_pages, audit_api, audit_pages, cameras_api,
+                   cameras_pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,169 @@
+"""Request dependencies: the database session, who is asking, and the permission every route declares.
+
+Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBLIC``, ``SIGNED_IN`` or
+``CAMERA``); ``tests/test_routes.py`` walks ``app.routes`` and fails on any route without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from platekeeper.access.principal import Principal
+from platekeeper.access.service import SessionState, resolve_session
+from platekeeper.cameras.models import Camera
+from platekeeper.cameras.service import authenticate_camera
+from platekeeper.config import Settings
+from platekeeper.db import Database
+from platekeeper.reads.images import ImageStore
+
+__all__ = [
+    "CAMERA",
+    "PUBLIC",
+    "SESSION_COOKIE",
+    "SIGNED_IN",
+    "AppState",
+    "AuthRequired",
+    "DbSession",
+    "Forbidden",
+    "Requirement",
+    "app_state",
+    "check_csrf",
+    "current",
+    "client_of",
+    "db_session",
+    "render",
+    "requires",
+]
+
+SESSION_COOKIE = "pk_session"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class AppState:
+    """What the running app shares between requests."""
+
+    settings: Settings
+    database: Database
+    audit_key: bytes
+    image_store: ImageStore
+    templates: Jinja2Templates
+
+
+class AuthRequired(Exception):
+    """No valid session (or camera key): pages redirect to sign-in, the API answers 401."""
+
+    def __init__(self, message: str = "sign in first") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Forbidden(Exception):
+    """Signed in, but the role lacks the route's permission."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def app_state(request: Request) -> AppState:
+    """The app's shared state."""
+    state: AppState = request.app.state.platekeeper
+    return state
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """Render a page with the signed-in principal and CSRF token available to the template."""
+    state: SessionState | None = getattr(request.state, "session", None)
+    base = {"principal": state.principal if state else None, "csrf_token": state.csrf_token if state else ""}
+    return app_state(request).templates.TemplateResponse(request, template, {**base, **(context or {})},
+                                                         status_code=status)
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back if it raises."""
+    with app_state(request).database.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+def client_of(request: Request) -> str | None:
+    """The client address recorded in the audit log."""
+    return request.client.host if request.client else None
+
+
+class Requirement:
+    """What a route needs. Instances are the dependencies the route walk looks for."""
+
+    def __init__(self, kind: str, permission: str | None = None) -> None:
+        self.kind = kind  # public | signed_in | permission | camera
+        self.permission = permission
+
+    def __repr__(self) -> str:
+        return f"Requirement({self.kind!r}, {self.permission!r})"
+
+    def __call__(self, request: Request, session: DbSession) -> Any:
+        if self.kind == "public":
+            return None
+        if self.kind == "camera":
+            return self._camera(request, session)
+        state = self._session_state(request, session)
+        if self.permission and not state.principal.can(self.permission):
+            raise Forbidden(f"your role ({state.principal.role_label}) does not grant {self.permission!r}")
+        return state
+
+    @staticmethod
+    def _session_state(request: Request, session: Session) -> SessionState:
+        state = resolve_session(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE))
+        if state is None:
+            raise AuthRequired("your session has ended or you are not signed in; sign in again")
+        request.state.session = state
+        return state
+
+    @staticmethod
+    def _camera(request: Request, session: Session) -> Camera:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        camera = authenticate_camera(session, key.strip() if scheme.lower() == "bearer" else None)
+        if camera is None:
+            raise HTTPException(401, "a valid camera API key is required: Authorization: Bearer pkc_...",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return camera
+
+
+PUBLIC = Requirement("public")
+SIGNED_IN = Requirement("signed_in")
+CAMERA = Requirement("camera")
+_BY_PERMISSION: dict[str, Requirement] = {}
+
+
+def requires(permission: str) -> Requirement:
+    """The requirement for one permission from the catalogue (one shared instance per permission)."""
+    from platekeeper.access.permissions import PERMISSIONS
+
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    return _BY_PERMISSION.setdefault(permission, Requirement("permission", permission))
+
+
+def current(request: Request) -> Principal | None:
+    """The signed-in principal if a requirement resolved one for this request."""
+    state: SessionState | None = getattr(request.state, "session", None)
+    return state.principal if state else None
+
+
+def check_csrf(state: SessionState, token: str | None) -> None:
+    """Refuse a form post whose CSRF token is not this session's."""
+    import hmac
+
+    if not token or not hmac.compare_digest(token, state.csrf_token):
+        raise HTTPException(403, "the form has expired or did not come from this site; reload the page and retry")

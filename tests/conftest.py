@@ -1,0 +1,182 @@
+"""Shared fixtures: every database test runs on SQLite and on the local PostgreSQL server.
+
+Each test run creates its own PostgreSQL databases (a migrated template, then one copy per test) and drops them at
+the end, so parallel or repeated runs never collide. Where no PostgreSQL server answers, the PostgreSQL half is
+skipped with the reason; under CI (CI=true) that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy.engine import make_url
+
+from platekeeper.access.service import create_user
+from platekeeper.audit.service import Actor
+from platekeeper.cameras.service import create_camera
+from platekeeper.config import Settings, load_settings
+from platekeeper.db import Database
+from platekeeper.web.app import create_app
+
+PG_URL = os.environ.get("PLATEKEEPER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+RUN_ID = f"pk_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+_CREATED_PG: list[str] = []
+PASSWORD = "correct-horse-battery"  # test accounts only; the product has no built-in password
+FAST_HASH = {"password_hash": {"time_cost": 1, "memory_kib": 1024, "parallelism": 1}}  # argon2id, cheap for tests
+
+
+def _admin_conninfo() -> str:
+    url = make_url(PG_URL)
+    return f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_execute(sql: str) -> None:
+    with psycopg.connect(_admin_conninfo(), autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    """A migrated template database for this run, or None when no server answers (skip, or fail under CI)."""
+    try:
+        _pg_execute(f'CREATE DATABASE "{RUN_ID}_tmpl"')
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL at {PG_URL} is not reachable ({str(exc).strip().splitlines()[0]})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI the PostgreSQL tests must run", pytrace=False)
+        yield None
+        return
+    database = Database(_pg_url(f"{RUN_ID}_tmpl"))
+    database.upgrade()
+    database.dispose()
+    yield f"{RUN_ID}_tmpl"
+    for name in [*_CREATED_PG, f"{RUN_ID}_tmpl"]:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated database for this test, on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "platekeeper.db"
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    template = request.getfixturevalue("pg_template")
+    if template is None:
+        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable; only the SQLite half ran")
+    name = f"{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    _CREATED_PG.append(name)
+    return _pg_url(name)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No PLATEKEEPER_* variable or platekeeper.yaml from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("PLATEKEEPER_") and name != "PLATEKEEPER_TEST_PG_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH)
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    db = Database(settings.resolved_database_url)
+    yield db
+    db.dispose()
+
+
+@dataclass
+class Harness:
+    """The app under test with helpers to make users, cameras and reads through the real services."""
+
+    settings: Settings
+    database: Database
+    client: TestClient
+
+    @property
+    def key(self) -> bytes:
+        return self.client.app.state.platekeeper.audit_key  # type: ignore[attr-defined]
+
+    def user(self, username: str, role: str) -> str:
+        with self.database.session() as session:
+            create_user(session, self.settings, self.key, Actor.system("test"), username=username,
+                        display_name=username.title(), role=role, password=PASSWORD)
+        return username
+
+    def login(self, username: str, client: TestClient | None = None) -> TestClient:
+        client = client or self.client
+        response = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return client
+
+    def signed_in(self, role: str, username: str | None = None) -> TestClient:
+        """A separate client signed in as a new user with this role."""
+        name = self.user(username or f"{role.replace('_', '')}{uuid.uuid4().hex[:4]}", role)
+        return self.login(name, TestClient(self.client.app))
+
+    def camera(self, name: str = "Cam 1", kind: str = "fixed") -> tuple[int, str]:
+        with self.database.session() as session:
+            camera, api_key = create_camera(session, self.key, Actor.system("test"), name=name, kind=kind)
+        return camera.id, api_key
+
+
+@pytest.fixture
+def harness(settings: Settings, database: Database) -> Iterator[Harness]:
+    app = create_app(settings, database)
+    with TestClient(app) as client:
+        yield Harness(settings=settings, database=database, client=client)
+
+
+def jpeg_bytes(size: tuple[int, int] = (120, 60), color: tuple[int, int, int] = (200, 200, 200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def make_read(plate: str = "7ABC123", **overrides: Any) -> dict[str, Any]:
+    """A valid read as a camera would send it."""
+    read: dict[str, Any] = {
+        "id": str(uuid.uuid4()), "plate": plate, "plate_raw": plate, "confidence": 0.91,
+        "captured_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "latitude": 33.88, "longitude": -118.41, "heading": 90.0,
+        "crop_image": {"base64": base64.b64encode(jpeg_bytes()).decode()},
+    }
+    read.update(overrides)
+    return read
+
+
+CONTEXT = {"purpose": "criminal_investigation", "case_number": "2026-001234",
+           "justification": "grey sedan seen leaving the burglary on 5th St"}
