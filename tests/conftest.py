@@ -132,8 +132,16 @@ class Harness:
 
     def user(self, username: str, role: str) -> str:
         with self.database.session() as session:
-            create_user(session, self.settings, self.key, Actor.system("test"), username=username,
-                        display_name=username.title(), role=role, password=PASSWORD)
+            create_user(
+                session,
+                self.settings,
+                self.key,
+                Actor.system("test"),
+                username=username,
+                display_name=username.title(),
+                role=role,
+                password=PASSWORD,
+            )
         return username
 
     def login(self, username: str, client: TestClient | None = None) -> TestClient:
@@ -169,14 +177,22 @@ def jpeg_bytes(size: tuple[int, int] = (120, 60), color: tuple[int, int, int] = 
 def make_read(plate: str = "7ABC123", **overrides: Any) -> dict[str, Any]:
     """A valid read as a camera would send it."""
     read: dict[str, Any] = {
-        "id": str(uuid.uuid4()), "plate": plate, "plate_raw": plate, "confidence": 0.91,
+        "id": str(uuid.uuid4()),
+        "plate": plate,
+        "plate_raw": plate,
+        "confidence": 0.91,
         "captured_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "latitude": 33.88, "longitude": -118.41, "heading": 90.0,
+        "latitude": 33.88,
+        "longitude": -118.41,
+        "heading": 90.0,
         "crop_image": {"base64": base64.b64encode(jpeg_bytes()).decode()},
     }
     read.update(overrides)
     return read
 
 
-CONTEXT = {"purpose": "criminal_investigation", "case_number": "2026-001234",
-           "justification": "grey sedan seen leaving the burglary on 5th St"}
+CONTEXT = {
+    "purpose": "criminal_investigation",
+    "case_number": "2026-001234",
+    "justification": "grey sedan seen leaving the burglary on 5th St",
+}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -24,8 +26,16 @@ ACTOR = Actor(username="officer1", organization="EXPD", role="sworn_officer", cl
 def _fill(database: Database, count: int) -> None:
     with database.session() as session:
         for i in range(count):
-            record_event(session, KEY, "reads.search", ACTOR, purpose="crime_analysis", case_number=f"2026-{i:06d}",
-                         justification="pattern analysis of thefts", details={"plate": f"7ABC{i:03d}"})
+            record_event(
+                session,
+                KEY,
+                "reads.search",
+                ACTOR,
+                purpose="crime_analysis",
+                case_number=f"2026-{i:06d}",
+                justification="pattern analysis of thefts",
+                details={"plate": f"7ABC{i:03d}"},
+            )
 
 
 def _drop_guards(database: Database) -> None:
@@ -84,9 +94,13 @@ def test_inserted_row_is_named(database: Database) -> None:
     _fill(database, 3)
     with database.engine.begin() as conn:
         last = conn.execute(text("SELECT hash FROM audit_events WHERE seq = 3")).scalar()
-        conn.execute(text("INSERT INTO audit_events (seq, occurred_at, action, outcome, details, prev_hash, hash) "
-                          "VALUES (4, :at, 'reads.search', 'success', '{}', :prev, :hash)"),
-                     {"at": "2026-01-01 00:00:00", "prev": last, "hash": "f" * 64})
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (seq, occurred_at, action, outcome, details, prev_hash, hash) "
+                "VALUES (4, :at, 'reads.search', 'success', '{}', :prev, :hash)"
+            ),
+            {"at": "2026-01-01 00:00:00", "prev": last, "hash": "f" * 64},
+        )
     result = _verify(database)
     assert result.first_bad_seq == 4
 
@@ -114,10 +128,12 @@ def test_key_file_is_private_and_stable(tmp_path) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(actions=st.lists(st.sampled_from(sorted(AUDIT_ACTIONS)), min_size=1, max_size=12),
-       victim=st.integers(min_value=0), field=st.sampled_from(["username", "case_number", "outcome", "action"]))
-def test_any_single_change_is_found_at_its_row(database: Database, actions: list[str], victim: int,
-                                               field: str) -> None:
+@given(
+    actions=st.lists(st.sampled_from(sorted(AUDIT_ACTIONS)), min_size=1, max_size=12),
+    victim=st.integers(min_value=0),
+    field=st.sampled_from(["username", "case_number", "outcome", "action"]),
+)
+def test_any_single_change_is_found_at_its_row(database: Database, actions: list[str], victim: int, field: str) -> None:
     with database.engine.begin() as conn:  # each example starts from an empty log
         conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
         conn.execute(text("DELETE FROM audit_events"))

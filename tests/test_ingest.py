@@ -49,8 +49,15 @@ def test_duplicate_inside_one_batch(harness: Harness) -> None:
 def test_partly_bad_batch_stores_the_good_reads(harness: Harness) -> None:
     _, key = harness.camera()
     naive = make_read(captured_at=datetime.now().replace(tzinfo=None).isoformat())
-    reads = [make_read("GOOD1"), naive, make_read(confidence=1.7), make_read("GOOD2"), "not an object",
-             make_read(plate="---"), make_read(crop_image={"base64": "!!!notbase64"})]
+    reads = [
+        make_read("GOOD1"),
+        naive,
+        make_read(confidence=1.7),
+        make_read("GOOD2"),
+        "not an object",
+        make_read(plate="---"),
+        make_read(crop_image={"base64": "!!!notbase64"}),
+    ]
     response = _post(harness, key, {"reads": reads})
     assert response.status_code == 207
     body = response.json()
@@ -111,22 +118,34 @@ def test_id_owned_by_another_camera_is_rejected(harness: Harness) -> None:
 
 def test_malformed_json_is_400_and_stores_nothing(harness: Harness) -> None:
     _, key = harness.camera()
-    response = harness.client.post("/api/v1/reads", content=b'{"reads": [', headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    response = harness.client.post(
+        "/api/v1/reads",
+        content=b'{"reads": [',
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["detail"]
     assert _post(harness, key, {"no_reads": []}).status_code == 422
     assert _post(harness, key, [1, 2]).status_code == 422
-    assert harness.client.post("/api/v1/reads", content=b"plain", headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "text/plain"}).status_code == 415
+    assert (
+        harness.client.post(
+            "/api/v1/reads",
+            content=b"plain",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "text/plain"},
+        ).status_code
+        == 415
+    )
     assert _count(harness) == 0
 
 
 def test_oversized_request_is_413(harness: Harness) -> None:
     _, key = harness.camera()
     limit = harness.settings.ingest.max_request_bytes
-    response = harness.client.post("/api/v1/reads", content=b"x" * (limit + 1), headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    response = harness.client.post(
+        "/api/v1/reads",
+        content=b"x" * (limit + 1),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
     assert _count(harness) == 0
@@ -168,10 +187,16 @@ def test_multipart_upload_with_image_parts(harness: Harness) -> None:
     _, key = harness.camera()
     read = make_read(crop_image={"part": "crop0"}, overview_image={"part": "scene0"})
     missing = make_read(crop_image={"part": "nope"})
-    files = {"crop0": ("c.jpg", jpeg_bytes(), "image/jpeg"),
-             "scene0": ("s.jpg", jpeg_bytes((640, 360), (10, 20, 30)), "image/jpeg")}
-    response = harness.client.post("/api/v1/reads", data={"batch": json.dumps({"reads": [read, missing]})},
-                                   files=files, headers={"Authorization": f"Bearer {key}"})
+    files = {
+        "crop0": ("c.jpg", jpeg_bytes(), "image/jpeg"),
+        "scene0": ("s.jpg", jpeg_bytes((640, 360), (10, 20, 30)), "image/jpeg"),
+    }
+    response = harness.client.post(
+        "/api/v1/reads",
+        data={"batch": json.dumps({"reads": [read, missing]})},
+        files=files,
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code == 207, response.text
     results = response.json()["results"]
     assert results[0]["status"] == "stored"
@@ -185,8 +210,11 @@ def test_multipart_upload_with_image_parts(harness: Harness) -> None:
 
 def test_multipart_without_batch_part(harness: Harness) -> None:
     _, key = harness.camera()
-    response = harness.client.post("/api/v1/reads", files={"x": ("a.jpg", jpeg_bytes(), "image/jpeg")},
-                                   headers={"Authorization": f"Bearer {key}"})
+    response = harness.client.post(
+        "/api/v1/reads",
+        files={"x": ("a.jpg", jpeg_bytes(), "image/jpeg")},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     assert response.status_code == 400
     assert "batch" in response.json()["detail"]
 

@@ -15,22 +15,26 @@ def _seed(harness: Harness) -> dict[str, int]:
     cam_a, key_a = harness.camera("North", "fixed")
     cam_b, key_b = harness.camera("Unit 7", "mobile")
     now = datetime.now(UTC)
-    reads_a = [make_read("7ABC123", captured_at=(now - timedelta(hours=1)).isoformat()),
-               make_read("7ABD123", captured_at=(now - timedelta(hours=30)).isoformat()),
-               make_read("7XBC123", captured_at=(now - timedelta(hours=2)).isoformat())]
-    reads_b = [make_read("7ABC123", captured_at=(now - timedelta(hours=3)).isoformat()),
-               make_read("5SOW350", captured_at=(now - timedelta(days=3)).isoformat())]
+    reads_a = [
+        make_read("7ABC123", captured_at=(now - timedelta(hours=1)).isoformat()),
+        make_read("7ABD123", captured_at=(now - timedelta(hours=30)).isoformat()),
+        make_read("7XBC123", captured_at=(now - timedelta(hours=2)).isoformat()),
+    ]
+    reads_b = [
+        make_read("7ABC123", captured_at=(now - timedelta(hours=3)).isoformat()),
+        make_read("5SOW350", captured_at=(now - timedelta(days=3)).isoformat()),
+    ]
     for key, reads in ((key_a, reads_a), (key_b, reads_b)):
-        response = harness.client.post("/api/v1/reads", json={"reads": reads},
-                                       headers={"Authorization": f"Bearer {key}"})
+        response = harness.client.post(
+            "/api/v1/reads", json={"reads": reads}, headers={"Authorization": f"Bearer {key}"}
+        )
         assert response.json()["stored"] == len(reads)
     return {"a": cam_a, "b": cam_b}
 
 
 def _events(harness: Harness, action: str) -> list[AuditEvent]:
     with harness.database.session() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                                    .order_by(AuditEvent.seq)))
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
 def test_search_without_purpose_is_refused_and_recorded(harness: Harness) -> None:
@@ -47,13 +51,16 @@ def test_search_without_purpose_is_refused_and_recorded(harness: Harness) -> Non
     assert _events(harness, "reads.search") == []
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"purpose": "protest_monitoring"}, "purpose"),
-    ({"case_number": "none"}, "case_number"),
-    ({"case_number": ""}, "case_number"),
-    ({"justification": "investigation"}, "justification"),
-    ({"justification": "short"}, "justification"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"purpose": "protest_monitoring"}, "purpose"),
+        ({"case_number": "none"}, "case_number"),
+        ({"case_number": ""}, "case_number"),
+        ({"justification": "investigation"}, "justification"),
+        ({"justification": "short"}, "justification"),
+    ],
+)
 def test_bad_context_names_the_field(harness: Harness, overrides: dict[str, str], field: str) -> None:
     officer = harness.signed_in("sworn_officer")
     response = officer.get("/api/v1/reads", params={**CONTEXT, **overrides, "plate": "7ABC123"})
@@ -82,8 +89,11 @@ def test_search_with_purpose_returns_results_and_audits(harness: Harness) -> Non
 def test_context_may_come_in_headers(harness: Harness) -> None:
     _seed(harness)
     officer = harness.signed_in("records")
-    headers = {"X-Purpose": CONTEXT["purpose"], "X-Case-Number": CONTEXT["case_number"],
-               "X-Justification": CONTEXT["justification"]}
+    headers = {
+        "X-Purpose": CONTEXT["purpose"],
+        "X-Case-Number": CONTEXT["case_number"],
+        "X-Justification": CONTEXT["justification"],
+    }
     assert officer.get("/api/v1/reads", params={"plate": "7ABC123"}, headers=headers).json()["total"] == 2
 
 
@@ -100,21 +110,30 @@ def test_wildcards_time_range_and_cameras(harness: Harness) -> None:
     assert plates(plate="7?BC123") == ["7ABC123", "7ABC123", "7XBC123"]
     assert plates(plate="7AB*", camera=[cams["b"]]) == ["7ABC123"]
     now = datetime.now(UTC)
-    assert plates(since=(now - timedelta(hours=4)).isoformat(), until=now.isoformat()) == \
-        ["7ABC123", "7ABC123", "7XBC123"]
+    assert plates(since=(now - timedelta(hours=4)).isoformat(), until=now.isoformat()) == [
+        "7ABC123",
+        "7ABC123",
+        "7XBC123",
+    ]
     assert plates(plate="7ABD123", since=(now - timedelta(hours=4)).isoformat()) == []
     event = _events(harness, "reads.search")[-1]
     assert event.details["since"] is not None and event.details["plate"] == "7ABD123"
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"plate": "7*"}, "at least 3 known characters"),
-    ({"plate": "7AB%"}, "letters, digits"),
-    ({"plate": "' OR 1=1 --"}, "letters, digits"),
-    ({}, "give a plate"),
-    ({"plate": "7ABC123", "since": "2026-01-01T00:00:00"}, "timezone"),
-    ({"plate": "7ABC123", "since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "after since"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"plate": "7*"}, "at least 3 known characters"),
+        ({"plate": "7AB%"}, "letters, digits"),
+        ({"plate": "' OR 1=1 --"}, "letters, digits"),
+        ({}, "give a plate"),
+        ({"plate": "7ABC123", "since": "2026-01-01T00:00:00"}, "timezone"),
+        (
+            {"plate": "7ABC123", "since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+            "after since",
+        ),
+    ],
+)
 def test_bad_queries_are_refused_with_a_reason(harness: Harness, params: dict[str, str], message: str) -> None:
     officer = harness.signed_in("sworn_officer")
     response = officer.get("/api/v1/reads", params={**CONTEXT, **params})
@@ -130,7 +149,12 @@ def test_pagination(harness: Harness) -> None:
     officer = harness.signed_in("sworn_officer")
     first = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "6PAGE01"}).json()
     second = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "6PAGE01", "page": 2}).json()
-    assert (first["total"], first["pages"], len(first["results"]), len(second["results"])) == (size + 3, 2, size, 3)
+    assert (first["total"], first["pages"], len(first["results"]), len(second["results"])) == (
+        size + 3,
+        2,
+        size,
+        3,
+    )
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
 
 

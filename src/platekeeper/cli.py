@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from platekeeper.access.service import UserError, create_user, ensure_initial_admin, generate_password, list_users
+from platekeeper.access.service import (
+    UserError,
+    create_user,
+    ensure_initial_admin,
+    generate_password,
+    list_users,
+)
 from platekeeper.audit.service import Actor, load_or_create_key, verify_and_record
 from platekeeper.cameras.service import CameraError, create_camera, list_cameras
 from platekeeper.config import ConfigError, Settings, load_settings
@@ -17,8 +23,11 @@ from platekeeper.db import Database
 
 __all__ = ["app"]
 
-app = typer.Typer(help="platekeeper: an ALPR platform that enforces the agency's privacy and usage policy.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="platekeeper: an ALPR platform that enforces the agency's privacy and usage policy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 cameras_app = typer.Typer(help="Cameras and their API keys.", no_args_is_help=True)
@@ -57,8 +66,9 @@ def runtime(*, migrated: bool = True) -> Runtime:
         raise fail(str(exc)) from None
     database = Database(settings.resolved_database_url)
     if migrated and not database.is_migrated():
-        raise fail(f"the database at {settings.resolved_database_url} has no schema yet; "
-                   "run `platekeeper db upgrade` first")
+        raise fail(
+            f"the database at {settings.resolved_database_url} has no schema yet; run `platekeeper db upgrade` first"
+        )
     return Runtime(settings, database)
 
 
@@ -77,13 +87,18 @@ def _announce_admin(rt: Runtime) -> None:
         path = rt.settings.data_dir / "initial-admin.txt"
         path.write_text(f"username: {created[0]}\npassword: {created[1]}\n")
         path.chmod(0o600)
-        out.print(f"[bold]First start:[/] created the administrator [bold]{created[0]}[/] with password "
-                  f"[bold]{created[1]}[/] (also saved in {path}, readable by you only).", highlight=False)
+        out.print(
+            f"[bold]First start:[/] created the administrator [bold]{created[0]}[/] with password "
+            f"[bold]{created[1]}[/] (also saved in {path}, readable by you only).",
+            highlight=False,
+        )
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Listen address (default from config)")] = None,
-          port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default from config)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+) -> None:
     """Start the web server. At first start, create the administrator and print how to sign in."""
     import uvicorn
 
@@ -92,7 +107,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Listen address (default
     rt = runtime()
     _announce_admin(rt)
     host, port = host or rt.settings.web.host, port or rt.settings.web.port
-    out.print(f"platekeeper serving on http://{host}:{port}  (database: {rt.database.dialect})")
+    out.print(f"platekeeper serving on [bold]http://{host}:{port}[/]  (database: {rt.database.dialect})")
+    for name in ("initial-admin.txt", "demo-credentials.txt"):
+        if (rt.settings.data_dir / name).exists():
+            out.print(f"sign in with the credentials in {rt.settings.data_dir / name}")
     uvicorn.run(create_app(rt.settings, rt.database), host=host, port=port, log_level="info")
 
 
@@ -108,8 +126,16 @@ def users_add(
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     try:
         with rt.database.session() as session:
-            create_user(session, rt.settings, rt.audit_key, Actor.system("cli"), username=username,
-                        display_name=name or username, role=role, password=password)
+            create_user(
+                session,
+                rt.settings,
+                rt.audit_key,
+                Actor.system("cli"),
+                username=username,
+                display_name=name or username,
+                role=role,
+                password=password,
+            )
     except UserError as exc:
         raise fail(str(exc)) from None
     out.print(f"created {username.lower()} ({role})")
@@ -137,8 +163,9 @@ def cameras_add(
     rt = runtime()
     try:
         with rt.database.session() as session:
-            camera, key = create_camera(session, rt.audit_key, Actor.system("cli"), name=name, kind=kind,
-                                        location=location)
+            camera, key = create_camera(
+                session, rt.audit_key, Actor.system("cli"), name=name, kind=kind, location=location
+            )
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} ({camera.kind})\napi key: {key}", highlight=False)
@@ -151,8 +178,11 @@ def cameras_list() -> None:
     with rt.database.session() as session:
         for camera in list_cameras(session):
             seen = camera.last_seen_at.isoformat() if camera.last_seen_at else "never"
-            out.print(f"{camera.id:4} {camera.name:30} {camera.kind:7} {'active' if camera.active else 'inactive':9}"
-                      f" last upload {seen}", highlight=False)
+            out.print(
+                f"{camera.id:4} {camera.name:30} {camera.kind:7} {'active' if camera.active else 'inactive':9}"
+                f" last upload {seen}",
+                highlight=False,
+            )
 
 
 @audit_app.command("verify")
@@ -162,8 +192,11 @@ def audit_verify() -> None:
     with rt.database.session() as session:
         result = verify_and_record(session, rt.audit_key, Actor.system("cli"))
     if not result.intact:
-        err.print(f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "
-                  f"({result.checked} events before it are intact)", highlight=False)
+        err.print(
+            f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "
+            f"({result.checked} events before it are intact)",
+            highlight=False,
+        )
         raise typer.Exit(1)
     out.print(f"audit chain intact: {result.checked} events verified")
 
@@ -171,8 +204,7 @@ def audit_verify() -> None:
 @app.command()
 def demo(
     reads: Annotated[int, typer.Option(min=0, max=200_000, help="Synthetic reads to create")] = 3000,
-    if_empty: Annotated[bool, typer.Option(help="Do nothing when the database already holds reads or users")]
-    = False,
+    if_empty: Annotated[bool, typer.Option(help="Do nothing when the database already holds reads or users")] = False,
 ) -> None:
     """Seed a demo agency: cameras, users of each role and synthetic reads with rendered plate images."""
     from platekeeper.demo.seed import seed_demo

@@ -56,13 +56,23 @@ class StrictModel(BaseModel):
 
 
 class AgencyConfig(StrictModel):
-    name: str = Field("Example Police Department", min_length=2, max_length=120,
-                      description="The agency's name, shown on every page and in reports.")
-    organization: str = Field("EXPD", min_length=2, max_length=40,
-                              description="Organization recorded with every access (Civil Code 1798.90.52).")
+    name: str = Field(
+        "Example Police Department",
+        min_length=2,
+        max_length=120,
+        description="The agency's name, shown on every page and in reports.",
+    )
+    organization: str = Field(
+        "EXPD",
+        min_length=2,
+        max_length=40,
+        description="Organization recorded with every access (Civil Code 1798.90.52).",
+    )
     timezone: str = Field("America/Los_Angeles", description="IANA time zone in which times are shown.")
-    custodian_title: str = Field("Administration and Investigations Bureau Commander",
-                                 description="Title of the ALPR administrator and custodian of records (462.4).")
+    custodian_title: str = Field(
+        "Administration and Investigations Bureau Commander",
+        description="Title of the ALPR administrator and custodian of records (462.4).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -97,8 +107,10 @@ class CourseConfig(StrictModel):
 
 def _default_purposes() -> tuple[PurposeConfig, ...]:
     return (
-        PurposeConfig(code="criminal_investigation",
-                      label="Investigation for prosecution or exoneration of suspected criminal incidents"),
+        PurposeConfig(
+            code="criminal_investigation",
+            label="Investigation for prosecution or exoneration of suspected criminal incidents",
+        ),
         PurposeConfig(code="wanted_person", label="Identification and/or location of wanted persons"),
         PurposeConfig(code="sanctions_enforcement", label="Enforcement of sanctions, orders, or sentences"),
         PurposeConfig(code="crime_prevention", label="Crime prevention/general law enforcement purposes"),
@@ -111,24 +123,47 @@ PLATE_USER = ("reads.search", "reads.view")
 
 def _default_roles() -> dict[str, RoleConfig]:
     return {
-        "sworn_officer": RoleConfig(label="Sworn officer", permissions=PLATE_USER,
-                                    description="Trained sworn officer (462.5)."),
-        "records": RoleConfig(label="Records Section", permissions=PLATE_USER,
-                              description="Trained Records Section personnel (462.5)."),
-        "parking_animal_control": RoleConfig(label="Parking & Animal Control", permissions=PLATE_USER,
-                                             description="Trained Parking and Animal Control officer (462.5)."),
-        "records_manager": RoleConfig(label="Records Manager", permissions=(*PLATE_USER, "audit.view"),
-                                      description="Reviews and approves sharing requests (462.7)."),
+        "sworn_officer": RoleConfig(
+            label="Sworn officer", permissions=PLATE_USER, description="Trained sworn officer (462.5)."
+        ),
+        "records": RoleConfig(
+            label="Records Section",
+            permissions=PLATE_USER,
+            description="Trained Records Section personnel (462.5).",
+        ),
+        "parking_animal_control": RoleConfig(
+            label="Parking & Animal Control",
+            permissions=PLATE_USER,
+            description="Trained Parking and Animal Control officer (462.5).",
+        ),
+        "records_manager": RoleConfig(
+            label="Records Manager",
+            permissions=(*PLATE_USER, "audit.view"),
+            description="Reviews and approves sharing requests (462.7).",
+        ),
         "alpr_admin": RoleConfig(
             label="ALPR administrator",
-            permissions=(*PLATE_USER, "audit.view", "users.manage", "cameras.manage", "cameras.view",
-                         "system.health"),
-            description="Runs the system day to day for the Bureau Commander (462.4)."),
-        "auditor": RoleConfig(label="Auditor", permissions=("audit.view",),
-                              description="Reads the audit log and reports; no plate data outside an audit."),
-        "vendor_maintenance": RoleConfig(label="Vendor maintenance", permissions=("system.health", "cameras.view"),
-                                         maintenance_only=True,
-                                         description="Maintenance and repair only; never plate data (462.5)."),
+            permissions=(
+                *PLATE_USER,
+                "audit.view",
+                "users.manage",
+                "cameras.manage",
+                "cameras.view",
+                "system.health",
+            ),
+            description="Runs the system day to day for the Bureau Commander (462.4).",
+        ),
+        "auditor": RoleConfig(
+            label="Auditor",
+            permissions=("audit.view",),
+            description="Reads the audit log and reports; no plate data outside an audit.",
+        ),
+        "vendor_maintenance": RoleConfig(
+            label="Vendor maintenance",
+            permissions=("system.health", "cameras.view"),
+            maintenance_only=True,
+            description="Maintenance and repair only; never plate data (462.5).",
+        ),
     }
 
 
@@ -137,10 +172,20 @@ PLATE_ROLES = ("sworn_officer", "records", "parking_animal_control", "records_ma
 
 def _default_courses() -> tuple[CourseConfig, ...]:
     return (
-        CourseConfig(code="equipment_operation", title="Use and operation of the ALPR equipment",
-                     policy_ref="462.10(a)", valid_months=24, required_for_roles=PLATE_ROLES),
-        CourseConfig(code="policy_review", title="Review of Department Policy 462",
-                     policy_ref="462.10(b)", valid_months=12, required_for_roles=PLATE_ROLES),
+        CourseConfig(
+            code="equipment_operation",
+            title="Use and operation of the ALPR equipment",
+            policy_ref="462.10(a)",
+            valid_months=24,
+            required_for_roles=PLATE_ROLES,
+        ),
+        CourseConfig(
+            code="policy_review",
+            title="Review of Department Policy 462",
+            policy_ref="462.10(b)",
+            valid_months=12,
+            required_for_roles=PLATE_ROLES,
+        ),
     )
 
 
@@ -151,25 +196,48 @@ class PasswordHashConfig(StrictModel):
 
 
 class AccessPolicyConfig(StrictModel):
-    purposes: tuple[PurposeConfig, ...] = Field(default_factory=_default_purposes, min_length=1,
-                                                description="The authorized purposes (462.3).")
-    roles: dict[str, RoleConfig] = Field(default_factory=_default_roles, min_length=1,
-                                         description="Roles and their permissions (462.5).")
-    courses: tuple[CourseConfig, ...] = Field(default_factory=_default_courses,
-                                              description="Required training (462.10).")
-    case_number_pattern: str = Field(r"^[A-Z0-9]{2,6}-?[0-9]{2,10}(-[A-Z0-9]{1,6})?$",
-                                     description="Regular expression a case or incident number must match.")
+    purposes: tuple[PurposeConfig, ...] = Field(
+        default_factory=_default_purposes, min_length=1, description="The authorized purposes (462.3)."
+    )
+    roles: dict[str, RoleConfig] = Field(
+        default_factory=_default_roles, min_length=1, description="Roles and their permissions (462.5)."
+    )
+    courses: tuple[CourseConfig, ...] = Field(
+        default_factory=_default_courses, description="Required training (462.10)."
+    )
+    case_number_pattern: str = Field(
+        r"^[A-Z0-9]{2,6}-?[0-9]{2,10}(-[A-Z0-9]{1,6})?$",
+        description="Regular expression a case or incident number must match.",
+    )
     case_number_example: str = Field("2026-001234", description="Shown to users beside the case number field.")
     justification_min_length: int = Field(10, ge=1, le=500, description="Shortest justification accepted.")
     generic_justifications: tuple[str, ...] = Field(
-        ("investigation", "inv", "n/a", "na", "none", "test", "testing", "check", "lookup", "work", "official",
-         "law enforcement", "police business", "see case"),
-        description="Justifications refused because they say nothing (compared case-insensitively).")
-    context_ttl_minutes: int = Field(240, ge=1, le=1440,
-                                     description="How long a stated purpose stays attached to a web session.")
+        (
+            "investigation",
+            "inv",
+            "n/a",
+            "na",
+            "none",
+            "test",
+            "testing",
+            "check",
+            "lookup",
+            "work",
+            "official",
+            "law enforcement",
+            "police business",
+            "see case",
+        ),
+        description="Justifications refused because they say nothing (compared case-insensitively).",
+    )
+    context_ttl_minutes: int = Field(
+        240, ge=1, le=1440, description="How long a stated purpose stays attached to a web session."
+    )
     bootstrap_role: str = Field("alpr_admin", description="Role given to the administrator created at first start.")
-    password_hash: PasswordHashConfig = Field(default_factory=PasswordHashConfig,
-                                              description="argon2id cost (RFC 9106 low-memory profile by default).")
+    password_hash: PasswordHashConfig = Field(
+        default_factory=PasswordHashConfig,
+        description="argon2id cost (RFC 9106 low-memory profile by default).",
+    )
 
     @field_validator("case_number_pattern")
     @classmethod
@@ -203,17 +271,21 @@ class AuditConfig(StrictModel):
 class IngestConfig(StrictModel):
     max_request_bytes: int = Field(32 * MiB, ge=1024, le=1024 * MiB, description="Largest request body accepted.")
     max_image_bytes: int = Field(8 * MiB, ge=1024, le=512 * MiB, description="Largest single image accepted.")
-    max_image_pixels: int = Field(50_000_000, ge=10_000, le=500_000_000,
-                                  description="Largest width x height accepted (decompression-bomb guard).")
+    max_image_pixels: int = Field(
+        50_000_000,
+        ge=10_000,
+        le=500_000_000,
+        description="Largest width x height accepted (decompression-bomb guard).",
+    )
     max_batch_reads: int = Field(500, ge=1, le=10_000, description="Most reads in one batch.")
-    max_clock_skew_minutes: int = Field(10, ge=0, le=1440,
-                                        description="How far in the future captured_at may lie.")
+    max_clock_skew_minutes: int = Field(10, ge=0, le=1440, description="How far in the future captured_at may lie.")
 
 
 class SearchConfig(StrictModel):
     page_size: int = Field(50, ge=5, le=500, description="Results per page.")
-    min_wildcard_characters: int = Field(3, ge=1, le=8,
-                                         description="Known characters a wildcard query needs (caps search scope).")
+    min_wildcard_characters: int = Field(
+        3, ge=1, le=8, description="Known characters a wildcard query needs (caps search scope)."
+    )
     max_range_days: int = Field(366, ge=1, le=3650, description="Longest time range one search may span.")
 
 
@@ -223,14 +295,14 @@ class WebConfig(StrictModel):
     session_idle_minutes: int = Field(30, ge=1, le=30, description="Idle session ends after this (CJIS: <= 30).")
     session_max_hours: int = Field(12, ge=1, le=24, description="A session ends after this regardless.")
     secure_cookies: Literal["auto", "always", "never"] = Field(
-        "auto", description="Secure flag on cookies: auto sets it when the request came over TLS.")
+        "auto", description="Secure flag on cookies: auto sets it when the request came over TLS."
+    )
 
 
 class Settings(BaseSettings):
     """The whole configuration. Build it with :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="PLATEKEEPER_", env_nested_delimiter="__", extra="forbid",
-                                      frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PLATEKEEPER_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     data_dir: Path = Field(Path("var"), description="Folder for the SQLite database, images and keys.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at data_dir/platekeeper.db.")
@@ -257,8 +329,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _verify(self) -> Settings:
-        for rule in (verify_role_permissions, verify_maintenance_roles, verify_courses, verify_purposes,
-                     verify_bootstrap_role):
+        for rule in (
+            verify_role_permissions,
+            verify_maintenance_roles,
+            verify_courses,
+            verify_purposes,
+            verify_bootstrap_role,
+        ):
             rule(self)
         return self
 
@@ -283,8 +360,9 @@ def verify_role_permissions(settings: Settings) -> None:
     for name, role in settings.access.roles.items():
         unknown = sorted(set(role.permissions) - set(PERMISSIONS))
         if unknown:
-            raise ValueError(f"access.roles.{name}.permissions: unknown permission(s) {unknown}; "
-                             f"known: {sorted(PERMISSIONS)}")
+            raise ValueError(
+                f"access.roles.{name}.permissions: unknown permission(s) {unknown}; known: {sorted(PERMISSIONS)}"
+            )
 
 
 def verify_maintenance_roles(settings: Settings) -> None:
@@ -292,8 +370,10 @@ def verify_maintenance_roles(settings: Settings) -> None:
     for name, role in settings.access.roles.items():
         leaked = sorted(set(role.permissions) & PLATE_DATA_PERMISSIONS)
         if role.maintenance_only and leaked:
-            raise ValueError(f"access.roles.{name}.permissions: a maintenance_only role may not hold "
-                             f"plate-data permission(s) {leaked} (policy 462.5)")
+            raise ValueError(
+                f"access.roles.{name}.permissions: a maintenance_only role may not hold "
+                f"plate-data permission(s) {leaked} (policy 462.5)"
+            )
 
 
 def verify_courses(settings: Settings) -> None:
@@ -318,8 +398,9 @@ def verify_bootstrap_role(settings: Settings) -> None:
     """The first administrator's role exists and can manage users."""
     role = settings.access.roles.get(settings.access.bootstrap_role)
     if role is None or "users.manage" not in role.permissions:
-        raise ValueError(f"access.bootstrap_role: {settings.access.bootstrap_role!r} must be a role holding "
-                         "users.manage")
+        raise ValueError(
+            f"access.bootstrap_role: {settings.access.bootstrap_role!r} must be a role holding users.manage"
+        )
 
 
 def _format_error(error: dict[str, Any]) -> str:
@@ -330,13 +411,17 @@ def _format_error(error: dict[str, Any]) -> str:
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning validation errors into one :class:`ConfigError` that names each field."""
+    named = os.environ.get("PLATEKEEPER_CONFIG")
+    if named and not Path(named).is_file():
+        raise ConfigError(f"PLATEKEEPER_CONFIG names {named}, which is not a readable file")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         lines = [_format_error(dict(e)) for e in exc.errors()]
         source = os.environ.get("PLATEKEEPER_CONFIG", "platekeeper.yaml")
-        raise ConfigError(f"invalid configuration ({source} and PLATEKEEPER_* variables):\n" + "\n".join(lines)) \
-            from None
+        raise ConfigError(
+            f"invalid configuration ({source} and PLATEKEEPER_* variables):\n" + "\n".join(lines)
+        ) from None
 
 
 @lru_cache(maxsize=1)

@@ -26,8 +26,7 @@ class SignIn(BaseModel):
 def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
     """Sign in; the session cookie is set on the response."""
     state = app_state(request)
-    signed_in = sign_in(session, state.settings, state.audit_key, body.username, body.password,
-                        client_of(request))
+    signed_in = sign_in(session, state.settings, state.audit_key, body.username, body.password, client_of(request))
     if signed_in is None:
         return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
     token, user = signed_in
@@ -48,5 +47,10 @@ def api_sign_out(request: Request, response: Response, session: DbSession) -> di
 def api_me(state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
     """Who is signed in, and what their role may do."""
     p = state.principal
-    return {"username": p.username, "display_name": p.display_name, "organization": p.organization,
-            "role": p.role, "permissions": sorted(p.permissions)}
+    return {
+        "username": p.username,
+        "display_name": p.display_name,
+        "organization": p.organization,
+        "role": p.role,
+        "permissions": sorted(p.permissions),
+    }

@@ -48,8 +48,9 @@ def _clean(value: str | None) -> str:
 
 def _check_purpose(policy: AccessPolicyConfig, purpose: str, problems: dict[str, str]) -> str:
     if not purpose:
-        problems["purpose"] = "missing: choose one of the authorized purposes " + \
-            ", ".join(p.code for p in policy.purposes)
+        problems["purpose"] = "missing: choose one of the authorized purposes " + ", ".join(
+            p.code for p in policy.purposes
+        )
         return ""
     config = policy.purpose(purpose)
     if config is None:
@@ -62,8 +63,9 @@ def _check_case(policy: AccessPolicyConfig, case_number: str, problems: dict[str
     if not case_number:
         problems["case_number"] = f"missing: give the case or incident number, e.g. {policy.case_number_example}"
     elif not re.fullmatch(policy.case_number_pattern, case_number):
-        problems["case_number"] = (f"{case_number!r} is not in the agency's case number format "
-                                   f"(e.g. {policy.case_number_example})")
+        problems["case_number"] = (
+            f"{case_number!r} is not in the agency's case number format (e.g. {policy.case_number_example})"
+        )
 
 
 def _check_justification(policy: AccessPolicyConfig, justification: str, problems: dict[str, str]) -> None:
@@ -93,8 +95,13 @@ def build_access_context(
     _check_justification(policy, justification, problems)
     if problems:
         raise AccessContextError(problems)
-    return AccessContext(principal=principal, purpose=purpose, purpose_label=label, case_number=case,
-                         justification=justification)
+    return AccessContext(
+        principal=principal,
+        purpose=purpose,
+        purpose_label=label,
+        case_number=case,
+        justification=justification,
+    )
 
 
 def require_context(ctx: object, permission: str) -> AccessContext:

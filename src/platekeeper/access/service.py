@@ -7,7 +7,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -23,8 +22,8 @@ from platekeeper.db import utcnow
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
-    "SessionState",
     "SIGN_IN_FAILED",
+    "SessionState",
     "UserError",
     "create_user",
     "end_session",
@@ -44,8 +43,9 @@ USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 @lru_cache(maxsize=4)
 def _hasher(cost: PasswordHashConfig) -> tuple[PasswordHasher, str]:
     """An argon2id hasher for these costs, and a dummy hash that equalizes timing for unknown usernames."""
-    hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism,
-                            type=Type.ID)
+    hasher = PasswordHasher(
+        time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism, type=Type.ID
+    )
     return hasher, hasher.hash(secrets.token_urlsafe(16))
 
 
@@ -106,13 +106,23 @@ def create_user(
     """Create an active account with an argon2id password hash, and audit it."""
     username = username.strip().lower()
     _validate_new_user(session, settings, username, role, password)
-    user = User(username=username, display_name=display_name.strip() or username,
-                organization=organization or settings.agency.organization, role=role,
-                password_hash=_hasher(settings.access.password_hash)[0].hash(password), active=True)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        organization=organization or settings.agency.organization,
+        role=role,
+        password_hash=_hasher(settings.access.password_hash)[0].hash(password),
+        active=True,
+    )
     session.add(user)
     session.flush()
-    record_event(session, key, action, actor, details={"username": username, "role": role,
-                                                         "organization": user.organization})
+    record_event(
+        session,
+        key,
+        action,
+        actor,
+        details={"username": username, "role": role, "organization": user.organization},
+    )
     return user
 
 
@@ -126,9 +136,17 @@ def ensure_initial_admin(session: Session, settings: Settings, key: bytes) -> tu
     if session.scalar(select(func.count(User.id))):
         return None
     password = generate_password()
-    create_user(session, settings, key, Actor.system("first-start"), username="admin",
-                display_name="ALPR administrator", role=settings.access.bootstrap_role, password=password,
-                action="users.bootstrap")
+    create_user(
+        session,
+        settings,
+        key,
+        Actor.system("first-start"),
+        username="admin",
+        display_name="ALPR administrator",
+        role=settings.access.bootstrap_role,
+        password=password,
+        action="users.bootstrap",
+    )
     return "admin", password
 
 
@@ -150,8 +168,9 @@ def _password_ok(user: User | None, password: str, cost: PasswordHashConfig) -> 
         return False
 
 
-def sign_in(session: Session, settings: Settings, key: bytes, username: str, password: str,
-            client: str | None) -> tuple[str, User] | None:
+def sign_in(
+    session: Session, settings: Settings, key: bytes, username: str, password: str, client: str | None
+) -> tuple[str, User] | None:
     """Check the password and open a session; return the cookie token and the user, or None. Audited either way.
 
     A failure returns None instead of raising so that the caller's transaction commits the failure's audit event.
@@ -159,17 +178,34 @@ def sign_in(session: Session, settings: Settings, key: bytes, username: str, pas
     username = username.strip().lower()
     user = session.scalar(select(User).where(User.username == username))
     if not _password_ok(user, password, settings.access.password_hash) or user is None or not user.active:
-        record_event(session, key, "auth.sign_in_failed", Actor(username=username[:64] or None, client=client),
-                     outcome="failure", details={"reason": "bad credentials or inactive account"})
+        record_event(
+            session,
+            key,
+            "auth.sign_in_failed",
+            Actor(username=username[:64] or None, client=client),
+            outcome="failure",
+            details={"reason": "bad credentials or inactive account"},
+        )
         return None
     now = utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                            created_at=now, last_seen_at=now,
-                            expires_at=now + timedelta(hours=settings.web.session_max_hours)))
+    session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.web.session_max_hours),
+        )
+    )
     user.last_login_at = now
-    record_event(session, key, "auth.sign_in",
-                 Actor(username=user.username, organization=user.organization, role=user.role, client=client))
+    record_event(
+        session,
+        key,
+        "auth.sign_in",
+        Actor(username=user.username, organization=user.organization, role=user.role, client=client),
+    )
     return token, user
 
 
@@ -194,14 +230,19 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
     ttl = timedelta(minutes=settings.access.context_ttl_minutes)
     if context and (row.context_set_at is None or now - row.context_set_at > ttl):
         context = None
-    return SessionState(principal=principal_for(user, settings), csrf_token=row.csrf_token, session_id=row.id,
-                        access_context=context)
+    return SessionState(
+        principal=principal_for(user, settings),
+        csrf_token=row.csrf_token,
+        session_id=row.id,
+        access_context=context,
+    )
 
 
 def remember_access_context(session: Session, session_id: int, context: dict[str, str]) -> None:
     """Keep the last stated purpose and case number with the web session, so opening a result can reuse it."""
-    session.execute(update(UserSession).where(UserSession.id == session_id)
-                    .values(access_context=context, context_set_at=utcnow()))
+    session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(access_context=context, context_set_at=utcnow())
+    )
 
 
 def end_session(session: Session, key: bytes, token: str | None, client: str | None) -> bool:
@@ -214,6 +255,10 @@ def end_session(session: Session, key: bytes, token: str | None, client: str | N
     row.ended_at = utcnow()
     user = session.get(User, row.user_id)
     if user is not None:
-        record_event(session, key, "auth.sign_out",
-                     Actor(username=user.username, organization=user.organization, role=user.role, client=client))
+        record_event(
+            session,
+            key,
+            "auth.sign_out",
+            Actor(username=user.username, organization=user.organization, role=user.role, client=client),
+        )
     return True

@@ -20,16 +20,29 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
     """An audit event with every statutory field, as exported."""
-    return {"seq": event.seq, "occurred_at": event.occurred_at.isoformat(), "action": event.action,
-            "outcome": event.outcome, "username": event.username, "organization": event.organization,
-            "role": event.role, "purpose": event.purpose, "case_number": event.case_number,
-            "justification": event.justification, "client": event.client, "details": event.details,
-            "prev_hash": event.prev_hash, "hash": event.hash}
+    return {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(),
+        "action": event.action,
+        "outcome": event.outcome,
+        "username": event.username,
+        "organization": event.organization,
+        "role": event.role,
+        "purpose": event.purpose,
+        "case_number": event.case_number,
+        "justification": event.justification,
+        "client": event.client,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
 
 
 @router.get("/audit/events")
 def api_audit_events(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("audit.view"))],
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("audit.view"))],
     username: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[str | None, Query(description="First day, YYYY-MM-DD, agency timezone")] = None,
@@ -42,7 +55,18 @@ def api_audit_events(
         flt = parse_audit_filter(username, action, since, until, app.settings.tz)
     except AuditFilterError as exc:
         raise HTTPException(400, str(exc)) from None
-    result = view_audit_log(session, app.audit_key, actor_of(state.principal, client_of(request)),
-                            state.principal.permissions, flt, page, app.settings.audit.page_size)
-    return {"total": result.total, "page": result.page, "pages": result.pages,
-            "events": [event_json(e) for e in result.events]}
+    result = view_audit_log(
+        session,
+        app.audit_key,
+        actor_of(state.principal, client_of(request)),
+        state.principal.permissions,
+        flt,
+        page,
+        app.settings.audit.page_size,
+    )
+    return {
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "events": [event_json(e) for e in result.events],
+    }

@@ -23,8 +23,9 @@ def _day(value: str | None, name: str, tz: ZoneInfo) -> datetime | None:
         raise AuditFilterError(f"{name}: not a date (use YYYY-MM-DD)") from None
 
 
-def parse_audit_filter(username: str | None, action: str | None, since: str | None, until: str | None,
-                       tz: ZoneInfo) -> AuditFilter:
+def parse_audit_filter(
+    username: str | None, action: str | None, since: str | None, until: str | None, tz: ZoneInfo
+) -> AuditFilter:
     """Dates are whole days in the agency's timezone; ``until`` includes its day."""
     if action and action not in AUDIT_ACTIONS:
         raise AuditFilterError(f"action: {action!r} is not an audit action")
@@ -33,5 +34,4 @@ def parse_audit_filter(username: str | None, action: str | None, since: str | No
         end += timedelta(days=1)
     if start and end and start >= end:
         raise AuditFilterError("until: must not be before since")
-    return AuditFilter(username=(username or "").strip().lower() or None, action=action or None, since=start,
-                       until=end)
+    return AuditFilter(username=(username or "").strip().lower() or None, action=action or None, since=start, until=end)

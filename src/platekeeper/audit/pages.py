@@ -20,9 +20,13 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/audit")
 def audit_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("audit.view"))],
-    username: Annotated[str, Query(max_length=64)] = "", action: Annotated[str, Query(max_length=64)] = "",
-    since: Annotated[str, Query(max_length=10)] = "", until: Annotated[str, Query(max_length=10)] = "",
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("audit.view"))],
+    username: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """The audit log, newest first."""
@@ -33,18 +37,30 @@ def audit_page(
         flt = parse_audit_filter(username, action, since, until, app.settings.tz)
     except AuditFilterError as exc:
         return render(request, "audit.html", {**context, "error": str(exc)}, 400)
-    result = view_audit_log(session, app.audit_key, actor_of(state.principal, client_of(request)),
-                            state.principal.permissions, flt, page, app.settings.audit.page_size)
+    result = view_audit_log(
+        session,
+        app.audit_key,
+        actor_of(state.principal, client_of(request)),
+        state.principal.permissions,
+        flt,
+        page,
+        app.settings.audit.page_size,
+    )
     query = {k: v for k, v in form.items() if v}
-    links = {"prev": "/audit?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
-             "next": "/audit?" + urlencode({**query, "page": page + 1}) if page < result.pages else None}
+    links = {
+        "prev": "/audit?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
+        "next": "/audit?" + urlencode({**query, "page": page + 1}) if page < result.pages else None,
+    }
     return render(request, "audit.html", {**context, "result": result, "links": links})
 
 
 @router.post("/audit/verify")
-def audit_verify(request: Request, session: DbSession,
-                 state: Annotated[SessionState, Depends(requires("audit.view"))],
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
+def audit_verify(
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("audit.view"))],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     """Walk the whole chain and show whether it is intact, or the first bad event."""
     check_csrf(state, csrf_token)
     app = app_state(request)

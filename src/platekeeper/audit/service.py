@@ -224,8 +224,16 @@ class AuditFilter:
 
     def describe(self) -> dict[str, Any]:
         """The filter as audit-log details."""
-        return {k: v for k, v in {"username": self.username, "action": self.action, "since": self.since,
-                                  "until": self.until}.items() if v is not None}
+        return {
+            k: v
+            for k, v in {
+                "username": self.username,
+                "action": self.action,
+                "since": self.since,
+                "until": self.until,
+            }.items()
+            if v is not None
+        }
 
 
 def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
@@ -263,8 +271,15 @@ class AuditPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def view_audit_log(session: Session, key: bytes, actor: Actor, permissions: frozenset[str], flt: AuditFilter,
-                   page: int, page_size: int) -> AuditPage:
+def view_audit_log(
+    session: Session,
+    key: bytes,
+    actor: Actor,
+    permissions: frozenset[str],
+    flt: AuditFilter,
+    page: int,
+    page_size: int,
+) -> AuditPage:
     """One page of the audit log for someone holding ``audit.view``; viewing it is itself audited (CJIS)."""
     if "audit.view" not in permissions:
         raise PermissionError("reading the audit log needs the permission 'audit.view'")
@@ -277,7 +292,12 @@ def view_audit_log(session: Session, key: bytes, actor: Actor, permissions: froz
 def verify_and_record(session: Session, key: bytes, actor: Actor) -> ChainVerification:
     """Verify the chain and record that it was verified, with the result."""
     result = verify_chain(session, key)
-    record_event(session, key, "audit.verify", actor, outcome="success" if result.intact else "failure",
-                 details={"checked": result.checked, "first_bad_seq": result.first_bad_seq,
-                          "reason": result.reason})
+    record_event(
+        session,
+        key,
+        "audit.verify",
+        actor,
+        outcome="success" if result.intact else "failure",
+        details={"checked": result.checked, "first_bad_seq": result.first_bad_seq, "reason": result.reason},
+    )
     return result

@@ -28,27 +28,40 @@ class CameraIn(BaseModel):
 
 def camera_json(camera: Camera) -> dict[str, Any]:
     """A camera as the API shows it; the key itself is never shown after creation."""
-    return {"id": camera.id, "name": camera.name, "kind": camera.kind, "location": camera.location,
-            "latitude": camera.latitude, "longitude": camera.longitude, "active": camera.active,
-            "key_prefix": camera.key_prefix,
-            "last_seen_at": camera.last_seen_at.isoformat() if camera.last_seen_at else None}
+    return {
+        "id": camera.id,
+        "name": camera.name,
+        "kind": camera.kind,
+        "location": camera.location,
+        "latitude": camera.latitude,
+        "longitude": camera.longitude,
+        "active": camera.active,
+        "key_prefix": camera.key_prefix,
+        "last_seen_at": camera.last_seen_at.isoformat() if camera.last_seen_at else None,
+    }
 
 
 @router.get("/cameras")
-def api_list_cameras(session: DbSession,
-                     state: Annotated[SessionState, Depends(requires("cameras.view"))]) -> list[dict[str, Any]]:
+def api_list_cameras(
+    session: DbSession, state: Annotated[SessionState, Depends(requires("cameras.view"))]
+) -> list[dict[str, Any]]:
     """Every camera with its status."""
     return [camera_json(c) for c in list_cameras(session)]
 
 
 @router.post("/cameras", status_code=201)
-def api_create_camera(body: CameraIn, request: Request, session: DbSession,
-                      state: Annotated[SessionState, Depends(requires("cameras.manage"))]) -> dict[str, Any]:
+def api_create_camera(
+    body: CameraIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+) -> dict[str, Any]:
     """Register a camera. The answer holds its API key, which is shown this once only."""
     app = app_state(request)
     try:
-        camera, api_key = create_camera(session, app.audit_key, actor_of(state.principal, client_of(request)),
-                                        **body.model_dump())
+        camera, api_key = create_camera(
+            session, app.audit_key, actor_of(state.principal, client_of(request)), **body.model_dump()
+        )
     except CameraError as exc:
         raise HTTPException(422, str(exc)) from None
     return {**camera_json(camera), "api_key": api_key}

@@ -22,34 +22,48 @@ def _page(request: Request, session: DbSession, status: int = 200, **extra: obje
 
 
 @router.get("/cameras")
-def cameras_page(request: Request, session: DbSession,
-                 state: Annotated[SessionState, Depends(requires("cameras.view"))]) -> Response:
+def cameras_page(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("cameras.view"))]
+) -> Response:
     """Every camera: kind, location, last upload."""
     return _page(request, session)
 
 
 @router.post("/cameras")
-def cameras_create(request: Request, session: DbSession,
-                   state: Annotated[SessionState, Depends(requires("cameras.manage"))],
-                   csrf_token: Annotated[str, Form()] = "", name: Annotated[str, Form(max_length=80)] = "",
-                   kind: Annotated[str, Form(max_length=16)] = "",
-                   location: Annotated[str, Form(max_length=200)] = "") -> Response:
+def cameras_create(
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+    csrf_token: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=80)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    location: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     """Register a camera and show its API key once."""
     check_csrf(state, csrf_token)
     app = app_state(request)
     try:
-        camera, key = create_camera(session, app.audit_key, actor_of(state.principal, client_of(request)),
-                                    name=name, kind=kind, location=location)
+        camera, key = create_camera(
+            session,
+            app.audit_key,
+            actor_of(state.principal, client_of(request)),
+            name=name,
+            kind=kind,
+            location=location,
+        )
     except CameraError as exc:
-        return _page(request, session, 400, error=str(exc), form={"name": name, "kind": kind,
-                                                                   "location": location})
+        return _page(request, session, 400, error=str(exc), form={"name": name, "kind": kind, "location": location})
     return _page(request, session, new_key={"camera": camera.name, "key": key})
 
 
 @router.post("/cameras/{camera_id}/rotate-key")
-def cameras_rotate(camera_id: int, request: Request, session: DbSession,
-                   state: Annotated[SessionState, Depends(requires("cameras.manage"))],
-                   csrf_token: Annotated[str, Form()] = "") -> Response:
+def cameras_rotate(
+    camera_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     """Replace a camera's API key; the old key stops working at once."""
     check_csrf(state, csrf_token)
     app = app_state(request)

@@ -48,18 +48,40 @@ def _validate(session: Session, name: str, kind: str, latitude: float | None, lo
         raise CameraError(f"name: a camera named {name!r} already exists")
 
 
-def create_camera(session: Session, key: bytes, actor: Actor, *, name: str, kind: str, location: str = "",
-                  latitude: float | None = None, longitude: float | None = None) -> tuple[Camera, str]:
+def create_camera(
+    session: Session,
+    key: bytes,
+    actor: Actor,
+    *,
+    name: str,
+    kind: str,
+    location: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> tuple[Camera, str]:
     """Register a camera; return it with its API key, which is never shown again. Audited."""
     name = name.strip()
     _validate(session, name, kind, latitude, longitude)
     api_key, prefix, digest = _new_key()
-    camera = Camera(name=name, kind=kind, location=location.strip(), latitude=latitude, longitude=longitude,
-                    key_prefix=prefix, key_hash=digest, active=True)
+    camera = Camera(
+        name=name,
+        kind=kind,
+        location=location.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        key_prefix=prefix,
+        key_hash=digest,
+        active=True,
+    )
     session.add(camera)
     session.flush()
-    record_event(session, key, "cameras.create", actor,
-                 details={"camera_id": camera.id, "name": name, "kind": kind, "key_prefix": prefix})
+    record_event(
+        session,
+        key,
+        "cameras.create",
+        actor,
+        details={"camera_id": camera.id, "name": name, "kind": kind, "key_prefix": prefix},
+    )
     return camera, api_key
 
 
@@ -69,8 +91,13 @@ def rotate_camera_key(session: Session, key: bytes, actor: Actor, camera_id: int
     if camera is None:
         raise CameraError(f"camera: no camera with id {camera_id}")
     api_key, camera.key_prefix, camera.key_hash = _new_key()
-    record_event(session, key, "cameras.rotate_key", actor,
-                 details={"camera_id": camera.id, "name": camera.name, "key_prefix": camera.key_prefix})
+    record_event(
+        session,
+        key,
+        "cameras.rotate_key",
+        actor,
+        details={"camera_id": camera.id, "name": camera.name, "key_prefix": camera.key_prefix},
+    )
     return api_key
 
 

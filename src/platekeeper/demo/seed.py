@@ -45,6 +45,7 @@ DEMO_USERS = [
     ("vendor", "Vendor Maintenance Tech", "vendor_maintenance"),
 ]
 STATES = ["CALIFORNIA"] * 8 + ["NEVADA", "ARIZONA", "OREGON"]
+REGIONS = {"CALIFORNIA": "us-ca", "NEVADA": "us-nv", "ARIZONA": "us-az", "OREGON": "us-or"}
 VEHICLES = 400
 DAYS = 30
 BATCH = 250
@@ -88,8 +89,16 @@ def _seed_people(settings: Settings, database: Database, key: bytes) -> list[tup
             if username in existing or role not in settings.access.roles:
                 continue
             password = generate_password()
-            create_user(session, settings, key, Actor.system("demo"), username=username, display_name=name,
-                        role=role, password=password)
+            create_user(
+                session,
+                settings,
+                key,
+                Actor.system("demo"),
+                username=username,
+                display_name=name,
+                role=role,
+                password=password,
+            )
             credentials.append((username, password, role))
     return credentials
 
@@ -102,19 +111,36 @@ def _seed_cameras(database: Database, key: bytes) -> list[Camera]:
             if name in existing:
                 cameras.append(existing[name])
                 continue
-            camera, _key = create_camera(session, key, Actor.system("demo"), name=name, kind=kind,
-                                         location=location, latitude=lat, longitude=lon)
+            camera, _key = create_camera(
+                session,
+                key,
+                Actor.system("demo"),
+                name=name,
+                kind=kind,
+                location=location,
+                latitude=lat,
+                longitude=lon,
+            )
             cameras.append(camera)
     return cameras
 
 
 def _read(rng: random.Random, vehicle: tuple[str, str, bytes, bytes], camera: Camera) -> dict[str, object]:
-    text, _state, crop, overview = vehicle
+    text, state, crop, overview = vehicle
     captured = utcnow() - timedelta(seconds=rng.randint(60, DAYS * 86400))
-    return {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "plate": text, "plate_raw": text,
-            "confidence": round(rng.uniform(0.62, 0.99), 3), "captured_at": captured.isoformat(),
-            "region": "us-ca", "latitude": camera.latitude, "longitude": camera.longitude,
-            "heading": round(rng.uniform(0, 359), 1), "crop_image": _b64(crop), "overview_image": _b64(overview)}
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "plate": text,
+        "plate_raw": text,
+        "confidence": round(rng.uniform(0.62, 0.99), 3),
+        "captured_at": captured.isoformat(),
+        "region": REGIONS[state],
+        "latitude": camera.latitude,
+        "longitude": camera.longitude,
+        "heading": round(rng.uniform(0, 359), 1),
+        "crop_image": _b64(crop),
+        "overview_image": _b64(overview),
+    }
 
 
 def _write_credentials(path: Path, credentials: list[tuple[str, str, str]]) -> None:
@@ -124,13 +150,14 @@ def _write_credentials(path: Path, credentials: list[tuple[str, str, str]]) -> N
     path.chmod(0o600)
 
 
-def seed_demo(settings: Settings, database: Database, key: bytes, *, reads: int, if_empty: bool,
-              console: Console) -> None:
+def seed_demo(
+    settings: Settings, database: Database, key: bytes, *, reads: int, if_empty: bool, console: Console
+) -> None:
     """Create the demo agency; with ``if_empty``, only when the database holds no reads and at most one user."""
     if if_empty and not _is_empty(database):
         console.print("demo: the database already holds data; nothing seeded")
         return
-    rng = random.Random(462)
+    rng = random.Random(462)  # noqa: S311 - synthetic demo data, not secrets
     credentials = _seed_people(settings, database, key)
     cameras = _seed_cameras(database, key)
     vehicles = _vehicles(rng)
@@ -145,8 +172,13 @@ def seed_demo(settings: Settings, database: Database, key: bytes, *, reads: int,
                 ingest_batch(session, settings, store, camera, payload)
             progress.advance(task, count)
     with database.session() as session:
-        record_event(session, key, "system.demo_seeded", Actor.system("demo"),
-                     details={"reads": reads, "cameras": len(cameras), "users": len(credentials)})
+        record_event(
+            session,
+            key,
+            "system.demo_seeded",
+            Actor.system("demo"),
+            details={"reads": reads, "cameras": len(cameras), "users": len(credentials)},
+        )
     path = settings.data_dir / "demo-credentials.txt"
     if credentials:
         _write_credentials(path, credentials)

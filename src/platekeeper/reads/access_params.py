@@ -39,21 +39,39 @@ def stated_context(request: Request, fallback: dict[str, str] | None = None) -> 
     return StatedContext(**values)
 
 
-def context_or_refusal(session: Session, request: Request, principal: Principal, stated: StatedContext,
-                       action: str, query: dict[str, Any]) -> AccessContext | AccessContextError:
+def context_or_refusal(
+    session: Session,
+    request: Request,
+    principal: Principal,
+    stated: StatedContext,
+    action: str,
+    query: dict[str, Any],
+) -> AccessContext | AccessContextError:
     """Build the access context, or audit the refusal and return the error."""
     state = app_state(request)
     try:
         return build_access_context(principal, state.settings.access, **stated.as_dict())
     except AccessContextError as exc:
-        record_refusal(session, state.audit_key, principal, action, str(exc), {**query, **stated.as_dict()},
-                       client_of(request))
+        record_refusal(
+            session,
+            state.audit_key,
+            principal,
+            action,
+            str(exc),
+            {**query, **stated.as_dict()},
+            client_of(request),
+        )
         return exc
 
 
 def refusal_response(error: AccessContextError | SearchError) -> JSONResponse:
     """The 400 answer naming what is missing or wrong."""
     if isinstance(error, AccessContextError):
-        return JSONResponse({"detail": "plate data needs an authorized purpose, a case number and a "
-                                       f"justification: {error}", "problems": error.problems}, status_code=400)
+        return JSONResponse(
+            {
+                "detail": f"plate data needs an authorized purpose, a case number and a justification: {error}",
+                "problems": error.problems,
+            },
+            status_code=400,
+        )
     return JSONResponse({"detail": str(error)}, status_code=400)

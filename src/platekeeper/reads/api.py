@@ -56,16 +56,23 @@ async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
     raise HTTPException(415, "send application/json, or multipart/form-data with a 'batch' part")
 
 
-@router.post("/reads", responses={207: {"description": "Some reads were rejected"},
-                                  422: {"description": "Every read was rejected"}})
-async def upload_reads(request: Request, session: DbSession,
-                       camera: Annotated[Camera, Depends(CAMERA)]) -> JSONResponse:
+@router.post(
+    "/reads",
+    responses={
+        207: {"description": "Some reads were rejected"},
+        422: {"description": "Every read was rejected"},
+    },
+)
+async def upload_reads(
+    request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
+) -> JSONResponse:
     """Store a batch of reads from one camera. Idempotent: ids already stored are reported as duplicates."""
     payload, parts = await _read_batch(request)
     state = app_state(request)
     try:
-        result = await run_in_threadpool(ingest_batch, session, state.settings, state.image_store, camera,
-                                         payload, parts)
+        result = await run_in_threadpool(
+            ingest_batch, session, state.settings, state.image_store, camera, payload, parts
+        )
     except BatchError as exc:
         raise HTTPException(422, str(exc)) from None
     rejected, total = result.count("rejected"), len(result.items)
@@ -75,14 +82,23 @@ async def upload_reads(request: Request, session: DbSession,
 
 def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
     return {
-        "total": page.total, "page": page.query.page, "pages": page.pages, "page_size": page.page_size,
+        "total": page.total,
+        "page": page.query.page,
+        "pages": page.pages,
+        "page_size": page.page_size,
         "query": page.query.describe(),
-        "results": [{"id": str(r.id), "captured_at": r.captured_at.isoformat(),
-                     "captured_at_local": r.captured_at.astimezone(settings_tz).isoformat(),
-                     "camera": {"id": r.camera_id, "name": r.camera_name}, "plate": r.plate,
-                     "confidence": r.confidence,
-                     "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None}
-                    for r in page.results],
+        "results": [
+            {
+                "id": str(r.id),
+                "captured_at": r.captured_at.isoformat(),
+                "captured_at_local": r.captured_at.astimezone(settings_tz).isoformat(),
+                "camera": {"id": r.camera_id, "name": r.camera_name},
+                "plate": r.plate,
+                "confidence": r.confidence,
+                "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
+            }
+            for r in page.results
+        ],
     }
 
 
@@ -103,8 +119,9 @@ def api_search_reads(
     """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
     headers); every search is audited with its query elements."""
     query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page)
-    ctx = context_or_refusal(session, request, state.principal, stated_context(request), "reads.search",
-                             query.describe())
+    ctx = context_or_refusal(
+        session, request, state.principal, stated_context(request), "reads.search", query.describe()
+    )
     if isinstance(ctx, AccessContextError):
         return refusal_response(ctx)
     app = app_state(request)
@@ -115,15 +132,21 @@ def api_search_reads(
     return JSONResponse(_summary_json(result, app.settings.tz))
 
 
-def _context_for_read(request: Request, session: DbSession, state: SessionState, read_id: uuid.UUID,
-                      action: str) -> Any:
-    return context_or_refusal(session, request, state.principal, stated_context(request), action,
-                              {"read_id": str(read_id)})
+def _context_for_read(
+    request: Request, session: DbSession, state: SessionState, read_id: uuid.UUID, action: str
+) -> Any:
+    return context_or_refusal(
+        session, request, state.principal, stated_context(request), action, {"read_id": str(read_id)}
+    )
 
 
 @router.get("/reads/{read_id}", responses={400: {"description": "Missing purpose or case number"}})
-def api_get_read(read_id: uuid.UUID, request: Request, session: DbSession,
-                 state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+def api_get_read(
+    read_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("reads.view"))],
+) -> Response:
     """One read. Needs the same purpose, case number and justification as a search; audited."""
     ctx = _context_for_read(request, session, state, read_id, "reads.view")
     if isinstance(ctx, AccessContextError):
@@ -134,27 +157,39 @@ def api_get_read(read_id: uuid.UUID, request: Request, session: DbSession,
     except ReadNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)  # returned, so the audit event commits
     read = detail.read
-    return JSONResponse({
-        "id": str(read.id), "plate": read.plate, "plate_raw": read.plate_raw, "confidence": read.confidence,
-        "region": read.region, "captured_at": read.captured_at.isoformat(),
-        "received_at": read.received_at.isoformat(), "latitude": read.latitude, "longitude": read.longitude,
-        "heading": read.heading, "camera": {"id": detail.camera.id, "name": detail.camera.name,
-                                            "kind": detail.camera.kind},
-        "images": {kind: f"/api/v1/reads/{read.id}/images/{kind}" for kind in detail.images},
-    })
+    return JSONResponse(
+        {
+            "id": str(read.id),
+            "plate": read.plate,
+            "plate_raw": read.plate_raw,
+            "confidence": read.confidence,
+            "region": read.region,
+            "captured_at": read.captured_at.isoformat(),
+            "received_at": read.received_at.isoformat(),
+            "latitude": read.latitude,
+            "longitude": read.longitude,
+            "heading": read.heading,
+            "camera": {"id": detail.camera.id, "name": detail.camera.name, "kind": detail.camera.kind},
+            "images": {kind: f"/api/v1/reads/{read.id}/images/{kind}" for kind in detail.images},
+        }
+    )
 
 
 @router.get("/reads/{read_id}/images/{kind}", responses={400: {"description": "Missing purpose or case number"}})
-def api_get_read_image(read_id: uuid.UUID, kind: str, request: Request, session: DbSession,
-                       state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+def api_get_read_image(
+    read_id: uuid.UUID,
+    kind: str,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("reads.view"))],
+) -> Response:
     """The plate crop or overview image of a read; audited."""
     ctx = _context_for_read(request, session, state, read_id, "reads.image")
     if isinstance(ctx, AccessContextError):
         return refusal_response(ctx)
     app = app_state(request)
     try:
-        image = get_read_image(session, app.audit_key, ctx, read_id, kind, app.image_store,
-                               client=client_of(request))
+        image = get_read_image(session, app.audit_key, ctx, read_id, kind, app.image_store, client=client_of(request))
     except ReadNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return Response(image.data, media_type=image.media_type)

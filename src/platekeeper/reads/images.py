@@ -50,8 +50,9 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
             if fmt not in MEDIA_TYPES:
                 raise ImageRejected(f"image format {fmt or 'unknown'} is not accepted; send JPEG, PNG or WebP")
             if width * height > limits.max_image_pixels:
-                raise ImageRejected(f"image is {width}x{height} pixels; the limit is {limits.max_image_pixels} "
-                                    "pixels in all")
+                raise ImageRejected(
+                    f"image is {width}x{height} pixels; the limit is {limits.max_image_pixels} pixels in all"
+                )
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 image.load()
@@ -59,8 +60,13 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
         raise ImageRejected(f"image cannot be decoded ({type(exc).__name__}: {exc})") from None
-    return ValidImage(data=data, sha256=hashlib.sha256(data).hexdigest(), media_type=MEDIA_TYPES[fmt],
-                      width=width, height=height)
+    return ValidImage(
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type=MEDIA_TYPES[fmt],
+        width=width,
+        height=height,
+    )
 
 
 class ImageStore:

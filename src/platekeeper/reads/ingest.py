@@ -15,13 +15,14 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from platekeeper.cameras.models import Camera
 from platekeeper.config import Settings
-from platekeeper.db import utcnow
+from platekeeper.db import Base, utcnow
 from platekeeper.reads.images import ImageRejected, ImageStore, ValidImage, validate_image
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.schemas import ImageRef, ReadIn
@@ -55,8 +56,12 @@ class IngestResult:
         return sum(1 for item in self.items if item.status == status)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stored": self.count("stored"), "duplicates": self.count("duplicate"),
-                "rejected": self.count("rejected"), "results": [item.as_dict() for item in self.items]}
+        return {
+            "stored": self.count("stored"),
+            "duplicates": self.count("duplicate"),
+            "rejected": self.count("rejected"),
+            "results": [item.as_dict() for item in self.items],
+        }
 
 
 def _describe(error: ValidationError) -> str:
@@ -105,8 +110,12 @@ def _prepare(index: int, raw: Any, parts: dict[str, bytes], settings: Settings) 
     if read.captured_at > now + timedelta(minutes=settings.ingest.max_clock_skew_minutes):
         return IngestItem(index, raw_id, "rejected", "captured_at: lies in the future (check the camera clock)")
     if read.captured_at < now - timedelta(days=settings.retention.days):
-        return IngestItem(index, raw_id, "rejected",
-                          f"captured_at: older than the {settings.retention.days}-day retention period")
+        return IngestItem(
+            index,
+            raw_id,
+            "rejected",
+            f"captured_at: older than the {settings.retention.days}-day retention period",
+        )
     try:
         crop = _decode(read.crop_image, parts, settings, "crop_image")
         overview = _decode(read.overview_image, parts, settings, "overview_image")
@@ -115,13 +124,13 @@ def _prepare(index: int, raw: Any, parts: dict[str, bytes], settings: Settings) 
     return _Prepared(index, read, crop, overview)
 
 
-def _insert_ignoring_duplicates(session: Session, model: type, rows: list[dict[str, Any]]) -> set[Any]:
+def _insert_ignoring_duplicates(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> set[Any]:
     """Insert the rows that are not there yet; return the primary keys actually inserted."""
     if not rows:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = model.__mapper__.primary_key[0]
+    key = sa_inspect(model).primary_key[0]
     return set(session.scalars(insert(model).values(rows).on_conflict_do_nothing().returning(key)))
 
 
@@ -129,19 +138,40 @@ def _store_images(session: Session, store: ImageStore, prepared: list[_Prepared]
     images = {img.sha256: img for p in prepared for img in (p.crop, p.overview) if img is not None}
     for image in images.values():
         store.put(image)
-    _insert_ignoring_duplicates(session, StoredImage, [
-        {"sha256": i.sha256, "media_type": i.media_type, "size_bytes": len(i.data), "width": i.width,
-         "height": i.height, "stored_at": utcnow()} for i in images.values()])
+    _insert_ignoring_duplicates(
+        session,
+        StoredImage,
+        [
+            {
+                "sha256": i.sha256,
+                "media_type": i.media_type,
+                "size_bytes": len(i.data),
+                "width": i.width,
+                "height": i.height,
+                "stored_at": utcnow(),
+            }
+            for i in images.values()
+        ],
+    )
 
 
 def _row(p: _Prepared, camera: Camera) -> dict[str, Any]:
     read = p.read
-    return {"id": read.id, "camera_id": camera.id, "plate": read.normalized_plate,
-            "plate_raw": read.plate_raw if read.plate_raw is not None else read.plate,
-            "confidence": read.confidence, "region": read.region, "captured_at": read.captured_at,
-            "received_at": utcnow(), "latitude": read.latitude, "longitude": read.longitude,
-            "heading": read.heading, "crop_sha256": p.crop.sha256 if p.crop else None,
-            "overview_sha256": p.overview.sha256 if p.overview else None}
+    return {
+        "id": read.id,
+        "camera_id": camera.id,
+        "plate": read.normalized_plate,
+        "plate_raw": read.plate_raw if read.plate_raw is not None else read.plate,
+        "confidence": read.confidence,
+        "region": read.region,
+        "captured_at": read.captured_at,
+        "received_at": utcnow(),
+        "latitude": read.latitude,
+        "longitude": read.longitude,
+        "heading": read.heading,
+        "crop_sha256": p.crop.sha256 if p.crop else None,
+        "overview_sha256": p.overview.sha256 if p.overview else None,
+    }
 
 
 def _owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -151,8 +181,9 @@ def _owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     return {row.id: row.camera_id for row in rows}
 
 
-def _classify(prepared: list[_Prepared], before: dict[uuid.UUID, int], camera: Camera,
-              result: IngestResult) -> list[_Prepared]:
+def _classify(
+    prepared: list[_Prepared], before: dict[uuid.UUID, int], camera: Camera, result: IngestResult
+) -> list[_Prepared]:
     fresh: list[_Prepared] = []
     seen: set[uuid.UUID] = set()
     for p in prepared:
@@ -167,8 +198,14 @@ def _classify(prepared: list[_Prepared], before: dict[uuid.UUID, int], camera: C
     return fresh
 
 
-def ingest_batch(session: Session, settings: Settings, store: ImageStore, camera: Camera, payload: Any,
-                 parts: dict[str, bytes] | None = None) -> IngestResult:
+def ingest_batch(
+    session: Session,
+    settings: Settings,
+    store: ImageStore,
+    camera: Camera,
+    payload: Any,
+    parts: dict[str, bytes] | None = None,
+) -> IngestResult:
     """Store the good reads of a batch, report duplicates and reject bad reads with their index and reason."""
     reads = payload.get("reads") if isinstance(payload, dict) else None
     if not isinstance(reads, list):
@@ -188,7 +225,13 @@ def ingest_batch(session: Session, settings: Settings, store: ImageStore, camera
     inserted = _insert_ignoring_duplicates(session, PlateRead, [_row(p, camera) for p in fresh])
     for p in fresh:  # a concurrent upload of the same id may have won the race: then it is a duplicate
         status = "stored" if p.read.id in inserted else "duplicate"
-        result.items.append(IngestItem(p.index, str(p.read.id), status,
-                                       None if status == "stored" else "already stored; nothing changed"))
+        result.items.append(
+            IngestItem(
+                p.index,
+                str(p.read.id),
+                status,
+                None if status == "stored" else "already stored; nothing changed",
+            )
+        )
     result.items.sort(key=lambda item: item.index)
     return result

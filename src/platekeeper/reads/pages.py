@@ -35,8 +35,13 @@ def _local_time(value: str | None, request: Request, name: str) -> datetime | No
 
 def _form(request: Request, stated: StatedContext) -> dict[str, Any]:
     params = request.query_params
-    return {**stated.as_dict(), "plate": params.get("plate", ""), "since": params.get("since", ""),
-            "until": params.get("until", ""), "cameras": [int(c) for c in params.getlist("camera") if c.isdigit()]}
+    return {
+        **stated.as_dict(),
+        "plate": params.get("plate", ""),
+        "since": params.get("since", ""),
+        "until": params.get("until", ""),
+        "cameras": [int(c) for c in params.getlist("camera") if c.isdigit()],
+    }
 
 
 def _page_link(request: Request, page: int) -> str:
@@ -45,9 +50,12 @@ def _page_link(request: Request, page: int) -> str:
 
 
 @router.get("/search")
-def search_page(request: Request, session: DbSession,
-                state: Annotated[SessionState, Depends(requires("reads.search"))],
-                page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+def search_page(
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("reads.search"))],
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
     """Search form and results. The purpose, case number and justification are asked for every search."""
     stated = stated_context(request, fallback=state.access_context)
     form = _form(request, stated)
@@ -55,9 +63,13 @@ def search_page(request: Request, session: DbSession,
     if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
         return render(request, "search.html", base)
     try:
-        query = ReadQuery(plate=form["plate"] or None, since=_local_time(form["since"], request, "since"),
-                          until=_local_time(form["until"], request, "until"), camera_ids=tuple(form["cameras"]),
-                          page=page)
+        query = ReadQuery(
+            plate=form["plate"] or None,
+            since=_local_time(form["since"], request, "since"),
+            until=_local_time(form["until"], request, "until"),
+            camera_ids=tuple(form["cameras"]),
+            page=page,
+        )
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
     ctx = context_or_refusal(session, request, state.principal, stated, "reads.search", query.describe())
@@ -65,25 +77,42 @@ def search_page(request: Request, session: DbSession,
         return render(request, "search.html", {**base, "problems": ctx.problems}, 400)
     app = app_state(request)
     try:
-        result = search_reads(session, app.audit_key, ctx, query, app.settings.search, store=app.image_store,
-                              client=client_of(request))
+        result = search_reads(
+            session,
+            app.audit_key,
+            ctx,
+            query,
+            app.settings.search,
+            store=app.image_store,
+            client=client_of(request),
+        )
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
     remember_access_context(session, state.session_id, ctx.as_dict())
-    links = {"prev": _page_link(request, page - 1) if page > 1 else None,
-             "next": _page_link(request, page + 1) if page < result.pages else None}
+    links = {
+        "prev": _page_link(request, page - 1) if page > 1 else None,
+        "next": _page_link(request, page + 1) if page < result.pages else None,
+    }
     return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx})
 
 
 @router.get("/reads/{read_id}")
-def read_page(read_id: uuid.UUID, request: Request, session: DbSession,
-              state: Annotated[SessionState, Depends(requires("reads.view"))]) -> Response:
+def read_page(
+    read_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("reads.view"))],
+) -> Response:
     """One read with its plate crop and overview. Opening it is a data access and is audited."""
     stated = stated_context(request, fallback=state.access_context)
     ctx = context_or_refusal(session, request, state.principal, stated, "reads.view", {"read_id": str(read_id)})
     if isinstance(ctx, AccessContextError):
-        return render(request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(),
-                                                     "problems": ctx.problems}, 400)
+        return render(
+            request,
+            "read_context.html",
+            {"read_id": read_id, "form": stated.as_dict(), "problems": ctx.problems},
+            400,
+        )
     app = app_state(request)
     try:
         detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))

@@ -44,8 +44,12 @@ class ReadIn(BaseModel):
     plate_raw: str | None = Field(None, max_length=64, description="The raw OCR string; defaults to plate.")
     confidence: float = Field(ge=0.0, le=1.0, description="OCR confidence, 0 to 1.")
     captured_at: AwareDatetime = Field(description="When the image was taken, ISO 8601 with a timezone.")
-    region: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z0-9]{1,3})?$",
-                               description="Jurisdiction such as 'us-ca', when known.")
+    region: str | None = Field(
+        None,
+        max_length=16,
+        pattern=r"^[a-z]{2}(-[a-z0-9]{1,3})?$",
+        description="Jurisdiction such as 'us-ca', when known.",
+    )
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     heading: Annotated[float, Field(ge=0, lt=360)] | None = Field(None, description="Degrees from north.")

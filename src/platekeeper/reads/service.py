@@ -10,7 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ __all__ = [
     "validate_query",
 ]
 
+SelectT = TypeVar("SelectT", bound=Select)
 IMAGE_KINDS = ("crop", "overview")
 PLATE_PATTERN = re.compile(r"^[A-Z0-9*?]{1,12}$")
 
@@ -56,23 +57,48 @@ class ReadNotFound(LookupError):
 
 def actor_of(principal: Principal, client: str | None = None) -> Actor:
     """The audit actor for a principal."""
-    return Actor(username=principal.username, organization=principal.organization, role=principal.role,
-                 client=client)
+    return Actor(username=principal.username, organization=principal.organization, role=principal.role, client=client)
 
 
-def _audit_access(session: Session, key: bytes, ctx: AccessContext, action: str, details: dict[str, Any],
-                  client: str | None) -> None:
-    record_event(session, key, action, actor_of(ctx.principal, client), purpose=ctx.purpose,
-                 case_number=ctx.case_number, justification=ctx.justification, details=details)
+def _audit_access(
+    session: Session, key: bytes, ctx: AccessContext, action: str, details: dict[str, Any], client: str | None
+) -> None:
+    record_event(
+        session,
+        key,
+        action,
+        actor_of(ctx.principal, client),
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
+        details=details,
+    )
 
 
-def record_refusal(session: Session, key: bytes, principal: Principal, action: str, reason: str,
-                   query: dict[str, Any], client: str | None) -> None:
+def record_refusal(
+    session: Session,
+    key: bytes,
+    principal: Principal,
+    action: str,
+    reason: str,
+    query: dict[str, Any],
+    client: str | None,
+) -> None:
     """Audit a refused access to plate data (missing purpose, wrong role...), with what was asked."""
-    record_event(session, key, "reads.access_refused", actor_of(principal, client), outcome="denied",
-                 purpose=str(query.get("purpose") or "") or None, case_number=str(query.get("case_number") or "")
-                 or None, details={"attempted": action, "reason": reason,
-                                   "query": {k: v for k, v in query.items() if k != "justification"}})
+    record_event(
+        session,
+        key,
+        "reads.access_refused",
+        actor_of(principal, client),
+        outcome="denied",
+        purpose=str(query.get("purpose") or "") or None,
+        case_number=str(query.get("case_number") or "") or None,
+        details={
+            "attempted": action,
+            "reason": reason,
+            "query": {k: v for k, v in query.items() if k != "justification"},
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -87,10 +113,14 @@ class ReadQuery:
 
     def describe(self) -> dict[str, Any]:
         """The query elements as they go into the audit log (Civil Code 1798.90.52)."""
-        return {"plate": self.plate, "wildcard": bool(self.plate and any(c in self.plate for c in "*?")),
-                "since": self.since.isoformat() if self.since else None,
-                "until": self.until.isoformat() if self.until else None,
-                "cameras": list(self.camera_ids), "page": self.page}
+        return {
+            "plate": self.plate,
+            "wildcard": bool(self.plate and any(c in self.plate for c in "*?")),
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "cameras": list(self.camera_ids),
+            "page": self.page,
+        }
 
 
 def validate_query(query: ReadQuery, limits: SearchConfig) -> ReadQuery:
@@ -101,8 +131,9 @@ def validate_query(query: ReadQuery, limits: SearchConfig) -> ReadQuery:
             raise SearchError("plate: use letters, digits and the wildcards * and ? (at most 12 characters)")
         known = sum(1 for c in plate if c not in "*?")
         if known != len(plate) and known < limits.min_wildcard_characters:
-            raise SearchError(f"plate: a wildcard search needs at least {limits.min_wildcard_characters} "
-                              "known characters")
+            raise SearchError(
+                f"plate: a wildcard search needs at least {limits.min_wildcard_characters} known characters"
+            )
     for name, value in (("since", query.since), ("until", query.until)):
         if value is not None and value.tzinfo is None:
             raise SearchError(f"{name}: give a timezone (e.g. 2026-11-28T08:00:00-08:00)")
@@ -114,8 +145,7 @@ def validate_query(query: ReadQuery, limits: SearchConfig) -> ReadQuery:
         raise SearchError(f"until: a search may span at most {limits.max_range_days} days")
     if query.page < 1:
         raise SearchError("page: must be 1 or more")
-    return ReadQuery(plate=plate, since=query.since, until=query.until, camera_ids=query.camera_ids,
-                     page=query.page)
+    return ReadQuery(plate=plate, since=query.since, until=query.until, camera_ids=query.camera_ids, page=query.page)
 
 
 @dataclass(frozen=True)
@@ -143,7 +173,7 @@ class SearchPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _apply_filters(stmt: Select[Any], query: ReadQuery) -> Select[Any]:
+def _apply_filters(stmt: SelectT, query: ReadQuery) -> SelectT:
     if query.plate:
         if any(c in query.plate for c in "*?"):
             stmt = stmt.where(PlateRead.plate.like(query.plate.replace("*", "%").replace("?", "_")))
@@ -161,8 +191,7 @@ def _apply_filters(stmt: Select[Any], query: ReadQuery) -> Select[Any]:
 def _media_types(session: Session, digests: set[str]) -> dict[str, str]:
     if not digests:
         return {}
-    rows = session.execute(select(StoredImage.sha256, StoredImage.media_type)
-                           .where(StoredImage.sha256.in_(digests)))
+    rows = session.execute(select(StoredImage.sha256, StoredImage.media_type).where(StoredImage.sha256.in_(digests)))
     return {row.sha256: row.media_type for row in rows}
 
 
@@ -175,8 +204,16 @@ def _load_crop(store: ImageStore, digest: str | None) -> bytes | None:
         return None
 
 
-def search_reads(session: Session, key: bytes, ctx: AccessContext, query: ReadQuery, limits: SearchConfig, *,
-                 store: ImageStore | None = None, client: str | None = None) -> SearchPage:
+def search_reads(
+    session: Session,
+    key: bytes,
+    ctx: AccessContext,
+    query: ReadQuery,
+    limits: SearchConfig,
+    *,
+    store: ImageStore | None = None,
+    client: str | None = None,
+) -> SearchPage:
     """Find reads by plate (exact or wildcard), time range and camera, newest first; one page. Audited.
 
     With ``store`` given, each result carries its plate crop (for thumbnails), covered by the same audit event.
@@ -184,20 +221,36 @@ def search_reads(session: Session, key: bytes, ctx: AccessContext, query: ReadQu
     ctx = require_context(ctx, "reads.search")
     query = validate_query(query, limits)
     total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query)) or 0
-    stmt = (_apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query)
-            .order_by(PlateRead.captured_at.desc(), PlateRead.id)
-            .offset((query.page - 1) * limits.page_size).limit(limits.page_size))
+    stmt = (
+        _apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query)
+        .order_by(PlateRead.captured_at.desc(), PlateRead.id)
+        .offset((query.page - 1) * limits.page_size)
+        .limit(limits.page_size)
+    )
     rows = session.execute(stmt).all()
-    types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) \
-        if store else {}
-    results = [ReadSummary(id=r.PlateRead.id, captured_at=r.PlateRead.captured_at, camera_id=r.PlateRead.camera_id,
-                           camera_name=r.name, plate=r.PlateRead.plate, confidence=r.PlateRead.confidence,
-                           crop_sha256=r.PlateRead.crop_sha256,
-                           crop=_load_crop(store, r.PlateRead.crop_sha256) if store else None,
-                           crop_media_type=types.get(r.PlateRead.crop_sha256 or ""))
-               for r in rows]
-    _audit_access(session, key, ctx, "reads.search",
-                  {**query.describe(), "results": total, "thumbnails": store is not None}, client)
+    types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) if store else {}
+    results = [
+        ReadSummary(
+            id=r.PlateRead.id,
+            captured_at=r.PlateRead.captured_at,
+            camera_id=r.PlateRead.camera_id,
+            camera_name=r.name,
+            plate=r.PlateRead.plate,
+            confidence=r.PlateRead.confidence,
+            crop_sha256=r.PlateRead.crop_sha256,
+            crop=_load_crop(store, r.PlateRead.crop_sha256) if store else None,
+            crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
+        )
+        for r in rows
+    ]
+    _audit_access(
+        session,
+        key,
+        ctx,
+        "reads.search",
+        {**query.describe(), "results": total, "thumbnails": store is not None},
+        client,
+    )
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
 
 
@@ -227,29 +280,55 @@ def _read_images(session: Session, store: ImageStore, read: PlateRead, kinds: tu
     return images
 
 
-def get_read(session: Session, key: bytes, ctx: AccessContext, read_id: uuid.UUID, store: ImageStore, *,
-             client: str | None = None) -> ReadDetail:
+def get_read(
+    session: Session,
+    key: bytes,
+    ctx: AccessContext,
+    read_id: uuid.UUID,
+    store: ImageStore,
+    *,
+    client: str | None = None,
+) -> ReadDetail:
     """One read with its camera and images. Audited as ``reads.view``, found or not."""
     ctx = require_context(ctx, "reads.view")
     read = session.get(PlateRead, read_id)
-    _audit_access(session, key, ctx, "reads.view",
-                  {"read_id": str(read_id), "plate": read.plate if read else None, "found": read is not None},
-                  client)
+    _audit_access(
+        session,
+        key,
+        ctx,
+        "reads.view",
+        {"read_id": str(read_id), "plate": read.plate if read else None, "found": read is not None},
+        client,
+    )
     if read is None:
         raise ReadNotFound(f"no read with id {read_id}")
     camera = session.get_one(Camera, read.camera_id)
     return ReadDetail(read=read, camera=camera, images=_read_images(session, store, read, IMAGE_KINDS))
 
 
-def get_read_image(session: Session, key: bytes, ctx: AccessContext, read_id: uuid.UUID, kind: str,
-                   store: ImageStore, *, client: str | None = None) -> ReadImage:
+def get_read_image(
+    session: Session,
+    key: bytes,
+    ctx: AccessContext,
+    read_id: uuid.UUID,
+    kind: str,
+    store: ImageStore,
+    *,
+    client: str | None = None,
+) -> ReadImage:
     """One image (crop or overview) of a read. Audited as ``reads.image``."""
     ctx = require_context(ctx, "reads.view")
     if kind not in IMAGE_KINDS:
         raise ReadNotFound(f"image kind must be one of {', '.join(IMAGE_KINDS)}")
     read = session.get(PlateRead, read_id)
-    _audit_access(session, key, ctx, "reads.image",
-                  {"read_id": str(read_id), "kind": kind, "plate": read.plate if read else None}, client)
+    _audit_access(
+        session,
+        key,
+        ctx,
+        "reads.image",
+        {"read_id": str(read_id), "kind": kind, "plate": read.plate if read else None},
+        client,
+    )
     image = _read_images(session, store, read, (kind,)).get(kind) if read else None
     if image is None:
         raise ReadNotFound(f"read {read_id} has no {kind} image")
@@ -268,7 +347,8 @@ class ReadStatistics:
 def read_statistics(session: Session, now: datetime) -> ReadStatistics:
     """How many reads are stored, how many arrived in the last 24 hours, and how many carry a crop."""
     total = session.scalar(select(func.count(PlateRead.id))) or 0
-    recent = session.scalar(select(func.count(PlateRead.id))
-                            .where(PlateRead.captured_at >= now - timedelta(hours=24))) or 0
+    recent = (
+        session.scalar(select(func.count(PlateRead.id)).where(PlateRead.captured_at >= now - timedelta(hours=24))) or 0
+    )
     with_images = session.scalar(select(func.count(PlateRead.id)).where(PlateRead.crop_sha256.is_not(None))) or 0
     return ReadStatistics(total=total, last_24h=recent, with_images=with_images)

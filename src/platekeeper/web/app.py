@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,8 +29,6 @@ from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
 from platekeeper.reads.images import ImageStore
 from platekeeper.web import home
-from fastapi.templating import Jinja2Templates
-
 from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, render
 
 __all__ = ["create_app"]
@@ -37,7 +36,7 @@ __all__ = ["create_app"]
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
@@ -81,8 +80,10 @@ class _BodyTooLarge(Exception):
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body is larger than the limit of {limit} bytes "
-                                   "(ingest.max_request_bytes)"}, status_code=413)
+    return JSONResponse(
+        {"detail": f"request body is larger than the limit of {limit} bytes (ingest.max_request_bytes)"},
+        status_code=413,
+    )
 
 
 def _wants_json(request: Request) -> bool:
@@ -116,8 +117,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-                    for e in exc.errors()]
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
+        ]
         if _wants_json(request):
             return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
@@ -132,6 +134,7 @@ def _quote(value: str) -> str:
 
 def _templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
+
     def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
         return value.astimezone(settings.tz).strftime(fmt) if value else ""
 
@@ -164,17 +167,34 @@ def _security_headers(app: FastAPI) -> None:
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the web app for these settings (and database, which tests pass in)."""
     database = database or Database(settings.resolved_database_url)
-    app = FastAPI(title="platekeeper", version=__version__, docs_url=None, redoc_url=None,
-                  description="ALPR platform that enforces the agency's privacy and usage policy.")
+    app = FastAPI(
+        title="platekeeper",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="ALPR platform that enforces the agency's privacy and usage policy.",
+    )
     app.state.platekeeper = AppState(
-        settings=settings, database=database,
+        settings=settings,
+        database=database,
         audit_key=load_or_create_key(settings.data_dir / settings.audit.key_file),
-        image_store=ImageStore(settings.resolved_image_dir), templates=_templates(settings))
+        image_store=ImageStore(settings.resolved_image_dir),
+        templates=_templates(settings),
+    )
     _install_error_handlers(app)
     _security_headers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
-    for module in (home, access_api, access_pages, reads_api, reads_pages, audit_api, audit_pages, cameras_api,
-                   cameras_pages):
-        app.include_router(module.router)
+    for module in (
+        home,
+        access_api,
+        access_pages,
+        reads_api,
+        reads_pages,
+        audit_api,
+        audit_pages,
+        cameras_api,
+        cameras_pages,
+    ):
+        app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

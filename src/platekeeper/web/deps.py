@@ -35,8 +35,8 @@ __all__ = [
     "Requirement",
     "app_state",
     "check_csrf",
-    "current",
     "client_of",
+    "current",
     "db_session",
     "render",
     "requires",
@@ -83,8 +83,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     """Render a page with the signed-in principal and CSRF token available to the template."""
     state: SessionState | None = getattr(request.state, "session", None)
     base = {"principal": state.principal if state else None, "csrf_token": state.csrf_token if state else ""}
-    return app_state(request).templates.TemplateResponse(request, template, {**base, **(context or {})},
-                                                         status_code=status)
+    return app_state(request).templates.TemplateResponse(
+        request, template, {**base, **(context or {})}, status_code=status
+    )
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -135,8 +136,11 @@ class Requirement:
         scheme, _, key = header.partition(" ")
         camera = authenticate_camera(session, key.strip() if scheme.lower() == "bearer" else None)
         if camera is None:
-            raise HTTPException(401, "a valid camera API key is required: Authorization: Bearer pkc_...",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "a valid camera API key is required: Authorization: Bearer pkc_...",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return camera
 
 

@@ -27,6 +27,12 @@ def healthz() -> dict[str, str]:
 def home(request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> Response:
     """What the signed-in user can do, with aggregate counts (no plate data)."""
     cameras = list_cameras(session)
-    return render(request, "home.html", {"stats": read_statistics(session, utcnow()),
-                                         "cameras_active": sum(1 for c in cameras if c.active),
-                                         "cameras_total": len(cameras)})
+    return render(
+        request,
+        "home.html",
+        {
+            "stats": read_statistics(session, utcnow()),
+            "cameras_active": sum(1 for c in cameras if c.active),
+            "cameras_total": len(cameras),
+        },
+    )

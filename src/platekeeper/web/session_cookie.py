@@ -14,5 +14,12 @@ def set_session_cookie(request: Request, response: Response, token: str, setting
     """Attach the session cookie; it lives no longer than the session's maximum age."""
     mode = settings.web.secure_cookies
     secure = mode == "always" or (mode == "auto" and request.url.scheme == "https")
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.web.session_max_hours * 3600, path="/",
-                        httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.web.session_max_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -122,9 +121,7 @@ def upgrade() -> None:
         sa.Column("crop_sha256", sa.String(length=64), nullable=True),
         sa.Column("overview_sha256", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"], name=op.f("fk_plate_reads_camera_id_cameras")),
-        sa.ForeignKeyConstraint(
-            ["crop_sha256"], ["images.sha256"], name=op.f("fk_plate_reads_crop_sha256_images")
-        ),
+        sa.ForeignKeyConstraint(["crop_sha256"], ["images.sha256"], name=op.f("fk_plate_reads_crop_sha256_images")),
         sa.ForeignKeyConstraint(
             ["overview_sha256"], ["images.sha256"], name=op.f("fk_plate_reads_overview_sha256_images")
         ),

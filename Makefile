@@ -1,0 +1,62 @@
+# platekeeper: `make run` starts a working system (SQLite + local folder, demo data); `make test` runs every test.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DEMO_READS ?= 3000
+
+.PHONY: run test test-fast lint bench install install-test chromium models screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+models: $(VENV)/.installed
+	$(BIN)/python scripts/provision_models.py
+
+## Debian's chromium for the page tests (never a browser downloaded by a test tool).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the page tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+run: install models
+	$(BIN)/platekeeper db upgrade
+	$(BIN)/platekeeper demo --if-empty --reads $(DEMO_READS)
+	$(BIN)/platekeeper serve --host $(HOST) --port $(PORT)
+
+test: install-test models chromium
+	$(BIN)/python -m pytest -q
+
+test-fast: install-test
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install-test
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+bench: install models
+	$(BIN)/python bench/recognition.py
+	$(BIN)/python bench/ingest_search.py
+
+screenshots: install-test models chromium
+	$(BIN)/python scripts/screenshots.py docs/images
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

@@ -1,0 +1,5 @@
+"""``python -m platekeeper`` runs the command line."""
+
+from platekeeper.cli import main
+
+main()

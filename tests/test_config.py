@@ -1,0 +1,104 @@
+"""The config tree: defaults follow policy 462, and a bad config names the field and the rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
+from platekeeper.config import ConfigError, load_settings
+
+
+def test_defaults_follow_the_policy() -> None:
+    settings = load_settings()
+    assert [p.code for p in settings.access.purposes] == [
+        "criminal_investigation",
+        "wanted_person",
+        "sanctions_enforcement",
+        "crime_prevention",
+        "crime_analysis",
+    ]
+    assert set(settings.access.roles) == {
+        "sworn_officer",
+        "records",
+        "parking_animal_control",
+        "records_manager",
+        "alpr_admin",
+        "auditor",
+        "vendor_maintenance",
+    }
+    assert not set(settings.access.roles["vendor_maintenance"].permissions) & PLATE_DATA_PERMISSIONS
+    assert not set(settings.access.roles["auditor"].permissions) & PLATE_DATA_PERMISSIONS
+    assert settings.retention.days == 365
+    assert settings.audit.reports_per_year == 2
+    assert {c.code for c in settings.access.courses} == {"equipment_operation", "policy_review"}
+    assert settings.resolved_database_url.endswith("var/platekeeper.db")
+    assert settings.web.session_idle_minutes <= 30
+
+
+def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "platekeeper.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("PLATEKEEPER_CONFIG", str(path))
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field", "rule"),
+    [
+        ("retention:\n  days: 5\n", "retention.days", "greater than or equal to 30"),
+        ("audit:\n  reports_per_year: 1\n", "audit.reports_per_year", "greater than or equal to 2"),
+        ("agency:\n  timezone: Mars/Olympus\n", "agency.timezone", "unknown IANA time zone"),
+        (
+            "access:\n  roles:\n    vendor_maintenance:\n      label: Vendor\n      maintenance_only: true\n"
+            "      permissions: [reads.search]\n",
+            "access.roles.vendor_maintenance.permissions",
+            "plate-data",
+        ),
+        (
+            "access:\n  roles:\n    alpr_admin:\n      label: Admin\n"
+            "      permissions: [users.manage, reads.everything]\n",
+            "access.roles.alpr_admin.permissions",
+            "unknown permission",
+        ),
+        ("ingest:\n  max_batch_reads: lots\n", "ingest.max_batch_reads", "valid integer"),
+        ("retention:\n  dayz: 30\n", "retention.dayz", "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_config_names_field_and_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yaml_text: str, field: str, rule: str
+) -> None:
+    _write(tmp_path, yaml_text, monkeypatch)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert field in str(error.value) and rule in str(error.value)
+
+
+def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "retention:\n  days: 400\nsearch:\n  page_size: 20\n", monkeypatch)
+    monkeypatch.setenv("PLATEKEEPER_RETENTION__DAYS", "500")
+    monkeypatch.setenv("PLATEKEEPER_DATABASE_URL", "postgresql+psycopg://db.example/alpr")
+    settings = load_settings()
+    assert settings.retention.days == 500 and settings.search.page_size == 20
+    assert settings.resolved_database_url == "postgresql+psycopg://db.example/alpr"
+
+
+def test_missing_named_config_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATEKEEPER_CONFIG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match=r"nope\.yaml"):
+        load_settings()
+
+
+def test_cli_refuses_to_start_with_a_bad_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "retention:\n  days: 5\n", monkeypatch)
+    result = subprocess.run(
+        [sys.executable, "-m", "platekeeper", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "retention.days" in result.stderr and "greater than or equal to 30" in result.stderr

@@ -1,0 +1,133 @@
+"""The pages an officer, an administrator and an auditor use, through real HTTP."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from platekeeper.audit.models import AuditEvent
+from tests.conftest import CONTEXT, Harness, make_read
+
+
+def _upload(harness: Harness, *plates: str) -> None:
+    _, key = harness.camera("Highland & 15th")
+    harness.client.post(
+        "/api/v1/reads",
+        json={"reads": [make_read(p) for p in plates]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+
+
+def test_search_page_refuses_without_purpose_and_shows_results_with_one(harness: Harness) -> None:
+    _upload(harness, "7ABC123", "7ABC124")
+    officer = harness.signed_in("sworn_officer")
+    form = officer.get("/search")
+    assert form.status_code == 200 and "Why are you looking?" in form.text
+    refused = officer.get("/search", params={"plate": "7ABC123"})
+    assert refused.status_code == 400
+    assert "This search was refused" in refused.text and "Purpose: missing" in refused.text
+    found = officer.get("/search", params={**CONTEXT, "plate": "7ABC12?"})
+    assert found.status_code == 200
+    assert "2 reads found" in found.text
+    assert found.text.count('src="data:image/jpeg;base64,') == 2
+    assert "Highland &amp; 15th" in found.text
+
+
+def test_read_page_uses_the_stated_context_and_is_audited(harness: Harness) -> None:
+    _upload(harness, "5SOW350")
+    officer = harness.signed_in("sworn_officer")
+    cold = officer.get("/search")
+    assert cold.status_code == 200
+    results = officer.get("/search", params={**CONTEXT, "plate": "5SOW350"})
+    read_id = re.search(r'href="/reads/([0-9a-f-]{36})"', results.text).group(1)
+    detail = officer.get(f"/reads/{read_id}")  # the context stated for the search carries over
+    assert detail.status_code == 200 and "5SOW350" in detail.text and "Plate crop" in detail.text
+    with harness.database.session() as session:
+        view = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.view")).one()
+    assert view.case_number == CONTEXT["case_number"] and view.details["read_id"] == read_id
+
+
+def test_read_page_without_context_asks_for_it(harness: Harness) -> None:
+    _upload(harness, "5SOW350")
+    officer = harness.signed_in("sworn_officer")
+    page = officer.get("/reads/00000000-0000-4000-8000-000000000000")
+    assert page.status_code == 400 and "State the purpose first" in page.text
+    missing = officer.get("/reads/00000000-0000-4000-8000-000000000000", params=CONTEXT)
+    assert missing.status_code == 404
+    assert officer.get("/reads/not-a-uuid").status_code == 422
+
+
+def test_audit_page_filters_and_is_itself_audited(harness: Harness) -> None:
+    harness.user("dana", "sworn_officer")
+    harness.login("dana", TestClient(harness.client.app))
+    auditor = harness.signed_in("auditor", "lee")
+    page = auditor.get("/audit", params={"username": "dana", "action": "auth.sign_in"})
+    assert page.status_code == 200
+    assert "1 event" in page.text and "dana" in page.text
+    bad = auditor.get("/audit", params={"since": "yesterday"})
+    assert bad.status_code == 400 and "since: not a date" in bad.text
+    with harness.database.session() as session:
+        views = session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.view")).all()
+    assert views[-1].username == "lee" and views[-1].details["username"] == "dana"
+    api = auditor.get("/api/v1/audit/events", params={"action": "auth.sign_in", "username": "dana"}).json()
+    assert api["total"] == 1 and api["events"][0]["organization"] == "EXPD"
+
+
+def test_verify_button(harness: Harness) -> None:
+    auditor = harness.signed_in("auditor")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', auditor.get("/audit").text).group(1)
+    result = auditor.post("/audit/verify", data={"csrf_token": token})
+    assert result.status_code == 200 and "Intact" in result.text
+
+
+def test_admin_registers_a_camera_and_sees_its_key_once(harness: Harness) -> None:
+    admin = harness.signed_in("alpr_admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/cameras").text).group(1)
+    created = admin.post("/cameras", data={"csrf_token": token, "name": "Marine Ave EB", "kind": "fixed"})
+    key = re.search(r"(pkc_[A-Za-z0-9_-]+)", created.text).group(1)
+    assert (
+        harness.client.post(
+            "/api/v1/reads", json={"reads": [make_read()]}, headers={"Authorization": f"Bearer {key}"}
+        ).json()["stored"]
+        == 1
+    )
+    assert key not in admin.get("/cameras").text
+    bad = admin.post("/cameras", data={"csrf_token": token, "name": "Marine Ave EB", "kind": "fixed"})
+    assert bad.status_code == 400 and "already exists" in bad.text
+
+
+def test_admin_creates_a_user_from_the_page(harness: Harness) -> None:
+    admin = harness.signed_in("alpr_admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/users").text).group(1)
+    weak = admin.post(
+        "/users",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "display_name": "New",
+            "role": "records",
+            "password": "short",
+        },
+    )
+    assert weak.status_code == 400 and "at least 12 characters" in weak.text
+    made = admin.post(
+        "/users",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "display_name": "New",
+            "role": "records",
+            "password": "a-long-enough-password",
+        },
+    )
+    assert made.status_code == 200 and "Account <b>newbie</b> created" in made.text
+
+
+def test_vendor_sees_cameras_but_no_search(harness: Harness) -> None:
+    vendor = harness.signed_in("vendor_maintenance")
+    home = vendor.get("/")
+    assert 'href="/search"' not in home.text and 'href="/cameras"' in home.text
+    assert vendor.get("/cameras").status_code == 200
+    assert vendor.get("/search").status_code == 403
