@@ -53,6 +53,11 @@ def test_operator_flow(tmp_path: Path, database_url: str) -> None:
     assert "dana" in listing and "sworn_officer" in listing
     camera = _cli(tmp_path, database_url, "cameras", "add", "Unit 12", "--kind", "mobile")
     assert camera.returncode == 0 and "api key: pkc_" in camera.stdout
+    rotated = _cli(tmp_path, database_url, "cameras", "rotate-key", "1")
+    assert rotated.returncode == 0 and "api key: pkc_" in rotated.stdout
+    assert _cli(tmp_path, database_url, "cameras", "deactivate", "1").returncode == 0
+    assert "inactive" in _cli(tmp_path, database_url, "cameras", "list").stdout
+    assert _cli(tmp_path, database_url, "cameras", "deactivate", "99").returncode == 2
     verify = _cli(tmp_path, database_url, "audit", "verify")
     assert verify.returncode == 0 and "intact" in verify.stdout
 

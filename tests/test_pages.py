@@ -131,3 +131,28 @@ def test_vendor_sees_cameras_but_no_search(harness: Harness) -> None:
     assert 'href="/search"' not in home.text and 'href="/cameras"' in home.text
     assert vendor.get("/cameras").status_code == 200
     assert vendor.get("/search").status_code == 403
+
+
+def test_system_health_has_no_plate_data(harness: Harness) -> None:
+    _upload(harness, "5SOW350")
+    vendor = harness.signed_in("vendor_maintenance")
+    health = vendor.get("/api/v1/system/health")
+    assert health.status_code == 200
+    body = health.json()
+    assert body["reads"]["total"] == 1 and body["cameras"][0]["name"] == "Highland & 15th"
+    assert "5SOW350" not in health.text
+    assert "System health" in vendor.get("/").text
+    assert harness.signed_in("sworn_officer").get("/api/v1/system/health").status_code == 403
+
+
+def test_admin_deactivates_a_camera_from_the_page(harness: Harness) -> None:
+    camera_id, key = harness.camera("Old pole")
+    admin = harness.signed_in("alpr_admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/cameras").text).group(1)
+    page = admin.post(f"/cameras/{camera_id}/deactivate", data={"csrf_token": token})
+    assert page.status_code == 200 and "inactive" in page.text
+    response = harness.client.post(
+        "/api/v1/reads", json={"reads": [make_read()]}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 401
+    assert admin.post("/cameras/999/deactivate", data={"csrf_token": token}).status_code == 404

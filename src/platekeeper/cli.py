@@ -17,7 +17,13 @@ from platekeeper.access.service import (
     list_users,
 )
 from platekeeper.audit.service import Actor, load_or_create_key, verify_and_record
-from platekeeper.cameras.service import CameraError, create_camera, list_cameras
+from platekeeper.cameras.service import (
+    CameraError,
+    create_camera,
+    deactivate_camera,
+    list_cameras,
+    rotate_camera_key,
+)
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
 
@@ -169,6 +175,30 @@ def cameras_add(
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} ({camera.kind})\napi key: {key}", highlight=False)
+
+
+@cameras_app.command("rotate-key")
+def cameras_rotate_key(camera_id: int) -> None:
+    """Give a camera a new API key (the old one stops working at once) and print it."""
+    rt = runtime()
+    try:
+        with rt.database.session() as session:
+            key = rotate_camera_key(session, rt.audit_key, Actor.system("cli"), camera_id)
+    except CameraError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"camera {camera_id}\napi key: {key}", highlight=False)
+
+
+@cameras_app.command("deactivate")
+def cameras_deactivate(camera_id: int) -> None:
+    """Stop accepting uploads from a camera (its reads stay searchable)."""
+    rt = runtime()
+    try:
+        with rt.database.session() as session:
+            camera = deactivate_camera(session, rt.audit_key, Actor.system("cli"), camera_id)
+    except CameraError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"camera {camera.id} {camera.name} deactivated", highlight=False)
 
 
 @cameras_app.command("list")

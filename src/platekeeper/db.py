@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -122,6 +122,11 @@ class Database:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+    @staticmethod
+    def session_revision(session: Session) -> str | None:
+        """The Alembic revision, read inside an open session (a second connection would wait on SQLite's lock)."""
+        return session.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     def _alembic_config(self) -> AlembicConfig:
         config = AlembicConfig()

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from platekeeper.access.service import SessionState
-from platekeeper.cameras.service import CameraError, create_camera, list_cameras, rotate_camera_key
+from platekeeper.cameras.service import (
+    CameraError,
+    create_camera,
+    deactivate_camera,
+    list_cameras,
+    rotate_camera_key,
+)
 from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
 
@@ -73,3 +79,21 @@ def cameras_rotate(
         return _page(request, session, 404, error=str(exc))
     cameras = {c.id: c.name for c in list_cameras(session)}
     return _page(request, session, new_key={"camera": cameras.get(camera_id, str(camera_id)), "key": key})
+
+
+@router.post("/cameras/{camera_id}/deactivate")
+def cameras_deactivate(
+    camera_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Stop accepting uploads from a camera; its reads stay searchable."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        deactivate_camera(session, app.audit_key, actor_of(state.principal, client_of(request)), camera_id)
+    except CameraError as exc:
+        return _page(request, session, 404, error=str(exc))
+    return _page(request, session)

@@ -1,18 +1,22 @@
-"""The home page (signed-in users) and the public health check."""
+"""The home page (signed-in users), system health (no plate data) and the public liveness check."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import shutil
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from platekeeper.access.service import SessionState
+from platekeeper.audit.service import AuditFilter, count_events
+from platekeeper.cameras.api import camera_json
 from platekeeper.cameras.service import list_cameras
 from platekeeper.db import utcnow
 from platekeeper.reads.service import read_statistics
-from platekeeper.web.deps import PUBLIC, SIGNED_IN, DbSession, render
+from platekeeper.web.deps import PUBLIC, SIGNED_IN, DbSession, app_state, render, requires
 
-__all__ = ["router"]
+__all__ = ["router", "system_health"]
 
 router = APIRouter()
 
@@ -23,10 +27,34 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def system_health(request: Request, session: Session) -> dict[str, Any]:
+    """Database, storage, cameras and counts: what maintenance needs, without any plate data."""
+    app = app_state(request)
+    stats = read_statistics(session, utcnow())
+    image_dir = app.settings.resolved_image_dir
+    usage = shutil.disk_usage(image_dir if image_dir.exists() else app.settings.data_dir)
+    return {
+        "database": {"dialect": app.database.dialect, "revision": app.database.session_revision(session)},
+        "image_store": {"free_bytes": usage.free, "total_bytes": usage.total},
+        "reads": {"total": stats.total, "last_24h": stats.last_24h},
+        "audit_events": count_events(session, AuditFilter()),
+        "cameras": [camera_json(c) for c in list_cameras(session)],
+    }
+
+
+@router.get("/api/v1/system/health", tags=["system"])
+def api_system_health(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("system.health"))]
+) -> dict[str, Any]:
+    """System health for administrators and vendor maintenance; holds no plate data."""
+    return system_health(request, session)
+
+
 @router.get("/", include_in_schema=False)
 def home(request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> Response:
     """What the signed-in user can do, with aggregate counts (no plate data)."""
     cameras = list_cameras(session)
+    health = system_health(request, session) if state.principal.can("system.health") else None
     return render(
         request,
         "home.html",
@@ -34,5 +62,6 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "stats": read_statistics(session, utcnow()),
             "cameras_active": sum(1 for c in cameras if c.active),
             "cameras_total": len(cameras),
+            "health": health,
         },
     )
