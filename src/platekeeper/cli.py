@@ -79,7 +79,7 @@ def runtime(*, migrated: bool = True) -> Runtime:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "heads") -> None:
     """Create or migrate the database schema (Alembic)."""
     rt = runtime(migrated=False)
     rt.database.upgrade(revision)

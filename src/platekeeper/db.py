@@ -104,8 +104,8 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply Alembic migrations up to ``revision``."""
+    def upgrade(self, revision: str = "heads") -> None:
+        """Apply Alembic migrations up to ``revision`` (every head by default)."""
         command.upgrade(self._alembic_config(), revision)
 
     def downgrade(self, revision: str) -> None:
@@ -117,16 +117,18 @@ class Database:
         return inspect(self.engine).has_table("alembic_version")
 
     def current_revision(self) -> str | None:
-        """The Alembic revision the database is at."""
+        """The Alembic revision(s) the database is at, comma-separated; None before the first migration."""
         with self.engine.connect() as conn:
             if not inspect(conn).has_table("alembic_version"):
                 return None
-            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version ORDER BY version_num").scalars()
+            return ",".join(rows) or None
 
     @staticmethod
     def session_revision(session: Session) -> str | None:
         """The Alembic revision, read inside an open session (a second connection would wait on SQLite's lock)."""
-        return session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        rows = session.execute(text("SELECT version_num FROM alembic_version ORDER BY version_num")).scalars()
+        return ",".join(rows) or None
 
     def _alembic_config(self) -> AlembicConfig:
         config = AlembicConfig()

@@ -6,6 +6,7 @@ from platekeeper.access.models import User, UserSession
 from platekeeper.audit.models import AuditEvent
 from platekeeper.cameras.models import Camera
 from platekeeper.db import Base
+from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 
-__all__ = ["AuditEvent", "Base", "Camera", "PlateRead", "StoredImage", "User", "UserSession"]
+__all__ = ["AuditEvent", "Base", "Camera", "PlateRead", "RecognitionJob", "StoredImage", "User", "UserSession"]

@@ -75,6 +75,8 @@ async def upload_reads(
         )
     except BatchError as exc:
         raise HTTPException(422, str(exc)) from None
+    for hook in state.after_ingest:
+        await run_in_threadpool(hook, session, state.settings, result.stored_ids)
     rejected, total = result.count("rejected"), len(result.items)
     status = 200 if rejected == 0 else (422 if rejected == total else 207)
     return JSONResponse(result.as_dict(), status_code=status)

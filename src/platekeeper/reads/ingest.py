@@ -52,6 +52,11 @@ class IngestItem:
 class IngestResult:
     items: list[IngestItem] = field(default_factory=list)
 
+    @property
+    def stored_ids(self) -> list[uuid.UUID]:
+        """Ids of the reads this batch stored (not duplicates, not rejected)."""
+        return [uuid.UUID(item.id) for item in self.items if item.status == "stored" and item.id]
+
     def count(self, status: str) -> int:
         return sum(1 for item in self.items if item.status == status)
 

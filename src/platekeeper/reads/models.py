@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from platekeeper.db import Base, UTCDateTime, utcnow
@@ -47,5 +48,6 @@ class PlateRead(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     heading: Mapped[float | None] = mapped_column(Float, nullable=True)
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     crop_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)
     overview_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)

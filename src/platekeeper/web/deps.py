@@ -6,8 +6,9 @@ Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBL
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "PUBLIC",
     "SESSION_COOKIE",
     "SIGNED_IN",
+    "AfterIngest",
     "AppState",
     "AuthRequired",
     "DbSession",
@@ -46,6 +48,10 @@ SESSION_COOKIE = "pk_session"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+AfterIngest = Callable[[Session, Settings, list[uuid.UUID]], None]
+"""Called in the ingest transaction with the ids of newly stored reads (e.g. hotlist matching)."""
+
+
 @dataclass
 class AppState:
     """What the running app shares between requests."""
@@ -55,6 +61,7 @@ class AppState:
     audit_key: bytes
     image_store: ImageStore
     templates: Jinja2Templates
+    after_ingest: list[AfterIngest] = field(default_factory=list)
 
 
 class AuthRequired(Exception):
