@@ -238,3 +238,34 @@ def test_deactivated_camera_cannot_upload(harness: Harness) -> None:
     with harness.database.session() as session:
         deactivate_camera(session, harness.key, Actor.system("test"), camera_id)
     assert _post(harness, key, {"reads": [make_read()]}).status_code == 401
+
+
+def test_read_without_plate_text_is_queued_once(harness: Harness) -> None:
+    from platekeeper.reads.jobs import RecognitionJob
+
+    _, key = harness.camera()
+    image = {"base64": base64.b64encode(jpeg_bytes((640, 360))).decode()}
+    read = make_read(plate=None, confidence=None, crop_image=None, overview_image=image)
+    first = _post(harness, key, {"reads": [read]}).json()
+    assert (first["queued"], first["stored"], first["results"][0]["status"]) == (1, 0, "queued")
+    again = _post(harness, key, {"reads": [read]}).json()
+    assert again["duplicates"] == 1 and again["queued"] == 0
+    no_image = make_read(plate=None, confidence=None, crop_image=None)
+    no_confidence = make_read(confidence=None)
+    reasons = [r["reason"] for r in _post(harness, key, {"reads": [no_image, no_confidence]}).json()["results"]]
+    assert "give the plate text, or an image" in reasons[0]
+    assert "confidence" in reasons[1]
+    assert _count(harness, RecognitionJob) == 1 and _count(harness) == 0
+
+
+def test_candidates_are_kept_normalized(harness: Harness) -> None:
+    _, key = harness.camera()
+    read = make_read(
+        "5SOW350", candidates=[{"text": "5sow-750", "confidence": 0.31}, {"text": "5S0W350", "confidence": 0.2}]
+    )
+    assert _post(harness, key, {"reads": [read]}).json()["stored"] == 1
+    with harness.database.session() as session:
+        row = session.scalars(select(PlateRead)).one()
+    assert row.candidates == [{"text": "5SOW750", "confidence": 0.31}, {"text": "5S0W350", "confidence": 0.2}]
+    bad = make_read(candidates=[{"text": "---", "confidence": 0.5}])
+    assert "candidates" in _post(harness, key, {"reads": [bad]}).json()["results"][0]["reason"]

@@ -24,6 +24,7 @@ from platekeeper.cameras.models import Camera
 from platekeeper.config import Settings
 from platekeeper.db import Base, utcnow
 from platekeeper.reads.images import ImageRejected, ImageStore, ValidImage, validate_image
+from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.schemas import ImageRef, ReadIn
 
@@ -38,7 +39,7 @@ class BatchError(ValueError):
 class IngestItem:
     index: int
     id: str | None
-    status: str  # stored | duplicate | rejected
+    status: str  # stored | queued (for recognition on the server) | duplicate | rejected
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -63,6 +64,7 @@ class IngestResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "stored": self.count("stored"),
+            "queued": self.count("queued"),
             "duplicates": self.count("duplicate"),
             "rejected": self.count("rejected"),
             "results": [item.as_dict() for item in self.items],
@@ -160,6 +162,24 @@ def _store_images(session: Session, store: ImageStore, prepared: list[_Prepared]
     )
 
 
+def _job_row(p: _Prepared, camera: Camera) -> dict[str, Any]:
+    read, image = p.read, p.overview or p.crop
+    assert image is not None  # ReadIn requires an image when the plate is missing
+    return {
+        "id": read.id,
+        "camera_id": camera.id,
+        "image_sha256": image.sha256,
+        "image_kind": "overview" if p.overview else "crop",
+        "captured_at": read.captured_at,
+        "latitude": read.latitude,
+        "longitude": read.longitude,
+        "heading": read.heading,
+        "state": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+
+
 def _row(p: _Prepared, camera: Camera) -> dict[str, Any]:
     read = p.read
     return {
@@ -174,6 +194,7 @@ def _row(p: _Prepared, camera: Camera) -> dict[str, Any]:
         "latitude": read.latitude,
         "longitude": read.longitude,
         "heading": read.heading,
+        "candidates": [c.model_dump() for c in read.candidates or []] or None,
         "crop_sha256": p.crop.sha256 if p.crop else None,
         "overview_sha256": p.overview.sha256 if p.overview else None,
     }
@@ -182,8 +203,11 @@ def _row(p: _Prepared, camera: Camera) -> dict[str, Any]:
 def _owners(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not ids:
         return {}
-    rows = session.execute(select(PlateRead.id, PlateRead.camera_id).where(PlateRead.id.in_(ids)))
-    return {row.id: row.camera_id for row in rows}
+    owners: dict[uuid.UUID, int] = {}
+    for model in (PlateRead, RecognitionJob):
+        rows = session.execute(select(model.id, model.camera_id).where(model.id.in_(ids)))
+        owners.update({row.id: row.camera_id for row in rows})
+    return owners
 
 
 def _classify(
@@ -227,16 +251,14 @@ def ingest_batch(
             prepared.append(outcome)
     fresh = _classify(prepared, _owners(session, [p.read.id for p in prepared]), camera, result)
     _store_images(session, store, fresh)
-    inserted = _insert_ignoring_duplicates(session, PlateRead, [_row(p, camera) for p in fresh])
+    direct = [p for p in fresh if not p.read.needs_recognition]
+    queued = [p for p in fresh if p.read.needs_recognition]
+    inserted = _insert_ignoring_duplicates(session, PlateRead, [_row(p, camera) for p in direct])
+    inserted |= _insert_ignoring_duplicates(session, RecognitionJob, [_job_row(p, camera) for p in queued])
     for p in fresh:  # a concurrent upload of the same id may have won the race: then it is a duplicate
-        status = "stored" if p.read.id in inserted else "duplicate"
-        result.items.append(
-            IngestItem(
-                p.index,
-                str(p.read.id),
-                status,
-                None if status == "stored" else "already stored; nothing changed",
-            )
-        )
+        if p.read.id not in inserted:
+            result.items.append(IngestItem(p.index, str(p.read.id), "duplicate", "already stored; nothing changed"))
+        else:
+            result.items.append(IngestItem(p.index, str(p.read.id), "queued" if p.read.needs_recognition else "stored"))
     result.items.sort(key=lambda item: item.index)
     return result

@@ -28,6 +28,7 @@ class RecognitionJob(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
     image_sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"))
+    image_kind: Mapped[str] = mapped_column(String(16))  # overview: detect then read; crop: read only
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)

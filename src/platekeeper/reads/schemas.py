@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["ImageRef", "ReadIn", "normalize_plate"]
+__all__ = ["CandidateIn", "ImageRef", "ReadIn", "normalize_plate"]
 
 MAX_PLATE_LENGTH = 12
 
@@ -17,6 +16,29 @@ MAX_PLATE_LENGTH = 12
 def normalize_plate(text: str) -> str:
     """Plate text as stored and matched: A-Z and 0-9 only, uppercase."""
     return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+def _checked_plate(value: str) -> str:
+    normalized = normalize_plate(value)
+    if not normalized:
+        raise ValueError("plate has no letters or digits")
+    if len(normalized) > MAX_PLATE_LENGTH:
+        raise ValueError(f"plate has more than {MAX_PLATE_LENGTH} letters and digits")
+    return value
+
+
+class CandidateIn(BaseModel):
+    """An alternative reading of the plate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=32)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("text")
+    @classmethod
+    def _normalized(cls, value: str) -> str:
+        return normalize_plate(_checked_plate(value))
 
 
 class ImageRef(BaseModel):
@@ -40,9 +62,17 @@ class ReadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID = Field(description="Chosen by the camera; sending the same id again stores nothing new.")
-    plate: str = Field(min_length=1, max_length=32, description="Plate text; stored normalized to A-Z0-9.")
+    plate: str | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="Plate text, stored normalized to A-Z0-9. Leave it out to have the server read the image.",
+    )
     plate_raw: str | None = Field(None, max_length=64, description="The raw OCR string; defaults to plate.")
-    confidence: float = Field(ge=0.0, le=1.0, description="OCR confidence, 0 to 1.")
+    confidence: float | None = Field(None, ge=0.0, le=1.0, description="OCR confidence, 0 to 1 (with plate).")
+    candidates: list[CandidateIn] | None = Field(
+        None, max_length=10, description="Other readings the camera considered, best first."
+    )
     captured_at: AwareDatetime = Field(description="When the image was taken, ISO 8601 with a timezone.")
     region: str | None = Field(
         None,
@@ -58,18 +88,23 @@ class ReadIn(BaseModel):
 
     @field_validator("plate")
     @classmethod
-    def _plate_has_characters(cls, value: str) -> str:
-        normalized = normalize_plate(value)
-        if not normalized:
-            raise ValueError("plate has no letters or digits")
-        if len(normalized) > MAX_PLATE_LENGTH:
-            raise ValueError(f"plate has more than {MAX_PLATE_LENGTH} letters and digits")
-        return value
+    def _plate_has_characters(cls, value: str | None) -> str | None:
+        return None if value is None else _checked_plate(value)
+
+    @model_validator(mode="after")
+    def _plate_or_image(self) -> ReadIn:
+        if self.plate is None:
+            if self.overview_image is None and self.crop_image is None:
+                raise ValueError("plate: give the plate text, or an image for the server to read")
+        elif self.confidence is None:
+            raise ValueError("confidence: required with the plate text")
+        return self
+
+    @property
+    def needs_recognition(self) -> bool:
+        """No plate text was sent: the server reads the image."""
+        return self.plate is None
 
     @property
     def normalized_plate(self) -> str:
-        return normalize_plate(self.plate)
-
-    @property
-    def captured_utc(self) -> datetime:
-        return self.captured_at
+        return normalize_plate(self.plate or "")

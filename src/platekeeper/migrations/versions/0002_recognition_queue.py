@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("camera_id", sa.Integer(), nullable=False),
         sa.Column("image_sha256", sa.String(length=64), nullable=False),
+        sa.Column("image_kind", sa.String(length=16), nullable=False),
         sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
