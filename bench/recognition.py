@@ -1,0 +1,176 @@
+"""Recognition benchmark on the development data (../shared/data by default).
+
+Scores detector recall (IoU >= 0.5) and end-to-end exact plate accuracy on scenes/eu and scenes/br, recognizer
+exact accuracy on crops/us and crops/br (strict, and with the letter O and the digit 0 treated as equal), the
+median milliseconds per image and the peak RSS. Prints a table and writes it into docs/benchmarks.md under
+"## Recognition" (only that section is replaced).
+
+    python bench/recognition.py [--data PATH] [--limit N] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+
+from platekeeper.recognition import PlateBox, PlatePipeline, plate_equal, read_image  # noqa: E402
+
+SECTION = "## Recognition"
+IOU_MATCH = 0.5
+FRAME_720P = (1280, 720)
+
+
+@dataclass
+class SetScore:
+    """Counters for one data set."""
+
+    name: str
+    total: int = 0
+    detected: int = 0
+    exact: int = 0
+    exact_o0: int = 0
+    millis: list[float] = field(default_factory=list)
+    millis_720p: list[float] = field(default_factory=list)
+    scene: bool = True
+
+
+def iou(a: PlateBox, b: tuple[float, float, float, float]) -> float:
+    """Intersection over union of a detected box and a labelled (x1, y1, x2, y2) box."""
+    ix = max(0.0, min(a.x2, b[2]) - max(a.x1, b[0]))
+    iy = max(0.0, min(a.y2, b[3]) - max(a.y1, b[1]))
+    inter = ix * iy
+    union = a.width * a.height + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def sample(rows: list[dict[str, str]], limit: int | None) -> list[dict[str, str]]:
+    """All rows, or ``limit`` rows spread evenly over the set."""
+    if not limit or limit >= len(rows):
+        return rows
+    step = len(rows) / limit
+    return [rows[int(i * step)] for i in range(limit)]
+
+
+def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> SetScore:
+    """Detector recall and end-to-end exact accuracy on labelled scenes (one plate per image)."""
+    score = SetScore(f"scenes/{folder.name}")
+    for row in sample(list(csv.DictReader((folder / "labels.csv").open())), limit):
+        image = read_image(folder / row["file"])
+        x, y, w, h = (float(row[k]) for k in "xywh")
+        truth = (x, y, x + w, y + h)
+        start = time.perf_counter()
+        boxes = pipeline.detector.detect(image)
+        reads = pipeline.read_boxes(image, boxes)
+        elapsed = (time.perf_counter() - start) * 1000
+        score.millis.append(elapsed)
+        if (image.shape[1], image.shape[0]) == FRAME_720P:
+            score.millis_720p.append(elapsed)
+        score.total += 1
+        score.detected += any(iou(b, truth) >= IOU_MATCH for b in boxes)
+        texts = [r.text for r in reads if iou(r.box, truth) >= IOU_MATCH]
+        score.exact += any(plate_equal(t, row["plate"]) for t in texts)
+        score.exact_o0 += any(plate_equal(t, row["plate"], o_equals_zero=True) for t in texts)
+    return score
+
+
+def score_crops(pipeline: PlatePipeline, folder: Path, limit: int | None) -> SetScore:
+    """Recognizer exact accuracy on labelled plate crops."""
+    score = SetScore(f"crops/{folder.name}", scene=False)
+    for row in sample(list(csv.DictReader((folder / "labels.csv").open())), limit):
+        image = read_image(folder / row["file"])
+        start = time.perf_counter()
+        reads = pipeline.read_crop(image)
+        score.millis.append((time.perf_counter() - start) * 1000)
+        score.total += 1
+        text = reads[0].text if reads else ""
+        score.exact += plate_equal(text, row["plate"])
+        score.exact_o0 += plate_equal(text, row["plate"], o_equals_zero=True)
+    return score
+
+
+def render(scores: list[SetScore], command: str, peak_mib: float) -> str:
+    """The markdown section: when and how it was measured, the table, time on 720p frames and peak RSS."""
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines = [
+        SECTION,
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine} (onnxruntime intra-op threads 2), with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Exact = the normalized plate text equals the label; strict, and with the letter O and the digit 0",
+        "treated as equal (some labels write one for the other). Scenes: a read counts when its box overlaps",
+        "the labelled box with IoU >= 0.5. Times: end-to-end per image (detection + OCR), no decoding.",
+        "",
+        "| set | images | detector recall (IoU>=0.5) | exact (strict) | exact (O==0) | median ms/image |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in scores:
+        recall = f"{s.detected / s.total:.3f}" if s.scene and s.total else "-"
+        lines.append(
+            f"| {s.name} | {s.total} | {recall} | {s.exact / max(s.total, 1):.3f} | "
+            f"{s.exact_o0 / max(s.total, 1):.3f} | {statistics.median(s.millis) if s.millis else 0:.0f} |"
+        )
+    frames = [m for s in scores for m in s.millis_720p]
+    median_720p = f"{statistics.median(frames):.0f} ms over {len(frames)} images" if frames else "n/a"
+    lines += [
+        "",
+        f"Median end-to-end time on 1280x720 scenes: {median_720p}. Peak RSS: {peak_mib:.0f} MiB.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Create ``path`` or replace only its "## Recognition" section (up to the next "## " heading)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find(SECTION + "\n") if not text.endswith(SECTION) else len(text) - len(SECTION)
+    if start < 0:
+        updated = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        tail = "" if end < 0 else "\n" + text[end + 1 :]
+        updated = text[:start] + section.rstrip("\n") + "\n" + tail
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(updated.rstrip("\n") + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print (and by default record) the table."""
+    parser = argparse.ArgumentParser(description="platekeeper recognition benchmark")
+    parser.add_argument("--data", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=None, help="at most N images per set (spread evenly)")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"error: data folder {args.data} not found (use --data)", file=sys.stderr)
+        return 2
+    pipeline = PlatePipeline()
+    scores = [score_scenes(pipeline, args.data / "scenes" / n, args.limit) for n in ("eu", "br")]
+    scores += [score_crops(pipeline, args.data / "crops" / n, args.limit) for n in ("us", "br")]
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    command = "python bench/recognition.py" + (f" --limit {args.limit}" if args.limit else "")
+    section = render(scores, command, peak_mib)
+    print(section)
+    if not args.no_write:
+        write_section(args.output, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""CTC decoding over plate characters: free (greedy) and constrained to a plate format (Viterbi).
+
+The recognizer emits, per time step, a distribution over ~18,700 symbols. Plates use 36 of them, so the
+distribution is folded onto ``blank + 0-9 + A-Z``: lower-case and full-width forms add to their upper-case
+character, and every other symbol (separators, emblems, punctuation) counts as blank. A format-constrained
+decode then finds the best path that spells exactly one character from each position's allowed set.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ALPHABET", "CharPosteriors", "Decoded", "constrained_decode", "fold_posteriors", "greedy_decode"]
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BLANK = 0
+
+
+@dataclass(frozen=True)
+class CharPosteriors:
+    """Per-frame probabilities over blank + ALPHABET (shape [T, 37]) and their logs."""
+
+    probs: np.ndarray
+    logs: np.ndarray
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded string with its path log-probability and per-character probabilities."""
+
+    text: str
+    logp: float
+    char_probs: tuple[float, ...]
+
+
+def plate_symbol_index(vocabulary: Sequence[str]) -> dict[int, int]:
+    """Map recognizer output columns to ALPHABET positions (+1 for blank at 0); others are absent."""
+    mapping: dict[int, int] = {}
+    for column, symbol in enumerate(vocabulary):
+        folded = unicodedata.normalize("NFKC", symbol).upper()
+        if len(folded) == 1 and folded in ALPHABET:
+            mapping[column] = ALPHABET.index(folded) + 1
+    return mapping
+
+
+def fold_posteriors(probs: np.ndarray, columns: np.ndarray, targets: np.ndarray, floor: float) -> CharPosteriors:
+    """Fold [T, C] recognizer probabilities onto blank + ALPHABET; logs are floored at ``floor``."""
+    folded = np.zeros((probs.shape[0], len(ALPHABET) + 1), np.float32)
+    np.add.at(folded.T, targets, probs[:, columns].T)
+    folded[:, _BLANK] = np.clip(1.0 - folded[:, 1:].sum(axis=1), 0.0, 1.0)
+    return CharPosteriors(folded, np.maximum(np.log(np.maximum(folded, 1e-30)), floor))
+
+
+def greedy_decode(post: CharPosteriors) -> Decoded:
+    """Best-path decode: argmax per frame, collapse repeats, drop blanks."""
+    best = post.probs.argmax(axis=1)
+    logp = float(post.logs[np.arange(len(best)), best].sum())
+    text, probs, previous = [], [], _BLANK
+    for t, symbol in enumerate(best):
+        if symbol != _BLANK and symbol != previous:
+            text.append(ALPHABET[symbol - 1])
+            probs.append(float(post.probs[t, symbol]))
+        elif symbol != _BLANK and probs:
+            probs[-1] = max(probs[-1], float(post.probs[t, symbol]))
+        previous = symbol
+    return Decoded("".join(text), logp, tuple(probs))
+
+
+def _viterbi(emit: np.ndarray, blank: np.ndarray, changed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched CTC Viterbi over ``emit`` [P, T, L] char log-probs: best scores [P], state paths [P, T]."""
+    n_pat, n_t, n_pos = emit.shape
+    n_states = 2 * n_pos + 1
+    score = np.full((n_pat, n_states), -np.inf, np.float32)
+    score[:, 0] = blank[0]
+    score[:, 1] = emit[:, 0, 0]
+    back = np.zeros((n_t, n_pat, n_states), np.int8)
+    odd = np.arange(n_states) % 2 == 1
+    skip_ok = odd & (np.arange(n_states) >= 3)
+    for t in range(1, n_t):
+        stay, step = score, np.full_like(score, -np.inf)
+        step[:, 1:] = score[:, :-1]
+        skip = np.full_like(score, -np.inf)
+        if changed[t]:
+            skip[:, 2:] = np.where(skip_ok[2:], score[:, :-2], -np.inf)
+        stacked = np.stack([stay, step, skip])
+        choice = stacked.argmax(axis=0)
+        back[t] = choice
+        local = np.empty_like(score)
+        local[:, ~odd] = blank[t]
+        local[:, odd] = emit[:, t, :]
+        score = np.take_along_axis(stacked, choice[None], axis=0)[0] + local
+    final = np.stack([score[:, -1], score[:, -2]])
+    end = np.where(final[0] >= final[1], n_states - 1, n_states - 2)
+    paths = np.empty((n_pat, n_t), np.int64)
+    state = end
+    for t in range(n_t - 1, -1, -1):
+        paths[:, t] = state
+        state = state - back[t, np.arange(n_pat), state]
+    return final.max(axis=0), paths
+
+
+def constrained_decode(post: CharPosteriors, masks: np.ndarray) -> list[Decoded]:
+    """Best string per format. ``masks`` [P, L, 36] marks allowed characters per position."""
+    n_pat, n_pos, _ = masks.shape
+    if post.logs.shape[0] < n_pos:
+        return []
+    chars = post.logs[:, 1:]
+    allowed = np.where(masks[:, None, :, :], chars[None, :, None, :], -np.inf)  # [P, T, L, 36]
+    emit = allowed.max(axis=3)
+    best_frame = post.probs.argmax(axis=1)
+    changed = np.r_[True, best_frame[1:] != best_frame[:-1]]
+    scores, paths = _viterbi(emit, post.logs[:, _BLANK], changed)
+    results = []
+    for p in range(n_pat):
+        if not np.isfinite(scores[p]):
+            continue
+        text, probs = [], []
+        for k in range(n_pos):
+            frames = np.nonzero(paths[p] == 2 * k + 1)[0]
+            summed = allowed[p, frames, k, :].sum(axis=0)
+            symbol = int(summed.argmax())
+            text.append(ALPHABET[symbol])
+            probs.append(float(post.probs[frames, symbol + 1].max()))
+        results.append(Decoded("".join(text), float(scores[p]), tuple(probs)))
+    return results

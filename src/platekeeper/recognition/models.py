@@ -1,0 +1,62 @@
+"""Model files: where they live, SHA-256 verification and onnxruntime sessions.
+
+Nothing is ever downloaded here. The plate detector is provisioned into the models folder by
+``python scripts/provision_models.py``; the PP-OCRv6 models ship inside the rapidocr wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import onnxruntime as ort
+
+from .config import RuntimeConfig
+
+__all__ = ["ModelError", "create_session", "file_sha256", "rapidocr_model_path", "verified_bytes"]
+
+_ORT_LOG_ERRORS_ONLY = 3
+PROVISION_HINT = "run `python scripts/provision_models.py` (or `make models`) to provision it"
+
+
+class ModelError(RuntimeError):
+    """A model file is missing or does not match its expected checksum."""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verified_bytes(path: Path, expected_sha256: str) -> bytes:
+    """Read a model file and check its SHA-256; raise ModelError naming the fix when missing or different."""
+    if not path.is_file():
+        raise ModelError(f"model file {path} is missing; {PROVISION_HINT}")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ModelError(f"{path}: SHA-256 {actual} does not match expected {expected_sha256}; {PROVISION_HINT}")
+    return data
+
+
+def rapidocr_model_path(file_name: str) -> Path:
+    """Path of a model file shipped inside the installed rapidocr wheel."""
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models" / file_name
+
+
+def create_session(model: bytes, runtime: RuntimeConfig) -> ort.InferenceSession:
+    """A CPU onnxruntime session with the configured thread count, built from verified model bytes."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = runtime.intra_op_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = _ORT_LOG_ERRORS_ONLY
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if runtime.allow_spinning else "0")
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])

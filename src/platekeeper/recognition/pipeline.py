@@ -1,0 +1,79 @@
+"""Image in, plate reads out: detect plates, crop them from the full-resolution image, read each crop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .base import Detector, PlateBox, PlateRead, Recognizer
+from .config import RecognitionConfig
+from .detector import YoloPlateDetector
+from .imageio import read_image
+from .ocr import RapidOcrRecognizer
+
+__all__ = ["PlatePipeline", "crop_box"]
+
+
+def crop_box(image: np.ndarray, box: PlateBox, padding: float) -> np.ndarray:
+    """The box grown by ``padding`` (fraction of its width/height on each side), clipped, from ``image``."""
+    height, width = image.shape[:2]
+    pad_x, pad_y = box.width * padding, box.height * padding
+    x1, y1 = max(0, int(box.x1 - pad_x)), max(0, int(box.y1 - pad_y))
+    x2, y2 = min(width, int(np.ceil(box.x2 + pad_x))), min(height, int(np.ceil(box.y2 + pad_y)))
+    return image[y1:y2, x1:x2]
+
+
+class PlatePipeline:
+    """The engine: ``detector or YoloPlateDetector(...)``, ``recognizer or RapidOcrRecognizer(...)``."""
+
+    def __init__(
+        self,
+        config: RecognitionConfig | None = None,
+        detector: Detector | None = None,
+        recognizer: Recognizer | None = None,
+    ) -> None:
+        self.config = config or RecognitionConfig()
+        cfg = self.config
+        self._detector = detector
+        self.recognizer = recognizer or RapidOcrRecognizer(cfg.ocr, cfg.plates, cfg.runtime)
+
+    @property
+    def detector(self) -> Detector:
+        """The plate detector, loaded on first use (reading crops never needs it)."""
+        if self._detector is None:
+            self._detector = YoloPlateDetector(self.config.detector, self.config.runtime)
+        return self._detector
+
+    def read(self, image: np.ndarray) -> list[PlateRead]:
+        """Every plate read in a BGR or grayscale image, best confidence first; empty when there is none."""
+        return self.read_boxes(image, self.detector.detect(image))
+
+    def read_boxes(self, image: np.ndarray, boxes: list[PlateBox]) -> list[PlateRead]:
+        """Read the plates in already-detected boxes, best confidence first."""
+        reads = []
+        for box in boxes:
+            crop = crop_box(image, box, self.config.detector.crop_padding)
+            plate = self._read_crop(crop, box)
+            if plate is not None:
+                reads.append(plate)
+        return sorted(reads, key=lambda r: -r.confidence)
+
+    def read_crop(self, crop: np.ndarray) -> list[PlateRead]:
+        """Read an image that is already a plate crop (no detection); at most one read."""
+        height, width = crop.shape[:2]
+        plate = self._read_crop(crop, PlateBox(0.0, 0.0, float(width), float(height), 1.0))
+        return [] if plate is None else [plate]
+
+    def read_file(self, path: Path, crops: bool = False) -> list[PlateRead]:
+        """Safely load an image file (limits checked before decoding) and read it."""
+        image = read_image(path, self.config.images)
+        return self.read_crop(image) if crops else self.read(image)
+
+    def _read_crop(self, crop: np.ndarray, box: PlateBox) -> PlateRead | None:
+        if crop.size == 0:
+            return None
+        text = self.recognizer.recognize(crop)
+        if text is None or not text.text or text.confidence < self.config.plates.min_confidence:
+            return None
+        return PlateRead(text.text, text.confidence, box, text.raw, text.region, text.candidates, crop)

@@ -1,0 +1,146 @@
+"""Plate text post-processing: normalization, confusable characters, jurisdiction formats, candidate ranking.
+
+A reading is scored by its CTC path log-probability. Besides the free reading, the best reading for every
+known format of a plausible length is decoded; there, a glyph the model saw may stand for its confusable
+twin (O/0, I/1, B/8, ...) by moving probability mass between them, so a format that needs a digit where the
+model saw an ``O`` reads ``0``. Readings that fit a known format get a bonus (more when the format belongs
+to the region named on the plate). Adding or dropping characters costs a penalty. The uncorrected reading
+always stays among the candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import PlateCandidate, PlateText
+from .config import PlateRulesConfig
+from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode, greedy_decode
+from .formats import PlateFormat, builtin_formats, load_patterns_file
+
+__all__ = ["CONFUSABLE_PAIRS", "PlateRanker", "confusion_matrix", "normalize_plate", "plate_equal"]
+
+# Glyph pairs that plates (and OCR) confuse, with how much of one reading may count for the other.
+# Weights are relative: they are multiplied by PlateRulesConfig.confusable_weight.
+CONFUSABLE_PAIRS: tuple[tuple[str, str, float], ...] = (
+    ("O", "0", 1.0),
+    ("D", "0", 0.6),
+    ("Q", "0", 0.6),
+    ("Q", "O", 0.6),
+    ("I", "1", 1.0),
+    ("B", "8", 0.75),
+    ("G", "6", 0.75),
+    ("S", "5", 0.75),
+    ("Z", "2", 0.75),
+)
+
+
+def normalize_plate(text: str) -> str:
+    """Upper-case A-Z0-9 only: separators, spaces, emblems and accents are dropped (NFKC folding first)."""
+    folded = unicodedata.normalize("NFKC", text).upper()
+    return "".join(c for c in folded if c in ALPHABET)
+
+
+def plate_equal(a: str, b: str, o_equals_zero: bool = False) -> bool:
+    """Compare normalized plates, optionally treating the letter O and the digit 0 as the same."""
+    a, b = normalize_plate(a), normalize_plate(b)
+    if o_equals_zero:
+        a, b = a.replace("O", "0"), b.replace("O", "0")
+    return a == b
+
+
+def confusion_matrix(pairs: Iterable[tuple[str, str, float]], scale: float) -> np.ndarray:
+    """[37, 37] matrix (blank + ALPHABET) moving probability from a glyph to its confusable twin."""
+    matrix = np.eye(len(ALPHABET) + 1, dtype=np.float32)
+    for a, b, weight in pairs:
+        i, j = ALPHABET.index(a) + 1, ALPHABET.index(b) + 1
+        matrix[i, j] = matrix[j, i] = weight * scale
+    return matrix
+
+
+@dataclass(frozen=True)
+class _Scored:
+    text: str
+    score: float
+    quality: float
+
+
+class PlateRanker:
+    """Turns folded CTC posteriors of the plate line into ranked candidates."""
+
+    def __init__(self, config: PlateRulesConfig | None = None) -> None:
+        self.config = config or PlateRulesConfig()
+        extra = load_patterns_file(self.config.us_patterns_path) if self.config.us_patterns_path else None
+        self.formats = builtin_formats(extra)
+        self._confusion = confusion_matrix(CONFUSABLE_PAIRS, self.config.confusable_weight)
+        self._by_length: dict[int, tuple[list[PlateFormat], np.ndarray]] = {}
+        for length in {len(f.positions) for f in self.formats}:
+            group = [f for f in self.formats if len(f.positions) == length]
+            masks = np.array([[[c in s for c in ALPHABET] for s in f.positions] for f in group], dtype=bool)
+            self._by_length[length] = (group, masks)
+
+    def format_bonus(self, text: str, region: str | None) -> float:
+        """Log-score bonus of ``text``: fits a known format, more when that format is used in ``region``."""
+        matching = [f for f in self._by_length.get(len(text), ([], None))[0] if f.matches(text)]
+        if not matching:
+            return 0.0
+        us_only = all(r.startswith("us") for f in matching for r in f.regions)
+        bonus = self.config.us_format_bonus if us_only else self.config.format_bonus
+        if region and any(region in f.regions for f in matching):
+            bonus += self.config.region_format_bonus
+        return bonus
+
+    def _effective(self, post: CharPosteriors) -> CharPosteriors:
+        probs = np.minimum(post.probs @ self._confusion, 1.0)
+        return CharPosteriors(probs, np.maximum(np.log(np.maximum(probs, 1e-30)), self.config.min_char_logprob))
+
+    def _variants(self, free: str) -> np.ndarray:
+        """Exact masks for the free reading and its confusable-twin variants ([P, L, 36])."""
+        twins = {a: b for a, b, _ in CONFUSABLE_PAIRS} | {b: a for a, b, _ in CONFUSABLE_PAIRS}
+        flips = [i for i, c in enumerate(free) if c in twins][: self.config.max_confusable_flips]
+        texts = {free}
+        for bits in range(1, 1 << len(flips)):
+            chars = list(free)
+            for j, i in enumerate(flips):
+                if bits >> j & 1:
+                    chars[i] = twins[chars[i]]
+            texts.add("".join(chars))
+        return np.array([[[c == f for c in ALPHABET] for f in t] for t in sorted(texts)], dtype=bool)
+
+    def _constrained(self, eff: CharPosteriors, free: str) -> list[Decoded]:
+        cfg, raw_len = self.config, len(free)
+        found = constrained_decode(eff, self._variants(free))
+        for length in range(raw_len - cfg.length_slack, raw_len + cfg.length_slack + 1):
+            if length in self._by_length and cfg.min_chars <= length <= cfg.max_chars:
+                found.extend(constrained_decode(eff, self._by_length[length][1]))
+        return found
+
+    def rank(self, post: CharPosteriors, region: str | None = None, raw: str = "") -> PlateText | None:
+        """Ranked readings of one plate line, or None when too few characters were read."""
+        cfg = self.config
+        free = greedy_decode(post)
+        if not cfg.min_chars <= len(free.text) <= cfg.max_chars + cfg.length_slack:
+            return None
+        scored: dict[str, _Scored] = {}
+        for decoded in self._constrained(self._effective(post), free.text):
+            if not cfg.min_chars <= len(decoded.text) <= cfg.max_chars:
+                continue
+            change = abs(len(decoded.text) - len(free.text)) * cfg.length_change_penalty
+            score = decoded.logp + self.format_bonus(decoded.text, region) - change
+            quality = math.exp(sum(math.log(max(p, 1e-9)) for p in decoded.char_probs) / len(decoded.text))
+            if decoded.text not in scored or scored[decoded.text].score < score:
+                scored[decoded.text] = _Scored(decoded.text, score, min(quality, 1.0))
+        if not scored:
+            return None
+        return self._to_plate_text(sorted(scored.values(), key=lambda s: -s.score), region, raw or free.text)
+
+    def _to_plate_text(self, ranked: list[_Scored], region: str | None, raw: str) -> PlateText:
+        top = ranked[: self.config.top_k]
+        weights = np.exp(np.array([s.score for s in top]) - top[0].score)
+        shares = weights / weights.sum()
+        candidates = tuple(PlateCandidate(s.text, float(sh * s.quality)) for s, sh in zip(top, shares, strict=True))
+        return PlateText(top[0].text, candidates[0].confidence, raw, region, candidates)

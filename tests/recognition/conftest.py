@@ -1,0 +1,36 @@
+"""Fixtures for the recognition tests: development data location and a shared, provisioned pipeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from platekeeper.recognition import PlatePipeline
+from platekeeper.recognition.config import DetectorConfig, default_models_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("PLATEKEEPER_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The development data folder; tests needing it are skipped when it is absent."""
+    if not (DATA_DIR / "scenes").is_dir():
+        pytest.skip(f"development data not found at {DATA_DIR} (set PLATEKEEPER_DATA or check out ../shared/data)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def models_ready() -> None:
+    """Fail (not skip) when the detector model has not been provisioned."""
+    path = default_models_dir() / DetectorConfig().model_file
+    if not path.is_file():
+        pytest.fail(f"model file {path} is missing: run `python scripts/provision_models.py` first")
+
+
+@pytest.fixture(scope="session")
+def pipeline(models_ready: None) -> PlatePipeline:
+    """One pipeline for the whole session (model loading takes about a second)."""
+    return PlatePipeline()

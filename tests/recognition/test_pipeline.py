@@ -1,0 +1,96 @@
+"""End-to-end reads on a handful of development images (needs provisioned models and ../shared/data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from platekeeper.recognition import PlatePipeline, plate_equal, read_image
+from platekeeper.recognition.config import (
+    DetectorConfig,
+    RecognitionConfig,
+    RuntimeConfig,
+    default_models_dir,
+)
+from platekeeper.recognition.detector import YoloPlateDetector
+from platekeeper.recognition.models import ModelError, create_session, verified_bytes
+
+SCENES = [("br", "AYO9034.jpg", "AYO9034"), ("br", "JGZ3298.jpg", "JGZ3298"), ("eu", "eu1.jpg", "M5XSX")]
+CROPS = [("us", "ak1165.jpg", "FUW999"), ("us", "ca1993.jpg", None)]
+
+
+def texts(reads: list) -> list[str]:
+    return [r.text for r in reads]
+
+
+@pytest.mark.parametrize(("folder", "name", "plate"), SCENES)
+def test_scene_plate_is_read(pipeline: PlatePipeline, data_dir: Path, folder: str, name: str, plate: str) -> None:
+    reads = pipeline.read(read_image(data_dir / "scenes" / folder / name))
+    assert any(plate_equal(t, plate, o_equals_zero=True) for t in texts(reads)), texts(reads)
+    assert reads == sorted(reads, key=lambda r: -r.confidence)
+    best = next(r for r in reads if plate_equal(r.text, plate, o_equals_zero=True))
+    assert best.crop is not None and best.crop.size > 0
+    assert best.box.x2 > best.box.x1 and best.box.y2 > best.box.y1
+
+
+def test_us_crop_is_read_with_region(pipeline: PlatePipeline, data_dir: Path) -> None:
+    reads = pipeline.read_crop(read_image(data_dir / "crops" / "us" / "ak1165.jpg"))
+    assert texts(reads) == ["FUW999"]
+    assert reads[0].region == "us-ak"
+    assert reads[0].candidates[0].text == "FUW999"
+
+
+def test_no_plate_gives_empty_list(pipeline: PlatePipeline) -> None:
+    sky = np.tile(np.linspace(90, 200, 640, dtype=np.uint8)[:, None, None], (1, 960, 3))
+    assert pipeline.read(sky) == []
+
+
+def test_grayscale_tilted_and_several_plates(pipeline: PlatePipeline, data_dir: Path) -> None:
+    a = read_image(data_dir / "scenes" / "br" / "AYO9034.jpg")
+    b = read_image(data_dir / "scenes" / "br" / "JGZ3298.jpg")
+    b = cv2.resize(b, (a.shape[1] * b.shape[0] // b.shape[0], a.shape[0]))
+    both = np.hstack([a, b])
+    gray = cv2.cvtColor(both, cv2.COLOR_BGR2GRAY)
+    reads = pipeline.read(gray)
+    found = texts(reads)
+    assert any(plate_equal(t, "AYO9034", True) for t in found), found
+    assert any(plate_equal(t, "JGZ3298", True) for t in found), found
+    center = (a.shape[1] / 2, a.shape[0] / 2)
+    tilted = cv2.warpAffine(a, cv2.getRotationMatrix2D(center, 12, 1.0), (a.shape[1], a.shape[0]))
+    assert any(plate_equal(t, "AYO9034", True) for t in texts(pipeline.read(tilted)))
+
+
+@pytest.mark.slow
+def test_very_large_image(pipeline: PlatePipeline, data_dir: Path) -> None:
+    image = read_image(data_dir / "scenes" / "br" / "JGZ3298.jpg")
+    large = cv2.resize(image, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    reads = pipeline.read(large)
+    assert any(plate_equal(t, "JGZ3298", True) for t in texts(reads))
+    assert max(r.box.x2 for r in reads) > image.shape[1]
+
+
+def test_cut_detector_matches_the_original_head(models_ready: None, data_dir: Path) -> None:
+    """The fully-convolutional copy gives the original model's best box at 640x640 and runs at 640x384."""
+    image = cv2.resize(read_image(data_dir / "scenes" / "br" / "AYO9034.jpg"), (640, 640))
+    config = DetectorConfig(input_long_side=640)
+    detector = YoloPlateDetector(config)
+    best = detector.detect(image)[0]
+    original = create_session(
+        verified_bytes(default_models_dir() / config.model_file, config.model_sha256), RuntimeConfig()
+    )
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    raw = original.run(["output0"], {"images": rgb.astype(np.float16)})[0][0].astype(np.float32)
+    cx, cy, w, h, score = raw[:5, raw[4].argmax()]
+    assert abs(best.score - score) < 0.01
+    assert np.allclose(best.as_list(), [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], atol=2.0)
+    wide = detector.detect(cv2.resize(image, (1280, 720)))
+    assert wide and wide[0].width > best.width
+
+
+def test_missing_model_names_the_provisioning_script(tmp_path: Path) -> None:
+    config = RecognitionConfig(runtime=RuntimeConfig(models_dir=tmp_path))
+    with pytest.raises(ModelError, match=r"provision_models\.py"):
+        PlatePipeline(config).read(np.zeros((64, 64, 3), np.uint8))

@@ -1,0 +1,124 @@
+"""Unit tests: normalization, formats, confusable characters and candidate ranking (no models needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from platekeeper.recognition.config import PlateRulesConfig
+from platekeeper.recognition.ctc import ALPHABET, CharPosteriors, constrained_decode, greedy_decode
+from platekeeper.recognition.formats import builtin_formats, compile_pattern, load_patterns_file
+from platekeeper.recognition.plates import PlateRanker, normalize_plate, plate_equal
+
+
+def posteriors(spec: list[dict[str, float]]) -> CharPosteriors:
+    """Frames: one per entry (char -> prob, the rest is blank), with a blank frame between characters."""
+    rows = []
+    for frame in spec:
+        row = np.zeros(len(ALPHABET) + 1, np.float32)
+        for char, prob in frame.items():
+            row[ALPHABET.index(char) + 1] = prob
+        row[0] = 1.0 - row.sum()
+        blank = np.zeros_like(row)
+        blank[0] = 1.0
+        rows += [row, blank]
+    probs = np.array(rows)
+    return CharPosteriors(probs, np.maximum(np.log(np.maximum(probs, 1e-30)), -12.0))
+
+
+def text_frames(text: str, prob: float = 0.95) -> list[dict[str, float]]:
+    return [{c: prob} for c in text]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("7abc 123", "7ABC123"),
+        ("RK-755·AJ", "RK755AJ"),
+        ("\uff57\uff10\uff11", "W01"),
+        ("  ", ""),
+        ("é-1", "1"),
+    ],
+)
+def test_normalize_keeps_only_a_z_0_9(raw: str, expected: str) -> None:
+    assert normalize_plate(raw) == expected
+
+
+def test_plate_equal_strict_and_o_zero() -> None:
+    assert plate_equal("ab-12", "AB12")
+    assert not plate_equal("RKO99AN", "RK099AN")
+    assert plate_equal("RKO99AN", "RK099AN", o_equals_zero=True)
+
+
+def test_compile_pattern_sets_and_literals() -> None:
+    positions = compile_pattern("@#[A-C]X")
+    assert len(positions) == 4
+    assert "Q" in positions[0] and "5" not in positions[0]
+    assert positions[1] == frozenset("0123456789")
+    assert positions[2] == frozenset("ABC")
+    assert positions[3] == frozenset("X")
+
+
+def test_brazil_formats_old_and_mercosul() -> None:
+    formats = [f for f in builtin_formats() if "br" in f.regions]
+    assert any(f.matches("ABC1234") for f in formats)
+    assert any(f.matches("ABC1D23") for f in formats)
+    assert not any(f.matches("AB12345") for f in formats)
+
+
+def test_patterns_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "us.patterns"
+    path.write_text("base\t@@@####\nzz\t##[XY]@@\nbroken line with words\n", encoding="utf-8")
+    table = load_patterns_file(path)
+    assert table == {"us": ("@@@####",), "us-zz": ("##[XY]@@",)}
+    ranker = PlateRanker(PlateRulesConfig(us_patterns_path=path))
+    assert ranker.format_bonus("12XAB", "us-zz") > ranker.format_bonus("12XAB", None) > 0
+
+
+def test_greedy_collapses_repeats_and_blanks() -> None:
+    decoded = greedy_decode(posteriors(text_frames("AB11")))
+    assert decoded.text == "AB11"
+    assert len(decoded.char_probs) == 4
+
+
+def test_constrained_decode_follows_the_format() -> None:
+    post = posteriors([{"B": 0.9}, {"A": 0.9}, {"3": 0.9}, {"O": 0.6, "0": 0.3}, {"2": 0.9}])
+    masks = np.array([[[c in s for c in ALPHABET] for s in compile_pattern("@@###")]], dtype=bool)
+    (decoded,) = constrained_decode(post, masks)
+    assert decoded.text == "BA302"
+
+
+def test_confusable_corrected_by_format_and_raw_kept() -> None:
+    # Slovak plate BB135BO: the model leans to the digit 0 in a letter-only last position.
+    frames = [*text_frames("BB135B"), {"0": 0.5, "O": 0.45}]
+    plate = PlateRanker().rank(posteriors(frames))
+    assert plate is not None
+    assert plate.text == "BB135BO"
+    assert "BB135B0" in [c.text for c in plate.candidates]
+    assert plate.raw == "BB135B0"
+
+
+def test_confident_vanity_reading_is_not_rewritten() -> None:
+    plate = PlateRanker().rank(posteriors(text_frames("IM4REAL", 0.98)))
+    assert plate is not None and plate.text == "IM4REAL"
+
+
+def test_candidates_are_ranked_with_confidences() -> None:
+    plate = PlateRanker(PlateRulesConfig(top_k=3)).rank(posteriors(text_frames("ABC1234", 0.9)))
+    assert plate is not None
+    assert 1 <= len(plate.candidates) <= 3
+    confidences = [c.confidence for c in plate.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert plate.text == plate.candidates[0].text == "ABC1234"
+
+
+def test_too_short_reading_is_dropped() -> None:
+    assert PlateRanker().rank(posteriors(text_frames("A"))) is None
+
+
+def test_config_bounds_are_enforced() -> None:
+    with pytest.raises(ValueError, match="top_k"):
+        PlateRulesConfig(top_k=0)
