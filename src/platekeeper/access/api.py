@@ -1,4 +1,8 @@
-"""JSON routes for signing in and out (API clients keep the session cookie)."""
+"""JSON routes for signing in and out, the caller's own account (training, tokens) and the permission matrix.
+
+API clients sign in with the password and the one-time code in one request (``code``: the 6-digit TOTP code or a
+recovery code) and keep the session cookie, or use a personal API token (``Authorization: Bearer pkt_...``).
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,80 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from platekeeper.access.service import SIGN_IN_FAILED, SessionState, end_session, sign_in
+from platekeeper.access.matrix import permission_matrix
+from platekeeper.access.models import ApiToken, User
+from platekeeper.access.service import SessionState, end_session
+from platekeeper.access.signin import sign_in
+from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
+from platekeeper.access.training import CourseStatus, training_status
+from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGNED_IN, DbSession, app_state, client_of
 from platekeeper.web.session_cookie import set_session_cookie
 
-__all__ = ["router"]
+__all__ = ["course_json", "router", "token_json"]
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
+STATUS_FOR = {"mfa_required": 401, "enrol_required": 403, "locked": 423, "failed": 401}
 
 
 class SignIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(None, max_length=40, description="6-digit TOTP code, or a recovery code.")
+
+
+class TokenRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=80, description="What the token is for.")
+    scopes: list[str] = Field(min_length=1, max_length=20, description="Permission names the token may use.")
+    expires_in_days: int | None = Field(None, ge=1, le=365)
+
+
+def course_json(status: CourseStatus) -> dict[str, Any]:
+    """A course status as JSON."""
+    return {
+        "course": status.code,
+        "title": status.title,
+        "required": status.required,
+        "state": status.state,
+        "completed_on": status.completed_on.isoformat() if status.completed_on else None,
+        "expires_on": status.expires_on.isoformat() if status.expires_on else None,
+        "problem": status.problem,
+    }
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    """A token without its secret."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.token_prefix,
+        "scopes": token.scopes,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked": token.revoked_at is not None,
+    }
 
 
 @router.post("/session", dependencies=[Depends(PUBLIC)])
 def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
-    """Sign in; the session cookie is set on the response."""
+    """Sign in with the password and the one-time code; the session cookie is set on the response."""
     state = app_state(request)
-    signed_in = sign_in(session, state.settings, state.audit_key, body.username, body.password, client_of(request))
-    if signed_in is None:
-        return JSONResponse({"detail": SIGN_IN_FAILED}, status_code=401)
-    token, user = signed_in
-    set_session_cookie(request, response, token, state.settings)
-    return {"username": user.username, "role": user.role}
+    result = sign_in(
+        session,
+        state.settings,
+        state.audit_key,
+        body.username,
+        body.password,
+        client_of(request),
+        code=body.code,
+        interactive=False,
+    )
+    if not result.ok or result.token is None or result.user is None:
+        payload = {"detail": result.message, "mfa_required": result.outcome == "mfa_required"}
+        return JSONResponse(payload, status_code=STATUS_FOR.get(result.outcome, 401))
+    set_session_cookie(request, response, result.token, state.settings)
+    return {"username": result.user.username, "role": result.user.role}
 
 
 @router.delete("/session", dependencies=[Depends(PUBLIC)])
@@ -44,13 +98,70 @@ def api_sign_out(request: Request, response: Response, session: DbSession) -> di
 
 
 @router.get("/me")
-def api_me(state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
-    """Who is signed in, and what their role may do."""
+def api_me(request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+    """Who is signed in, what their role may do, and their training status."""
     p = state.principal
+    user = session.get(User, p.user_id)
+    courses = training_status(session, app_state(request).settings, user) if user else []
     return {
         "username": p.username,
         "display_name": p.display_name,
         "organization": p.organization,
         "role": p.role,
         "permissions": sorted(p.permissions),
+        "training": [course_json(c) for c in courses],
+        "training_gaps": list(p.training_gaps),
+        "mfa_enrolled": bool(user and user.totp_secret),
+        "via_token": state.token_id is not None,
     }
+
+
+@router.get("/access/matrix", tags=["access"])
+def api_permission_matrix(request: Request, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+    """The permission matrix as data: every role, its permissions, MFA and required courses."""
+    return permission_matrix(app_state(request).settings)
+
+
+@router.get("/account/tokens", tags=["access"])
+def api_list_tokens(session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+    """The caller's personal API tokens (never their secrets)."""
+    return {"tokens": [token_json(t) for t in list_tokens(session, state.principal.user_id)]}
+
+
+@router.post("/account/tokens", tags=["access"], status_code=201)
+def api_create_token(
+    body: TokenRequest, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
+) -> Any:
+    """Create a personal API token; the token is in this answer only. Needs a session, not another token."""
+    if state.token_id is not None:
+        return JSONResponse({"detail": "tokens are created from a signed-in session, not with a token"}, 403)
+    app = app_state(request)
+    try:
+        token, raw = create_token(
+            session,
+            app.settings,
+            app.audit_key,
+            state.principal,
+            actor_of(state.principal, client_of(request)),
+            name=body.name,
+            scopes=body.scopes,
+            expires_in_days=body.expires_in_days,
+        )
+    except TokenError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    return {**token_json(token), "token": raw}
+
+
+@router.delete("/account/tokens/{token_id}", tags=["access"])
+def api_revoke_token(
+    token_id: int, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
+) -> Any:
+    """Revoke one of the caller's tokens; it stops working at once."""
+    app = app_state(request)
+    try:
+        token = revoke_token(
+            session, app.audit_key, state.principal, actor_of(state.principal, client_of(request)), token_id
+        )
+    except TokenError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    return token_json(token)

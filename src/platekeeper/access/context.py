@@ -86,7 +86,12 @@ def build_access_context(
     case_number: str | None,
     justification: str | None,
 ) -> AccessContext:
-    """Validate the stated purpose, case number and justification; raise naming every problem at once."""
+    """Validate the stated purpose, case number and justification; raise naming every problem at once.
+
+    A principal whose required training is missing or expired gets no context at all (:class:`TrainingRequired`,
+    naming each course): every plate-data service needs one, so this one check gates all of them.
+    """
+    principal.require_training("plate data")
     purpose, case = _clean(purpose), _clean(case_number).upper()
     justification = _clean(justification)
     problems: dict[str, str] = {}
@@ -105,9 +110,11 @@ def build_access_context(
 
 
 def require_context(ctx: object, permission: str) -> AccessContext:
-    """The guard at the top of every plate-data service function: a real context whose role grants ``permission``."""
+    """The guard at the top of every plate-data service function: a real context whose role grants ``permission``,
+    held by a principal whose required training is current."""
     if not isinstance(ctx, AccessContext):
         raise TypeError("plate data needs an AccessContext built by build_access_context()")
     if not ctx.principal.can(permission):
         raise PermissionDenied(permission, ctx.principal.role)
+    ctx.principal.require_training(permission)
     return ctx

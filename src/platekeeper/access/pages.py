@@ -1,37 +1,39 @@
-"""Pages for signing in and out and for user administration."""
+"""Pages for signing in (password, then the one-time code or the MFA enrolment) and the user's own account:
+profile, training, MFA recovery codes, password and personal API tokens."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from platekeeper.access.service import (
-    SIGN_IN_FAILED,
-    SessionState,
-    UserError,
-    create_user,
-    end_session,
-    list_users,
-    sign_in,
-)
+from platekeeper.access import lifecycle
+from platekeeper.access.mfa import open_secret, provisioning_uri, qr_svg
+from platekeeper.access.models import User
+from platekeeper.access.service import SessionState, end_session
+from platekeeper.access.signin import SignInResult, complete_enrolment, complete_mfa, resolve_pending, sign_in
+from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
+from platekeeper.access.training import training_records, training_status
 from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
+    SIGN_IN_STEP,
+    SIGNED_IN,
     DbSession,
     app_state,
     check_csrf,
     client_of,
     render,
-    requires,
 )
 from platekeeper.web.session_cookie import set_session_cookie
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+Signed = Annotated[SessionState, Depends(SIGNED_IN)]
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,10 +43,17 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _with_cookie(request: Request, target: str, token: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(request, response, token, app_state(request).settings)
+    return response
+
+
 @router.get("/login", dependencies=[Depends(PUBLIC)])
-def login_page(request: Request, next: str = "/") -> Response:
-    """The sign-in form."""
-    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": ""})
+def login_page(request: Request, next: str = "/", locked: int = 0) -> Response:
+    """The sign-in form (``locked=1``: the idle session lock sent the user here)."""
+    notice = "Your session locked after a period without activity. Sign in again." if locked else None
+    return render(request, "login.html", {"next": _safe_next(next), "error": None, "username": "", "notice": notice})
 
 
 @router.post("/login", dependencies=[Depends(PUBLIC)])
@@ -55,18 +64,91 @@ def login_submit(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the credentials; on success set the session cookie and go where the user was heading."""
+    """Check the password; then the one-time code (or, the first time, the enrolment) comes next."""
     state = app_state(request)
-    signed_in = sign_in(session, state.settings, state.audit_key, username, password, client_of(request))
-    if signed_in is None:
-        return render(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": SIGN_IN_FAILED, "username": username},
-            401,
+    result = sign_in(session, state.settings, state.audit_key, username, password, client_of(request))
+    target = _safe_next(next)
+    if result.token is None:
+        context = {"next": target, "error": result.message, "username": username, "notice": None}
+        return render(request, "login.html", context, 423 if result.outcome == "locked" else 401)
+    if result.outcome in ("mfa", "enrol"):
+        return _with_cookie(request, f"/login/{result.outcome}?{urlencode({'next': target})}", result.token)
+    return _with_cookie(request, target, result.token)
+
+
+def _step_failed(request: Request, template: str, result: SignInResult, context: dict[str, object]) -> Response:
+    if result.outcome == "locked":
+        response = render(
+            request, "login.html", {"next": "/", "error": result.message, "username": "", "notice": None}, 423
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(request, response, signed_in[0], state.settings)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    return render(request, template, {**context, "error": result.message}, 401)
+
+
+@router.get("/login/mfa", dependencies=[Depends(SIGN_IN_STEP)])
+def mfa_page(request: Request, session: DbSession, next: str = "/") -> Response:
+    """Second step: the 6-digit code from the authenticator app, or a recovery code."""
+    pending = resolve_pending(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE), "mfa")
+    if pending is None:
+        return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    return render(request, "login_mfa.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login/mfa", dependencies=[Depends(SIGN_IN_STEP)])
+def mfa_submit(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form(max_length=40)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the code; on success the full session starts under a new cookie."""
+    app = app_state(request)
+    pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "mfa")
+    if pending is None:
+        return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    result = complete_mfa(session, app.settings, app.audit_key, pending, code, client_of(request))
+    if not result.ok or result.token is None:
+        return _step_failed(request, "login_mfa.html", result, {"next": _safe_next(next)})
+    return _with_cookie(request, _safe_next(next), result.token)
+
+
+def _enrol_context(request: Request, sealed_secret: str, user: User, next: str) -> dict[str, object]:
+    app = app_state(request)
+    secret = open_secret(app.audit_key, sealed_secret)
+    uri = provisioning_uri(secret, user.username, app.settings.access.authentication.totp_issuer)
+    return {"next": _safe_next(next), "qr": qr_svg(uri), "secret": secret, "error": None}
+
+
+@router.get("/login/enrol", dependencies=[Depends(SIGN_IN_STEP)])
+def enrol_page(request: Request, session: DbSession, next: str = "/") -> Response:
+    """First sign-in: scan the QR code with an authenticator app, then type the code it shows."""
+    pending = resolve_pending(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE), "enrol")
+    if pending is None or pending.row.pending_secret is None:
+        return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    return render(request, "login_enrol.html", _enrol_context(request, pending.row.pending_secret, pending.user, next))
+
+
+@router.post("/login/enrol", dependencies=[Depends(SIGN_IN_STEP)])
+def enrol_submit(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form(max_length=40)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Confirm the enrolment with a code; show the recovery codes once; the session starts."""
+    app = app_state(request)
+    pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "enrol")
+    if pending is None or pending.row.pending_secret is None:
+        return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    result = complete_enrolment(session, app.settings, app.audit_key, pending, code, client_of(request))
+    if not result.ok or result.token is None:
+        context = _enrol_context(request, pending.row.pending_secret, pending.user, next)
+        return _step_failed(request, "login_enrol.html", result, context)
+    response = render(
+        request, "recovery_codes.html", {"codes": result.recovery_codes, "next": _safe_next(next), "first": True}
+    )
+    set_session_cookie(request, response, result.token, app.settings)
     return response
 
 
@@ -79,53 +161,114 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
-def _users_page(request: Request, session: DbSession, **extra: object) -> Response:
+def _account_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
     settings = app_state(request).settings
+    user = session.get(User, state.principal.user_id)
+    assert user is not None
     context = {
-        "users": list_users(session),
-        "roles": settings.access.roles,
+        "user": user,
+        "courses": training_status(session, settings, user),
+        "records": training_records(session, user.id),
+        "tokens": list_tokens(session, user.id),
+        "max_days": settings.access.authentication.token_max_days,
+        "default_days": settings.access.authentication.token_default_days,
         "error": None,
-        "created": None,
-        "form": {},
+        "message": None,
+        "new_token": None,
         **extra,
     }
-    return render(request, "users.html", context, 400 if extra.get("error") else 200)
+    return render(request, "account.html", context, 400 if extra.get("error") else 200)
 
 
-@router.get("/users")
-def users_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("users.manage"))]
-) -> Response:
-    """Every account with its role and last sign-in, and a form to add one."""
-    return _users_page(request, session)
+@router.get("/account")
+def account_page(request: Request, session: DbSession, state: Signed) -> Response:
+    """Your profile, training, MFA, password and API tokens."""
+    return _account_page(request, session, state)
 
 
-@router.post("/users")
-def users_create(
+@router.post("/account/password")
+def account_password(
     request: Request,
     session: DbSession,
-    state: Annotated[SessionState, Depends(requires("users.manage"))],
+    state: Signed,
     csrf_token: Annotated[str, Form()] = "",
-    username: Annotated[str, Form(max_length=64)] = "",
-    display_name: Annotated[str, Form(max_length=120)] = "",
-    role: Annotated[str, Form(max_length=40)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Create an account; errors are shown on the form and nothing is stored."""
+    """Change your password; your other sessions end."""
     check_csrf(state, csrf_token)
     app = app_state(request)
-    form = {"username": username, "display_name": display_name, "role": role}
     try:
-        user = create_user(
+        lifecycle.change_password(
             session,
             app.settings,
             app.audit_key,
             actor_of(state.principal, client_of(request)),
-            username=username,
-            display_name=display_name,
-            role=role,
-            password=password,
+            state.principal.user_id,
+            current=current_password,
+            new=new_password,
+            keep_session_id=state.session_id,
         )
-    except UserError as exc:
-        return _users_page(request, session, error=str(exc), form=form)
-    return _users_page(request, session, created=user.username)
+    except lifecycle.AccountError as exc:
+        return _account_page(request, session, state, error=str(exc))
+    return _account_page(request, session, state, message="Password changed. Your other sessions were ended.")
+
+
+@router.post("/account/recovery-codes")
+def account_recovery_codes(
+    request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """New recovery codes (the old ones stop working), shown once."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    actor = actor_of(state.principal, client_of(request))
+    try:
+        codes = lifecycle.regenerate_recovery_codes(
+            session, app.settings, app.audit_key, actor, state.principal.user_id
+        )
+    except lifecycle.AccountError as exc:
+        return _account_page(request, session, state, error=str(exc))
+    return render(request, "recovery_codes.html", {"codes": codes, "next": "/account", "first": False})
+
+
+@router.post("/account/tokens")
+def account_token_create(
+    request: Request,
+    session: DbSession,
+    state: Signed,
+    csrf_token: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=80)] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+    expires_in_days: Annotated[int | None, Form(ge=1, le=365)] = None,
+) -> Response:
+    """Create a personal API token; it is shown on this page only."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        _token, raw = create_token(
+            session,
+            app.settings,
+            app.audit_key,
+            state.principal,
+            actor_of(state.principal, client_of(request)),
+            name=name,
+            scopes=scopes or [],
+            expires_in_days=expires_in_days,
+        )
+    except TokenError as exc:
+        return _account_page(request, session, state, error=str(exc))
+    return _account_page(request, session, state, new_token=raw)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def account_token_revoke(
+    token_id: int, request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """Revoke one of your tokens."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        revoke_token(session, app.audit_key, state.principal, actor_of(state.principal, client_of(request)), token_id)
+    except TokenError as exc:
+        return _account_page(request, session, state, error=str(exc))
+    return _account_page(request, session, state, message="Token revoked.")

@@ -12,10 +12,20 @@ PERMISSIONS: dict[str, str] = {
     "reads.search": "Search plate reads (needs a purpose and a case number).",
     "reads.view": "Open one read with its images (needs a purpose and a case number).",
     "audit.view": "Read the audit log.",
-    "users.manage": "Create, change and deactivate user accounts.",
+    "users.manage": "Request, change and deactivate user accounts, record training, unlock accounts.",
+    "users.approve": "Approve requested accounts (never one's own request, never a role with more rights).",
+    "users.review": "See and sign off the semi-annual account review (who has access, approver, training).",
     "cameras.manage": "Register cameras and issue their API keys.",
     "cameras.view": "See cameras and their status, without plate data.",
     "system.health": "See system health, without plate data.",
+    "hotlists.view": "See the hotlists, their kinds, sources and staleness, without entries.",
+    "hotlists.entries": "See hotlist entries and add officer entries (runs the historical-hit search).",
+    "hotlists.manage": "Create hotlists and import or refresh them from files.",
+    "alerts.view": "See hotlist alerts live and open them with the read's images.",
+    "alerts.verify": "Work the verification of an alert: acknowledge, visual check, CLETS, disposition (462.8).",
+    "alerts.figures": "See misread rates per camera and hits per list (aggregates, no plates).",
 }
 
-PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset({"reads.search", "reads.view"})
+PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
+    {"reads.search", "reads.view", "hotlists.entries", "hotlists.manage", "alerts.view", "alerts.verify"}
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["PermissionDenied", "Principal"]
+__all__ = ["PermissionDenied", "Principal", "TrainingRequired"]
 
 
 class PermissionDenied(Exception):
@@ -16,6 +16,15 @@ class PermissionDenied(Exception):
         self.role = role
 
 
+class TrainingRequired(PermissionDenied):
+    """The role grants the permission, but required training is missing or expired (policy 462.10)."""
+
+    def __init__(self, permission: str, role: str, gaps: tuple[str, ...]) -> None:
+        super().__init__(permission, role)
+        self.gaps = gaps
+        self.args = ("plate data needs current training (policy 462.10): " + "; ".join(gaps),)
+
+
 @dataclass(frozen=True)
 class Principal:
     user_id: int
@@ -25,6 +34,7 @@ class Principal:
     role: str
     role_label: str
     permissions: frozenset[str]
+    training_gaps: tuple[str, ...] = ()  # each names a required course that is missing or expired
 
     def can(self, permission: str) -> bool:
         """Whether the role grants ``permission``."""
@@ -34,3 +44,8 @@ class Principal:
         """Raise :class:`PermissionDenied` unless the role grants ``permission``."""
         if permission not in self.permissions:
             raise PermissionDenied(permission, self.role)
+
+    def require_training(self, permission: str) -> None:
+        """Raise :class:`TrainingRequired` when a required course is missing or expired (gates all plate data)."""
+        if self.training_gaps:
+            raise TrainingRequired(permission, self.role, self.training_gaps)

@@ -1,4 +1,9 @@
-"""Users, passwords (argon2id), sign-in and web sessions. The only module that touches the user tables."""
+"""Users, principals and web sessions: creating accounts, opening, resolving and ending sessions.
+
+The access package's tables are touched only by its service modules: this one (users, sessions), ``signin``
+(passwords, lockout, MFA steps), ``lifecycle`` (approval, suspension, deactivation, roles), ``training``, ``tokens``
+and ``review``.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User, UserSession
+from platekeeper.access.passwords import PasswordRejected, check_new_password, generate_password, hash_password
+from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
+from platekeeper.access.training import training_gaps, training_status
 from platekeeper.audit.service import Actor, record_event
-from platekeeper.config import PasswordHashConfig, Settings
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
 __all__ = [
@@ -25,48 +30,46 @@ __all__ = [
     "SIGN_IN_FAILED",
     "SessionState",
     "UserError",
+    "actor_for_user",
     "create_user",
+    "end_all_sessions",
     "end_session",
     "ensure_initial_admin",
     "generate_password",
     "list_users",
+    "needs_mfa",
+    "open_session",
     "principal_for",
     "remember_access_context",
     "resolve_session",
-    "sign_in",
+    "token_hash",
+    "user_by_name",
 ]
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
-
-
-@lru_cache(maxsize=4)
-def _hasher(cost: PasswordHashConfig) -> tuple[PasswordHasher, str]:
-    """An argon2id hasher for these costs, and a dummy hash that equalizes timing for unknown usernames."""
-    hasher = PasswordHasher(
-        time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism, type=Type.ID
-    )
-    return hasher, hasher.hash(secrets.token_urlsafe(16))
+SIGN_IN_FAILED = "wrong username or password, or the account is not active"
+MFA_PERMISSIONS = PLATE_DATA_PERMISSIONS | {"audit.view"}  # the audit log records plates that were searched
 
 
 class UserError(ValueError):
     """A user account request that breaks a rule; the message names the field."""
 
 
-SIGN_IN_FAILED = "wrong username or password, or the account is not active"
-
-
-def generate_password() -> str:
-    """A random password for a new account, to be changed by its owner."""
-    return secrets.token_urlsafe(15)
-
-
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored for a session cookie or API token (random, high-entropy values: SHA-256 suffices)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def principal_for(user: User, settings: Settings) -> Principal:
-    """The principal for a user: their role's label and permissions from config."""
+def needs_mfa(settings: Settings, role: str) -> bool:
+    """Whether accounts of this role must sign in with a one-time code (every role by default)."""
+    if settings.access.authentication.mfa_required == "all":
+        return True
+    return bool(settings.access.role_permissions(role) & MFA_PERMISSIONS)
+
+
+def principal_for(user: User, settings: Settings, gaps: tuple[str, ...] = ()) -> Principal:
+    """The principal for a user: their role's label and permissions from config, and any training gaps."""
     role = settings.access.roles.get(user.role)
     return Principal(
         user_id=user.id,
@@ -76,7 +79,18 @@ def principal_for(user: User, settings: Settings) -> Principal:
         role=user.role,
         role_label=role.label if role else user.role,
         permissions=settings.access.role_permissions(user.role),
+        training_gaps=gaps,
     )
+
+
+def actor_for_user(user: User, client: str | None = None) -> Actor:
+    """The audit actor for a user account."""
+    return Actor(username=user.username, organization=user.organization, role=user.role, client=client)
+
+
+def user_by_name(session: Session, username: str) -> User | None:
+    """The account with this username (case-insensitive), or None."""
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
 def _validate_new_user(session: Session, settings: Settings, username: str, role: str, password: str) -> None:
@@ -84,8 +98,10 @@ def _validate_new_user(session: Session, settings: Settings, username: str, role
         raise UserError("username: use 2-64 lowercase letters, digits, '.', '_' or '-', starting with a letter")
     if role not in settings.access.roles:
         raise UserError(f"role: {role!r} is not a configured role; choose one of {sorted(settings.access.roles)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password: must be at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        check_new_password(password, settings.access.authentication.password_min_length, username=username)
+    except PasswordRejected as exc:
+        raise UserError(str(exc)) from None
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UserError(f"username: {username!r} already exists")
 
@@ -102,33 +118,49 @@ def create_user(
     password: str,
     organization: str | None = None,
     action: str = "users.create",
+    approved_by: str | None = None,
 ) -> User:
-    """Create an active account with an argon2id password hash, and audit it."""
+    """Create an account with an argon2id password hash, and audit it.
+
+    The account is ``requested`` and cannot sign in until someone other than the requester approves it
+    (:func:`platekeeper.access.lifecycle.approve_account`). Only the system itself (first start, demo seed) passes
+    ``approved_by`` to create an account that is active at once; that approval is in the audit event.
+    """
     username = username.strip().lower()
     _validate_new_user(session, settings, username, role, password)
+    now = utcnow()
+    status = "active" if approved_by else "requested"
     user = User(
         username=username,
-        display_name=display_name.strip() or username,
+        display_name=" ".join(display_name.split()) or username,
         organization=organization or settings.agency.organization,
         role=role,
-        password_hash=_hasher(settings.access.password_hash)[0].hash(password),
-        active=True,
+        password_hash=hash_password(password, settings.access.password_hash),
+        active=status == "active",
+        status=status,
+        status_changed_at=now,
+        requested_by=actor.username or f"system:{actor.client}",
+        approved_by=approved_by,
+        approved_at=now if approved_by else None,
+        password_changed_at=now,
+        last_activity_at=now,
+        failed_attempts=0,
     )
     session.add(user)
     session.flush()
-    record_event(
-        session,
-        key,
-        action,
-        actor,
-        details={"username": username, "role": role, "organization": user.organization},
-    )
+    details = {"username": username, "role": role, "organization": user.organization, "status": status}
+    if approved_by:
+        details["approved_by"] = approved_by
+    record_event(session, key, action, actor, details=details)
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    """Every account, by username."""
-    return list(session.scalars(select(User).order_by(User.username)))
+def list_users(session: Session, status: str | None = None) -> list[User]:
+    """Every account (or those with one status), by username."""
+    query = select(User).order_by(User.username)
+    if status:
+        query = query.where(User.status == status)
+    return list(session.scalars(query))
 
 
 def ensure_initial_admin(session: Session, settings: Settings, key: bytes) -> tuple[str, str] | None:
@@ -146,67 +178,42 @@ def ensure_initial_admin(session: Session, settings: Settings, key: bytes) -> tu
         role=settings.access.bootstrap_role,
         password=password,
         action="users.bootstrap",
+        approved_by="system:first-start",
     )
     return "admin", password
 
 
 @dataclass(frozen=True)
 class SessionState:
-    """A live web session: its principal, CSRF token and the access context the user last stated."""
+    """A live web session (or API token): its principal, CSRF token and the access context last stated."""
 
     principal: Principal
     csrf_token: str
     session_id: int
     access_context: dict[str, str] | None
+    token_id: int | None = None  # set when the request came with a personal API token instead of a session
 
 
-def _password_ok(user: User | None, password: str, cost: PasswordHashConfig) -> bool:
-    hasher, dummy = _hasher(cost)
-    try:
-        return hasher.verify(user.password_hash if user else dummy, password) and user is not None
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def sign_in(
-    session: Session, settings: Settings, key: bytes, username: str, password: str, client: str | None
-) -> tuple[str, User] | None:
-    """Check the password and open a session; return the cookie token and the user, or None. Audited either way.
-
-    A failure returns None instead of raising so that the caller's transaction commits the failure's audit event.
-    """
-    username = username.strip().lower()
-    user = session.scalar(select(User).where(User.username == username))
-    if not _password_ok(user, password, settings.access.password_hash) or user is None or not user.active:
-        record_event(
-            session,
-            key,
-            "auth.sign_in_failed",
-            Actor(username=username[:64] or None, client=client),
-            outcome="failure",
-            details={"reason": "bad credentials or inactive account"},
-        )
-        return None
+def open_session(session: Session, settings: Settings, user: User, stage: str = "active") -> tuple[str, UserSession]:
+    """Open a session row for this user and return the cookie token (only its hash is stored)."""
     now = utcnow()
     token = secrets.token_urlsafe(32)
-    session.add(
-        UserSession(
-            token_hash=_token_hash(token),
-            user_id=user.id,
-            csrf_token=secrets.token_urlsafe(24),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(hours=settings.web.session_max_hours),
-        )
+    if stage == "active":
+        expires = now + timedelta(hours=settings.web.session_max_hours)
+    else:
+        expires = now + timedelta(minutes=settings.access.authentication.sign_in_step_minutes)
+    row = UserSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires,
+        stage=stage,
     )
-    user.last_login_at = now
-    record_event(
-        session,
-        key,
-        "auth.sign_in",
-        Actor(username=user.username, organization=user.organization, role=user.role, client=client),
-    )
-    return token, user
+    session.add(row)
+    session.flush()
+    return token, row
 
 
 def _live(row: UserSession, settings: Settings, now: datetime) -> bool:
@@ -215,23 +222,29 @@ def _live(row: UserSession, settings: Settings, now: datetime) -> bool:
 
 
 def resolve_session(session: Session, settings: Settings, token: str | None) -> SessionState | None:
-    """The live session for a cookie token, touching its last-seen time; None if absent, ended or idle too long."""
+    """The live, fully signed-in session for a cookie token, touching its last-seen time; None otherwise.
+
+    None when the token is unknown, the session ended, idled past ``web.session_idle_minutes`` (the session lock),
+    is still waiting for its one-time code, or the account is no longer active.
+    """
     if not token:
         return None
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     now = utcnow()
-    if row is None or not _live(row, settings, now):
+    if row is None or row.stage != "active" or not _live(row, settings, now):
         return None
     user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if user is None or user.status != "active":
         return None
     row.last_seen_at = now
+    user.last_activity_at = now
     context = row.access_context
     ttl = timedelta(minutes=settings.access.context_ttl_minutes)
     if context and (row.context_set_at is None or now - row.context_set_at > ttl):
         context = None
+    gaps = training_gaps(training_status(session, settings, user))
     return SessionState(
-        principal=principal_for(user, settings),
+        principal=principal_for(user, settings, gaps),
         csrf_token=row.csrf_token,
         session_id=row.id,
         access_context=context,
@@ -249,16 +262,20 @@ def end_session(session: Session, key: bytes, token: str | None, client: str | N
     """Sign out: end the session for this token and audit it. Returns whether a live session was ended."""
     if not token:
         return False
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row is None or row.ended_at is not None:
         return False
     row.ended_at = utcnow()
     user = session.get(User, row.user_id)
-    if user is not None:
-        record_event(
-            session,
-            key,
-            "auth.sign_out",
-            Actor(username=user.username, organization=user.organization, role=user.role, client=client),
-        )
+    if user is not None and row.stage == "active":
+        record_event(session, key, "auth.sign_out", actor_for_user(user, client))
     return True
+
+
+def end_all_sessions(session: Session, user_id: int, *, keep_session_id: int | None = None) -> int:
+    """End every open session of a user at once (deactivation, role or MFA change); return how many."""
+    query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    result = session.execute(query.values(ended_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,364 @@
+"""Pages for user administration (approval queue, expiring training, one account's lifecycle and training), the
+permission matrix and the account review. They call the same services as ``admin_api``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+
+from platekeeper.access import lifecycle
+from platekeeper.access.matrix import permission_matrix
+from platekeeper.access.models import User
+from platekeeper.access.review import ReviewError, account_review, review_summary, sign_off_review
+from platekeeper.access.service import SessionState, UserError, create_user, list_users
+from platekeeper.access.training import (
+    TrainingError,
+    add_training_record,
+    expiring_training,
+    training_records,
+    void_training_record,
+)
+from platekeeper.access.training import training_status as course_statuses
+from platekeeper.audit.service import record_event
+from platekeeper.reads.service import actor_of
+from platekeeper.web.deps import SIGNED_IN, DbSession, app_state, check_csrf, client_of, render, requires
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Manage = Annotated[SessionState, Depends(requires("users.manage"))]
+Approve = Annotated[SessionState, Depends(requires("users.approve"))]
+Review = Annotated[SessionState, Depends(requires("users.review"))]
+Csrf = Annotated[str, Form()]
+RULE_ERRORS = (lifecycle.AccountError, UserError, TrainingError, ReviewError)
+
+
+def _users_page(request: Request, session: DbSession, **extra: object) -> Response:
+    settings = app_state(request).settings
+    users = list_users(session)
+    context = {
+        "users": users,
+        "requested": [u for u in users if u.status == "requested"],
+        "expiring": expiring_training(session, settings),
+        "roles": settings.access.roles,
+        "last_activity": lifecycle.last_activity,
+        "error": None,
+        "created": None,
+        "form": {},
+        **extra,
+    }
+    return render(request, "users.html", context, 400 if extra.get("error") else 200)
+
+
+@router.get("/users")
+def users_page(request: Request, session: DbSession, state: Manage) -> Response:
+    """Every account with its status, the approval queue, expiring training, and a form to request an account."""
+    return _users_page(request, session)
+
+
+@router.post("/users")
+def users_create(
+    request: Request,
+    session: DbSession,
+    state: Manage,
+    csrf_token: Csrf = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=120)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Request an account; errors are shown on the form and nothing is stored."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    form = {"username": username, "display_name": display_name, "role": role}
+    try:
+        user = create_user(
+            session,
+            app.settings,
+            app.audit_key,
+            actor_of(state.principal, client_of(request)),
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=password,
+        )
+    except UserError as exc:
+        return _users_page(request, session, error=str(exc), form=form)
+    return _users_page(request, session, created=user.username)
+
+
+def _user_page(request: Request, session: DbSession, user_id: int, **extra: object) -> Response:
+    settings = app_state(request).settings
+    user = session.get(User, user_id)
+    if user is None:
+        return render(request, "error.html", {"status": 404, "message": f"no account with id {user_id}"}, 404)
+    context = {
+        "user": user,
+        "roles": settings.access.roles,
+        "courses": course_statuses(session, settings, user),
+        "records": training_records(session, user.id, include_voided=True),
+        "course_options": settings.access.courses,
+        "open_sessions": lifecycle.count_open_sessions(session, user.id),
+        "last_activity": lifecycle.last_activity(user),
+        "today": date.today().isoformat(),
+        "error": None,
+        "message": None,
+        **extra,
+    }
+    return render(
+        request, "user_detail.html", context, int(str(extra.get("status", 400))) if extra.get("error") else 200
+    )
+
+
+@router.get("/users/{user_id}")
+def user_page(user_id: int, request: Request, session: DbSession, state: Manage) -> Response:
+    """One account: status, approval, role, lockout, MFA and training records, with the actions on them."""
+    return _user_page(request, session, user_id)
+
+
+def _act(
+    request: Request, session: DbSession, state: SessionState, user_id: int, message: str, action: Callable[[], Any]
+) -> Response:
+    """Run a lifecycle action and show the account again, with the message or the rule it broke."""
+    try:
+        action()
+    except RULE_ERRORS as exc:
+        return _user_page(request, session, user_id, error=str(exc), status=getattr(exc, "status", 400))
+    return _user_page(request, session, user_id, message=message)
+
+
+@router.post("/users/{user_id}/approve")
+def user_approve(user_id: int, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = "") -> Response:
+    """Approve a requested account."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Approved: the account is active.",
+        lambda: lifecycle.approve_account(session, app.settings, app.audit_key, state.principal, actor, user_id),
+    )
+
+
+@router.post("/users/{user_id}/reactivate")
+def user_reactivate(
+    user_id: int, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
+) -> Response:
+    """Return a suspended or deactivated account to service."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Reactivated.",
+        lambda: lifecycle.reactivate_account(session, app.settings, app.audit_key, state.principal, actor, user_id),
+    )
+
+
+@router.post("/users/{user_id}/deactivate")
+def user_deactivate(
+    user_id: int,
+    request: Request,
+    session: DbSession,
+    state: Manage,
+    csrf_token: Csrf = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Deactivate at once; open sessions end."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Deactivated: open sessions ended, tokens revoked.",
+        lambda: lifecycle.deactivate_account(session, app.audit_key, actor, user_id, reason),
+    )
+
+
+@router.post("/users/{user_id}/role")
+def user_role(
+    user_id: int,
+    request: Request,
+    session: DbSession,
+    state: Manage,
+    csrf_token: Csrf = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Change the role (gaining rights needs a new approval)."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Role changed.",
+        lambda: lifecycle.change_role(session, app.settings, app.audit_key, actor, user_id, role),
+    )
+
+
+@router.post("/users/{user_id}/unlock")
+def user_unlock(user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = "") -> Response:
+    """Lift a lockout."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Unlocked.",
+        lambda: lifecycle.unlock_account(session, app.audit_key, actor, user_id),
+    )
+
+
+@router.post("/users/{user_id}/mfa-reset")
+def user_mfa_reset(
+    user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
+) -> Response:
+    """Forget the user's authenticator app (lost phone); they enrol again at the next sign-in."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "MFA reset: the user enrols again at the next sign-in.",
+        lambda: lifecycle.reset_mfa(session, app.audit_key, actor, user_id),
+    )
+
+
+@router.post("/users/{user_id}/password-reset")
+def user_password_reset(
+    user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
+) -> Response:
+    """A new random password for a user who forgot theirs, shown once on this page."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    try:
+        password = lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)
+    except RULE_ERRORS as exc:
+        return _user_page(request, session, user_id, error=str(exc), status=getattr(exc, "status", 400))
+    return _user_page(
+        request,
+        session,
+        user_id,
+        new_password=password,
+        message="New password set; give it to its owner in person. Their sessions were ended.",
+    )
+
+
+@router.post("/users/{user_id}/training/{record_id}/void")
+def user_training_void(
+    user_id: int,
+    record_id: int,
+    request: Request,
+    session: DbSession,
+    state: Manage,
+    csrf_token: Csrf = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Void a training record entered in error."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Training record voided.",
+        lambda: void_training_record(session, app.audit_key, actor, record_id, reason, user_id=user_id),
+    )
+
+
+@router.post("/users/{user_id}/training")
+def user_training(
+    user_id: int,
+    request: Request,
+    session: DbSession,
+    state: Manage,
+    csrf_token: Csrf = "",
+    course: Annotated[str, Form(max_length=41)] = "",
+    completed_on: Annotated[date | None, Form()] = None,
+    instructor: Annotated[str, Form(max_length=120)] = "",
+    evidence: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Record a completed course."""
+    check_csrf(state, csrf_token)
+    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    if completed_on is None:
+        return _user_page(request, session, user_id, error="completed_on: give the date the course was completed")
+    return _act(
+        request,
+        session,
+        state,
+        user_id,
+        "Training recorded.",
+        lambda: add_training_record(
+            session,
+            app.settings,
+            app.audit_key,
+            actor,
+            user_id,
+            course=course,
+            completed_on=completed_on,
+            instructor=instructor,
+            evidence=evidence,
+        ),
+    )
+
+
+@router.get("/access/matrix")
+def matrix_page(request: Request, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> Response:
+    """The permission matrix: which role holds which permission, needs MFA and which courses."""
+    return render(request, "matrix.html", {"matrix": permission_matrix(app_state(request).settings)})
+
+
+def _review_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
+    app = app_state(request)
+    rows = account_review(session, app.settings)
+    record_event(
+        session,
+        app.audit_key,
+        "users.review_viewed",
+        actor_of(state.principal, client_of(request)),
+        details={"accounts": len(rows)},
+    )
+    context = {"rows": rows, "summary": review_summary(session, app.settings), "error": None, "signed": None, **extra}
+    return render(request, "review.html", context, 400 if extra.get("error") else 200)
+
+
+@router.get("/reviews/accounts")
+def review_page(request: Request, session: DbSession, state: Review) -> Response:
+    """The account review: who has access, the role, the approver, last activity and training; sign it off."""
+    return _review_page(request, session, state)
+
+
+@router.post("/reviews/accounts")
+def review_sign_off(
+    request: Request,
+    session: DbSession,
+    state: Review,
+    csrf_token: Csrf = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Sign off the review as it stands."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    try:
+        review = sign_off_review(
+            session, app.settings, app.audit_key, actor_of(state.principal, client_of(request)), note
+        )
+    except ReviewError as exc:
+        return _review_page(request, session, state, error=str(exc))
+    return _review_page(request, session, state, signed=review)

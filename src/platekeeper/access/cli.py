@@ -1,0 +1,188 @@
+"""``platekeeper users ...`` lifecycle commands: approve, deactivate, reactivate, unlock, reset-mfa, role,
+suspend-inactive, and ``users training add|list``. ``platekeeper.cli`` attaches them to its ``users`` group.
+
+The operator at the console has the database in hand, so these commands act as the system; an approval still names
+the approving account (``--approver``), which must hold ``users.approve`` and not be the requester.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from platekeeper.access import lifecycle
+from platekeeper.access.service import UserError, principal_for, user_by_name
+from platekeeper.access.training import TrainingError, add_training_record, training_status
+from platekeeper.audit.service import Actor
+
+__all__ = ["commands", "training_app"]
+
+commands = typer.Typer()
+training_app = typer.Typer(help="Training records (policy 462.10).", no_args_is_help=True)
+RULES = (lifecycle.AccountError, UserError, TrainingError)
+
+
+@contextmanager
+def _transaction() -> Iterator[tuple[Any, Session]]:
+    """The runtime and one transaction; a rule error exits 2 with its message (the transaction keeps its audit)."""
+    from platekeeper.cli import fail, runtime
+
+    rt = runtime()
+    try:
+        with rt.database.session() as session:
+            try:
+                yield rt, session
+            except RULES as exc:
+                session.commit()  # keep audit events of refusals (e.g. users.approve_refused)
+                raise fail(str(exc)) from None
+    finally:
+        rt.database.dispose()
+
+
+def _user_id(session: Session, username: str) -> int:
+    from platekeeper.cli import fail
+
+    user = user_by_name(session, username)
+    if user is None:
+        raise fail(f"username: no account named {username!r}")
+    return user.id
+
+
+def _say(message: str) -> None:
+    from platekeeper.cli import out
+
+    out.print(message, highlight=False)
+
+
+def _run(username: str, action: Callable[[Any, Session, int, Actor], Any], done: str) -> None:
+    with _transaction() as (rt, session):
+        action(rt, session, _user_id(session, username), Actor.system("cli"))
+    _say(done)
+
+
+@commands.command("approve")
+def users_approve(
+    username: str,
+    approver: Annotated[str, typer.Option(help="The supervisor or administrator approving (not the requester)")],
+) -> None:
+    """Approve a requested account so that it can sign in."""
+    with _transaction() as (rt, session):
+        boss = user_by_name(session, approver)
+        if boss is None or boss.status != "active":
+            raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
+        actor = Actor(username=boss.username, organization=boss.organization, role=boss.role, client="cli")
+        principal = principal_for(boss, rt.settings)
+        lifecycle.approve_account(session, rt.settings, rt.audit_key, principal, actor, _user_id(session, username))
+    _say(f"{username.lower()} approved by {approver.lower()}: active")
+
+
+@commands.command("deactivate")
+def users_deactivate(username: str, reason: Annotated[str, typer.Option(help="Why (separation, misuse...)")]) -> None:
+    """Deactivate an account at once: its sessions end and its API tokens are revoked."""
+    _run(
+        username,
+        lambda rt, s, uid, actor: lifecycle.deactivate_account(s, rt.audit_key, actor, uid, reason),
+        f"{username.lower()} deactivated; open sessions ended",
+    )
+
+
+@commands.command("reactivate")
+def users_reactivate(
+    username: str, approver: Annotated[str, typer.Option(help="The supervisor or administrator reactivating")]
+) -> None:
+    """Return a suspended or deactivated account to service."""
+    with _transaction() as (rt, session):
+        boss = user_by_name(session, approver)
+        if boss is None or boss.status != "active":
+            raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
+        actor = Actor(username=boss.username, organization=boss.organization, role=boss.role, client="cli")
+        lifecycle.reactivate_account(
+            session, rt.settings, rt.audit_key, principal_for(boss, rt.settings), actor, _user_id(session, username)
+        )
+    _say(f"{username.lower()} reactivated")
+
+
+@commands.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift a lockout after too many failed sign-ins."""
+    _run(username, lambda rt, s, uid, actor: lifecycle.unlock_account(s, rt.audit_key, actor, uid), "unlocked")
+
+
+@commands.command("reset-mfa")
+def users_reset_mfa(username: str) -> None:
+    """Forget an account's authenticator app (lost phone); it enrols again at the next sign-in."""
+    _run(
+        username,
+        lambda rt, s, uid, actor: lifecycle.reset_mfa(s, rt.audit_key, actor, uid),
+        f"{username.lower()}: MFA reset; enrols again at the next sign-in",
+    )
+
+
+@commands.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Give an account that forgot its password a new random one (printed once); its sessions end."""
+    box: dict[str, str] = {}
+
+    def reset(rt: Any, s: Session, uid: int, actor: Actor) -> None:
+        box["password"] = lifecycle.reset_password(s, rt.settings, rt.audit_key, actor, uid)
+
+    _run(username, reset, f"{username.lower()}: new password set; its sessions ended")
+    _say(f"password: {box['password']}")
+
+
+@commands.command("role")
+def users_role(username: str, role: Annotated[str, typer.Option(help="The new role")]) -> None:
+    """Change an account's role; a role with more rights sends it back for approval."""
+    _run(
+        username,
+        lambda rt, s, uid, actor: lifecycle.change_role(s, rt.settings, rt.audit_key, actor, uid, role),
+        f"{username.lower()} now has the role {role}",
+    )
+
+
+@commands.command("suspend-inactive")
+def users_suspend_inactive() -> None:
+    """Suspend accounts without activity for access.accounts.inactive_suspend_days (run daily, e.g. from cron)."""
+    with _transaction() as (rt, session):
+        names = lifecycle.suspend_inactive_accounts(session, rt.settings, rt.audit_key)
+    _say(f"{len(names)} account(s) suspended" + (f": {', '.join(names)}" if names else ""))
+
+
+@training_app.command("add")
+def training_add(
+    username: str,
+    course: Annotated[str, typer.Option(help="Course code from the config (e.g. policy_review)")],
+    completed_on: Annotated[str, typer.Option(help="Completion date, YYYY-MM-DD")],
+    instructor: Annotated[str, typer.Option(help="Who gave the training")],
+    evidence: Annotated[str, typer.Option(help="Sign-in sheet, certificate number, test score...")],
+) -> None:
+    """Record a completed course for an account."""
+    try:
+        when = date.fromisoformat(completed_on)
+    except ValueError:
+        from platekeeper.cli import fail
+
+        raise fail("completed_on: not a date (use YYYY-MM-DD)") from None
+    with _transaction() as (rt, session):
+        add_training_record(
+            session, rt.settings, rt.audit_key, Actor.system("cli"), _user_id(session, username),
+            course=course, completed_on=when, instructor=instructor, evidence=evidence,
+        )  # fmt: skip
+    _say(f"{username.lower()}: {course} completed on {when} recorded")
+
+
+@training_app.command("list")
+def training_list(username: str) -> None:
+    """Show an account's courses: completed, refresher due, and whether they are current."""
+    with _transaction() as (rt, session):
+        user = user_by_name(session, username)
+        if user is None:
+            raise lifecycle.AccountError(f"username: no account named {username!r}")
+        for c in training_status(session, rt.settings, user):
+            required = "required" if c.required else "optional"
+            _say(f"{c.code:24} {required:9} {c.state:9} completed {c.completed_on or '-'}  due {c.expires_on or '-'}")
