@@ -1,0 +1,265 @@
+"""JSON routes for alerts: the live stream (Server-Sent Events), the list, one alert, the verification steps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from platekeeper.access.context import AccessContextError
+from platekeeper.access.service import SessionState
+from platekeeper.alerts.runtime import runtime_of
+from platekeeper.alerts.service import (
+    AlertNotFound,
+    AlertStepRefused,
+    acknowledge,
+    alert_figures,
+    alert_json,
+    dispose,
+    disposition_choices,
+    get_alert_detail,
+    list_alerts,
+    record_clets,
+    record_visual_check,
+)
+from platekeeper.alerts.stream import sse_events
+from platekeeper.audit.service import record_event
+from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.reads.service import actor_of
+from platekeeper.web.deps import DbSession, app_state, client_of, requires
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+@router.get("/alerts")
+def api_list_alerts(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+) -> dict[str, Any]:
+    """The newest alerts (as on the live dashboard); audited."""
+    app = app_state(request)
+    alerts = list_alerts(
+        session,
+        app.settings,
+        app.audit_key,
+        state.principal,
+        limit=app.settings.alerts.dashboard_size,
+        client=client_of(request),
+    )
+    return {"alerts": alerts}
+
+
+@router.get("/alerts/stream", responses={406: {"description": "The client does not accept text/event-stream"}})
+def api_alert_stream(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+) -> Response:
+    """New alerts as Server-Sent Events (``event: alert``, JSON data). Opening the stream is audited."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": "this stream needs Accept: text/event-stream (use EventSource)"}, 406)
+    app = app_state(request)
+    record_event(
+        session,
+        app.audit_key,
+        "alerts.dashboard",
+        actor_of(state.principal, client_of(request)),
+        details={"stream": True},
+    )
+    session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
+    broker = runtime_of(request).broker
+    keepalive = app.settings.alerts.stream_keepalive_seconds
+
+    async def body() -> Any:
+        subscriber = broker.subscribe()
+        try:
+            async for chunk in sse_events(subscriber, keepalive):
+                yield chunk
+        finally:
+            broker.unsubscribe(subscriber)
+
+    return StreamingResponse(
+        body(), media_type="text/event-stream", headers={"cache-control": "no-store", "x-accel-buffering": "no"}
+    )
+
+
+@router.get("/alerts/figures")
+def api_alert_figures(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.figures"))]
+) -> dict[str, Any]:
+    """Misread rate per camera (from dispositions) and hits per list; aggregates only."""
+    app = app_state(request)
+    return alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
+
+
+@router.get("/alerts/{alert_id}", responses={400: {"description": "Missing purpose or case number"}})
+def api_get_alert(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.view"))],
+) -> Response:
+    """One alert with its hotlist entry, the read's OCR candidates and image links. Needs a stated purpose."""
+    ctx = context_or_refusal(
+        session, request, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id}
+    )
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        detail = get_alert_detail(
+            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
+        )
+    except AlertNotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    read = detail.read.read
+    choices = disposition_choices(detail.alert, app.settings.alerts)
+    return JSONResponse(
+        {
+            **detail.json,
+            "entry": detail.alert.entry,
+            "read": {
+                "plate_raw": read.plate_raw,
+                "confidence": read.confidence,
+                "region": read.region,
+                "candidates": read.candidates or [],
+                "images": {kind: f"/api/v1/reads/{read.id}/images/{kind}" for kind in detail.read.images},
+            },
+            "verification": _steps_json(detail.alert),
+            "dispositions": [c.__dict__ for c in choices],
+        }
+    )
+
+
+def _steps_json(alert: Any) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "acknowledged": {"by": alert.acknowledged_by, "at": when(alert.acknowledged_at)},
+        "visual_check": {"result": alert.visual_result, "by": alert.visual_by, "at": when(alert.visual_at)},
+        "clets": {
+            "result": alert.clets_result,
+            "reference": alert.clets_reference,
+            "by": alert.clets_by,
+            "at": when(alert.clets_at),
+        },
+        "disposition": {"code": alert.disposition, "by": alert.disposition_by, "at": when(alert.disposition_at)},
+    }
+
+
+class VisualIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: str = Field(max_length=40, description="match, or a reject reason from alerts.reject_reasons")
+    attested: bool = Field(description="I compared the plate image, the state and the vehicle with the entry")
+
+
+class CletsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: str = Field(max_length=40, description="A result code from alerts.clets_results")
+    reference: str = Field(max_length=40, description="The CLETS message reference number")
+
+
+class DispositionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disposition: str = Field(max_length=40, description="A code from alerts.dispositions")
+    notes: str = Field("", max_length=2000)
+
+
+def _step(request: Request, session: DbSession, run: Any) -> Response:
+    app = app_state(request)
+    try:
+        alert = run(app)
+    except AlertNotFound as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    except AlertStepRefused as exc:  # returned, not raised, so the audited refusal commits
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return JSONResponse({**alert_json(alert, app.settings), "verification": _steps_json(alert)})
+
+
+@router.post("/alerts/{alert_id}/acknowledge", responses={409: {"description": "Out of order"}})
+def api_acknowledge(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
+) -> Response:
+    """Step 1 -> 2: acknowledge a new alert."""
+    return _step(
+        request,
+        session,
+        lambda app: acknowledge(session, app.audit_key, state.principal, alert_id, client=client_of(request)),
+    )
+
+
+@router.post("/alerts/{alert_id}/visual-check", responses={409: {"description": "Out of order or not attested"}})
+def api_visual_check(
+    alert_id: int,
+    body: VisualIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
+) -> Response:
+    """Step 3: attest the visual check (match, or misread / wrong state / vehicle differs)."""
+    return _step(
+        request,
+        session,
+        lambda app: record_visual_check(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            **body.model_dump(),
+            client=client_of(request),
+        ),
+    )
+
+
+@router.post("/alerts/{alert_id}/clets", responses={409: {"description": "Out of order or bad reference"}})
+def api_clets(
+    alert_id: int,
+    body: CletsIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
+) -> Response:
+    """Step 4: record the CLETS confirmation (result and reference number)."""
+    return _step(
+        request,
+        session,
+        lambda app: record_clets(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            **body.model_dump(),
+            client=client_of(request),
+        ),
+    )
+
+
+@router.post("/alerts/{alert_id}/disposition", responses={409: {"description": "Refused (e.g. enforcement unchecked)"}})
+def api_disposition(
+    alert_id: int,
+    body: DispositionIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
+) -> Response:
+    """Step 5: close the alert. Enforcement is refused without a visual match and a CLETS confirmation (462.8)."""
+    return _step(
+        request,
+        session,
+        lambda app: dispose(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            **body.model_dump(),
+            client=client_of(request),
+        ),
+    )

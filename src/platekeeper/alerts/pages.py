@@ -1,0 +1,241 @@
+"""Alert pages: the live dashboard, one alert side by side with its hotlist entry, the verification forms, figures."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from platekeeper.access.context import AccessContextError
+from platekeeper.access.service import SessionState, remember_access_context
+from platekeeper.alerts.service import (
+    VISUAL_MATCH,
+    AlertNotFound,
+    AlertStepRefused,
+    acknowledge,
+    alert_figures,
+    dispose,
+    disposition_choices,
+    get_alert_detail,
+    list_alerts,
+    record_clets,
+    record_visual_check,
+)
+from platekeeper.db import utcnow
+from platekeeper.hotlists.matcher import Confusables
+from platekeeper.hotlists.service import list_hotlists
+from platekeeper.reads.access_params import context_or_refusal, stated_context
+from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+
+__all__ = ["char_diff", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def char_diff(read: str, entry: str, confusables: Confusables) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Each character of both plates marked same, confusable (O/0...) or differ, aligned by a sequence diff."""
+    left: list[tuple[str, str]] = []
+    right: list[tuple[str, str]] = []
+    fold = confusables.fold
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, fold(read), fold(entry), autojunk=False).get_opcodes():
+        if op == "equal":
+            for x, y in zip(read[a1:a2], entry[b1:b2], strict=True):
+                mark = "same" if x == y else "confusable"
+                left.append((x, mark))
+                right.append((y, mark))
+        else:
+            left.extend((c, "differ") for c in read[a1:a2])
+            right.extend((c, "differ") for c in entry[b1:b2])
+    return left, right
+
+
+@router.get("/alerts")
+def alerts_page(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+) -> Response:
+    """The live alert dashboard: newest alerts, stale-list warnings; new alerts arrive over Server-Sent Events."""
+    app = app_state(request)
+    alerts = list_alerts(
+        session,
+        app.settings,
+        app.audit_key,
+        state.principal,
+        limit=app.settings.alerts.dashboard_size,
+        client=client_of(request),
+    )
+    stale = [h for h in list_hotlists(session, app.settings, utcnow()) if h.stale]
+    return render(request, "alerts.html", {"alerts": alerts, "stale": stale})
+
+
+@router.get("/alerts/figures")
+def alert_figures_page(
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.figures"))]
+) -> Response:
+    """Misread rate per camera and hits per list (aggregates, used by the audits)."""
+    app = app_state(request)
+    figures = alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
+    return render(request, "alert_figures.html", {"figures": figures})
+
+
+def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[str, Any]:
+    app = app_state(request)
+    alert, read = detail.alert, detail.read.read
+    left, right = char_diff(
+        alert.matched_text, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
+    )
+    shown_left = char_diff(
+        read.plate, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
+    )[0]
+    return {
+        "a": detail.json,
+        "alert": alert,
+        "entry": alert.entry,
+        "detail": detail.read,
+        "read_chars": shown_left if alert.matched_via == "best" else left,
+        "entry_chars": right,
+        "candidates": sorted(read.candidates or [], key=lambda c: -float(c.get("confidence") or 0)),
+        "choices": disposition_choices(alert, app.settings.alerts),
+        "config": app.settings.alerts,
+        "visual_match": VISUAL_MATCH,
+        "refused": refused,
+    }
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.view"))],
+) -> Response:
+    """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps."""
+    stated = stated_context(request, fallback=state.access_context)
+    ctx = context_or_refusal(session, request, state.principal, stated, "alerts.view", {"alert_id": alert_id})
+    if isinstance(ctx, AccessContextError):
+        form = stated.as_dict()
+        return render(
+            request, "alert_context.html", {"alert_id": alert_id, "form": form, "problems": ctx.problems}, 400
+        )
+    app = app_state(request)
+    try:
+        detail = get_alert_detail(
+            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
+        )
+    except AlertNotFound as exc:
+        return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
+    remember_access_context(session, state.session_id, ctx.as_dict())
+    context = _detail_context(request, detail, request.query_params.get("refused"))
+    return render(request, "alert.html", {**context, "context": ctx})
+
+
+def _after_step(alert_id: int, run: Any) -> Response:
+    try:
+        run()
+    except AlertNotFound as exc:
+        return RedirectResponse(f"/alerts?refused={quote(str(exc))}", status_code=303)
+    except AlertStepRefused as exc:  # the refusal is audited and committed; the page shows why
+        return RedirectResponse(f"/alerts/{alert_id}?refused={quote(str(exc))}#workflow", status_code=303)
+    return RedirectResponse(f"/alerts/{alert_id}#workflow", status_code=303)
+
+
+Verify = Annotated[SessionState, Depends(requires("alerts.verify"))]
+Csrf = Annotated[str, Form()]
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def alert_acknowledge(
+    alert_id: int, request: Request, session: DbSession, state: Verify, csrf_token: Csrf = ""
+) -> Response:
+    """Acknowledge the alert."""
+    check_csrf(state, csrf_token)
+    key = app_state(request).audit_key
+    return _after_step(
+        alert_id, lambda: acknowledge(session, key, state.principal, alert_id, client=client_of(request))
+    )
+
+
+@router.post("/alerts/{alert_id}/visual-check")
+def alert_visual_check(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Verify,
+    csrf_token: Csrf = "",
+    result: Annotated[str, Form(max_length=40)] = "",
+    attested: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Record the visual check."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    return _after_step(
+        alert_id,
+        lambda: record_visual_check(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            result=result,
+            attested=attested == "yes",
+            client=client_of(request),
+        ),
+    )
+
+
+@router.post("/alerts/{alert_id}/clets")
+def alert_clets(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Verify,
+    csrf_token: Csrf = "",
+    result: Annotated[str, Form(max_length=40)] = "",
+    reference: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Record the CLETS confirmation."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    return _after_step(
+        alert_id,
+        lambda: record_clets(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            result=result,
+            reference=reference,
+            client=client_of(request),
+        ),
+    )
+
+
+@router.post("/alerts/{alert_id}/disposition")
+def alert_disposition(
+    alert_id: int,
+    request: Request,
+    session: DbSession,
+    state: Verify,
+    csrf_token: Csrf = "",
+    disposition: Annotated[str, Form(max_length=40)] = "",
+    notes: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Close the alert with a disposition (enforcement refused without both checks)."""
+    check_csrf(state, csrf_token)
+    app = app_state(request)
+    return _after_step(
+        alert_id,
+        lambda: dispose(
+            session,
+            app.settings.alerts,
+            app.audit_key,
+            state.principal,
+            alert_id,
+            disposition=disposition,
+            notes=notes,
+            client=client_of(request),
+        ),
+    )

@@ -1,0 +1,218 @@
+"""JSON routes for hotlists: list them, create one, import a file, see and add entries (with a stated purpose)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from platekeeper.access.context import AccessContextError
+from platekeeper.access.service import SessionState
+from platekeeper.alerts.runtime import runtime_of
+from platekeeper.db import utcnow
+from platekeeper.hotlists.importers import ImportSpec, parse_mapping
+from platekeeper.hotlists.service import (
+    EntryInput,
+    HotlistError,
+    HotlistSummary,
+    ImportRejected,
+    add_officer_entry,
+    create_hotlist,
+    import_entries,
+    list_entries,
+    list_hotlists,
+)
+from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.reads.service import ReadSummary, actor_of
+from platekeeper.web.deps import DbSession, app_state, client_of, requires
+
+__all__ = ["router", "summary_json"]
+
+router = APIRouter(prefix="/api/v1", tags=["hotlists"])
+
+
+def summary_json(h: HotlistSummary) -> dict[str, Any]:
+    """A list without its entries."""
+    return {
+        "id": h.id,
+        "name": h.name,
+        "kind": h.kind,
+        "kind_label": h.kind_label,
+        "source": h.source,
+        "refresh_hours": h.refresh_hours,
+        "loaded_at": h.loaded_at.isoformat() if h.loaded_at else None,
+        "entries": h.entries,
+        "stale": h.stale,
+    }
+
+
+def _bad(exc: Exception, status: int = 400) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+@router.get("/hotlists")
+def api_list_hotlists(
+    session: DbSession, request: Request, state: Annotated[SessionState, Depends(requires("hotlists.view"))]
+) -> dict[str, Any]:
+    """Every hotlist with its kind, source, load time, cadence, live entry count and staleness (no entries)."""
+    return {"hotlists": [summary_json(h) for h in list_hotlists(session, app_state(request).settings, utcnow())]}
+
+
+class HotlistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=80)
+    kind: str = Field(max_length=40)
+    source: str = Field(max_length=200)
+    refresh_hours: int | None = Field(None, description="Refresh cadence; empty for a list without one")
+
+
+@router.post("/hotlists", status_code=201)
+def api_create_hotlist(
+    body: HotlistIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+) -> Response:
+    """Create an empty list. Refused: unknown or refused kinds (e.g. immigration violators), duplicate names."""
+    app = app_state(request)
+    try:
+        hotlist = create_hotlist(
+            session, app.settings, app.audit_key, actor_of(state.principal, client_of(request)), **body.model_dump()
+        )
+    except HotlistError as exc:
+        return _bad(exc)
+    return JSONResponse({"id": hotlist.id, "name": hotlist.name}, status_code=201)
+
+
+@router.post("/hotlists/{hotlist_id}/import", responses={422: {"description": "Bad rows; nothing was loaded"}})
+async def api_import(
+    hotlist_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+    mode: Annotated[Literal["full", "incremental"], Query(description="full replaces the list")] = "full",
+    format: Annotated[Literal["csv", "fixed"], Query(description="delimited text or fixed width")] = "csv",
+    delimiter: Annotated[str, Query(min_length=1, max_length=2, description="e.g. , ; | or \\t")] = ",",
+    header: Annotated[bool, Query(description="The first line names the columns")] = True,
+    mapping: Annotated[str, Query(max_length=500, description="FIELD=COLUMN,... e.g. plate=PlateNumber")] = "",
+    default_kind: Annotated[str | None, Query(max_length=40)] = None,
+    file_name: Annotated[str, Query(max_length=200)] = "upload",
+) -> Response:
+    """Load the request body (the file itself) into a list, all or nothing; bad rows come back with line numbers."""
+    data = await request.body()
+    app = app_state(request)
+    try:
+        spec = ImportSpec(
+            format=format,
+            delimiter="\t" if delimiter == "\\t" else delimiter,
+            header=header,
+            mapping=parse_mapping(mapping),
+            default_kind=default_kind,
+        )
+        outcome = import_entries(
+            session,
+            app.settings,
+            app.audit_key,
+            actor_of(state.principal, client_of(request)),
+            hotlist_id,
+            data,
+            spec,
+            mode=mode,
+            file_name=file_name,
+        )
+    except ImportRejected as exc:
+        errors = [{"line": e.line, "message": e.message} for e in exc.errors]
+        return JSONResponse({"detail": str(exc), "bad_rows": exc.error_count, "errors": errors}, status_code=422)
+    except (HotlistError, ValueError) as exc:
+        return _bad(exc)
+    runtime_of(request).matcher.reload_after_commit(session)
+    return JSONResponse(outcome.__dict__)
+
+
+def _hit_json(hit: ReadSummary) -> dict[str, Any]:
+    return {
+        "read_id": str(hit.id),
+        "captured_at": hit.captured_at.isoformat(),
+        "camera": {"id": hit.camera_id, "name": hit.camera_name},
+        "plate": hit.plate,
+        "confidence": hit.confidence,
+    }
+
+
+@router.get("/hotlists/{hotlist_id}/entries", responses={400: {"description": "Missing purpose or case number"}})
+def api_list_entries(
+    hotlist_id: int,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    plate: Annotated[str | None, Query(max_length=16)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """A page of a list's entries. Plate data: needs a purpose, case number and justification; audited."""
+    ctx = context_or_refusal(
+        session, request, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
+    )
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        hotlist, rows, total = list_entries(
+            session, app.settings, app.audit_key, ctx, hotlist_id, plate=plate, page=page, client=client_of(request)
+        )
+    except HotlistError as exc:
+        return _bad(exc, 404)
+    return JSONResponse({"hotlist": {"id": hotlist.id, "name": hotlist.name}, "total": total, "entries": rows})
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plate: str = Field(max_length=16)
+    state: str | None = Field(None, max_length=2)
+    reason: str = Field("", max_length=200)
+    nic: str | None = Field(None, max_length=16)
+    make: str | None = Field(None, max_length=40)
+    model: str | None = Field(None, max_length=40)
+    color: str | None = Field(None, max_length=40)
+    expires_at: datetime | None = Field(None, description="At most hotlists.officer_entry_days ahead (default)")
+    notes: str = Field("", max_length=2000)
+
+
+@router.post("/hotlists/{hotlist_id}/entries", status_code=201)
+def api_add_entry(
+    hotlist_id: int,
+    body: EntryIn,
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+) -> Response:
+    """Add an officer entry (expires within 30 days by default) and get the historical hits in past reads."""
+    ctx = context_or_refusal(
+        session, request, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
+    )
+    if isinstance(ctx, AccessContextError):
+        return refusal_response(ctx)
+    app = app_state(request)
+    try:
+        result = add_officer_entry(
+            session,
+            app.settings,
+            app.audit_key,
+            ctx,
+            hotlist_id,
+            EntryInput(**body.model_dump()),
+            client=client_of(request),
+        )
+    except HotlistError as exc:
+        return _bad(exc)
+    runtime_of(request).matcher.reload_after_commit(session)
+    return JSONResponse(
+        {
+            "entry": result.entry,
+            "historical_hits": [_hit_json(h) for h in result.historical_hits],
+            "variants_searched": result.variants_searched,
+        },
+        status_code=201,
+    )

@@ -1,0 +1,200 @@
+"""Entries as plate data: officer entries with historical hits, and paging through a list (AccessContext, audited)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from platekeeper.access.context import AccessContext, require_context
+from platekeeper.audit.service import record_event
+from platekeeper.config import Settings
+from platekeeper.db import utcnow
+from platekeeper.hotlists.importers import (
+    EntryRow,
+    KindResolver,
+    parse_entry_row,
+)
+from platekeeper.hotlists.matcher import Confusables
+from platekeeper.hotlists.models import Hotlist, HotlistEntry
+from platekeeper.hotlists.service.lists import HotlistError, get_hotlist
+from platekeeper.reads.service import ReadSummary, actor_of, find_reads_by_plates
+
+__all__ = ["EntryInput", "OfficerEntryResult", "add_officer_entry", "entry_snapshot", "list_entries"]
+
+
+def entry_snapshot(entry: HotlistEntry) -> dict[str, Any]:
+    """The entry as JSON (what an alert keeps of it)."""
+    return {
+        "id": entry.id,
+        "hotlist_id": entry.hotlist_id,
+        "plate": entry.plate,
+        "state": entry.state,
+        "kind": entry.kind,
+        "reason": entry.reason,
+        "nic": entry.nic,
+        "make": entry.make,
+        "model": entry.model,
+        "color": entry.color,
+        "entered_by": entry.entered_by,
+        "entered_at": entry.entered_at.isoformat(),
+        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "notes": entry.notes,
+        "origin": entry.origin,
+    }
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """An entry typed in by an officer."""
+
+    plate: str
+    state: str | None = None
+    reason: str = ""
+    nic: str | None = None
+    make: str | None = None
+    model: str | None = None
+    color: str | None = None
+    expires_at: datetime | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class OfficerEntryResult:
+    entry: dict[str, Any]
+    historical_hits: list[ReadSummary] = field(default_factory=list)
+    variants_searched: int = 0
+
+
+def _validated_entry(settings: Settings, hotlist: Hotlist, data: EntryInput, now: datetime) -> EntryRow:
+    values = {
+        "plate": data.plate,
+        "state": data.state or "",
+        "kind": hotlist.kind,
+        "reason": data.reason,
+        "nic": data.nic or "",
+        "make": data.make or "",
+        "model": data.model or "",
+        "color": data.color or "",
+        "notes": data.notes,
+    }
+    try:
+        row = parse_entry_row(0, values, KindResolver(settings.hotlists, hotlist.kind), now.date())
+    except ValueError as exc:
+        raise HotlistError(str(exc)) from None
+    limit = now + timedelta(days=settings.hotlists.officer_entry_days)
+    expires = data.expires_at or limit
+    if expires.tzinfo is None:
+        raise HotlistError("expires_at: give a timezone")
+    if expires > limit:
+        raise HotlistError(
+            f"expires_at: an officer entry expires within {settings.hotlists.officer_entry_days} days "
+            f"(by {limit.date()}; hotlists.officer_entry_days)"
+        )
+    if expires <= now:
+        raise HotlistError("expires_at: already past")
+    return replace(row, expires_at=expires)
+
+
+def add_officer_entry(
+    session: Session,
+    settings: Settings,
+    key: bytes,
+    ctx: AccessContext,
+    hotlist_id: int,
+    data: EntryInput,
+    *,
+    client: str | None = None,
+) -> OfficerEntryResult:
+    """Add an entry typed in by an officer (expiring within officer_entry_days), then search past reads for it.
+
+    The historical-hit search is its own audited data access (``hotlists.historical_search``) under the same
+    purpose and case number, over the retention period, with the plate's confusable variants.
+    """
+    ctx = require_context(ctx, "hotlists.entries")
+    hotlist = get_hotlist(session, hotlist_id)
+    now = utcnow()
+    row = _validated_entry(settings, hotlist, data, now)
+    entry = HotlistEntry(
+        hotlist_id=hotlist.id,
+        entered_by=ctx.username,
+        entered_at=now,
+        origin="officer",
+        **{k: getattr(row, k) for k in ("plate", "state", "kind", "reason", "nic", "make", "model", "color")},
+        expires_at=row.expires_at,
+        notes=row.notes,
+    )
+    session.add(entry)
+    session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(revision=Hotlist.revision + 1))
+    session.flush()
+    actor = actor_of(ctx.principal, client)
+    snapshot = entry_snapshot(entry)
+    record_event(
+        session,
+        key,
+        "hotlists.entry_add",
+        actor,
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
+        details={"hotlist_id": hotlist.id, "entry_id": entry.id, "plate": entry.plate, "state": entry.state},
+    )
+    variants = Confusables(settings.matching.confusable_pairs).variants(
+        entry.plate, settings.matching.historical_max_variants
+    )
+    hits = find_reads_by_plates(
+        session,
+        key,
+        ctx,
+        variants,
+        now - timedelta(days=settings.retention.days),
+        permission="hotlists.entries",
+        action="hotlists.historical_search",
+        details={"entry_id": entry.id, "plate": entry.plate},
+        limit=settings.matching.historical_result_limit,
+        client=client,
+    )
+    return OfficerEntryResult(entry=snapshot, historical_hits=hits, variants_searched=len(variants))
+
+
+def list_entries(
+    session: Session,
+    settings: Settings,
+    key: bytes,
+    ctx: AccessContext,
+    hotlist_id: int,
+    *,
+    plate: str | None = None,
+    page: int = 1,
+    client: str | None = None,
+) -> tuple[Hotlist, list[dict[str, Any]], int]:
+    """One page of a list's entries (optionally one plate), with the total; audited as ``hotlists.entries_view``."""
+    ctx = require_context(ctx, "hotlists.entries")
+    hotlist = get_hotlist(session, hotlist_id)
+    size = settings.hotlists.entries_page_size
+    where = [HotlistEntry.hotlist_id == hotlist.id]
+    if plate:
+        where.append(HotlistEntry.plate == "".join(c for c in plate.upper() if c.isalnum()))
+    total = session.scalar(select(func.count(HotlistEntry.id)).where(*where)) or 0
+    entries = session.scalars(
+        select(HotlistEntry)
+        .where(*where)
+        .order_by(HotlistEntry.plate, HotlistEntry.id)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    rows = [entry_snapshot(e) for e in entries]
+    record_event(
+        session,
+        key,
+        "hotlists.entries_view",
+        actor_of(ctx.principal, client),
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
+        details={"hotlist_id": hotlist.id, "plate": plate, "page": page, "results": total},
+    )
+    return hotlist, rows, total

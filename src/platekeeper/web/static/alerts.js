@@ -1,0 +1,51 @@
+// The live alert dashboard: new alerts arrive over Server-Sent Events and are added at the top of the table.
+"use strict";
+(() => {
+  const rows = document.getElementById("alert-rows");
+  const status = document.getElementById("live-status");
+  if (!rows || !status || !window.EventSource) return;
+
+  const cell = (text, className) => {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.textContent = text;
+    return td;
+  };
+  const badge = (td, text) => {
+    const span = document.createElement("span");
+    span.className = "badge warn";
+    span.textContent = text;
+    td.append(" ", span);
+  };
+
+  const addAlert = (a) => {
+    if (rows.querySelector(`tr[data-alert-id="${a.id}"]`)) return;
+    document.getElementById("no-alerts")?.remove();
+    const tr = document.createElement("tr");
+    tr.className = `alert-row p${a.priority} status-${a.status} fresh`;
+    tr.dataset.alertId = a.id;
+    const prio = cell("");
+    const p = document.createElement("span");
+    p.className = "prio";
+    p.textContent = `P${a.priority}`;
+    prio.append(p);
+    const plate = cell("", "plate");
+    const link = document.createElement("a");
+    link.href = a.url;
+    link.textContent = a.plate;
+    plate.append(link);
+    const list = cell(`${a.kind_label} · ${a.hotlist.name}`);
+    if (a.list_stale) badge(list, "stale list");
+    const match = cell(a.match_kind + (a.matched_via === "candidate" ? " (alternate)" : ""));
+    if (a.state_mismatch) badge(match, "state differs");
+    tr.append(prio, cell(a.captured_at_local), plate, cell(a.entry_plate + (a.entry_state ? ` ${a.entry_state}` : ""), "plate"),
+      list, match, cell(a.camera.name || String(a.camera.id)), cell(a.status));
+    rows.prepend(tr);
+    document.title = `(${a.plate}) Alerts`;
+  };
+
+  const source = new EventSource("/api/v1/alerts/stream");
+  source.addEventListener("open", () => { status.textContent = "Live: new alerts appear at the top."; status.dataset.state = "live"; });
+  source.addEventListener("error", () => { status.textContent = "Live feed interrupted; reconnecting…"; status.dataset.state = "reconnecting"; });
+  source.addEventListener("alert", (event) => addAlert(JSON.parse(event.data)));
+})();
