@@ -54,6 +54,7 @@ lint: install-test
 bench: install models
 	$(BIN)/python bench/recognition.py
 	$(BIN)/python bench/ingest_search.py
+	$(BIN)/python bench/hotlists.py
 
 screenshots: install-test models chromium
 	$(BIN)/python scripts/screenshots.py docs/images

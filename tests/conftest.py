@@ -11,20 +11,25 @@ import base64
 import io
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.engine import make_url
 
-from platekeeper.access.service import create_user
+from platekeeper.access.mfa import new_totp_secret
+from platekeeper.access.service import create_user, needs_mfa
+from platekeeper.access.signin import enrol_totp
+from platekeeper.access.training import add_training_record, required_courses
 from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import create_camera
 from platekeeper.config import Settings, load_settings
@@ -127,12 +132,23 @@ class Harness:
     client: TestClient
 
     @property
+    def store(self):  # the app's image store
+        return self.client.app.state.platekeeper.image_store  # type: ignore[attr-defined]
+
+    @property
     def key(self) -> bytes:
         return self.client.app.state.platekeeper.audit_key  # type: ignore[attr-defined]
 
-    def user(self, username: str, role: str) -> str:
+    totp: dict[str, str] = field(default_factory=dict)  # username -> TOTP secret of accounts the harness enrolled
+    used_steps: dict[str, int] = field(default_factory=dict)  # username -> last TOTP time step the harness sent
+
+    def user(
+        self, username: str, role: str, *, approved: bool = True, trained: bool = True, enrolled: bool | None = None
+    ) -> str:
+        """An account through the real services: by default approved, trained for its role and MFA-enrolled when
+        the role needs MFA (ready to reach what its role grants). The keywords make the other states."""
         with self.database.session() as session:
-            create_user(
+            user = create_user(
                 session,
                 self.settings,
                 self.key,
@@ -141,12 +157,39 @@ class Harness:
                 display_name=username.title(),
                 role=role,
                 password=PASSWORD,
+                approved_by="system:test" if approved else None,
             )
+            if trained:
+                for course in required_courses(self.settings, role):
+                    add_training_record(
+                        session, self.settings, self.key, Actor.system("test"), user.id, course=course.code,
+                        completed_on=date.today() - timedelta(days=1), instructor="Test Instructor",
+                        evidence="recorded by the test harness",
+                    )  # fmt: skip
+            if enrolled if enrolled is not None else needs_mfa(self.settings, role):
+                secret = new_totp_secret()
+                enrol_totp(session, self.settings, self.key, user, secret, int(time.time()) // 30 - 2, "test")
+                self.totp[user.username] = secret
         return username
 
+    def code(self, username: str) -> str:
+        """A fresh TOTP code for an enrolled test account (never a time step already used: replays are refused)."""
+        now_step = int(time.time()) // 30
+        # never the previous step: the window may roll over between here and the server's check
+        step = max(now_step, self.used_steps.get(username, now_step - 1) + 1)
+        if step > now_step + 1:  # a third sign-in of one account within 30 s: wait for the next step
+            time.sleep(30 - time.time() % 30 + 0.1)
+            return self.code(username)
+        self.used_steps[username] = step
+        return pyotp.TOTP(self.totp[username]).at(step * 30)
+
     def login(self, username: str, client: TestClient | None = None) -> TestClient:
+        """Sign a client in through the API with the password and, for enrolled accounts, a TOTP code."""
         client = client or self.client
-        response = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+        body = {"username": username, "password": PASSWORD}
+        if username in self.totp:
+            body["code"] = self.code(username)
+        response = client.post("/api/v1/session", json=body)
         assert response.status_code == 200, response.text
         return client
 

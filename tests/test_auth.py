@@ -22,6 +22,10 @@ def test_sign_in_and_out_are_audited(harness: Harness) -> None:
     harness.user("dana", "sworn_officer")
     client = harness.client
     response = client.post("/api/v1/session", json={"username": "dana", "password": PASSWORD})
+    assert response.status_code == 401 and response.json()["mfa_required"] is True  # the one-time code is required
+    response = client.post(
+        "/api/v1/session", json={"username": "dana", "password": PASSWORD, "code": harness.code("dana")}
+    )
     assert response.status_code == 200
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie  # plain HTTP here
@@ -66,7 +70,9 @@ def test_idle_session_ends(harness: Harness) -> None:
 def test_session_cookie_is_secure_over_tls(harness: Harness) -> None:
     harness.user("dana", "sworn_officer")
     tls = TestClient(harness.client.app, base_url="https://testserver")
-    response = tls.post("/api/v1/session", json={"username": "dana", "password": PASSWORD})
+    response = tls.post(
+        "/api/v1/session", json={"username": "dana", "password": PASSWORD, "code": harness.code("dana")}
+    )
     assert "secure" in response.headers["set-cookie"].lower()
 
 
@@ -80,7 +86,10 @@ def test_login_page_flow_and_no_open_redirect(harness: Harness) -> None:
         data={"username": "dana", "password": PASSWORD, "next": "//evil.example/x"},
         follow_redirects=False,
     )
-    assert good.status_code == 303 and good.headers["location"] == "/"
+    assert good.status_code == 303 and good.headers["location"] == "/login/mfa?next=%2F"
+    assert client.get("/", follow_redirects=False).status_code == 303  # not signed in before the code
+    code = client.post("/login/mfa", data={"code": harness.code("dana"), "next": "/"}, follow_redirects=False)
+    assert code.status_code == 303 and code.headers["location"] == "/"
     assert "Welcome" in client.get("/").text
     out = client.post("/logout", follow_redirects=False)
     assert out.status_code == 303 and client.get("/", follow_redirects=False).status_code == 303

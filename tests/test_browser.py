@@ -30,6 +30,9 @@ def test_officer_search_flow_in_chromium(harness: Harness) -> None:
         page.fill("input[name=username]", "dana")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
+        page.wait_for_url("**/login/mfa*")  # second factor: the code from the authenticator app
+        page.fill("input[name=code]", harness.code("dana"))
+        page.click("button[type=submit]")
         page.wait_for_url(f"{base}/search")
 
         page.goto(f"{base}/search?plate=7ABC123")

@@ -27,9 +27,18 @@ PUBLIC_ROUTES = {  # healthz, sign-in and sign-out, static files and the OpenAPI
     ("POST", "/api/v1/session"),
     ("DELETE", "/api/v1/session"),
 }
-CAMERA_ROUTES = {("POST", "/api/v1/reads")}
+CAMERA_ROUTES = {("POST", "/api/v1/reads"), ("POST", "/api/v1/images")}
 ROLES = sorted(load_settings().access.roles)
-PATH_VALUES = {"read_id": "00000000-0000-4000-8000-000000000000", "kind": "crop", "camera_id": "1"}
+PATH_VALUES = {
+    "read_id": "00000000-0000-4000-8000-000000000000",
+    "kind": "crop",
+    "camera_id": "1",
+    "user_id": "999999",  # no such account: an allowed role gets 404, and nothing changes under the matrix
+    "token_id": "999999",
+    "record_id": "999999",
+    "hotlist_id": "999999",  # no such list: allowed roles get 404/400, nothing is created
+    "alert_id": "999999",
+}
 
 
 def _requirements(dependant) -> Iterator[Requirement]:

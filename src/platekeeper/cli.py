@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from platekeeper.access import cli as access_cli
 from platekeeper.access.service import (
     UserError,
     create_user,
@@ -26,6 +28,7 @@ from platekeeper.cameras.service import (
 )
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
+from platekeeper.hotlists.cli import hotlists_app
 
 __all__ = ["app"]
 
@@ -38,10 +41,15 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 cameras_app = typer.Typer(help="Cameras and their API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+worker_app = typer.Typer(help="The server-side recognition queue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+users_app.registered_commands.extend(access_cli.commands.registered_commands)  # approve, deactivate, unlock...
+users_app.add_typer(access_cli.training_app, name="training")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
+app.add_typer(hotlists_app, name="hotlists")
+app.add_typer(worker_app, name="worker")
 
 out = Console()
 err = Console(stderr=True)
@@ -95,7 +103,26 @@ def _announce_admin(rt: Runtime) -> None:
         path.chmod(0o600)
         out.print(
             f"[bold]First start:[/] created the administrator [bold]{created[0]}[/] with password "
-            f"[bold]{created[1]}[/] (also saved in {path}, readable by you only).",
+            f"[bold]{created[1]}[/] (also saved in {path}, readable by you only). At the first sign-in it sets up "
+            "an authenticator app (TOTP) from a QR code; record its training with `platekeeper users training add` "
+            "before it can reach plate data.",
+            highlight=False,
+        )
+
+
+def _suspend_inactive(rt: Runtime) -> None:
+    """At start-up, suspend accounts past the inactivity limit (sign-in and token use also check it), and record
+    permission changes made in the config since the last start."""
+    from platekeeper.access.lifecycle import suspend_inactive_accounts
+    from platekeeper.access.policy_audit import record_policy_changes
+
+    with rt.database.session() as session:
+        names = suspend_inactive_accounts(session, rt.settings, rt.audit_key)
+        record_policy_changes(session, rt.settings, rt.audit_key)
+    if names:
+        out.print(
+            f"suspended after {rt.settings.access.accounts.inactive_suspend_days} days without activity: "
+            + ", ".join(names),
             highlight=False,
         )
 
@@ -112,12 +139,17 @@ def serve(
 
     rt = runtime()
     _announce_admin(rt)
+    _suspend_inactive(rt)
     host, port = host or rt.settings.web.host, port or rt.settings.web.port
+    web_app = create_app(rt.settings, rt.database)
+    web_app.state.alerting.start_watch()  # hotlist refresh from hotlists.watch_dir, when set
+    if rt.settings.recognition_queue.in_process_worker:
+        _worker_for(rt, web_app).start_thread()
     out.print(f"platekeeper serving on [bold]http://{host}:{port}[/]  (database: {rt.database.dialect})")
     for name in ("initial-admin.txt", "demo-credentials.txt"):
         if (rt.settings.data_dir / name).exists():
             out.print(f"sign in with the credentials in {rt.settings.data_dir / name}")
-    uvicorn.run(create_app(rt.settings, rt.database), host=host, port=port, log_level="info")
+    uvicorn.run(web_app, host=host, port=port, log_level="info")
 
 
 @users_app.command("add")
@@ -127,7 +159,8 @@ def users_add(
     name: Annotated[str, typer.Option(help="Full name")] = "",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
 ) -> None:
-    """Create a user account; without --password-stdin a random password is generated and printed once."""
+    """Request a user account (it signs in once approved: `users approve`); without --password-stdin a random
+    password is generated and printed once."""
     rt = runtime()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     try:
@@ -144,7 +177,10 @@ def users_add(
             )
     except UserError as exc:
         raise fail(str(exc)) from None
-    out.print(f"created {username.lower()} ({role})")
+    out.print(
+        f"created {username.lower()} ({role}), waiting for approval: "
+        f"platekeeper users approve {username.lower()} --approver SUPERVISOR"
+    )
     if not password_stdin:
         out.print(f"password: {password}", highlight=False)
 
@@ -155,8 +191,8 @@ def users_list() -> None:
     rt = runtime()
     with rt.database.session() as session:
         for user in list_users(session):
-            state = "active" if user.active else "inactive"
-            out.print(f"{user.username:20} {user.role:24} {state:9} {user.display_name}", highlight=False)
+            state = user.status + (" (locked)" if user.locked_until else "")
+            out.print(f"{user.username:20} {user.role:24} {state:11} {user.display_name}", highlight=False)
 
 
 @cameras_app.command("add")
@@ -231,6 +267,60 @@ def audit_verify() -> None:
     out.print(f"audit chain intact: {result.checked} events verified")
 
 
+def _worker_for(rt: Runtime, web_app: Any) -> Any:
+    """A recognition worker that runs the same after-ingest hooks (hotlist matching...) as camera uploads."""
+    from platekeeper.reads.worker import RecognitionWorker
+
+    state = web_app.state.platekeeper
+    return RecognitionWorker(rt.settings, rt.database, state.image_store, state.after_ingest)
+
+
+@worker_app.command("run")
+def worker_run(
+    once: Annotated[bool, typer.Option(help="Exit when the queue is empty instead of waiting for more")] = False,
+) -> None:
+    """Read queued images (uploads without plate text) and store the plates found."""
+    import threading
+
+    from platekeeper.web.app import create_app
+
+    rt = runtime()
+    worker = _worker_for(rt, create_app(rt.settings, rt.database))
+    if once:
+        done = 0
+        while worker.run_once():
+            done += 1
+        out.print(f"recognition queue empty: {done} job(s) processed")
+        return
+    out.print("recognition worker running; Ctrl-C stops it")
+    try:
+        worker.run(threading.Event())
+    except KeyboardInterrupt:
+        out.print("stopped")
+
+
+@worker_app.command("status")
+def worker_status() -> None:
+    """How many recognition jobs are pending, running, done and failed."""
+    from platekeeper.reads.queue import queue_counts
+
+    rt = runtime()
+    with rt.database.session() as session:
+        counts = queue_counts(session)
+    out.print("  ".join(f"{state}: {count}" for state, count in counts.items()))
+
+
+@worker_app.command("requeue-failed")
+def worker_requeue_failed() -> None:
+    """Put jobs that failed every attempt back in the queue (after fixing the cause)."""
+    from platekeeper.reads.queue import requeue_failed
+
+    rt = runtime()
+    with rt.database.session() as session:
+        count = requeue_failed(session)
+    out.print(f"{count} job(s) back in the queue")
+
+
 @app.command()
 def demo(
     reads: Annotated[int, typer.Option(min=0, max=200_000, help="Synthetic reads to create")] = 3000,
@@ -241,6 +331,22 @@ def demo(
 
     rt = runtime()
     seed_demo(rt.settings, rt.database, rt.audit_key, reads=reads, if_empty=if_empty, console=out)
+
+
+@app.command("read")
+def read(
+    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, BMP, WebP)")],
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per image per line")] = False,
+    crops: Annotated[bool, typer.Option("--crops", help="Inputs are already-cropped plates: skip detection")] = False,
+    annotate: Annotated[
+        Path | None, typer.Option("--annotate", metavar="OUTDIR", help="Write copies with boxes and text here")
+    ] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="onnxruntime intra-op threads")] = None,
+) -> None:
+    """Read license plates from images, offline; exit 1 if any file could not be read."""
+    from platekeeper.recognition.cli import read_command  # loads opencv and onnxruntime only for this command
+
+    read_command(images, json_=json_, crops=crops, annotate=annotate, threads=threads)
 
 
 def main() -> None:

@@ -24,16 +24,24 @@ from pydantic_settings import (
 )
 
 from platekeeper.access.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
+from platekeeper.recognition.config import RecognitionConfig
 
 __all__ = [
     "AccessPolicyConfig",
+    "AccountsConfig",
     "AgencyConfig",
+    "AlertConfig",
     "AuditConfig",
+    "AuthenticationConfig",
     "ConfigError",
     "CourseConfig",
+    "HotlistConfig",
+    "HotlistKindConfig",
     "IngestConfig",
+    "MatchConfig",
     "PasswordHashConfig",
     "PurposeConfig",
+    "RecognitionQueueConfig",
     "RetentionConfig",
     "RoleConfig",
     "SearchConfig",
@@ -119,34 +127,40 @@ def _default_purposes() -> tuple[PurposeConfig, ...]:
 
 
 PLATE_USER = ("reads.search", "reads.view")
+ALERT_USER = ("hotlists.view", "hotlists.entries", "alerts.view", "alerts.verify")
 
 
 def _default_roles() -> dict[str, RoleConfig]:
     return {
         "sworn_officer": RoleConfig(
-            label="Sworn officer", permissions=PLATE_USER, description="Trained sworn officer (462.5)."
+            label="Sworn officer", permissions=(*PLATE_USER, *ALERT_USER), description="Trained sworn officer (462.5)."
         ),
         "records": RoleConfig(
             label="Records Section",
-            permissions=PLATE_USER,
+            permissions=(*PLATE_USER, *ALERT_USER),
             description="Trained Records Section personnel (462.5).",
         ),
         "parking_animal_control": RoleConfig(
             label="Parking & Animal Control",
-            permissions=PLATE_USER,
+            permissions=(*PLATE_USER, "hotlists.view", "alerts.view"),
             description="Trained Parking and Animal Control officer (462.5).",
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(*PLATE_USER, "audit.view"),
-            description="Reviews and approves sharing requests (462.7).",
+            permissions=(*PLATE_USER, "audit.view", "users.approve", *ALERT_USER, "hotlists.manage", "alerts.figures"),
+            description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
         ),
         "alpr_admin": RoleConfig(
             label="ALPR administrator",
             permissions=(
                 *PLATE_USER,
+                *ALERT_USER,
+                "hotlists.manage",
+                "alerts.figures",
                 "audit.view",
                 "users.manage",
+                "users.approve",
+                "users.review",
                 "cameras.manage",
                 "cameras.view",
                 "system.health",
@@ -155,7 +169,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=("audit.view",),
+            permissions=("audit.view", "users.review", "alerts.figures"),
             description="Reads the audit log and reports; no plate data outside an audit.",
         ),
         "vendor_maintenance": RoleConfig(
@@ -193,6 +207,50 @@ class PasswordHashConfig(StrictModel):
     time_cost: int = Field(3, ge=1, le=20, description="argon2id iterations.")
     memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024, description="argon2id memory in KiB.")
     parallelism: int = Field(4, ge=1, le=16, description="argon2id lanes.")
+
+
+class AuthenticationConfig(StrictModel):
+    password_min_length: int = Field(12, ge=12, le=128, description="Shortest password accepted (462.5; CJIS).")
+    lockout_attempts: int = Field(
+        5, ge=1, le=5, description="Consecutive failed sign-ins (password or one-time code) that lock the account."
+    )
+    lockout_minutes: int = Field(
+        10, ge=10, le=1440, description="How long a locked account stays locked (CJIS: >= 10)."
+    )
+    mfa_required: Literal["all", "plate_data"] = Field(
+        "all",
+        description="Roles that must use TOTP: every role, or only roles that can reach plate data or the audit log.",
+    )
+    totp_issuer: str = Field(
+        "platekeeper", min_length=1, max_length=60, description="Name shown in the authenticator app."
+    )
+    totp_drift_steps: int = Field(
+        1, ge=0, le=2, description="30-second steps of clock drift accepted either side of now."
+    )
+    recovery_codes: int = Field(10, ge=5, le=20, description="One-time recovery codes issued at MFA enrolment.")
+    sign_in_step_minutes: int = Field(
+        5, ge=1, le=15, description="Time allowed between the password and the one-time code (or enrolment)."
+    )
+    token_max_days: int = Field(90, ge=1, le=365, description="Longest lifetime of a personal API token.")
+    token_default_days: int = Field(30, ge=1, le=365, description="Lifetime of a personal API token if none is given.")
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> AuthenticationConfig:
+        if self.token_default_days > self.token_max_days:
+            raise ValueError("token_default_days must not exceed token_max_days")
+        return self
+
+
+class AccountsConfig(StrictModel):
+    inactive_suspend_days: int = Field(
+        90, ge=1, le=90, description="An account without activity for this many days is suspended (State Auditor)."
+    )
+    review_interval_months: int = Field(
+        6, ge=1, le=6, description="The account review is due this many months after the last sign-off (CJIS)."
+    )
+    training_warning_days: int = Field(
+        30, ge=1, le=365, description="Training expiring within this many days is shown to the administrator."
+    )
 
 
 class AccessPolicyConfig(StrictModel):
@@ -237,6 +295,12 @@ class AccessPolicyConfig(StrictModel):
     password_hash: PasswordHashConfig = Field(
         default_factory=PasswordHashConfig,
         description="argon2id cost (RFC 9106 low-memory profile by default).",
+    )
+    authentication: AuthenticationConfig = Field(
+        default_factory=AuthenticationConfig, description="Passwords, lockout, MFA and API tokens (CJIS)."
+    )
+    accounts: AccountsConfig = Field(
+        default_factory=AccountsConfig, description="Account lifecycle: suspension, reviews, training warnings."
     )
 
     @field_validator("case_number_pattern")
@@ -297,6 +361,224 @@ class WebConfig(StrictModel):
     secure_cookies: Literal["auto", "always", "never"] = Field(
         "auto", description="Secure flag on cookies: auto sets it when the request came over TLS."
     )
+    error_log_size: int = Field(
+        200, ge=10, le=10_000, description="Recent server errors kept in memory for maintenance (no plate data)."
+    )
+
+
+class RecognitionQueueConfig(StrictModel):
+    in_process_worker: bool = Field(
+        True, description="Run one recognition worker inside `platekeeper serve` (else run `platekeeper worker`)."
+    )
+    poll_seconds: float = Field(1.0, gt=0, le=60, description="How often an idle worker looks for new jobs.")
+    lease_seconds: int = Field(
+        120, ge=10, le=3600, description="A claimed job returns to the queue if its worker is silent this long."
+    )
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts before a job is marked failed.")
+    min_confidence: float = Field(
+        0.3, ge=0.0, le=1.0, description="Plates read on the server below this confidence are not stored."
+    )
+    max_plates_per_image: int = Field(8, ge=1, le=50, description="Most plates stored from one image.")
+
+
+class HotlistKindConfig(StrictModel):
+    code: str = Field(pattern=CODE_PATTERN, description="Stable identifier stored with lists, entries and alerts.")
+    label: str = Field(min_length=3, max_length=80, description="What officers see.")
+    priority: int = Field(3, ge=1, le=5, description="Alert priority for a hit on this kind: 1 is the most urgent.")
+    aliases: tuple[str, ...] = Field(
+        default=(), description="Category values in import files that mean this kind (compared case-insensitively)."
+    )
+
+
+def _default_hotlist_kinds() -> tuple[HotlistKindConfig, ...]:
+    return (
+        HotlistKindConfig(code="stolen_vehicle", label="Stolen vehicle", priority=1, aliases=("VEH", "SV")),
+        HotlistKindConfig(code="stolen_plate", label="Stolen plate", priority=1, aliases=("LIC", "SP")),
+        HotlistKindConfig(code="wanted_person", label="Wanted person", priority=1, aliases=("WAN", "WP")),
+        HotlistKindConfig(code="missing_person", label="Missing person", priority=1, aliases=("MIS", "MP")),
+        HotlistKindConfig(
+            code="amber_silver_alert", label="AMBER / Silver alert", priority=1, aliases=("AMB", "SIL", "AMBER")
+        ),
+        HotlistKindConfig(code="warrant", label="Warrant", priority=2, aliases=("WAR", "WR")),
+        HotlistKindConfig(code="custom", label="Custom (officer-entered)", priority=3, aliases=("CUS",)),
+    )
+
+
+class FixedWidthFieldConfig(StrictModel):
+    name: Literal["kind", "plate", "state", "reason", "nic", "make", "model", "color", "expires_at", "notes"] = Field(
+        description="Entry field this slice fills."
+    )
+    start: int = Field(ge=0, le=1000, description="Zero-based column where the field starts.")
+    width: int = Field(ge=1, le=200, description="Characters in the field.")
+
+
+def _default_fixed_width() -> tuple[FixedWidthFieldConfig, ...]:
+    # NCIC-extract-like: MKE(3) LIC(10) LIS(2) NIC(10) VMA(4) VMO(3) VCO(7) OFF(20) EXP(8, YYYYMMDD)
+    layout = [("kind", 3), ("plate", 10), ("state", 2), ("nic", 10), ("make", 4), ("model", 3), ("color", 7)]
+    layout += [("reason", 20), ("expires_at", 8)]
+    fields, start = [], 0
+    for name, width in layout:
+        fields.append(FixedWidthFieldConfig(name=name, start=start, width=width))
+        start += width
+    return tuple(fields)
+
+
+class HotlistConfig(StrictModel):
+    kinds: tuple[HotlistKindConfig, ...] = Field(
+        default_factory=_default_hotlist_kinds, min_length=1, description="The list kinds the agency uses (462.2)."
+    )
+    refused_kinds: tuple[str, ...] = Field(
+        ("immigration_violator",),
+        description="Kinds that may never be loaded (e.g. the NCIC Immigration Violator file); refused everywhere.",
+    )
+    refused_categories: tuple[str, ...] = Field(
+        ("IMM", "IVF", "immigration violator", "immigration_violator"),
+        description="Category values in import files that are refused (whole value, case-insensitive).",
+    )
+    refused_terms: tuple[str, ...] = Field(
+        ("immigration violator",),
+        description="Text that may not appear in a list's name or source (substring, case-insensitive).",
+    )
+    officer_entry_days: int = Field(
+        30, ge=1, le=30, description="Entries added by officers expire at most this many days after entry."
+    )
+    default_refresh_hours: int = Field(
+        24, ge=1, le=24 * 14, description="Refresh cadence of a new imported list; not refreshed in time = stale."
+    )
+    watch_dir: Path | None = Field(
+        None, description="Folder watched for refresh files named <list name>.csv/.txt/.dat (None: no watch)."
+    )
+    watch_interval_minutes: int = Field(
+        15, ge=1, le=1440, description="How often `platekeeper serve` scans watch_dir for refresh files."
+    )
+    max_import_rows: int = Field(5_000_000, ge=1, le=50_000_000, description="Most rows one import may hold.")
+    max_import_bytes: int = Field(
+        512 * MiB, ge=1024, le=8192 * MiB, description="Largest import file accepted (upload or CLI)."
+    )
+    max_reported_errors: int = Field(50, ge=1, le=10_000, description="Bad rows listed in one refusal.")
+    fixed_width: tuple[FixedWidthFieldConfig, ...] = Field(
+        default_factory=_default_fixed_width, min_length=1, description="Column layout of the fixed-width format."
+    )
+    entries_page_size: int = Field(100, ge=10, le=1000, description="Entries shown per page of a list.")
+
+    def kind(self, code: str) -> HotlistKindConfig | None:
+        """The configured kind with this code, or None."""
+        return next((k for k in self.kinds if k.code == code), None)
+
+
+class MatchConfig(StrictModel):
+    confusable_pairs: tuple[str, ...] = Field(
+        ("O0", "I1", "B8", "D0", "QO", "G6", "S5", "Z2"),
+        description="Pairs of characters OCR confuses; matched as equal (the pairs are closed transitively).",
+    )
+    edit_distance_one: bool = Field(
+        False, description="Also match reads one inserted, dropped or changed character away from an entry."
+    )
+    max_candidates: int = Field(
+        3, ge=0, le=10, description="OCR alternates of a read matched besides its best text (0: best text only)."
+    )
+    min_candidate_confidence: float = Field(
+        0.05, ge=0.0, le=1.0, description="Alternates below this confidence are not matched."
+    )
+    reload_check_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often ingest checks whether the lists changed and a reload is due."
+    )
+    historical_max_variants: int = Field(
+        5000, ge=1, le=100_000, description="Most plate variants a historical-hit search looks up for one entry."
+    )
+    historical_result_limit: int = Field(200, ge=1, le=10_000, description="Most historical hits returned.")
+
+    @field_validator("confusable_pairs")
+    @classmethod
+    def _pairs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pair in value:
+            if len(pair) != 2 or not pair.isalnum() or pair.upper() != pair:
+                raise ValueError(f"{pair!r}: each pair is two characters from A-Z and 0-9")
+        return value
+
+
+class DispositionConfig(StrictModel):
+    code: str = Field(pattern=CODE_PATTERN, description="Stable identifier stored with the alert.")
+    label: str = Field(min_length=3, max_length=80)
+    enforcement: bool = Field(
+        False, description="Leads to enforcement: refused without a visual match and a CLETS confirmation (462.8)."
+    )
+    misread: bool = Field(False, description="Counts as a misread in the per-camera misread rate.")
+
+
+def _default_dispositions() -> tuple[DispositionConfig, ...]:
+    return (
+        DispositionConfig(code="action_taken", label="Action taken (stop / recovery / arrest)", enforcement=True),
+        DispositionConfig(code="no_action", label="No action"),
+        DispositionConfig(code="misread", label="Misread: the plate was not read correctly", misread=True),
+        DispositionConfig(code="wrong_state", label="Wrong state: same characters, other state", misread=True),
+        DispositionConfig(code="vehicle_not_located", label="Vehicle not located"),
+        DispositionConfig(code="duplicate", label="Duplicate of another alert"),
+    )
+
+
+class ChoiceConfig(StrictModel):
+    code: str = Field(pattern=CODE_PATTERN)
+    label: str = Field(min_length=3, max_length=120)
+
+
+def _default_reject_reasons() -> tuple[ChoiceConfig, ...]:
+    return (
+        ChoiceConfig(code="misread", label="Misread: the characters on the plate differ from the entry"),
+        ChoiceConfig(code="wrong_state", label="Wrong state: the plate is from another state"),
+        ChoiceConfig(code="vehicle_mismatch", label="Vehicle differs: make or color does not match the entry"),
+    )
+
+
+class CletsResultConfig(StrictModel):
+    code: str = Field(pattern=CODE_PATTERN)
+    label: str = Field(min_length=3, max_length=120)
+    confirms: bool = Field(False, description="CLETS confirms the hit is still valid for this vehicle.")
+
+
+def _default_clets_results() -> tuple[CletsResultConfig, ...]:
+    return (
+        CletsResultConfig(code="confirmed", label="Confirmed: the record is active and matches", confirms=True),
+        CletsResultConfig(code="not_on_file", label="Not on file / cleared"),
+        CletsResultConfig(code="no_match", label="Record does not match this vehicle"),
+    )
+
+
+class AlertConfig(StrictModel):
+    dispositions: tuple[DispositionConfig, ...] = Field(
+        default_factory=_default_dispositions, min_length=1, description="How an alert can end (462.8)."
+    )
+    reject_reasons: tuple[ChoiceConfig, ...] = Field(
+        default_factory=_default_reject_reasons,
+        min_length=1,
+        description="What a failed visual check can say (the other choice is a visual match).",
+    )
+    clets_results: tuple[CletsResultConfig, ...] = Field(
+        default_factory=_default_clets_results, min_length=1, description="Results a CLETS check can record."
+    )
+    clets_reference_pattern: str = Field(
+        r"^[A-Z0-9-]{4,40}$", description="Regular expression a CLETS message reference must match."
+    )
+    dashboard_size: int = Field(50, ge=5, le=500, description="Alerts shown on the live dashboard.")
+    stream_keepalive_seconds: float = Field(
+        15.0, gt=0, le=120, description="A comment is sent on an idle alert stream this often (keeps proxies open)."
+    )
+    stream_queue_size: int = Field(
+        200, ge=10, le=10_000, description="Alerts buffered per live connection before the oldest are dropped."
+    )
+
+    @field_validator("clets_reference_pattern")
+    @classmethod
+    def _reference_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    def disposition(self, code: str) -> DispositionConfig | None:
+        """The configured disposition with this code, or None."""
+        return next((d for d in self.dispositions if d.code == code), None)
 
 
 class Settings(BaseSettings):
@@ -314,6 +596,13 @@ class Settings(BaseSettings):
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
     web: WebConfig = WebConfig()
+    hotlists: HotlistConfig = HotlistConfig()
+    matching: MatchConfig = MatchConfig()
+    alerts: AlertConfig = AlertConfig()
+    recognition_queue: RecognitionQueueConfig = RecognitionQueueConfig()
+    recognition: RecognitionConfig = Field(
+        default_factory=RecognitionConfig, description="The plate recognition engine (recognition/config.py)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -335,6 +624,7 @@ class Settings(BaseSettings):
             verify_courses,
             verify_purposes,
             verify_bootstrap_role,
+            verify_hotlist_kinds,
         ):
             rule(self)
         return self
@@ -401,6 +691,22 @@ def verify_bootstrap_role(settings: Settings) -> None:
         raise ValueError(
             f"access.bootstrap_role: {settings.access.bootstrap_role!r} must be a role holding users.manage"
         )
+
+
+def verify_hotlist_kinds(settings: Settings) -> None:
+    """Kind codes are unique, none is a refused kind (e.g. immigration violators), and alias values are unique."""
+    codes = [k.code for k in settings.hotlists.kinds]
+    if len(codes) != len(set(codes)):
+        raise ValueError("hotlists.kinds: kind codes must be unique")
+    refused = sorted(set(codes) & set(settings.hotlists.refused_kinds))
+    if refused:
+        raise ValueError(f"hotlists.kinds: {refused} is refused by policy (hotlists.refused_kinds)")
+    aliases = [a.lower() for k in settings.hotlists.kinds for a in (k.code, *k.aliases)]
+    if len(aliases) != len(set(aliases)):
+        raise ValueError("hotlists.kinds: an alias names two kinds")
+    codes = [d.code for d in settings.alerts.dispositions]
+    if len(codes) != len(set(codes)):
+        raise ValueError("alerts.dispositions: disposition codes must be unique")
 
 
 def _format_error(error: dict[str, Any]) -> str:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from platekeeper.access.models import User, UserSession
+from platekeeper.access.models import AccountReview, ApiToken, RecoveryCode, TrainingRecord, User, UserSession
+from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
 from platekeeper.cameras.models import Camera
 from platekeeper.db import Base
+from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 
-__all__ = ["AuditEvent", "Base", "Camera", "PlateRead", "RecognitionJob", "StoredImage", "User", "UserSession"]
+__all__ = [
+    "AccountReview",
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Camera",
+    "Hotlist",
+    "HotlistEntry",
+    "PlateRead",
+    "RecognitionJob",
+    "RecoveryCode",
+    "StoredImage",
+    "TrainingRecord",
+    "User",
+    "UserSession",
+]

@@ -16,9 +16,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User
 from platekeeper.access.service import create_user, ensure_initial_admin, generate_password
+from platekeeper.access.training import add_training_record, required_courses, training_records
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import create_camera
@@ -98,9 +100,30 @@ def _seed_people(settings: Settings, database: Database, key: bytes) -> list[tup
                 display_name=name,
                 role=role,
                 password=password,
+                approved_by="system:demo",
             )
             credentials.append((username, password, role))
+        _seed_training(session, settings, key)
     return credentials
+
+
+def _seed_training(session: Session, settings: Settings, key: bytes) -> None:
+    """Record the required courses for demo accounts (and the first administrator) that have none; audited."""
+    for user in session.scalars(select(User).where(User.status == "active")):
+        if training_records(session, user.id):
+            continue
+        for course in required_courses(settings, user.role):
+            add_training_record(
+                session,
+                settings,
+                key,
+                Actor.system("demo"),
+                user.id,
+                course=course.code,
+                completed_on=utcnow().astimezone(settings.tz).date() - timedelta(days=7),
+                instructor="Demo Training Officer",
+                evidence="demo data: no real training took place",
+            )
 
 
 def _seed_cameras(database: Database, key: bytes) -> list[Camera]:
@@ -186,3 +209,7 @@ def seed_demo(
     for user, password, role in credentials:
         console.print(f"  {user:10} {password:24} {role}", highlight=False)
     console.print(f"  (saved in {path}, readable by you only)")
+    console.print(
+        "  At its first sign-in each account sets up an authenticator app (TOTP) from a QR code; the demo accounts"
+        " hold demo training records."
+    )

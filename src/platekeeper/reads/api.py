@@ -16,7 +16,7 @@ from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.models import Camera
 from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
-from platekeeper.reads.ingest import BatchError, ingest_batch
+from platekeeper.reads.ingest import BatchError, IngestResult, ingest_batch
 from platekeeper.reads.service import (
     ReadNotFound,
     ReadQuery,
@@ -77,9 +77,60 @@ async def upload_reads(
         raise HTTPException(422, str(exc)) from None
     for hook in state.after_ingest:
         await run_in_threadpool(hook, session, state.settings, result.stored_ids)
+    return JSONResponse(result.as_dict(), status_code=_batch_status(result))
+
+
+def _batch_status(result: IngestResult) -> int:
     rejected, total = result.count("rejected"), len(result.items)
-    status = 200 if rejected == 0 else (422 if rejected == total else 207)
-    return JSONResponse(result.as_dict(), status_code=status)
+    return 200 if rejected == 0 else (422 if rejected == total else 207)
+
+
+IMAGE_FIELDS = {"id", "captured_at", "image", "latitude", "longitude", "heading"}
+
+
+def _images_as_reads(payload: Any) -> tuple[Any, dict[int, str]]:
+    """Turn an images batch into reads without plate text; report items with fields an image upload cannot have."""
+    images = payload.get("images") if isinstance(payload, dict) else None
+    if not isinstance(images, list):
+        raise HTTPException(422, "the body must be a JSON object with a list under 'images'")
+    reads: list[Any] = []
+    refused: dict[int, str] = {}
+    for index, item in enumerate(images):
+        extra = sorted(set(item) - IMAGE_FIELDS) if isinstance(item, dict) else []
+        if extra:
+            refused[index] = f"{', '.join(extra)}: not accepted here (reads with plate text go to /api/v1/reads)"
+            reads.append(None)
+        elif isinstance(item, dict):
+            reads.append({**{k: v for k, v in item.items() if k != "image"}, "overview_image": item.get("image")})
+        else:
+            reads.append(item)
+    return {"reads": reads}, refused
+
+
+@router.post(
+    "/images",
+    responses={207: {"description": "Some images were rejected"}, 422: {"description": "Every image was rejected"}},
+)
+async def upload_images(
+    request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
+) -> JSONResponse:
+    """Queue images from a camera that does not read plates itself; the server reads them off the request path.
+
+    Body: ``{"images": [{"id": UUID, "captured_at": ISO 8601 with timezone, "image": {"base64": ...} or
+    {"part": NAME}, "latitude", "longitude", "heading"}]}`` (JSON, or multipart with a ``batch`` part).
+    Idempotent like /api/v1/reads: each id is queued once.
+    """
+    payload, parts = await _read_batch(request)
+    reads, refused = _images_as_reads(payload)
+    state = app_state(request)
+    try:
+        result = await run_in_threadpool(ingest_batch, session, state.settings, state.image_store, camera, reads, parts)
+    except BatchError as exc:
+        raise HTTPException(422, str(exc).replace("'reads'", "'images'").replace("reads", "images")) from None
+    for item in result.items:
+        if item.index in refused:
+            item.reason = refused[item.index]
+    return JSONResponse(result.as_dict(), status_code=_batch_status(result))
 
 
 def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.schemas import ImageRef, ReadIn
 
-__all__ = ["BatchError", "IngestItem", "IngestResult", "ingest_batch"]
+__all__ = ["BatchError", "IngestItem", "IngestResult", "ingest_batch", "insert_new_rows", "store_images"]
 
 
 class BatchError(ValueError):
@@ -131,7 +131,7 @@ def _prepare(index: int, raw: Any, parts: dict[str, bytes], settings: Settings) 
     return _Prepared(index, read, crop, overview)
 
 
-def _insert_ignoring_duplicates(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> set[Any]:
+def insert_new_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> set[Any]:
     """Insert the rows that are not there yet; return the primary keys actually inserted."""
     if not rows:
         return set()
@@ -141,11 +141,12 @@ def _insert_ignoring_duplicates(session: Session, model: type[Base], rows: list[
     return set(session.scalars(insert(model).values(rows).on_conflict_do_nothing().returning(key)))
 
 
-def _store_images(session: Session, store: ImageStore, prepared: list[_Prepared]) -> None:
-    images = {img.sha256: img for p in prepared for img in (p.crop, p.overview) if img is not None}
-    for image in images.values():
+def store_images(session: Session, store: ImageStore, images: list[ValidImage]) -> None:
+    """Write each image file (once per digest) and its row; images already stored are left as they are."""
+    unique = {image.sha256: image for image in images}
+    for image in unique.values():
         store.put(image)
-    _insert_ignoring_duplicates(
+    insert_new_rows(
         session,
         StoredImage,
         [
@@ -157,7 +158,7 @@ def _store_images(session: Session, store: ImageStore, prepared: list[_Prepared]
                 "height": i.height,
                 "stored_at": utcnow(),
             }
-            for i in images.values()
+            for i in unique.values()
         ],
     )
 
@@ -250,11 +251,11 @@ def ingest_batch(
         else:
             prepared.append(outcome)
     fresh = _classify(prepared, _owners(session, [p.read.id for p in prepared]), camera, result)
-    _store_images(session, store, fresh)
+    store_images(session, store, [img for p in fresh for img in (p.crop, p.overview) if img is not None])
     direct = [p for p in fresh if not p.read.needs_recognition]
     queued = [p for p in fresh if p.read.needs_recognition]
-    inserted = _insert_ignoring_duplicates(session, PlateRead, [_row(p, camera) for p in direct])
-    inserted |= _insert_ignoring_duplicates(session, RecognitionJob, [_job_row(p, camera) for p in queued])
+    inserted = insert_new_rows(session, PlateRead, [_row(p, camera) for p in direct])
+    inserted |= insert_new_rows(session, RecognitionJob, [_job_row(p, camera) for p in queued])
     for p in fresh:  # a concurrent upload of the same id may have won the race: then it is a duplicate
         if p.read.id not in inserted:
             result.items.append(IngestItem(p.index, str(p.read.id), "duplicate", "already stored; nothing changed"))

@@ -25,6 +25,7 @@ from platekeeper.reads.models import PlateRead, StoredImage
 
 __all__ = [
     "IMAGE_KINDS",
+    "MatchableRead",
     "ReadDetail",
     "ReadImage",
     "ReadNotFound",
@@ -34,9 +35,11 @@ __all__ = [
     "SearchError",
     "SearchPage",
     "actor_of",
+    "find_reads_by_plates",
     "get_read",
     "get_read_image",
     "read_statistics",
+    "reads_for_matching",
     "record_refusal",
     "search_reads",
     "validate_query",
@@ -352,3 +355,84 @@ def read_statistics(session: Session, now: datetime) -> ReadStatistics:
     )
     with_images = session.scalar(select(func.count(PlateRead.id)).where(PlateRead.crop_sha256.is_not(None))) or 0
     return ReadStatistics(total=total, last_24h=recent, with_images=with_images)
+
+
+@dataclass(frozen=True)
+class MatchableRead:
+    """What the hotlist matcher needs of a newly stored read."""
+
+    id: uuid.UUID
+    camera_id: int
+    plate: str
+    confidence: float
+    region: str | None
+    candidates: list[dict[str, Any]] | None
+    captured_at: datetime
+
+
+def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[MatchableRead]:
+    """The texts of newly stored reads, for hotlist matching inside the ingest transaction.
+
+    Machine use at ingest: no person sees these reads, so no AccessContext; each alert it raises is audited, and
+    opening an alert is an audited access with a context.
+    """
+    found: list[MatchableRead] = []
+    for start in range(0, len(read_ids), 500):
+        rows = session.execute(
+            select(
+                PlateRead.id,
+                PlateRead.camera_id,
+                PlateRead.plate,
+                PlateRead.confidence,
+                PlateRead.region,
+                PlateRead.candidates,
+                PlateRead.captured_at,
+            ).where(PlateRead.id.in_(read_ids[start : start + 500]))
+        )
+        found.extend(MatchableRead(*row) for row in rows)
+    return found
+
+
+def find_reads_by_plates(
+    session: Session,
+    key: bytes,
+    ctx: AccessContext,
+    plates: list[str],
+    since: datetime,
+    *,
+    permission: str,
+    action: str,
+    details: dict[str, Any],
+    limit: int,
+    client: str | None = None,
+) -> list[ReadSummary]:
+    """Reads of any of these exact plates captured since ``since``, newest first (e.g. historical hotlist hits).
+
+    Audited as ``action`` with the caller's details, the number of plates looked up and the number found.
+    """
+    ctx = require_context(ctx, permission)
+    results: list[ReadSummary] = []
+    for start in range(0, len(plates), 500):
+        stmt = (
+            select(PlateRead, Camera.name)
+            .join(Camera, Camera.id == PlateRead.camera_id)
+            .where(PlateRead.plate.in_(plates[start : start + 500]), PlateRead.captured_at >= since)
+            .order_by(PlateRead.captured_at.desc())
+            .limit(limit)
+        )
+        results.extend(
+            ReadSummary(
+                id=r.PlateRead.id,
+                captured_at=r.PlateRead.captured_at,
+                camera_id=r.PlateRead.camera_id,
+                camera_name=r.name,
+                plate=r.PlateRead.plate,
+                confidence=r.PlateRead.confidence,
+                crop_sha256=r.PlateRead.crop_sha256,
+            )
+            for r in session.execute(stmt)
+        )
+    results = sorted(results, key=lambda r: r.captured_at, reverse=True)[:limit]
+    audit = {**details, "plates_looked_up": len(plates), "since": since.isoformat(), "results": len(results)}
+    _audit_access(session, key, ctx, action, audit, client)
+    return results

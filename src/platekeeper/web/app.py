@@ -16,8 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platekeeper import __version__
+from platekeeper.access import admin_api as access_admin_api
+from platekeeper.access import admin_pages as access_admin_pages
 from platekeeper.access import api as access_api
 from platekeeper.access import pages as access_pages
+from platekeeper.access.principal import PermissionDenied, TrainingRequired
+from platekeeper.access.training import record_training_refusal
+from platekeeper.alerts import api as alerts_api
+from platekeeper.alerts import pages as alerts_pages
+from platekeeper.alerts.runtime import AlertRuntime
 from platekeeper.audit import api as audit_api
 from platekeeper.audit import pages as audit_pages
 from platekeeper.audit.service import load_or_create_key
@@ -25,11 +32,14 @@ from platekeeper.cameras import api as cameras_api
 from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.hotlists import api as hotlists_api
+from platekeeper.hotlists import pages as hotlists_pages
 from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
 from platekeeper.reads.images import ImageStore
-from platekeeper.web import home
-from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, render
+from platekeeper.web import error_log, home
+from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, app_state, client_of, render
+from platekeeper.web.error_log import ErrorLog
 
 __all__ = ["create_app"]
 
@@ -109,6 +119,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.message}, status_code=403)
         return _error_page(request, 403, exc.message)
 
+    @app.exception_handler(PermissionDenied)
+    def permission_denied(request: Request, exc: PermissionDenied) -> Response:
+        if isinstance(exc, TrainingRequired):
+            _record_training_refusal(request, exc)
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return _error_page(request, 403, str(exc))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
@@ -124,6 +142,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return _error_page(request, 422, f"The request was not valid: {text}")
+
+
+def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
+    """Audit the refusal in its own transaction (the request's own was rolled back by the exception)."""
+    state = getattr(request.state, "session", None)
+    if state is None:
+        return
+    app = app_state(request)
+    with app.database.session() as session:
+        record_training_refusal(session, app.audit_key, state.principal, exc, client_of(request))
 
 
 def _quote(value: str) -> str:
@@ -182,19 +210,31 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         templates=_templates(settings),
     )
     _install_error_handlers(app)
+    app.state.error_log = ErrorLog(settings.web.error_log_size)
+    app.add_exception_handler(Exception, app.state.error_log.handler)
     _security_headers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
     for module in (
         home,
+        error_log,
         access_api,
         access_pages,
+        access_admin_api,
+        access_admin_pages,
         reads_api,
         reads_pages,
         audit_api,
         audit_pages,
         cameras_api,
         cameras_pages,
+        hotlists_api,
+        hotlists_pages,
+        alerts_api,
+        alerts_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    alerting = AlertRuntime(settings, database, app.state.platekeeper.audit_key)  # hotlist matcher + live alerts
+    app.state.alerting = alerting
+    app.state.platekeeper.after_ingest.append(alerting.after_ingest)
     return app

@@ -1,7 +1,10 @@
 """Request dependencies: the database session, who is asking, and the permission every route declares.
 
-Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBLIC``, ``SIGNED_IN`` or
-``CAMERA``); ``tests/test_routes.py`` walks ``app.routes`` and fails on any route without one.
+Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBLIC``, ``SIGNED_IN``, ``CAMERA``, or
+``SIGN_IN_STEP`` for the one-time-code and enrolment steps of signing in); ``tests/test_routes.py`` walks
+``app.routes`` and fails on any route without one. A user is known by the session cookie or by a personal API token
+(``Authorization: Bearer pkt_...``); ``CAMERA`` accepts only camera keys (``pkc_...``). A plate-data permission
+also needs current training: the requirement refuses with :class:`TrainingRequired` naming the course.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from platekeeper.access.models import UserSession
+from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
-from platekeeper.access.service import SessionState, resolve_session
+from platekeeper.access.service import SessionState, resolve_session, token_hash
+from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
@@ -29,6 +36,7 @@ __all__ = [
     "PUBLIC",
     "SESSION_COOKIE",
     "SIGNED_IN",
+    "SIGN_IN_STEP",
     "AfterIngest",
     "AppState",
     "AuthRequired",
@@ -89,7 +97,11 @@ def app_state(request: Request) -> AppState:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
     """Render a page with the signed-in principal and CSRF token available to the template."""
     state: SessionState | None = getattr(request.state, "session", None)
-    base = {"principal": state.principal if state else None, "csrf_token": state.csrf_token if state else ""}
+    base = {
+        "principal": state.principal if state else None,
+        "csrf_token": state.csrf_token if state else "",
+        "idle_seconds": app_state(request).settings.web.session_idle_minutes * 60,
+    }
     return app_state(request).templates.TemplateResponse(
         request, template, {**base, **(context or {})}, status_code=status
     )
@@ -113,7 +125,7 @@ class Requirement:
     """What a route needs. Instances are the dependencies the route walk looks for."""
 
     def __init__(self, kind: str, permission: str | None = None) -> None:
-        self.kind = kind  # public | signed_in | permission | camera
+        self.kind = kind  # public | signed_in | permission | camera | sign_in_step
         self.permission = permission
 
     def __repr__(self) -> str:
@@ -124,18 +136,42 @@ class Requirement:
             return None
         if self.kind == "camera":
             return self._camera(request, session)
+        if self.kind == "sign_in_step":
+            return self._sign_in_step(request, session)
         state = self._session_state(request, session)
         if self.permission and not state.principal.can(self.permission):
+            if state.token_id:
+                raise Forbidden(f"this API token's scopes (or its owner's role) do not grant {self.permission!r}")
             raise Forbidden(f"your role ({state.principal.role_label}) does not grant {self.permission!r}")
+        if self.permission in PLATE_DATA_PERMISSIONS:
+            state.principal.require_training(self.permission)
         return state
 
     @staticmethod
     def _session_state(request: Request, session: Session) -> SessionState:
-        state = resolve_session(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE))
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        credential = credential.strip()
+        settings = app_state(request).settings
+        if scheme.lower() == "bearer" and credential:
+            if not credential.startswith(TOKEN_PREFIX):
+                raise AuthRequired("this route takes a personal API token (Bearer pkt_...) or a session, not this key")
+            state = resolve_token(session, settings, app_state(request).audit_key, credential)
+            if state is None:
+                raise AuthRequired("the API token is unknown, expired or revoked, or its account is not active")
+        else:
+            state = resolve_session(session, settings, request.cookies.get(SESSION_COOKIE))
         if state is None:
             raise AuthRequired("your session has ended or you are not signed in; sign in again")
         request.state.session = state
         return state
+
+    @staticmethod
+    def _sign_in_step(request: Request, session: Session) -> None:
+        """Between the password and the one-time code: a pending session must exist (else back to sign-in)."""
+        token = request.cookies.get(SESSION_COOKIE)
+        row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token or "")))
+        if not token or row is None or row.stage == "active" or row.ended_at is not None:
+            raise AuthRequired("sign in with your username and password first")
 
     @staticmethod
     def _camera(request: Request, session: Session) -> Camera:
@@ -154,6 +190,7 @@ class Requirement:
 PUBLIC = Requirement("public")
 SIGNED_IN = Requirement("signed_in")
 CAMERA = Requirement("camera")
+SIGN_IN_STEP = Requirement("sign_in_step")
 _BY_PERMISSION: dict[str, Requirement] = {}
 
 

@@ -13,6 +13,7 @@ from platekeeper.audit.service import AuditFilter, count_events
 from platekeeper.cameras.api import camera_json
 from platekeeper.cameras.service import list_cameras
 from platekeeper.db import utcnow
+from platekeeper.reads.queue import queue_counts
 from platekeeper.reads.service import read_statistics
 from platekeeper.web.deps import PUBLIC, SIGNED_IN, DbSession, app_state, render, requires
 
@@ -38,6 +39,7 @@ def system_health(request: Request, session: Session) -> dict[str, Any]:
         "image_store": {"free_bytes": usage.free, "total_bytes": usage.total},
         "reads": {"total": stats.total, "last_24h": stats.last_24h},
         "audit_events": count_events(session, AuditFilter()),
+        "recognition_queue": queue_counts(session),
         "cameras": [camera_json(c) for c in list_cameras(session)],
     }
 
