@@ -40,6 +40,25 @@ def _busiest_plate(settings) -> str:
         ).scalar_one()
 
 
+def _enrol(settings, app, username: str):
+    """Enrol the demo account in TOTP with a secret this script knows, as its owner would with an app."""
+    import time
+
+    import pyotp
+    from sqlalchemy import select
+
+    from platekeeper.access.mfa import new_totp_secret
+    from platekeeper.access.models import User
+    from platekeeper.access.signin import enrol_totp
+
+    secret = new_totp_secret()
+    database = app.state.platekeeper.database
+    with database.session() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        enrol_totp(session, settings, app.state.platekeeper.audit_key, user, secret, int(time.time()) // 30 - 2, "demo")
+    return pyotp.TOTP(secret)
+
+
 def main(outdir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -54,6 +73,7 @@ def main(outdir: Path) -> None:
         password = re.search(r"^officer\s+(\S+)", creds, re.M).group(1)
         settings = load_settings(data_dir=env_dir / "var")
         app = create_app(settings, Database(settings.resolved_database_url))
+        totp = _enrol(settings, app, "officer")
         with live_server(app) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme="dark")
@@ -62,6 +82,10 @@ def main(outdir: Path) -> None:
             page.fill("input[name=username]", "officer")
             page.fill("input[name=password]", password)
             page.click("button[type=submit]")
+            page.wait_for_selector("input[name=code]")
+            page.fill("input[name=code]", totp.now())
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
             page.goto(f"{base}/search?plate=5*")
             page.screenshot(path=str(outdir / "search-refused.png"))
             query = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in CONTEXT.items())
