@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from platekeeper.access.service import SessionState
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.service import view_audit_log
+from platekeeper.audit.service import event_fields, view_audit_log
 from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
@@ -19,23 +19,8 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
-    """An audit event with every statutory field, as exported."""
-    return {
-        "seq": event.seq,
-        "occurred_at": event.occurred_at.isoformat(),
-        "action": event.action,
-        "outcome": event.outcome,
-        "username": event.username,
-        "organization": event.organization,
-        "role": event.role,
-        "purpose": event.purpose,
-        "case_number": event.case_number,
-        "justification": event.justification,
-        "client": event.client,
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    """An audit event with every statutory field and its seal, as exported."""
+    return {**event_fields(event), "hash": event.hash}
 
 
 @router.get("/audit/events")

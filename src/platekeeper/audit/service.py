@@ -34,6 +34,7 @@ __all__ = [
     "ChainVerification",
     "UnknownAuditAction",
     "count_events",
+    "event_fields",
     "list_events",
     "load_or_create_key",
     "record_event",
@@ -135,8 +136,9 @@ def load_or_create_key(path: Path) -> bytes:
     return value.encode()
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    body = {
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    """Every field of an event except its seal: what the seal covers, and what exports show beside ``hash``."""
+    return {
         "seq": event.seq,
         "occurred_at": event.occurred_at.isoformat(),
         "action": event.action,
@@ -151,7 +153,10 @@ def _canonical(event: AuditEvent) -> bytes:
         "details": event.details,
         "prev_hash": event.prev_hash,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    return json.dumps(event_fields(event), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _seal(key: bytes, event: AuditEvent) -> str:
