@@ -210,3 +210,10 @@ def test_untrained_officer_gets_no_alerts_or_entries(harness: Harness) -> None:
     for path in ("/api/v1/alerts", f"/api/v1/hotlists/{hotlist_id}/entries"):
         response = client.get(path, params=CONTEXT)
         assert response.status_code == 403 and "training" in response.text, (path, response.text)
+
+
+def test_the_dashboard_records_its_purpose(harness: Harness) -> None:
+    officer = harness.signed_in("sworn_officer")
+    assert officer.get("/api/v1/alerts").status_code == 200
+    (event,) = _actions(harness, "alerts.dashboard")
+    assert event.purpose == harness.settings.alerts.dashboard_purpose == "wanted_person"

@@ -102,3 +102,9 @@ def test_cli_refuses_to_start_with_a_bad_config(tmp_path: Path, monkeypatch: pyt
     )
     assert result.returncode == 2
     assert "retention.days" in result.stderr and "greater than or equal to 30" in result.stderr
+
+
+def test_dashboard_purpose_must_be_authorized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "alerts:\n  dashboard_purpose: protest_monitoring\n", monkeypatch)
+    with pytest.raises(ConfigError, match=r"alerts\.dashboard_purpose"):
+        load_settings()

@@ -560,6 +560,10 @@ class AlertConfig(StrictModel):
         r"^[A-Z0-9-]{4,40}$", description="Regular expression a CLETS message reference must match."
     )
     dashboard_size: int = Field(50, ge=5, le=500, description="Alerts shown on the live dashboard.")
+    dashboard_purpose: str = Field(
+        "wanted_person",
+        description="Authorized purpose recorded when the live dashboard or its stream shows alerts (462.2, 462.3).",
+    )
     stream_keepalive_seconds: float = Field(
         15.0, gt=0, le=120, description="A comment is sent on an idle alert stream this often (keeps proxies open)."
     )
@@ -678,10 +682,14 @@ def verify_courses(settings: Settings) -> None:
 
 
 def verify_purposes(settings: Settings) -> None:
-    """Purpose codes are unique."""
+    """Purpose codes are unique, and the alert dashboard records one of them."""
     codes = [p.code for p in settings.access.purposes]
     if len(codes) != len(set(codes)):
         raise ValueError("access.purposes: purpose codes must be unique")
+    if settings.alerts.dashboard_purpose not in codes:
+        raise ValueError(
+            f"alerts.dashboard_purpose: {settings.alerts.dashboard_purpose!r} is not an authorized purpose"
+        )
 
 
 def verify_bootstrap_role(settings: Settings) -> None:

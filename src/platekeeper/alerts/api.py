@@ -65,6 +65,7 @@ def api_alert_stream(
         app.audit_key,
         "alerts.dashboard",
         actor_of(state.principal, client_of(request)),
+        purpose=app.settings.alerts.dashboard_purpose,
         details={"stream": True},
     )
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open

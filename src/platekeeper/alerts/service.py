@@ -177,7 +177,14 @@ def list_alerts(
     """The newest alerts for the live dashboard; opening the dashboard is audited (``alerts.dashboard``)."""
     principal.require("alerts.view")
     alerts = session.scalars(select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)).all()
-    record_event(session, key, "alerts.dashboard", actor_of(principal, client), details={"shown": len(alerts)})
+    record_event(
+        session,
+        key,
+        "alerts.dashboard",
+        actor_of(principal, client),
+        purpose=settings.alerts.dashboard_purpose,
+        details={"shown": len(alerts)},
+    )
     names = _camera_names(session)
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
