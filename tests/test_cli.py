@@ -58,6 +58,7 @@ def test_operator_flow(tmp_path: Path, database_url: str) -> None:
     assert _cli(tmp_path, database_url, "cameras", "deactivate", "1").returncode == 0
     assert "inactive" in _cli(tmp_path, database_url, "cameras", "list").stdout
     assert _cli(tmp_path, database_url, "cameras", "deactivate", "99").returncode == 2
+    assert "no hotlists yet" in _cli(tmp_path, database_url, "hotlists", "list").stdout
     status = _cli(tmp_path, database_url, "worker", "status")
     assert status.returncode == 0 and "pending: 0" in status.stdout
     assert "0 job(s) processed" in _cli(tmp_path, database_url, "worker", "run", "--once").stdout

@@ -30,7 +30,10 @@ def hotlists_list() -> None:
 
     rt = runtime()
     with rt.database.session() as session:
-        for h in list_hotlists(session, rt.settings, utcnow()):
+        hotlists = list_hotlists(session, rt.settings, utcnow())
+        if not hotlists:
+            out.print("no hotlists yet; create one with `platekeeper hotlists create NAME --kind KIND --source SOURCE`")
+        for h in hotlists:
             loaded = h.loaded_at.isoformat(timespec="minutes") if h.loaded_at else "never"
             state = "STALE" if h.stale else "current"
             out.print(f"{h.id:4} {h.name:30} {h.kind:20} {h.entries:9} loaded {loaded:22} {state}", highlight=False)
