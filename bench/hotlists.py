@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Hotlist import speed, matcher throughput and alert latency (ingest -> dashboard over Server-Sent Events).
+"""Hotlist import speed, historical-hit search, matcher throughput and alert latency (ingest -> dashboard over SSE).
 
-Usage: python bench/hotlists.py [--entries 1000000] [--reads 200000] [--latency-samples 20] [--database-url URL]
-       [--import-only] [--no-write]
+Usage: python bench/hotlists.py [--entries 1000000] [--reads 200000] [--past-reads 200000] [--latency-samples 20]
+       [--database-url URL] [--import-only] [--no-write]
 Prints a table and writes it to docs/benchmarks.md (section "Hotlists and alerts") with the command line.
 """
 
@@ -18,6 +18,9 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +31,17 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
 from report import write_section  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
+from platekeeper.alerts.historical import search_history_for_import  # noqa: E402
 from platekeeper.audit.service import Actor  # noqa: E402
+from platekeeper.cameras.service import create_camera  # noqa: E402
 from platekeeper.config import load_settings  # noqa: E402
 from platekeeper.db import Database, utcnow  # noqa: E402
 from platekeeper.hotlists.importers import ImportSpec  # noqa: E402
 from platekeeper.hotlists.matcher import Confusables, MatchIndex, texts_of_read  # noqa: E402
-from platekeeper.hotlists.service import create_hotlist, import_entries, iter_match_targets  # noqa: E402
+from platekeeper.hotlists.service import ImportOutcome, create_hotlist, import_entries, iter_match_targets  # noqa: E402
+from platekeeper.reads.models import PlateRead  # noqa: E402
 from platekeeper.web.app import create_app  # noqa: E402
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -59,7 +66,7 @@ def _setup(tmp: Path, url: str | None) -> tuple[Any, Database]:
     return settings, database
 
 
-def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float, int]:
+def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float, ImportOutcome]:
     key = b"k" * 64
     with database.session() as session:
         hotlist = create_hotlist(
@@ -85,7 +92,44 @@ def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float,
             mode="full",
             file_name="bench.csv",
         )
-    return time.perf_counter() - started, outcome.loaded
+    return time.perf_counter() - started, outcome
+
+
+def _store_past_reads(settings: Any, database: Database, plates: list[str], count: int, rng: random.Random) -> None:
+    """Past reads within retention, written straight to the table (setup, not measured)."""
+    with database.session() as session:
+        camera, _ = create_camera(session, b"k" * 64, Actor.system("bench"), name="Bench", kind="fixed")
+    now = utcnow()
+    reads = _reads(plates, count, rng)
+    for start in range(0, count, 10_000):
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "camera_id": camera.id,
+                "plate": best,
+                "plate_raw": best,
+                "confidence": 0.9,
+                "region": "us-ca",
+                "captured_at": now - timedelta(days=rng.uniform(0, settings.retention.days - 1)),
+                "received_at": now,
+                "candidates": alternates,
+            }
+            for best, alternates in reads[start : start + 10_000]
+        ]
+        with database.session() as session:
+            session.execute(insert(PlateRead), rows)
+
+
+def bench_historical(settings: Any, database: Database, outcome: ImportOutcome) -> tuple[float, str]:
+    """The historical-hit search of an import: load its new entries, index them, match every past read."""
+    started = time.perf_counter()
+    found = search_history_for_import(
+        settings, database, b"k" * 64, Actor.system("bench"), outcome, file_name="bench.csv"
+    )
+    seconds = time.perf_counter() - started
+    assert found.scan is not None
+    how = "prefiltered by the database" if found.scan.prefiltered else "streamed"
+    return seconds, f"{found.scan.searched:,} reads {how}, {found.scan.found} hits, {found.alerts} alerts"
 
 
 def _reads(plates: list[str], count: int, rng: random.Random) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -195,6 +239,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--reads", type=int, default=200_000)
+    parser.add_argument("--past-reads", type=int, default=200_000, help="stored reads the historical search scans")
     parser.add_argument("--latency-samples", type=int, default=20)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-write", action="store_true")
@@ -205,12 +250,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, database = _setup(Path(tmp), args.database_url)
         data, plates = _csv(args.entries, rng)
-        seconds, loaded = bench_import(settings, database, data)
-        rows.append((f"import {loaded:,} entries (CSV, full replace, {database.dialect})", f"{seconds:.1f} s"))
+        seconds, outcome = bench_import(settings, database, data)
+        rows.append((f"import {outcome.loaded:,} entries (CSV, full replace, {database.dialect})", f"{seconds:.1f} s"))
         if args.import_only:
             print("\n".join(f"{a}: {b}" for a, b in rows))
             database.dispose()
             return
+        _store_past_reads(settings, database, plates, args.past_reads, rng)
+        seconds, found = bench_historical(settings, database, outcome)
+        rows.append((f"historical-hit search, {len(outcome.new_plates):,} new entries", f"{seconds:.1f} s ({found})"))
+        small = replace(outcome, new_plates=frozenset(plates[:100]))
+        seconds, found = bench_historical(settings, database, small)
+        rows.append(("historical-hit search, 100 new entries", f"{seconds:.2f} s ({found})"))
         started = time.perf_counter()
         signature, targets = iter_match_targets(database)
         confusables = Confusables(settings.matching.confusable_pairs)
@@ -225,9 +276,9 @@ def main() -> None:
         started = time.perf_counter()
         edit_index = MatchIndex.build(targets, confusables, edit_distance_one=True, revision=signature)
         rows.append(("index with edit distance 1", f"{time.perf_counter() - started:.1f} s"))
-        small = reads[: max(1, args.reads // 4)]
+        few = reads[: max(1, args.reads // 4)]
         for workers in (1, 2):
-            rate, hits = bench_matcher(edit_index, small, workers)
+            rate, hits = bench_matcher(edit_index, few, workers)
             rows.append((f"match with edit distance 1, {workers} process(es)", f"{rate:,.0f} reads/s ({hits} hits)"))
         del edit_index, index, targets
         latencies = bench_latency(settings, database, plates[:1000], args.latency_samples)

@@ -28,6 +28,7 @@ def make_list(
 def load(harness: Harness, manager: TestClient, hotlist_id: int, text: str, **params: Any) -> Any:
     response = manager.post(f"/api/v1/hotlists/{hotlist_id}/import", content=text.encode(), params=params)
     matcher_of(harness).wait()
+    harness.client.app.state.alerting.wait_history()  # type: ignore[attr-defined]  # the historical-hit search
     return response
 
 

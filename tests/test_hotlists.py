@@ -52,11 +52,13 @@ def test_import_full_then_incremental(harness: Harness) -> None:
     incremental = load(harness, manager, hotlist_id, CSV_HEADER + "7ABC123,CA,LIC,updated,,,,\n9NEW000,NV,VEH,x,,,,\n",
                        mode="incremental")  # fmt: skip
     assert incremental.json()["loaded"] == 2 and incremental.json()["removed"] == 1
+    assert incremental.json()["new_plates"] == 1  # 7ABC123 was on the list already: an update, not a new plate
     assert _count(harness, hotlist_id) == 3
-    full = load(harness, manager, hotlist_id, CSV_HEADER + "1ONLY11,CA,VEH,x,,,,\n")
-    assert full.json() == {"hotlist_id": hotlist_id, "mode": "full", "loaded": 1, "removed": 3}
-    assert _count(harness, hotlist_id) == 1
-    assert [e.details["loaded"] for e in _events(harness, "hotlists.import")] == [2, 2, 1]
+    full = load(harness, manager, hotlist_id, CSV_HEADER + "1ONLY11,CA,VEH,x,,,,\n5SOW350,CA,VEH,x,,,,\n")
+    assert full.json() == {"hotlist_id": hotlist_id, "mode": "full", "loaded": 2, "removed": 3, "new_plates": 1}
+    assert _count(harness, hotlist_id) == 2
+    assert [e.details["loaded"] for e in _events(harness, "hotlists.import")] == [2, 2, 2]
+    assert [e.details["new_plates"] for e in _events(harness, "hotlists.import")] == [2, 1, 1]
 
 
 def test_bad_rows_load_nothing_and_are_reported_by_line(harness: Harness) -> None:

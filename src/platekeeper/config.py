@@ -460,6 +460,10 @@ class HotlistConfig(StrictModel):
         default_factory=_default_fixed_width, min_length=1, description="Column layout of the fixed-width format."
     )
     entries_page_size: int = Field(100, ge=10, le=1000, description="Entries shown per page of a list.")
+    historical_search_purpose: str = Field(
+        "wanted_person",
+        description="Authorized purpose recorded when an import searches past reads for its new entries (462.3).",
+    )
 
     def kind(self, code: str) -> HotlistKindConfig | None:
         """The configured kind with this code, or None."""
@@ -483,10 +487,27 @@ class MatchConfig(StrictModel):
     reload_check_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often ingest checks whether the lists changed and a reload is due."
     )
-    historical_max_variants: int = Field(
-        5000, ge=1, le=100_000, description="Most plate variants a historical-hit search looks up for one entry."
+    historical_result_limit: int = Field(
+        200, ge=1, le=10_000, description="Most historical hits shown for one officer entry (the newest)."
     )
-    historical_result_limit: int = Field(200, ge=1, le=10_000, description="Most historical hits returned.")
+    historical_alert_limit: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="Most historical-hit alerts one import raises (the newest reads); the "
+        "rest are counted in the audit log and the import's report.",
+    )
+    historical_batch_size: int = Field(
+        5000, ge=100, le=100_000, description="Past reads fetched per batch by a historical-hit search."
+    )
+    historical_prefilter_entries: int = Field(
+        5000,
+        ge=0,
+        le=20_000,
+        description="A historical-hit search for at most this many new entries looks them up by plate and lets "
+        "the database pick the reads whose texts fold to an entry's plate (unless edit distance 1 is on); larger "
+        "ones read the whole list and stream every read within retention through the matcher.",
+    )
 
     @field_validator("confusable_pairs")
     @classmethod
@@ -569,6 +590,20 @@ class AlertConfig(StrictModel):
     )
     stream_queue_size: int = Field(
         200, ge=10, le=10_000, description="Alerts buffered per live connection before the oldest are dropped."
+    )
+    stream_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=1.0,
+        description="While a stream is open, the alerts table is checked this often for alerts committed by other "
+        "processes (a worker, a CLI import).",
+    )
+    stream_gap_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="How long the stream keeps looking for an alert id missing from the sequence (a transaction "
+        "of another process still committing) before it stops expecting it.",
     )
 
     @field_validator("clets_reference_pattern")
@@ -682,14 +717,16 @@ def verify_courses(settings: Settings) -> None:
 
 
 def verify_purposes(settings: Settings) -> None:
-    """Purpose codes are unique, and the alert dashboard records one of them."""
+    """Purpose codes are unique, and the alert dashboard and the imports' historical search record one of them."""
     codes = [p.code for p in settings.access.purposes]
     if len(codes) != len(set(codes)):
         raise ValueError("access.purposes: purpose codes must be unique")
-    if settings.alerts.dashboard_purpose not in codes:
-        raise ValueError(
-            f"alerts.dashboard_purpose: {settings.alerts.dashboard_purpose!r} is not an authorized purpose"
-        )
+    for name, value in (
+        ("alerts.dashboard_purpose", settings.alerts.dashboard_purpose),
+        ("hotlists.historical_search_purpose", settings.hotlists.historical_search_purpose),
+    ):
+        if value not in codes:
+            raise ValueError(f"{name}: {value!r} is not an authorized purpose ({', '.join(codes)})")
 
 
 def verify_bootstrap_role(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -35,6 +35,7 @@ NAMING = {
 }
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "platekeeper_read_only"  # execution option: a snapshot that only reads (SQLite: deferred BEGIN)
 
 
 class Base(DeclarativeBase):
@@ -77,7 +78,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -103,6 +104,21 @@ class Database:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A connection in one read-only snapshot, rolled back at the end.
+
+        On SQLite it begins with a deferred ``BEGIN``: it takes no write lock, so ingest goes on while a long scan
+        (a historical-hit search, the live alert poll) reads. Nothing written through it is kept.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            with conn.begin() as transaction:
+                try:
+                    yield conn
+                finally:
+                    transaction.rollback()
 
     def upgrade(self, revision: str = "heads") -> None:
         """Apply Alembic migrations up to ``revision`` (every head by default)."""

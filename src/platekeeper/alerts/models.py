@@ -1,7 +1,13 @@
 """Alerts: one read matching one hotlist entry, with a snapshot of the entry and its verification steps.
 
 The entry is copied into the alert (``entry``) because a full-replace import deletes and reloads entries; the alert
-must still show what matched. The read is referenced, and the alert goes with it when the read is purged.
+must still show what matched. A historical alert (``historical``) is a past read found when its entry was imported,
+not a live sighting.
+
+When its read is purged after retention (462.9), the alert is kept for the audit figures but loses every plate
+detail (plate, matched text, entry snapshot, CLETS reference, notes) and its read (``purged_at`` set, ``read_id``
+null): see ``alerts.service.release_alerts_for_purge``. The foreign key refuses to delete a read whose alerts
+were not released first, so a purge cannot leave plate data behind in an alert.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from platekeeper.db import Base, UTCDateTime, utcnow
@@ -27,10 +33,13 @@ class Alert(Base):
         Index("ix_alerts_status_created", "status", "created_at"),
         Index("ix_alerts_read_id", "read_id"),
         Index("ix_alerts_camera_id", "camera_id"),
+        CheckConstraint("read_id IS NOT NULL OR purged_at IS NOT NULL", name="read_or_purged"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    read_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plate_reads.id", ondelete="CASCADE"))
+    read_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("plate_reads.id", ondelete="RESTRICT"), nullable=True
+    )  # null once the read is purged
     camera_id: Mapped[int] = mapped_column(Integer)
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -61,3 +70,5 @@ class Alert(Base):
     disposition_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disposition_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

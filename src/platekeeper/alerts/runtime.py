@@ -1,4 +1,5 @@
-"""What a running app needs for alerts: the live matcher, the broker and the after-ingest hook that joins them."""
+"""What a running app needs for alerts: the live matcher, the broker (with its poll of the alerts table), the
+after-ingest hook that joins them, and the historical-hit search run in the background after an upload import."""
 
 from __future__ import annotations
 
@@ -6,19 +7,40 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from platekeeper.alerts.service import raise_alerts
+from platekeeper.alerts.historical import search_history_for_import
+from platekeeper.alerts.service import alerts_after, latest_alert_id, raise_alerts
 from platekeeper.alerts.stream import AlertBroker, publish_after_commit
+from platekeeper.audit.service import Actor
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.runtime import HotlistMatcher
+from platekeeper.hotlists.service import ImportOutcome
 
-__all__ = ["AlertRuntime", "runtime_of"]
+__all__ = ["AlertRuntime", "AlertTableFeed", "runtime_of"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlertTableFeed:
+    """The broker's view of the alerts table, read through read-only snapshots (no SQLite write lock)."""
+
+    settings: Settings
+    database: Database
+
+    def latest_id(self) -> int:
+        with self.database.read_connection() as conn, Session(bind=conn) as session:
+            return latest_alert_id(session)
+
+    def after(self, alert_id: int, limit: int) -> list[dict[str, Any]]:
+        with self.database.read_connection() as conn, Session(bind=conn) as session:
+            return alerts_after(session, self.settings, alert_id, limit)
 
 
 @dataclass
@@ -31,10 +53,17 @@ class AlertRuntime:
     matcher: HotlistMatcher = field(init=False)
     broker: AlertBroker = field(init=False)
     _watch_stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _history: list[threading.Thread] = field(default_factory=list, init=False)  # running historical searches
 
     def __post_init__(self) -> None:
         self.matcher = HotlistMatcher(self.database, self.settings.matching)
-        self.broker = AlertBroker(self.settings.alerts.stream_queue_size)
+        config = self.settings.alerts
+        self.broker = AlertBroker(
+            config.stream_queue_size,
+            AlertTableFeed(self.settings, self.database),
+            poll_seconds=config.stream_poll_seconds,
+            gap_seconds=config.stream_gap_seconds,
+        )
 
     def after_ingest(self, session: Session, settings: Settings, read_ids: list[uuid.UUID]) -> None:
         """Match newly stored reads in the ingest transaction; push the alerts once it commits."""
@@ -43,6 +72,36 @@ class AlertRuntime:
         index = self.matcher.current(session)
         messages = raise_alerts(session, settings, self.audit_key, index, read_ids)
         publish_after_commit(session, self.broker, messages)
+
+    def search_history_after_commit(
+        self, session: Session, actor: Actor, outcome: ImportOutcome, file_name: str
+    ) -> None:
+        """Once this session's import has committed, search past reads for its new plates in a background thread;
+        the historical alerts reach the dashboards over the live stream."""
+        if not outcome.new_plates:
+            return
+
+        def run() -> None:
+            try:
+                result = search_history_for_import(
+                    self.settings, self.database, self.audit_key, actor, outcome, file_name=file_name,
+                    broker=self.broker,
+                )  # fmt: skip
+                log.info("hotlist %d: %s", outcome.hotlist_id, result.describe())
+            except Exception:  # the import stands; the failure is logged for the administrator
+                log.exception("historical-hit search after the import of %s failed", file_name)
+
+        def start(_session: Session) -> None:
+            thread = threading.Thread(target=run, name="historical-search", daemon=True)
+            self._history = [t for t in self._history if t.is_alive()] + [thread]
+            thread.start()
+
+        event.listen(session, "after_commit", start, once=True)
+
+    def wait_history(self, timeout: float = 60.0) -> None:
+        """Wait for running historical-hit searches (tests)."""
+        for thread in list(self._history):
+            thread.join(timeout)
 
     def start_watch(self) -> None:
         """Scan hotlists.watch_dir every watch_interval_minutes in a daemon thread (used by `platekeeper serve`)."""
@@ -55,7 +114,7 @@ class AlertRuntime:
         def loop() -> None:
             while not self._watch_stop.is_set():
                 try:
-                    if refresh_from_watch_dir(self.settings, self.database, self.audit_key):
+                    if refresh_from_watch_dir(self.settings, self.database, self.audit_key, broker=self.broker):
                         self.matcher.invalidate()
                 except Exception:  # keep watching; the failure is logged and written beside the file
                     log.exception("hotlist watch-folder refresh failed")
@@ -65,6 +124,7 @@ class AlertRuntime:
 
     def stop(self) -> None:
         self._watch_stop.set()
+        self.broker.stop()
 
 
 def runtime_of(request: Request) -> AlertRuntime:

@@ -1,22 +1,42 @@
 """Live alert delivery: a broker that hands new alerts to every open Server-Sent Events connection.
 
-Alerts are published after their transaction commits (see :func:`publish_after_commit`), from whatever thread
-committed; each subscriber lives on the event loop that serves its connection, so delivery goes through
-``call_soon_threadsafe``. A slow subscriber loses its oldest alerts, never blocks ingest.
+Alerts raised in this process are published after their transaction commits (see :func:`publish_after_commit`),
+from whatever thread committed. Alerts committed by other processes (``platekeeper worker run``, a CLI import's
+historical hits) are found by a poller: while at least one stream is open, a thread asks the alerts table every
+``alerts.stream_poll_seconds`` for ids above the last one it settled (one primary-key range query). Both paths go
+through one ledger of delivered ids, so an alert is pushed once whichever path sees it first. Each subscriber lives
+on the event loop that serves its connection, so delivery goes through ``call_soon_threadsafe``. A slow subscriber
+loses its oldest alerts, never blocks ingest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-__all__ = ["AlertBroker", "Subscriber", "publish_after_commit", "sse_events"]
+__all__ = ["AlertBroker", "AlertFeed", "DeliveredAlerts", "Subscriber", "publish_after_commit", "sse_events"]
+
+log = logging.getLogger(__name__)
+
+
+class AlertFeed(Protocol):
+    """Where the poller reads committed alerts (the alerts table, see ``alerts.runtime``)."""
+
+    def latest_id(self) -> int:
+        """The highest alert id committed so far."""
+        ...
+
+    def after(self, alert_id: int, limit: int) -> list[dict[str, Any]]:
+        """Alerts with an id above ``alert_id``, oldest first, as JSON."""
+        ...
 
 
 class Subscriber:
@@ -33,39 +53,142 @@ class Subscriber:
         self.queue.put_nowait(message)
 
 
-class AlertBroker:
-    """Fan-out of new alerts to the open streams of this process."""
+class DeliveredAlerts:
+    """Which alert ids were pushed: every id up to ``floor`` is settled, the ones above it are listed.
 
-    def __init__(self, queue_size: int) -> None:
+    Ids come from a sequence but may commit out of order (PostgreSQL) or never (a rolled-back transaction), so
+    the floor moves past a missing id only after ``gap_seconds``; until then the poller keeps asking for it.
+    """
+
+    def __init__(self, floor: int, gap_seconds: float) -> None:
+        self.floor = floor
+        self.gap_seconds = gap_seconds
+        self._above: dict[int, float] = {}  # id -> when it was delivered
+
+    def claim(self, alert_id: int, now: float) -> bool:
+        """True the first time an id is offered (deliver it), False for one already delivered or settled."""
+        if alert_id <= self.floor or alert_id in self._above:
+            return False
+        self._above[alert_id] = now
+        return True
+
+    def settle(self, now: float) -> None:
+        """Raise the floor over delivered ids that follow it, and over gaps waited for long enough."""
+        while self._above:
+            lowest = min(self._above)
+            if lowest != self.floor + 1 and now - self._above[lowest] < self.gap_seconds:
+                return
+            self.floor = lowest
+            del self._above[lowest]
+
+
+class AlertBroker:
+    """Fan-out of new alerts to the open streams of this process, from this process and (with a feed) others."""
+
+    def __init__(
+        self,
+        queue_size: int,
+        feed: AlertFeed | None = None,
+        *,
+        poll_seconds: float = 0.5,
+        gap_seconds: float = 30.0,
+    ) -> None:
         self.queue_size = queue_size
+        self.feed = feed
+        self.poll_seconds = poll_seconds
+        self.gap_seconds = gap_seconds
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
+        self._delivered: DeliveredAlerts | None = None
+        self._poller: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def subscribe(self) -> Subscriber:
-        """A new subscriber on the running event loop."""
+        """A new subscriber on the running event loop; the first one starts the poller."""
         subscriber = Subscriber(asyncio.get_running_loop(), self.queue_size)
+        floor = self._latest_id() if self._delivered is None else 0
         with self._lock:
             self._subscribers.add(subscriber)
+            if self._delivered is None:
+                self._delivered = DeliveredAlerts(floor, self.gap_seconds)
+            if self.feed is not None and (self._poller is None or not self._poller.is_alive() or self._stop.is_set()):
+                self._stop = threading.Event()
+                self._poller = threading.Thread(target=self._poll, args=(self._stop,), name="alert-poll", daemon=True)
+                self._poller.start()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Forget a subscriber; the last one stops the poller (the next stream starts from the newest alert)."""
         with self._lock:
             self._subscribers.discard(subscriber)
+            if not self._subscribers:
+                self._stop.set()
+                self._delivered = None
 
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def polling(self) -> bool:
+        """Whether the poller thread is running."""
+        return self._poller is not None and self._poller.is_alive() and not self._stop.is_set()
+
+    def _latest_id(self) -> int:
+        if self.feed is None:
+            return 0
+        try:
+            return self.feed.latest_id()
+        except Exception:  # the database is away: start from nothing; claims keep duplicates out
+            log.exception("alert stream: could not read the latest alert id")
+            return 0
+
     def publish(self, messages: list[dict[str, Any]]) -> None:
-        """Hand messages to every subscriber (safe from any thread)."""
+        """Hand messages not delivered yet to every subscriber (safe from any thread)."""
+        now = time.monotonic()
         with self._lock:
+            if self._delivered is None:  # nobody is listening
+                return
+            fresh = [m for m in messages if self._delivered.claim(int(m["id"]), now)]
+            self._delivered.settle(now)
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
-            for message in messages:
+            for message in fresh:
                 try:
                     subscriber.loop.call_soon_threadsafe(subscriber.offer, message)
                 except RuntimeError:  # its loop has closed: the connection is gone
                     self.unsubscribe(subscriber)
+
+    def poll_once(self) -> int:
+        """Read the alerts committed above the floor and publish the ones not delivered yet; returns how many."""
+        with self._lock:
+            cursor = self._delivered.floor if self._delivered is not None else None
+        if cursor is None or self.feed is None:
+            return 0
+        came = 0
+        while True:
+            messages = self.feed.after(cursor, self.queue_size)
+            self.publish(messages)
+            came += len(messages)
+            if len(messages) < self.queue_size:
+                break
+            cursor = int(messages[-1]["id"])
+        with self._lock:  # let waited-for gaps expire even when nothing new came
+            if self._delivered is not None:
+                self._delivered.settle(time.monotonic())
+        return came
+
+    def _poll(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:  # keep polling; the database may be back at the next tick
+                log.exception("alert stream: polling the alerts table failed")
+            stop.wait(self.poll_seconds)
+
+    def stop(self) -> None:
+        """Stop the poller (app shutdown)."""
+        self._stop.set()
 
 
 def publish_after_commit(session: Session, broker: AlertBroker, messages: list[dict[str, Any]]) -> None:

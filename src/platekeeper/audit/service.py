@@ -101,6 +101,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "alerts.disposition": "An alert was closed with a disposition.",
     "alerts.transition_refused": "A verification step was refused (out of order, or enforcement without checks).",
     "alerts.figures": "Misread rates and hits per list were viewed.",
+    "alerts.purge": "Alerts of reads being purged lost their plate details; their dispositions stay for the figures.",
 }
 
 

@@ -16,6 +16,7 @@ from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
     EntryInput,
+    HistoricalHit,
     HotlistError,
     HotlistSummary,
     ImportRejected,
@@ -26,7 +27,7 @@ from platekeeper.hotlists.service import (
     list_hotlists,
 )
 from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
-from platekeeper.reads.service import ReadSummary, actor_of
+from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["router", "summary_json"]
@@ -101,9 +102,14 @@ async def api_import(
     default_kind: Annotated[str | None, Query(max_length=40)] = None,
     file_name: Annotated[str, Query(max_length=200)] = "upload",
 ) -> Response:
-    """Load the request body (the file itself) into a list, all or nothing; bad rows come back with line numbers."""
+    """Load the request body (the file itself) into a list, all or nothing; bad rows come back with line numbers.
+
+    Once loaded, past reads are searched in the background for the plates new to the list (``new_plates``); the
+    hits arrive on the dashboards as historical alerts.
+    """
     data = await request.body()
     app = app_state(request)
+    actor = actor_of(state.principal, client_of(request))
     try:
         spec = ImportSpec(
             format=format,
@@ -116,7 +122,7 @@ async def api_import(
             session,
             app.settings,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            actor,
             hotlist_id,
             data,
             spec,
@@ -128,17 +134,24 @@ async def api_import(
         return JSONResponse({"detail": str(exc), "bad_rows": exc.error_count, "errors": errors}, status_code=422)
     except (HotlistError, ValueError) as exc:
         return _bad(exc)
-    runtime_of(request).matcher.reload_after_commit(session)
-    return JSONResponse(outcome.__dict__)
+    alerting = runtime_of(request)
+    alerting.matcher.reload_after_commit(session)
+    alerting.search_history_after_commit(session, actor, outcome, file_name)
+    return JSONResponse(outcome.as_dict())
 
 
-def _hit_json(hit: ReadSummary) -> dict[str, Any]:
+def _hit_json(hit: HistoricalHit, camera_names: dict[int, str]) -> dict[str, Any]:
+    read, match = hit.read, hit.match
     return {
-        "read_id": str(hit.id),
-        "captured_at": hit.captured_at.isoformat(),
-        "camera": {"id": hit.camera_id, "name": hit.camera_name},
-        "plate": hit.plate,
-        "confidence": hit.confidence,
+        "read_id": str(read.id),
+        "captured_at": read.captured_at.isoformat(),
+        "camera": {"id": read.camera_id, "name": camera_names.get(read.camera_id)},
+        "plate": read.plate,
+        "confidence": read.confidence,
+        "matched_text": match.text,
+        "matched_via": match.via,
+        "match_kind": match.kind,
+        "state_mismatch": match.state_mismatch,
     }
 
 
@@ -211,8 +224,9 @@ def api_add_entry(
     return JSONResponse(
         {
             "entry": result.entry,
-            "historical_hits": [_hit_json(h) for h in result.historical_hits],
-            "variants_searched": result.variants_searched,
+            "historical_hits": [_hit_json(h, result.camera_names) for h in result.historical_hits],
+            "historical_hits_found": result.hits_found,
+            "reads_searched": result.reads_searched,
         },
         status_code=201,
     )

@@ -14,6 +14,7 @@ from platekeeper.db import utcnow
 if TYPE_CHECKING:
     from platekeeper.cli import Runtime
     from platekeeper.hotlists.importers import ImportSpec
+    from platekeeper.hotlists.service import ImportOutcome
 
 __all__ = ["hotlists_app"]
 
@@ -80,7 +81,11 @@ def hotlists_import(
     mapping: Annotated[str, typer.Option("--map", help="FIELD=COLUMN,... e.g. plate=PlateNumber,state=State")] = "",
     default_kind: Annotated[str | None, typer.Option(help="Kind for rows without a category")] = None,
 ) -> None:
-    """Load a file into a list, all or nothing: any bad row loads nothing and is reported with its line number."""
+    """Load a file into a list, all or nothing: any bad row loads nothing and is reported with its line number.
+
+    Then the past reads within retention are searched for the plates new to the list; hits become historical
+    alerts (past reads, not live sightings) on the dashboard.
+    """
     from platekeeper.cli import fail, runtime
     from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 
@@ -130,9 +135,37 @@ def _run_import(
     seconds = time.monotonic() - started
     out.print(
         f"loaded {outcome.loaded} entries into {list_name} ({mode}); {outcome.removed} replaced or removed; "
-        f"{seconds:.1f} s",
+        f"{len(outcome.new_plates)} plate(s) new to the list; {seconds:.1f} s",
         highlight=False,
     )
+    _search_history(rt, outcome, file.name)
+
+
+def _search_history(rt: Runtime, outcome: ImportOutcome, file_name: str) -> None:
+    """The historical-hit search for the plates the import added, with a progress bar; exit 1 if it fails."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from platekeeper.alerts.historical import search_history_for_import
+    from platekeeper.cli import err, out
+
+    with Progress(
+        TextColumn("searching past reads for new plates"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("search", total=None)
+        try:
+            found = search_history_for_import(
+                rt.settings, rt.database, rt.audit_key, Actor.system("cli"), outcome, file_name=file_name,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )  # fmt: skip
+        except Exception as exc:  # the import has committed; say so and what failed
+            err.print(f"historical search FAILED ({type(exc).__name__}: {exc}); the import stands", highlight=False)
+            raise typer.Exit(1) from None
+    out.print(found.describe(), highlight=False)
 
 
 @hotlists_app.command("refresh-watch")
@@ -142,7 +175,8 @@ def hotlists_refresh_watch(
     """Load every refresh file waiting in the watched folder once (<list name>.csv/.txt/.dat), then exit.
 
     Run it from cron for a scheduled refresh; `platekeeper serve` also scans the folder every
-    hotlists.watch_interval_minutes when hotlists.watch_dir is set. Exit 1 when a file was refused.
+    hotlists.watch_interval_minutes when hotlists.watch_dir is set. Each load is followed by the historical-hit
+    search for the plates new to its list. Exit 1 when a file was refused or a search failed.
     """
     from platekeeper.cli import fail, out, runtime
     from platekeeper.hotlists.watch import refresh_from_watch_dir
@@ -155,8 +189,9 @@ def hotlists_refresh_watch(
         raise fail("--folder: no folder given and hotlists.watch_dir is not set")
     results = refresh_from_watch_dir(settings, rt.database, rt.audit_key)
     for r in results:
-        out.print(f"{r.file}: " + (f"REFUSED: {r.error}" if r.error else f"loaded {r.loaded} entries"), highlight=False)
+        done = f"REFUSED: {r.error}" if r.error else f"loaded {r.loaded} entries; {r.historical}"
+        out.print(f"{r.file}: {done}", highlight=False)
     if not results:
         out.print(f"no refresh files in {settings.hotlists.watch_dir}")
-    if any(r.error for r in results):
+    if any(r.error or r.historical_failed for r in results):
         raise typer.Exit(1)

@@ -105,6 +105,7 @@ async def hotlists_import(
     check_csrf(state, csrf_token)
     app = app_state(request)
     data = await file.read()
+    actor = actor_of(state.principal, client_of(request))
     try:
         if mode not in ("full", "incremental") or format not in ("csv", "fixed"):
             raise HotlistError("mode: full or incremental; format: csv or fixed")
@@ -117,7 +118,7 @@ async def hotlists_import(
             session,
             app.settings,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            actor,
             hotlist_id,
             data,
             spec,
@@ -128,8 +129,15 @@ async def hotlists_import(
         return _page(request, session, state, 422, error=str(exc), import_errors=exc.errors)
     except (HotlistError, ValueError) as exc:
         return _page(request, session, state, 400, error=str(exc))
-    runtime_of(request).matcher.reload_after_commit(session)
+    alerting = runtime_of(request)
+    alerting.matcher.reload_after_commit(session)
+    alerting.search_history_after_commit(session, actor, outcome, file.filename or "upload")
     message = f"Loaded {outcome.loaded} entries ({outcome.mode}); {outcome.removed} replaced or removed."
+    if outcome.new_plates:
+        message += (
+            f" Past reads are being searched for the {len(outcome.new_plates)} plate(s) new to the list; hits appear"
+            " on the alert dashboard marked historical (past reads, not live sightings)."
+        )
     return _page(request, session, state, message=message)
 
 

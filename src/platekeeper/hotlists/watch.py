@@ -2,22 +2,31 @@
 
 A file ``<list name>.csv`` or ``.txt`` (comma-delimited with a header) or ``.dat`` (fixed width) is loaded as a full
 replace. A loaded file moves to ``loaded/``; a refused one to ``refused/`` with a ``.errors.txt`` naming each bad
-row. Run once by ``platekeeper hotlists refresh-watch`` (e.g. from cron), or every ``watch_interval_minutes`` by
+row. After a load, the past reads are searched for the plates new to the list (historical alerts). Run once by
+``platekeeper hotlists refresh-watch`` (e.g. from cron), or every ``watch_interval_minutes`` by
 ``platekeeper serve`` when ``watch_dir`` is set.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from platekeeper.alerts.historical import search_history_for_import
 from platekeeper.audit.service import Actor
 from platekeeper.config import Settings
 from platekeeper.db import Database, utcnow
 from platekeeper.hotlists.importers import ImportSpec
 from platekeeper.hotlists.service import HotlistError, ImportRejected, hotlist_by_name, import_entries
 
+if TYPE_CHECKING:
+    from platekeeper.alerts.stream import AlertBroker
+
 __all__ = ["WatchResult", "refresh_from_watch_dir"]
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".dat": "fixed"}
 
@@ -28,6 +37,8 @@ class WatchResult:
     hotlist: str
     loaded: int
     error: str | None = None
+    historical: str | None = None  # what the historical-hit search found, or why it failed
+    historical_failed: bool = False
 
 
 def _move(path: Path, folder: str) -> Path:
@@ -37,7 +48,9 @@ def _move(path: Path, folder: str) -> Path:
     return target
 
 
-def _load_one(settings: Settings, database: Database, key: bytes, path: Path) -> WatchResult:
+def _load_one(
+    settings: Settings, database: Database, key: bytes, path: Path, broker: AlertBroker | None
+) -> WatchResult:
     spec = ImportSpec(format=FORMATS[path.suffix.lower()])  # type: ignore[arg-type]
     actor = Actor.system("watch")
     try:
@@ -61,15 +74,24 @@ def _load_one(settings: Settings, database: Database, key: bytes, path: Path) ->
         moved.with_name(moved.name + ".errors.txt").write_text("\n".join(lines) + "\n")
         return WatchResult(path.name, path.stem, 0, str(exc))
     _move(path, "loaded")
-    return WatchResult(path.name, path.stem, outcome.loaded)
+    try:
+        found = search_history_for_import(settings, database, key, actor, outcome, file_name=path.name, broker=broker)
+    except Exception as exc:  # the load stands; say the search failed
+        log.exception("historical-hit search after %s failed", path.name)
+        failed = f"historical search FAILED: {type(exc).__name__}: {exc}"
+        return WatchResult(path.name, path.stem, outcome.loaded, historical=failed, historical_failed=True)
+    return WatchResult(path.name, path.stem, outcome.loaded, historical=found.describe())
 
 
-def refresh_from_watch_dir(settings: Settings, database: Database, key: bytes) -> list[WatchResult]:
-    """Load every refresh file waiting in the watch folder, oldest first; empty when there is none."""
+def refresh_from_watch_dir(
+    settings: Settings, database: Database, key: bytes, *, broker: AlertBroker | None = None
+) -> list[WatchResult]:
+    """Load every refresh file waiting in the watch folder, oldest first, each followed by its historical-hit
+    search (alerts pushed through ``broker`` when given); empty when there is none."""
     folder = settings.hotlists.watch_dir
     if folder is None or not folder.is_dir():
         return []
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS), key=lambda p: p.stat().st_mtime
     )
-    return [_load_one(settings, database, key, path) for path in files]
+    return [_load_one(settings, database, key, path, broker) for path in files]

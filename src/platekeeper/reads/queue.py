@@ -22,6 +22,7 @@ from platekeeper.reads.images import ImageStore, ValidImage, validate_image
 from platekeeper.reads.ingest import insert_new_rows, store_images
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead
+from platekeeper.reads.schemas import normalize_plate
 from platekeeper.recognition.base import PlateRead as RecognizedPlate
 
 __all__ = [
@@ -87,6 +88,12 @@ def _crop_jpeg(plate: RecognizedPlate) -> bytes | None:
     return buffer.getvalue()
 
 
+def _candidates(plate: RecognizedPlate) -> list[dict[str, Any]] | None:
+    """The alternates as stored: text normalized to A-Z0-9 like a camera's (the historical-hit search relies on it)."""
+    found = [{"text": normalize_plate(c.text), "confidence": float(c.confidence)} for c in plate.candidates]
+    return [c for c in found if c["text"]] or None
+
+
 def _read_rows(
     job: RecognitionJob, plates: list[RecognizedPlate], settings: Settings
 ) -> tuple[list[dict[str, Any]], list[ValidImage]]:
@@ -110,7 +117,7 @@ def _read_rows(
                 "latitude": job.latitude,
                 "longitude": job.longitude,
                 "heading": job.heading,
-                "candidates": [{"text": c.text, "confidence": float(c.confidence)} for c in plate.candidates] or None,
+                "candidates": _candidates(plate),
                 "crop_sha256": crop.sha256 if crop else None,
                 "overview_sha256": job.image_sha256 if job.image_kind == "overview" else None,
             }

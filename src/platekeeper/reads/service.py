@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
@@ -25,6 +26,7 @@ from platekeeper.reads.models import PlateRead, StoredImage
 
 __all__ = [
     "IMAGE_KINDS",
+    "FoldedTextFilter",
     "MatchableRead",
     "ReadDetail",
     "ReadImage",
@@ -35,9 +37,10 @@ __all__ = [
     "SearchError",
     "SearchPage",
     "actor_of",
-    "find_reads_by_plates",
+    "count_past_reads",
     "get_read",
     "get_read_image",
+    "iter_past_reads",
     "read_statistics",
     "reads_for_matching",
     "record_refusal",
@@ -393,46 +396,77 @@ def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[Matc
     return found
 
 
-def find_reads_by_plates(
-    session: Session,
-    key: bytes,
-    ctx: AccessContext,
-    plates: list[str],
-    since: datetime,
-    *,
-    permission: str,
-    action: str,
-    details: dict[str, Any],
-    limit: int,
-    client: str | None = None,
-) -> list[ReadSummary]:
-    """Reads of any of these exact plates captured since ``since``, newest first (e.g. historical hotlist hits).
+@dataclass(frozen=True)
+class FoldedTextFilter:
+    """Reads whose best text, or the text of one of their OCR alternates, is one of ``keys`` once every character
+    in ``fold`` has been replaced by its counterpart (e.g. O, D, Q -> 0): a superset of the hotlist matcher's exact
+    and confusable hits, worked out by the database."""
 
-    Audited as ``action`` with the caller's details, the number of plates looked up and the number found.
+    fold: dict[str, str]
+    keys: tuple[str, ...]
+
+
+def _folded_sql(expr: Any, fold: dict[str, str], dialect: str) -> Any:
+    if not fold:
+        return expr
+    if dialect == "postgresql":
+        return func.translate(expr, "".join(fold), "".join(fold.values()))
+    for char, replacement in fold.items():
+        expr = func.replace(expr, char, replacement)
+    return expr
+
+
+def _text_filter_sql(text_filter: FoldedTextFilter, dialect: str) -> Any:
+    keys = list(text_filter.keys)
+    best = _folded_sql(PlateRead.plate, text_filter.fold, dialect).in_(keys)
+    element: Any
+    text: Any
+    if dialect == "postgresql":
+        element = func.json_array_elements(PlateRead.candidates).table_valued("value").alias("candidate")
+        text = element.c.value.op("->>")("text")
+    else:
+        element = func.json_each(PlateRead.candidates).table_valued("value").alias("candidate")
+        text = func.json_extract(element.c.value, "$.text")
+    alternate: Any = exists(
+        select(1).select_from(element).where(_folded_sql(text, text_filter.fold, dialect).in_(keys))
+    )
+    if dialect == "postgresql":  # a read without alternates holds JSON null, which json_array_elements refuses
+        alternate = case((func.json_typeof(PlateRead.candidates) == "array", alternate), else_=false())
+    exact = or_(best, alternate)
+    if len(keys) != 1:
+        return exact
+    # one plate (an officer entry): a LIKE with "_" wherever a confusable character may stand rejects most reads
+    # before any folding or JSON parsing (about five times faster on SQLite)
+    ambiguous = set(text_filter.fold.values())
+    pattern = "".join("_" if c in ambiguous else c for c in keys[0])
+    quick = or_(PlateRead.plate.like(pattern), cast(PlateRead.candidates, Text).like(f'%"{pattern}"%'))
+    return and_(quick, exact)
+
+
+def count_past_reads(connection: Connection, since: datetime) -> int:
+    """How many reads were captured since ``since`` (for a historical-hit search's progress)."""
+    return connection.scalar(select(func.count(PlateRead.id)).where(PlateRead.captured_at >= since)) or 0
+
+
+def iter_past_reads(
+    connection: Connection, since: datetime, *, batch_size: int, text_filter: FoldedTextFilter | None = None
+) -> Iterator[list[MatchableRead]]:
+    """The texts of every read captured since ``since`` (optionally only those ``text_filter`` lets through), in
+    batches streamed from a server-side cursor.
+
+    Machine use, like :func:`reads_for_matching`: the caller (a historical-hit search) audits the access under
+    its purpose in the transaction that keeps what it found.
     """
-    ctx = require_context(ctx, permission)
-    results: list[ReadSummary] = []
-    for start in range(0, len(plates), 500):
-        stmt = (
-            select(PlateRead, Camera.name)
-            .join(Camera, Camera.id == PlateRead.camera_id)
-            .where(PlateRead.plate.in_(plates[start : start + 500]), PlateRead.captured_at >= since)
-            .order_by(PlateRead.captured_at.desc())
-            .limit(limit)
-        )
-        results.extend(
-            ReadSummary(
-                id=r.PlateRead.id,
-                captured_at=r.PlateRead.captured_at,
-                camera_id=r.PlateRead.camera_id,
-                camera_name=r.name,
-                plate=r.PlateRead.plate,
-                confidence=r.PlateRead.confidence,
-                crop_sha256=r.PlateRead.crop_sha256,
-            )
-            for r in session.execute(stmt)
-        )
-    results = sorted(results, key=lambda r: r.captured_at, reverse=True)[:limit]
-    audit = {**details, "plates_looked_up": len(plates), "since": since.isoformat(), "results": len(results)}
-    _audit_access(session, key, ctx, action, audit, client)
-    return results
+    stmt = select(
+        PlateRead.id,
+        PlateRead.camera_id,
+        PlateRead.plate,
+        PlateRead.confidence,
+        PlateRead.region,
+        PlateRead.candidates,
+        PlateRead.captured_at,
+    ).where(PlateRead.captured_at >= since)
+    if text_filter is not None:
+        stmt = stmt.where(_text_filter_sql(text_filter, connection.dialect.name))
+    for rows in connection.execute(stmt.execution_options(yield_per=batch_size)).partitions():
+        yield [MatchableRead(*row) for row in rows]

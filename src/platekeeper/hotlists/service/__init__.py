@@ -1,8 +1,8 @@
 """Hotlists and entries: create, import (all or nothing), officer entries with historical hits, staleness.
 
-The only package that touches the hotlist tables (lists.py, imports.py, entries.py). Entry contents are plate
-data: listing them and adding an officer entry take an AccessContext and are audited; importing is audited with
-the file's name, mode and row counts.
+The only package that touches the hotlist tables (lists.py, imports.py, entries.py, history.py). Entry contents
+are plate data: listing them and adding an officer entry take an AccessContext and are audited; importing is
+audited with the file's name, mode and row counts. history.py matches past reads against new entries.
 """
 
 from __future__ import annotations
@@ -13,6 +13,12 @@ from platekeeper.hotlists.service.entries import (
     add_officer_entry,
     entry_snapshot,
     list_entries,
+)
+from platekeeper.hotlists.service.history import (
+    HistoricalHit,
+    HistoricalScan,
+    new_entry_targets,
+    search_past_reads,
 )
 from platekeeper.hotlists.service.imports import ImportMode, ImportOutcome, ImportRejected, import_entries
 from platekeeper.hotlists.service.lists import (
@@ -30,6 +36,8 @@ from platekeeper.hotlists.service.lists import (
 
 __all__ = [
     "EntryInput",
+    "HistoricalHit",
+    "HistoricalScan",
     "HotlistError",
     "HotlistSummary",
     "ImportMode",
@@ -48,4 +56,6 @@ __all__ = [
     "list_entries",
     "list_hotlists",
     "match_signature",
+    "new_entry_targets",
+    "search_past_reads",
 ]

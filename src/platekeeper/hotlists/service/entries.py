@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
 from platekeeper.audit.service import record_event
+from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import (
@@ -18,10 +20,11 @@ from platekeeper.hotlists.importers import (
     KindResolver,
     parse_entry_row,
 )
-from platekeeper.hotlists.matcher import Confusables
+from platekeeper.hotlists.matcher import MatchTarget
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
+from platekeeper.hotlists.service.history import HistoricalHit, search_past_reads
 from platekeeper.hotlists.service.lists import HotlistError, get_hotlist
-from platekeeper.reads.service import ReadSummary, actor_of, find_reads_by_plates
+from platekeeper.reads.service import actor_of
 
 __all__ = ["EntryInput", "OfficerEntryResult", "add_officer_entry", "entry_snapshot", "list_entries"]
 
@@ -64,9 +67,13 @@ class EntryInput:
 
 @dataclass(frozen=True)
 class OfficerEntryResult:
+    """The new entry, and its historical hits: the newest past reads matching it (at most the result limit)."""
+
     entry: dict[str, Any]
-    historical_hits: list[ReadSummary] = field(default_factory=list)
-    variants_searched: int = 0
+    historical_hits: list[HistoricalHit] = field(default_factory=list)
+    reads_searched: int = 0
+    hits_found: int = 0
+    camera_names: dict[int, str] = field(default_factory=dict)
 
 
 def _validated_entry(settings: Settings, hotlist: Hotlist, data: EntryInput, now: datetime) -> EntryRow:
@@ -112,7 +119,7 @@ def add_officer_entry(
     """Add an entry typed in by an officer (expiring within officer_entry_days), then search past reads for it.
 
     The historical-hit search is its own audited data access (``hotlists.historical_search``) under the same
-    purpose and case number, over the retention period, with the plate's confusable variants.
+    purpose and case number, over the retention period: best texts and OCR alternates, with the matcher's rules.
     """
     ctx = require_context(ctx, "hotlists.entries")
     hotlist = get_hotlist(session, hotlist_id)
@@ -142,22 +149,27 @@ def add_officer_entry(
         justification=ctx.justification,
         details={"hotlist_id": hotlist.id, "entry_id": entry.id, "plate": entry.plate, "state": entry.state},
     )
-    variants = Confusables(settings.matching.confusable_pairs).variants(
-        entry.plate, settings.matching.historical_max_variants
+    target = MatchTarget(
+        entry.id, hotlist.id, entry.plate, entry.state, row.expires_at.timestamp() if row.expires_at else math.inf
     )
-    hits = find_reads_by_plates(
+    scan = search_past_reads(session.connection(), settings, [target], limit=settings.matching.historical_result_limit)
+    record_event(
         session,
         key,
-        ctx,
-        variants,
-        now - timedelta(days=settings.retention.days),
-        permission="hotlists.entries",
-        action="hotlists.historical_search",
-        details={"entry_id": entry.id, "plate": entry.plate},
-        limit=settings.matching.historical_result_limit,
-        client=client,
+        "hotlists.historical_search",
+        actor,
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
+        details={"hotlist_id": hotlist.id, "entry_id": entry.id, "plate": entry.plate, **scan.describe()},
     )
-    return OfficerEntryResult(entry=snapshot, historical_hits=hits, variants_searched=len(variants))
+    return OfficerEntryResult(
+        entry=snapshot,
+        historical_hits=scan.hits,
+        reads_searched=scan.searched,
+        hits_found=scan.found,
+        camera_names={c.id: c.name for c in list_cameras(session)} if scan.hits else {},
+    )
 
 
 def list_entries(

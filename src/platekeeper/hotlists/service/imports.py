@@ -44,10 +44,24 @@ class ImportRejected(ValueError):
 
 @dataclass(frozen=True)
 class ImportOutcome:
+    """What an import did. ``new_plates``: the plates it put on the list that were not on it before the load,
+    whose past reads the historical-hit search looks at."""
+
     hotlist_id: int
     mode: ImportMode
     loaded: int
     removed: int
+    new_plates: frozenset[str] = frozenset()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as the API answers it."""
+        return {
+            "hotlist_id": self.hotlist_id,
+            "mode": self.mode,
+            "loaded": self.loaded,
+            "removed": self.removed,
+            "new_plates": len(self.new_plates),
+        }
 
 
 def _entry_rows(rows: list[EntryRow], hotlist_id: int, who: str, now: datetime) -> Iterator[dict[str, Any]]:
@@ -122,9 +136,10 @@ def _deleted(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _remove_for_incremental(session: Session, hotlist_id: int, rows: list[EntryRow]) -> int:
-    """An incremental load replaces entries with the same plate and state on the list."""
-    removed = 0
+def _remove_for_incremental(session: Session, hotlist_id: int, rows: list[EntryRow]) -> tuple[int, set[str]]:
+    """An incremental load replaces entries with the same plate and state on the list. Returns how many it removed
+    and which of the file's plates were on the list already."""
+    removed, listed = 0, set[str]()
     keys = {(r.plate, r.state) for r in rows}
     plates = sorted({p for p, _ in keys})
     for start in range(0, len(plates), 500):
@@ -133,10 +148,11 @@ def _remove_for_incremental(session: Session, hotlist_id: int, rows: list[EntryR
                 HotlistEntry.hotlist_id == hotlist_id, HotlistEntry.plate.in_(plates[start : start + 500])
             )
         ).all()
+        listed.update(e.plate for e in existing)
         ids = [e.id for e in existing if (e.plate, e.state) in keys]
         if ids:
             removed += _deleted(session.execute(delete(HotlistEntry).where(HotlistEntry.id.in_(ids))))
-    return removed
+    return removed, listed
 
 
 def import_entries(
@@ -155,6 +171,8 @@ def import_entries(
 
     All or nothing: every row is parsed and checked before anything is written; any bad row refuses the whole
     file (the refusal is audited) and the list is left as it was. A full load marks the list as refreshed now.
+    The outcome names the plates that are new to the list; after the commit, ``alerts.historical`` searches the
+    past reads for them.
     """
     hotlist = get_hotlist(session, hotlist_id)
     if len(data) > settings.hotlists.max_import_bytes:
@@ -176,13 +194,16 @@ def import_entries(
         )
         raise ImportRejected(parsed.errors, parsed.error_count, len(parsed.rows))
     if mode == "full":
+        listed = set(session.scalars(select(HotlistEntry.plate).where(HotlistEntry.hotlist_id == hotlist.id)))
         removed = _deleted(session.execute(delete(HotlistEntry).where(HotlistEntry.hotlist_id == hotlist.id)))
     else:
-        removed = _remove_for_incremental(session, hotlist.id, parsed.rows)
+        removed, listed = _remove_for_incremental(session, hotlist.id, parsed.rows)
+    new_plates = frozenset(r.plate for r in parsed.rows if r.plate not in listed)
     loaded = _insert_entries(session, _entry_rows(parsed.rows, hotlist.id, actor.username or "import", now))
     values: dict[str, Any] = {"revision": Hotlist.revision + 1}
     if mode == "full":
         values["loaded_at"] = now
     session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(**values))
-    record_event(session, key, "hotlists.import", actor, details={**base, "loaded": loaded, "removed": removed})
-    return ImportOutcome(hotlist_id=hotlist.id, mode=mode, loaded=loaded, removed=removed)
+    counts = {"loaded": loaded, "removed": removed, "new_plates": len(new_plates)}
+    record_event(session, key, "hotlists.import", actor, details={**base, **counts})
+    return ImportOutcome(hotlist_id=hotlist.id, mode=mode, loaded=loaded, removed=removed, new_plates=new_plates)

@@ -22,7 +22,7 @@
     if (rows.querySelector(`tr[data-alert-id="${a.id}"]`)) return;
     document.getElementById("no-alerts")?.remove();
     const tr = document.createElement("tr");
-    tr.className = `alert-row p${a.priority} status-${a.status} fresh`;
+    tr.className = `alert-row p${a.priority} status-${a.status} fresh${a.historical ? " historical" : ""}`;
     tr.dataset.alertId = a.id;
     const prio = cell("");
     const p = document.createElement("span");
@@ -38,10 +38,12 @@
     if (a.list_stale) badge(list, "stale list");
     const match = cell(a.match_kind + (a.matched_via === "candidate" ? " (alternate)" : ""));
     if (a.state_mismatch) badge(match, "state differs");
-    tr.append(prio, cell(a.captured_at_local), plate, cell(a.entry_plate + (a.entry_state ? ` ${a.entry_state}` : ""), "plate"),
+    const time = cell(a.captured_at_local);
+    if (a.historical) badge(time, "historical");
+    tr.append(prio, time, plate, cell(a.entry_plate + (a.entry_state ? ` ${a.entry_state}` : ""), "plate"),
       list, match, cell(a.camera.name || String(a.camera.id)), cell(a.status));
     rows.prepend(tr);
-    document.title = `(${a.plate}) Alerts`;
+    if (!a.historical) document.title = `(${a.plate}) Alerts`;
   };
 
   const source = new EventSource("/api/v1/alerts/stream");

@@ -1,0 +1,59 @@
+"""Alerts: raised at ingest, listed live, opened with an AccessContext, verified step by step (policy 462.8).
+
+The only package that touches the alerts table: records.py (raising, listing, viewing, figures, purge release)
+and workflow.py (the verification state machine, every step and every refused step audited).
+"""
+
+from __future__ import annotations
+
+from platekeeper.alerts.service.records import (
+    AlertDetail,
+    AlertNotFound,
+    alert_figures,
+    alert_json,
+    alerts_after,
+    get_alert_detail,
+    latest_alert_id,
+    list_alerts,
+    purged_reason,
+    raise_alerts,
+    release_alerts_for_purge,
+    store_alerts,
+)
+from platekeeper.alerts.service.workflow import (
+    STATUSES,
+    STEPS,
+    VISUAL_MATCH,
+    AlertStepRefused,
+    DispositionChoice,
+    acknowledge,
+    dispose,
+    disposition_choices,
+    record_clets,
+    record_visual_check,
+)
+
+__all__ = [
+    "STATUSES",
+    "STEPS",
+    "VISUAL_MATCH",
+    "AlertDetail",
+    "AlertNotFound",
+    "AlertStepRefused",
+    "DispositionChoice",
+    "acknowledge",
+    "alert_figures",
+    "alert_json",
+    "alerts_after",
+    "dispose",
+    "disposition_choices",
+    "get_alert_detail",
+    "latest_alert_id",
+    "list_alerts",
+    "purged_reason",
+    "raise_alerts",
+    "record_clets",
+    "record_visual_check",
+    "release_alerts_for_purge",
+    "store_alerts",
+]

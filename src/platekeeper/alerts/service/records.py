@@ -1,0 +1,335 @@
+"""Alert records: raised at ingest or by a historical-hit search, listed live, opened with an AccessContext,
+counted for the figures, and released (plate details cleared) when their read is purged (462.9)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from platekeeper.access.context import AccessContext, require_context
+from platekeeper.access.principal import Principal
+from platekeeper.alerts.models import Alert
+from platekeeper.audit.service import Actor, record_event
+from platekeeper.cameras.service import list_cameras
+from platekeeper.config import Settings
+from platekeeper.db import utcnow
+from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
+from platekeeper.hotlists.models import Hotlist, HotlistEntry
+from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
+from platekeeper.reads.images import ImageStore
+from platekeeper.reads.service import ReadDetail, actor_of, get_read, reads_for_matching
+
+__all__ = [
+    "AlertDetail",
+    "AlertNotFound",
+    "alert_figures",
+    "alert_json",
+    "alerts_after",
+    "get_alert_detail",
+    "latest_alert_id",
+    "list_alerts",
+    "purged_reason",
+    "raise_alerts",
+    "release_alerts_for_purge",
+    "store_alerts",
+]
+
+
+class AlertNotFound(LookupError):
+    """No alert with that id."""
+
+
+def _camera_names(session: Session) -> dict[int, str]:
+    return {c.id: c.name for c in list_cameras(session)}
+
+
+def alert_json(alert: Alert, settings: Settings, camera_name: str | None = None) -> dict[str, Any]:
+    """An alert as the dashboard and the API show it (no images)."""
+    kind = settings.hotlists.kind(alert.kind)
+    entry = alert.entry or {}
+    return {
+        "id": alert.id,
+        "read_id": str(alert.read_id) if alert.read_id else None,
+        "created_at": alert.created_at.isoformat(),
+        "captured_at": alert.captured_at.isoformat(),
+        "captured_at_local": alert.captured_at.astimezone(settings.tz).strftime(
+            "%Y-%m-%d %H:%M" if alert.historical else "%H:%M:%S"
+        ),
+        "camera": {"id": alert.camera_id, "name": camera_name},
+        "plate": alert.plate,
+        "matched_text": alert.matched_text,
+        "matched_via": alert.matched_via,
+        "match_kind": alert.match_kind,
+        "match_confidence": alert.match_confidence,
+        "entry_plate": entry.get("plate"),
+        "entry_state": entry.get("state"),
+        "vehicle": " ".join(str(entry.get(k)) for k in ("color", "make", "model") if entry.get(k)),
+        "state_mismatch": alert.state_mismatch,
+        "list_stale": alert.list_stale,
+        "priority": alert.priority,
+        "hotlist": {"id": alert.hotlist_id, "name": alert.hotlist_name},
+        "kind": alert.kind,
+        "kind_label": kind.label if kind else alert.kind,
+        "status": alert.status,
+        "disposition": alert.disposition,
+        "historical": alert.historical,
+        "purged": alert.purged_at is not None,
+        "url": f"/alerts/{alert.id}",
+    }
+
+
+def _new_alert(
+    settings: Settings, read: Any, match: Match, entry: HotlistEntry, hotlist: Hotlist, now: datetime, historical: bool
+) -> Alert:
+    kind = settings.hotlists.kind(entry.kind) or settings.hotlists.kind(hotlist.kind)
+    return Alert(
+        read_id=read.id,
+        camera_id=read.camera_id,
+        captured_at=read.captured_at,
+        created_at=now,
+        plate=read.plate,
+        matched_text=match.text,
+        matched_via=match.via,
+        match_confidence=match.confidence,
+        match_kind=match.kind,
+        state_mismatch=match.state_mismatch,
+        list_stale=is_stale(hotlist, now),
+        priority=kind.priority if kind else 5,
+        hotlist_id=hotlist.id,
+        hotlist_name=hotlist.name,
+        kind=entry.kind,
+        entry_id=entry.id,
+        entry=entry_snapshot(entry),
+        status="new",
+        notes="",
+        historical=historical,
+    )
+
+
+def raise_alerts(
+    session: Session, settings: Settings, key: bytes, index: MatchIndex, read_ids: list[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """Match newly stored reads and raise an alert for each hit; returns the alerts as JSON, to publish."""
+    if not read_ids or len(index) == 0:
+        return []
+    now = utcnow().timestamp()
+    found: list[tuple[Any, Match]] = []
+    m = settings.matching
+    for read in reads_for_matching(session, read_ids):
+        texts = texts_of_read(
+            read.plate, read.confidence, read.candidates, m.max_candidates, m.min_candidate_confidence
+        )
+        found.extend((read, match) for match in index.match(texts, read.region, now))
+    return store_alerts(session, settings, key, Actor.system("ingest"), found, historical=False)
+
+
+def store_alerts(
+    session: Session,
+    settings: Settings,
+    key: bytes,
+    actor: Actor,
+    found: Sequence[tuple[Any, Match]],
+    *,
+    historical: bool,
+) -> list[dict[str, Any]]:
+    """An alert per (read, match), each audited as ``alerts.create``; returns them as JSON, to publish.
+
+    ``historical``: past reads found when their entry was imported, not live sightings. A read that already has an
+    alert on the same list gets no second, historical one. Matches on entries removed since are skipped.
+    """
+    if not found:
+        return []
+    entries, hotlists = entries_and_lists(session, {x.entry_id for _, x in found}, {x.hotlist_id for _, x in found})
+    if historical:
+        known = _alerted(session, [read.id for read, _ in found])
+        found = [(read, match) for read, match in found if (read.id, match.hotlist_id) not in known]
+    now = utcnow()
+    alerts = [
+        _new_alert(settings, read, match, entries[match.entry_id], hotlists[match.hotlist_id], now, historical)
+        for read, match in found
+        if match.entry_id in entries and match.hotlist_id in hotlists  # removed since the index was built
+    ]
+    session.add_all(alerts)
+    session.flush()
+    names = _camera_names(session) if alerts else {}
+    for alert in alerts:
+        record_event(
+            session,
+            key,
+            "alerts.create",
+            actor,
+            details={
+                "alert_id": alert.id,
+                "read_id": str(alert.read_id),
+                "plate": alert.plate,
+                "entry_id": alert.entry_id,
+                "hotlist": alert.hotlist_name,
+                "match_kind": alert.match_kind,
+                "matched_via": alert.matched_via,
+                "historical": historical,
+            },
+        )
+    return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
+
+
+def _alerted(session: Session, read_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID | None, int | None]]:
+    """(read, list) pairs that already have an alert."""
+    pairs: set[tuple[uuid.UUID | None, int | None]] = set()
+    unique = sorted(set(read_ids))
+    for start in range(0, len(unique), 500):
+        rows = session.execute(
+            select(Alert.read_id, Alert.hotlist_id).where(Alert.read_id.in_(unique[start : start + 500]))
+        )
+        pairs.update((row.read_id, row.hotlist_id) for row in rows)
+    return pairs
+
+
+def latest_alert_id(session: Session) -> int:
+    """The highest alert id committed so far (0 when there is none): where a live stream starts looking."""
+    return session.scalar(select(func.max(Alert.id))) or 0
+
+
+def alerts_after(session: Session, settings: Settings, after_id: int, limit: int) -> list[dict[str, Any]]:
+    """Alerts with an id above ``after_id``, oldest first, as JSON: what the live stream polls for, to push alerts
+    committed by other processes (a recognition worker, a CLI import). One primary-key range query."""
+    alerts = session.scalars(select(Alert).where(Alert.id > after_id).order_by(Alert.id).limit(limit)).all()
+    names = _camera_names(session) if alerts else {}
+    return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
+
+
+def list_alerts(
+    session: Session, settings: Settings, key: bytes, principal: Principal, *, limit: int, client: str | None = None
+) -> list[dict[str, Any]]:
+    """The newest alerts for the live dashboard (not those released by a purge); opening it is audited
+    (``alerts.dashboard``)."""
+    principal.require("alerts.view")
+    alerts = session.scalars(
+        select(Alert).where(Alert.purged_at.is_(None)).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    ).all()
+    record_event(
+        session,
+        key,
+        "alerts.dashboard",
+        actor_of(principal, client),
+        purpose=settings.alerts.dashboard_purpose,
+        details={"shown": len(alerts)},
+    )
+    names = _camera_names(session)
+    return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    alert: Alert
+    read: ReadDetail
+    json: dict[str, Any]
+
+
+def get_alert_detail(
+    session: Session,
+    settings: Settings,
+    key: bytes,
+    ctx: AccessContext,
+    alert_id: int,
+    store: ImageStore,
+    *,
+    client: str | None = None,
+) -> AlertDetail:
+    """One alert with its read's crop and overview (read through reads.service, itself audited). Audited."""
+    ctx = require_context(ctx, "alerts.view")
+    alert = session.get(Alert, alert_id)
+    record_event(
+        session,
+        key,
+        "alerts.view",
+        actor_of(ctx.principal, client),
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
+        details={"alert_id": alert_id, "plate": alert.plate if alert else None, "found": alert is not None},
+    )
+    if alert is None:
+        raise AlertNotFound(f"no alert with id {alert_id}")
+    if alert.read_id is None:
+        raise AlertNotFound(purged_reason(alert))
+    read = get_read(session, key, ctx, alert.read_id, store, client=client)
+    return AlertDetail(alert=alert, read=read, json=alert_json(alert, settings, read.camera.name))
+
+
+def purged_reason(alert: Alert) -> str:
+    return (
+        f"alert {alert.id}: its read was purged after the retention period (policy 462.9); only the counts the "
+        "audit figures use are kept"
+    )
+
+
+def alert_figures(
+    session: Session, settings: Settings, key: bytes, principal: Principal, *, client: str | None = None
+) -> dict[str, Any]:
+    """Misread rate per camera (from dispositions) and hits per list: aggregates only. Audited."""
+    principal.require("alerts.figures")
+    misread_codes = [d.code for d in settings.alerts.dispositions if d.misread]
+    closed = Alert.status == "closed"
+    rows = session.execute(
+        select(
+            Alert.camera_id,
+            func.count(Alert.id),
+            func.sum(case((closed, 1), else_=0)),
+            func.sum(case((Alert.disposition.in_(misread_codes), 1), else_=0)),
+        ).group_by(Alert.camera_id)
+    ).all()
+    names = _camera_names(session)
+    cameras = [
+        {
+            "camera_id": cam,
+            "camera": names.get(cam, str(cam)),
+            "alerts": total,
+            "closed": int(done or 0),
+            "misreads": int(bad or 0),
+            "misread_rate": round(int(bad or 0) / int(done), 4) if done else None,
+        }
+        for cam, total, done, bad in rows
+    ]
+    hits = session.execute(
+        select(Alert.hotlist_name, Alert.kind, func.count(Alert.id)).group_by(Alert.hotlist_name, Alert.kind)
+    ).all()
+    lists = [{"hotlist": name, "kind": kind, "hits": n} for name, kind, n in sorted(hits, key=lambda h: -h[2])]
+    record_event(session, key, "alerts.figures", actor_of(principal, client), details={"cameras": len(cameras)})
+    return {"cameras": cameras, "lists": lists, "generated_at": datetime.now(settings.tz).isoformat()}
+
+
+def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_ids: Sequence[uuid.UUID]) -> int:
+    """Before expired reads are deleted (462.9): strip their alerts of every plate detail and unlink them.
+
+    What the audit figures count stays (camera, list, kind, priority, match kind, status, disposition, who and when
+    of each step); the plate, the matched text, the entry snapshot and id, the CLETS reference and the notes go,
+    ``read_id`` becomes null and ``purged_at`` is set. The purge must call this first: the foreign key refuses to
+    delete a read that still has an alert. Audited as ``alerts.purge`` (counts only). Returns the alerts released.
+    """
+    now, released = utcnow(), 0
+    unique = sorted(set(read_ids))
+    for start in range(0, len(unique), 500):
+        result = session.execute(
+            update(Alert)
+            .where(Alert.read_id.in_(unique[start : start + 500]))
+            .values(
+                read_id=None,
+                plate="",
+                matched_text="",
+                entry={},
+                entry_id=None,
+                clets_reference=None,
+                notes="",
+                purged_at=now,
+            )
+        )
+        released += int(getattr(result, "rowcount", 0) or 0)
+    if released:
+        record_event(session, key, "alerts.purge", actor, details={"reads": len(unique), "alerts_released": released})
+    return released
