@@ -1,22 +1,29 @@
 """Live alerts: an alert raised at ingest, or committed by another process, reaches a signed-in client over
-Server-Sent Events after the commit, once."""
+Server-Sent Events after the commit, once; one the dashboard missed (raised after its page was rendered, or while it
+was reconnecting) comes when its stream opens, once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
-from platekeeper.alerts.service import raise_alerts
-from platekeeper.alerts.stream import DeliveredAlerts
+from platekeeper.alerts.models import Alert
+from platekeeper.alerts.service import raise_alerts, release_alerts_for_purge
+from platekeeper.alerts.stream import DeliveredAlerts, Replay, Subscriber, sse_events
+from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.service import Actor
-from platekeeper.config import Settings, load_settings
+from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.hotlists.importers import ImportSpec
 from platekeeper.hotlists.matcher import Confusables, MatchIndex
 from platekeeper.hotlists.service import create_hotlist, import_entries, iter_match_targets
@@ -68,8 +75,8 @@ def test_alert_arrives_over_sse(harness: Harness) -> None:
 
 @pytest.fixture
 def settings(tmp_path, database_url: str) -> Settings:  # type: ignore[no-untyped-def]
-    """Short keep-alives, so a listening test wakes up often enough to stop on time."""
-    alerts = {"stream_keepalive_seconds": 0.3, "stream_poll_seconds": 0.5}
+    """Short keep-alives, so a listening test wakes up often enough to stop on time; a small replay limit."""
+    alerts = {"stream_keepalive_seconds": 0.3, "stream_poll_seconds": 0.5, "stream_replay_limit": 3}
     return load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH, alerts=alerts)
 
 
@@ -156,3 +163,207 @@ def test_each_alert_id_is_delivered_once_whatever_the_order(ids: list[int], gaps
     ledger.settle(now=100.0)  # gaps waited for long enough
     assert ledger.floor == max(offered or [0])
     assert not any(ledger.claim(i, now=100.0) for i in offered)
+
+
+class _Stream:
+    """Reads one alert stream in a thread, keeping every event (name, id, data) and comment in order."""
+
+    def __init__(self, client: httpx.Client, params: dict | None = None, headers: dict | None = None) -> None:
+        self.client = client
+        self.params = params or {}
+        self.headers = {"Accept": "text/event-stream", **(headers or {})}
+        self.events: list[tuple[str, str | None, dict]] = []  # (event, id, data)
+        self.keepalives = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.client.stream("GET", "/api/v1/alerts/stream", params=self.params, headers=self.headers) as stream:
+            assert stream.status_code == 200
+            fields: dict[str, str] = {}
+            for line in stream.iter_lines():
+                if self.stop.is_set():
+                    return
+                if line == ": keepalive":
+                    self.keepalives += 1
+                elif line.startswith(("event: ", "id: ", "data: ")):
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                elif not line and "data" in fields:
+                    self.events.append((fields.get("event", ""), fields.get("id"), json.loads(fields["data"])))
+                    fields = {}
+                elif not line:
+                    fields = {}
+
+    @property
+    def alerts(self) -> list[tuple[str | None, dict]]:
+        return [(event_id, data) for event, event_id, data in self.events if event == "alert"]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def _alert_of(harness: Harness, read: dict) -> int:
+    with harness.database.session() as session:
+        return int(session.scalars(select(Alert.id).where(Alert.read_id == uuid.UUID(read["id"]))).one())
+
+
+def _stream_audits(harness: Harness) -> list[dict]:
+    with harness.database.session() as session:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "alerts.dashboard").order_by(AuditEvent.seq)
+        )
+        return [dict(e.details) for e in rows if e.details.get("stream")]
+
+
+def _rendered_after(client: httpx.Client) -> int:
+    page = client.get("/alerts")
+    assert page.status_code == 200, page.text
+    match = re.search(r'id="alert-rows" data-after="(\d+)"', page.text)
+    assert match, "the dashboard names the newest alert it rendered"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("Highland & 15th")
+    harness.user("dana", "sworn_officer")
+    shown = make_read("5SOW350")
+    ingest(harness, key, shown)
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        after = _rendered_after(client)
+        assert after == _alert_of(harness, shown)
+        missed = make_read("5SOW350")
+        ingest(harness, key, missed)  # committed after the render, before the stream opens: nobody is listening
+        missed_id = _alert_of(harness, missed)
+
+        plain = _Stream(client, headers={"Last-Event-ID": "not-an-id"})  # ignored: the stream starts from now
+        _wait_for(lambda: plain.keepalives > 0)
+        assert plain.events == []  # the replay would have come before the first keep-alive
+        plain.close()
+        _wait_for(lambda: broker.subscribers == 0)
+
+        stream = _Stream(client, params={"after": after})
+        _wait_for(lambda: len(stream.alerts) == 1 and broker.subscribers == 1)
+        live = make_read("5SOW350")
+        ingest(harness, key, live)
+        _wait_for(lambda: len(stream.alerts) == 2)
+        time.sleep(1.2)  # two polls: nothing comes twice
+        stream.close()
+    live_id = _alert_of(harness, live)
+    assert [(i, a["id"]) for i, a in stream.alerts] == [(str(missed_id), missed_id), (str(live_id), live_id)]
+    assert stream.alerts[0][1]["plate"] == "5SOW350" and stream.alerts[0][1]["camera"]["name"] == "Highland & 15th"
+    assert _stream_audits(harness) == [{"stream": True}, {"stream": True, "replay_after": after}]
+    _wait_for(lambda: broker.subscribers == 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("Highland & 15th")
+    harness.user("dana", "sworn_officer")
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        after = _rendered_after(client)
+        assert after == 0  # no alert yet
+        first = _Stream(client, params={"after": after})
+        _wait_for(lambda: broker.subscribers == 1)
+        ingest(harness, key, make_read("5SOW350"))
+        _wait_for(lambda: len(first.alerts) == 1)
+        first.close()  # the connection drops
+        _wait_for(lambda: broker.subscribers == 0)
+        ((last_event_id, seen),) = first.alerts
+
+        missed = [make_read("5SOW350"), make_read("5SOW350"), make_read("5SOW350")]
+        ingest(harness, key, *missed)
+        with harness.database.session() as session:  # released by the purge: off the dashboard, not replayed
+            release_alerts_for_purge(session, harness.key, Actor.system("retention"), [uuid.UUID(missed[1]["id"])])
+        missed_ids = sorted([_alert_of(harness, missed[0]), _alert_of(harness, missed[2])])
+
+        # what the browser sends on its own when it reconnects: the same URL, and the last event id it got
+        again = _Stream(client, params={"after": after}, headers={"Last-Event-ID": last_event_id})
+        _wait_for(lambda: len(again.alerts) == 2 and broker.subscribers == 1)
+        live = make_read("5SOW350")
+        ingest(harness, key, live)
+        _wait_for(lambda: len(again.alerts) == 3)
+        time.sleep(1.2)  # two polls: nothing comes twice
+        again.close()
+    assert last_event_id == str(seen["id"])
+    ids = [a["id"] for _, a in again.alerts]
+    assert ids == [*missed_ids, _alert_of(harness, live)]
+    assert [i for i, _ in again.alerts] == [str(i) for i in ids]
+    assert _stream_audits(harness)[-1] == {"stream": True, "replay_after": seen["id"]}
+    _wait_for(lambda: broker.subscribers == 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_replay_keeps_the_newest_alerts_up_to_its_limit(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera()
+    harness.user("dana", "sworn_officer")
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        after = _rendered_after(client)
+        reads = [make_read("5SOW350") for _ in range(5)]
+        ingest(harness, key, *reads)
+        stream = _Stream(client, params={"after": after})
+        _wait_for(lambda: stream.keepalives > 0)
+        stream.close()
+    assert harness.settings.alerts.stream_replay_limit == 3
+    assert stream.events[0] == ("replay-truncated", None, {"sent": 3})
+    newest = sorted(_alert_of(harness, r) for r in reads)[2:]
+    assert [a["id"] for _, a in stream.alerts] == newest  # the newest three, oldest first
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_bad_after_is_refused_and_changes_nothing(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera()
+    harness.user("dana", "sworn_officer")
+    read = make_read("5SOW350")
+    ingest(harness, key, read)
+    newest = _alert_of(harness, read)
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        accept = {"Accept": "text/event-stream"}
+        for bad in ["abc", "-1", "", "1.5", " 1", "0x1", "\u0663", "9" * 30, str(2**63), str(newest + 1)]:
+            response = client.get("/api/v1/alerts/stream", params={"after": bad}, headers=accept)
+            assert response.status_code == 400, (bad, response.text)
+            assert response.json()["detail"].startswith(f"after must be an alert id from 0 to {newest}"), bad
+        headers = {**accept, "Last-Event-ID": str(newest)}  # a good header does not rescue a bad query parameter
+        assert client.get("/api/v1/alerts/stream", params={"after": "abc"}, headers=headers).status_code == 400
+    assert _stream_audits(harness) == [] and broker.subscribers == 0 and not broker.polling
+
+
+def test_the_stream_sends_a_replayed_alert_once_when_it_also_comes_live() -> None:
+    """An alert committed between the subscription and the replay read comes both ways: it is sent once, and each
+    event's id is the highest alert id sent so far (what a reconnect asks to continue from)."""
+
+    async def run() -> list[str]:
+        subscriber = Subscriber(asyncio.get_running_loop(), 10)
+        for alert_id in (6, 4, 7):  # 6 was replayed too; 4 committed late, below the ids sent already
+            subscriber.offer({"id": alert_id})
+        replay = Replay(after=3, alerts=[{"id": 5}, {"id": 6}])
+        chunks = []
+        async for chunk in sse_events(subscriber, keepalive=0.05, replay=replay):
+            chunks.append(chunk)
+            if chunk.startswith(": keepalive"):
+                return chunks
+        return chunks
+
+    chunks = asyncio.run(run())
+    sent = [(c.split("\n")[0], json.loads(c.split("data: ")[1])["id"]) for c in chunks if "event: alert" in c]
+    assert sent == [("id: 5", 5), ("id: 6", 6), ("id: 6", 4), ("id: 7", 7)]
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+def test_the_replay_limit_is_bounded(tmp_path: Path, limit: int) -> None:
+    with pytest.raises(ConfigError, match="stream_replay_limit"):
+        load_settings(data_dir=tmp_path, alerts={"stream_replay_limit": limit})

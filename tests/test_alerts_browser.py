@@ -79,3 +79,45 @@ def test_verification_flow_in_chromium(harness: Harness) -> None:
         page.click("button[value=action_taken]")
         page.wait_for_selector("text=Closed: action taken")
         browser.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_alert_raised_before_the_live_feed_connects_appears(harness: Harness) -> None:
+    """The dashboard's feed starts from the newest alert it rendered, so one raised between the render and the
+    EventSource connecting still appears, without a reload."""
+    from playwright.sync_api import Route, sync_playwright
+
+    executable = chromium_path()
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen vehicle,,HOND,CIV,GRY\n")
+    _, key = harness.camera("Highland & 15th")
+    harness.user("dana", "sworn_officer")
+    ingest(harness, key, make_read("5SOW350"))  # on the dashboard when it is rendered
+    with live_server(harness.client.app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "dana")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/login/mfa*")
+        page.fill("input[name=code]", harness.code("dana"))
+        page.click("button[type=submit]")
+        page.goto(f"{base}/alerts")
+        page.wait_for_selector("#live-status[data-state=live]")
+
+        held: list[Route] = []
+        page.route("**/static/alerts.js", lambda route: held.append(route))  # the feed waits until we let it go
+        page.reload(wait_until="commit")
+        page.wait_for_selector("#alert-rows tr.alert-row")
+        for _ in range(200):
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the dashboard asked for its script"
+        ingest(harness, key, make_read("5SOW35O"))  # after the render, before the feed connects
+        held[0].continue_()
+        row = page.wait_for_selector("tr.alert-row.fresh", timeout=10_000)
+        assert "5SOW35O" in row.inner_text() and "confusable" in row.inner_text()
+        page.wait_for_selector("#live-status[data-state=live]")
+        assert page.locator("tr.alert-row").count() == 2
+        browser.close()

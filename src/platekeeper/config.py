@@ -605,6 +605,13 @@ class AlertConfig(StrictModel):
         description="How long the stream keeps looking for an alert id missing from the sequence (a transaction "
         "of another process still committing) before it stops expecting it.",
     )
+    stream_replay_limit: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="At most this many alerts a dashboard missed (raised after its page was rendered, or while it "
+        "was reconnecting) are sent when its stream opens; the newest are kept.",
+    )
 
     @field_validator("clets_reference_pattern")
     @classmethod

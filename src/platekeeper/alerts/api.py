@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
@@ -20,6 +23,7 @@ from platekeeper.alerts.service import (
     dispose,
     disposition_choices,
     get_alert_detail,
+    latest_alert_id,
     list_alerts,
     record_clets,
     record_visual_check,
@@ -31,6 +35,8 @@ from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -52,30 +58,76 @@ def api_list_alerts(
     return {"alerts": alerts}
 
 
-@router.get("/alerts/stream", responses={406: {"description": "The client does not accept text/event-stream"}})
+_ALERT_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _alert_id(text: str, latest: int) -> int | None:
+    """An alert id written in decimal, from 0 to the newest committed alert id, or None."""
+    if not _ALERT_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= latest else None
+
+
+@router.get(
+    "/alerts/stream",
+    responses={
+        400: {"description": "after is not an alert id from 0 to the newest alert's"},
+        406: {"description": "The client does not accept text/event-stream"},
+    },
+)
 def api_alert_stream(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+    request: Request,
+    session: DbSession,
+    state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    after: Annotated[
+        str | None, Query(description="The newest alert id the dashboard shows: the alerts above it come first")
+    ] = None,
 ) -> Response:
-    """New alerts as Server-Sent Events (``event: alert``, JSON data). Opening the stream is audited."""
+    """New alerts as Server-Sent Events (``event: alert``, JSON data). Opening the stream is audited.
+
+    With ``after`` (the dashboard's first connection) or a ``Last-Event-ID`` header (a browser reconnecting; it wins
+    over ``after``), the stream first sends the dashboard alerts above that id it missed, oldest first, at most
+    ``alerts.stream_replay_limit`` (the newest). A bad ``after`` is refused (400); a malformed ``Last-Event-ID``
+    is ignored (browsers send it on their own), as if absent.
+    """
     if "text/event-stream" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": "this stream needs Accept: text/event-stream (use EventSource)"}, 406)
     app = app_state(request)
+    latest = latest_alert_id(session)
+    cursor = None
+    if after is not None:
+        cursor = _alert_id(after, latest)
+        if cursor is None:
+            return JSONResponse(
+                {"detail": f"after must be an alert id from 0 to {latest} (the newest alert), not {after[:40]!r}"},
+                400,
+            )
+    reconnect = _alert_id(request.headers.get("last-event-id", ""), latest)
+    if reconnect is not None:
+        cursor = reconnect
     record_event(
         session,
         app.audit_key,
         "alerts.dashboard",
         actor_of(state.principal, client_of(request)),
         purpose=app.settings.alerts.dashboard_purpose,
-        details={"stream": True},
+        details={"stream": True} if cursor is None else {"stream": True, "replay_after": cursor},
     )
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
-    broker = runtime_of(request).broker
+    runtime = runtime_of(request)
+    broker = runtime.broker
     keepalive = app.settings.alerts.stream_keepalive_seconds
 
     async def body() -> Any:
-        subscriber = broker.subscribe()
+        subscriber = broker.subscribe()  # first, so an alert committed during the replay read comes live
         try:
-            async for chunk in sse_events(subscriber, keepalive):
+            try:
+                replay = None if cursor is None else await run_in_threadpool(runtime.replay, cursor)
+            except Exception:  # end the stream: the browser reconnects and asks again from the same id
+                log.exception("alert stream: could not read the alerts missed since %s", cursor)
+                return
+            async for chunk in sse_events(subscriber, keepalive, replay):
                 yield chunk
         finally:
             broker.unsubscribe(subscriber)

@@ -67,7 +67,8 @@ def alerts_page(
         client=client_of(request),
     )
     stale = [h for h in list_hotlists(session, app.settings, utcnow()) if h.stale]
-    return render(request, "alerts.html", {"alerts": alerts, "stale": stale})
+    newest = max((int(a["id"]) for a in alerts), default=0)  # the stream sends what was raised after this render
+    return render(request, "alerts.html", {"alerts": alerts, "stale": stale, "newest": newest})
 
 
 @router.get("/alerts/figures")

@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from platekeeper.alerts.historical import search_history_for_import
-from platekeeper.alerts.service import alerts_after, latest_alert_id, raise_alerts
-from platekeeper.alerts.stream import AlertBroker, publish_after_commit
+from platekeeper.alerts.service import alerts_after, latest_alert_id, missed_alerts, raise_alerts
+from platekeeper.alerts.stream import AlertBroker, Replay, publish_after_commit
 from platekeeper.audit.service import Actor
 from platekeeper.config import Settings
 from platekeeper.db import Database
@@ -64,6 +64,15 @@ class AlertRuntime:
             poll_seconds=config.stream_poll_seconds,
             gap_seconds=config.stream_gap_seconds,
         )
+
+    def replay(self, after_id: int) -> Replay:
+        """The alerts a dashboard that has every alert up to ``after_id`` missed (at most
+        ``alerts.stream_replay_limit``, the newest), read through a read-only snapshot (no SQLite write lock)."""
+        with self.database.read_connection() as conn, Session(bind=conn) as session:
+            alerts, truncated = missed_alerts(
+                session, self.settings, after_id, self.settings.alerts.stream_replay_limit
+            )
+        return Replay(after_id, alerts, truncated)
 
     def after_ingest(self, session: Session, settings: Settings, read_ids: list[uuid.UUID]) -> None:
         """Match newly stored reads in the ingest transaction; push the alerts once it commits."""

@@ -7,6 +7,11 @@ historical hits) are found by a poller: while at least one stream is open, a thr
 through one ledger of delivered ids, so an alert is pushed once whichever path sees it first. Each subscriber lives
 on the event loop that serves its connection, so delivery goes through ``call_soon_threadsafe``. A slow subscriber
 loses its oldest alerts, never blocks ingest.
+
+A stream can start with a :class:`Replay`: the alerts its dashboard missed (raised after the page was rendered, or
+while the browser was reconnecting), read after the subscription, so nothing falls between the two. Each event's
+``id`` is the highest alert id sent on the connection (the browser sends it back as ``Last-Event-ID``), and a live
+alert that was already replayed is not sent again.
 """
 
 from __future__ import annotations
@@ -17,12 +22,21 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-__all__ = ["AlertBroker", "AlertFeed", "DeliveredAlerts", "Subscriber", "publish_after_commit", "sse_events"]
+__all__ = [
+    "AlertBroker",
+    "AlertFeed",
+    "DeliveredAlerts",
+    "Replay",
+    "Subscriber",
+    "publish_after_commit",
+    "sse_events",
+]
 
 log = logging.getLogger(__name__)
 
@@ -209,13 +223,45 @@ def publish_after_commit(session: Session, broker: AlertBroker, messages: list[d
     pending.extend(messages)
 
 
-async def sse_events(subscriber: Subscriber, keepalive: float) -> AsyncIterator[str]:
-    """The text/event-stream body: one ``alert`` event per alert, a comment when idle."""
+@dataclass(frozen=True)
+class Replay:
+    """What a stream sends before the live alerts: the alerts above ``after`` its dashboard has not shown."""
+
+    after: int  # the client's cursor: it has every alert up to this id
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # oldest first
+    truncated: bool = False  # more were missed than the replay limit: only the newest are in ``alerts``
+
+
+def _alert_event(message: dict[str, Any], cursor: int) -> str:
+    return f"id: {cursor}\nevent: alert\ndata: {json.dumps(message, separators=(',', ':'))}\n\n"
+
+
+async def sse_events(subscriber: Subscriber, keepalive: float, replay: Replay | None = None) -> AsyncIterator[str]:
+    """The text/event-stream body: the replayed alerts, then one ``alert`` event per new alert, a comment when idle.
+
+    Each event's ``id`` is the highest alert id sent so far (the alert's own id unless alerts come out of order),
+    so a reconnecting browser's ``Last-Event-ID`` asks for exactly what it has not seen. When the replay was cut at
+    its limit, a ``replay-truncated`` event comes first (the dashboard asks for a reload).
+    """
     yield "retry: 2000\n\n"
+    cursor = replay.after if replay is not None else 0
+    replayed: set[int] = set()
+    if replay is not None:
+        if replay.truncated:
+            yield f"event: replay-truncated\ndata: {json.dumps({'sent': len(replay.alerts)})}\n\n"
+        for message in replay.alerts:
+            replayed.add(int(message["id"]))
+            cursor = max(cursor, int(message["id"]))
+            yield _alert_event(message, cursor)
     while True:
         try:
             message = await asyncio.wait_for(subscriber.queue.get(), timeout=keepalive)
         except TimeoutError:
             yield ": keepalive\n\n"
             continue
-        yield f"id: {message['id']}\nevent: alert\ndata: {json.dumps(message, separators=(',', ':'))}\n\n"
+        alert_id = int(message["id"])
+        if alert_id in replayed:  # committed just before the replay read and published just after: sent already
+            replayed.discard(alert_id)  # the broker's ledger hands each id over once, so it cannot come again
+            continue
+        cursor = max(cursor, alert_id)
+        yield _alert_event(message, cursor)

@@ -34,6 +34,7 @@ __all__ = [
     "get_alert_detail",
     "latest_alert_id",
     "list_alerts",
+    "missed_alerts",
     "purged_reason",
     "raise_alerts",
     "release_alerts_for_purge",
@@ -201,6 +202,18 @@ def alerts_after(session: Session, settings: Settings, after_id: int, limit: int
     alerts = session.scalars(select(Alert).where(Alert.id > after_id).order_by(Alert.id).limit(limit)).all()
     names = _camera_names(session) if alerts else {}
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
+
+
+def missed_alerts(session: Session, settings: Settings, after_id: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """What a dashboard that has every alert up to ``after_id`` is missing: the alerts above it that the dashboard
+    lists (not those released by a purge), the newest ``limit`` of them oldest first, as JSON; and whether more
+    were left out. One primary-key range query."""
+    rows = session.scalars(
+        select(Alert).where(Alert.id > after_id, Alert.purged_at.is_(None)).order_by(Alert.id.desc()).limit(limit + 1)
+    ).all()
+    alerts = list(reversed(rows[:limit]))
+    names = _camera_names(session) if alerts else {}
+    return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts], len(rows) > limit
 
 
 def list_alerts(

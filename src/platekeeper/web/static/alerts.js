@@ -46,8 +46,20 @@
     if (!a.historical) document.title = `(${a.plate}) Alerts`;
   };
 
-  const source = new EventSource("/api/v1/alerts/stream");
-  source.addEventListener("open", () => { status.textContent = "Live: new alerts appear at the top."; status.dataset.state = "live"; });
-  source.addEventListener("error", () => { status.textContent = "Live feed interrupted; reconnecting…"; status.dataset.state = "reconnecting"; });
+  const show = (state, text) => { status.textContent = text; status.dataset.state = state; };
+  // First connection: the alerts raised since this page was rendered come first. The browser reconnects on its own
+  // after a dropped connection, sending the last event id it got (Last-Event-ID), so those missed meanwhile come too.
+  const after = /^[0-9]+$/.test(rows.dataset.after || "") ? rows.dataset.after : "0";
+  const source = new EventSource(`/api/v1/alerts/stream?after=${after}`);
+  let truncated = false; // more alerts were missed than the stream resends: only a reload shows them all
+  const live = () => truncated
+    ? show("truncated", "Live, but more alerts were raised while this page was not connected than the feed resends. Reload the page to see them all.")
+    : show("live", "Live: new alerts appear at the top.");
+  source.addEventListener("open", live);
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) show("closed", "Live feed stopped. Reload the page to see new alerts.");
+    else show("reconnecting", "Live feed interrupted; reconnecting…");
+  });
+  source.addEventListener("replay-truncated", () => { truncated = true; live(); });
   source.addEventListener("alert", (event) => addAlert(JSON.parse(event.data)));
 })();
