@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALPHABET", "CharPosteriors", "Decoded", "constrained_decode", "fold_posteriors", "greedy_decode"]
+__all__ = [
+    "ALPHABET",
+    "CharPosteriors",
+    "Decoded",
+    "constrained_decode",
+    "fold_posteriors",
+    "greedy_decode",
+    "mask_groups",
+]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _BLANK = 0
@@ -81,18 +89,21 @@ def _viterbi(emit: np.ndarray, blank: np.ndarray, changed: np.ndarray) -> tuple[
     odd = np.arange(n_states) % 2 == 1
     skip_ok = odd & (np.arange(n_states) >= 3)
     for t in range(1, n_t):
-        stay, step = score, np.full_like(score, -np.inf)
+        step = np.full_like(score, -np.inf)
         step[:, 1:] = score[:, :-1]
-        skip = np.full_like(score, -np.inf)
+        best = np.maximum(score, step)
+        choice = (step > score).astype(np.int8)  # ties keep "stay", as argmax over (stay, step, skip) would
         if changed[t]:
+            skip = np.full_like(score, -np.inf)
             skip[:, 2:] = np.where(skip_ok[2:], score[:, :-2], -np.inf)
-        stacked = np.stack([stay, step, skip])
-        choice = stacked.argmax(axis=0)
+            better = skip > best
+            best = np.where(better, skip, best)
+            choice[better] = 2
         back[t] = choice
         local = np.empty_like(score)
         local[:, ~odd] = blank[t]
         local[:, odd] = emit[:, t, :]
-        score = np.take_along_axis(stacked, choice[None], axis=0)[0] + local
+        score = best + local
     final = np.stack([score[:, -1], score[:, -2]])
     end = np.where(final[0] >= final[1], n_states - 1, n_states - 2)
     paths = np.empty((n_pat, n_t), np.int64)
@@ -103,27 +114,52 @@ def _viterbi(emit: np.ndarray, blank: np.ndarray, changed: np.ndarray) -> tuple[
     return final.max(axis=0), paths
 
 
-def constrained_decode(post: CharPosteriors, masks: np.ndarray) -> list[Decoded]:
-    """Best string per format. ``masks`` [P, L, 36] marks allowed characters per position."""
-    n_pat, n_pos, _ = masks.shape
+def mask_groups(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct position masks of ``masks`` [P, L, 36] ([U, 36]) and which one each position uses ([P, L])."""
+    n_pat, n_pos, n_chars = masks.shape
+    unique, which = np.unique(masks.reshape(n_pat * n_pos, n_chars), axis=0, return_inverse=True)
+    return unique, which.reshape(n_pat, n_pos)
+
+
+def constrained_decode(
+    post: CharPosteriors,
+    masks: np.ndarray,
+    keep: int | None = None,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[Decoded]:
+    """Best string per format. ``masks`` [P, L, 36] marks allowed characters per position.
+
+    With ``keep``, only the ``keep`` best-scoring formats are spelled out (the Viterbi pass scores them all).
+    ``groups`` is ``mask_groups(masks)`` when the caller has it precomputed.
+    """
+    n_pos = masks.shape[1]
     if post.logs.shape[0] < n_pos:
         return []
     chars = post.logs[:, 1:]
-    allowed = np.where(masks[:, None, :, :], chars[None, :, None, :], -np.inf)  # [P, T, L, 36]
-    emit = allowed.max(axis=3)
+    # Position masks repeat across formats (letters, digits, a few sets): take each distinct one's best
+    # character per frame once, then gather, instead of a [P, T, L, 36] array.
+    unique, which = groups if groups is not None else mask_groups(masks)
+    best_of = np.where(unique[:, None, :], chars[None, :, :], -np.inf).max(axis=2)  # [U, T]
+    emit = best_of[which].transpose(0, 2, 1)  # [P, T, L]
     best_frame = post.probs.argmax(axis=1)
     changed = np.r_[True, best_frame[1:] != best_frame[:-1]]
     scores, paths = _viterbi(emit, post.logs[:, _BLANK], changed)
-    results = []
-    for p in range(n_pat):
-        if not np.isfinite(scores[p]):
-            continue
-        text, probs = [], []
-        for k in range(n_pos):
-            frames = np.nonzero(paths[p] == 2 * k + 1)[0]
-            summed = allowed[p, frames, k, :].sum(axis=0)
-            symbol = int(summed.argmax())
-            text.append(ALPHABET[symbol])
-            probs.append(float(post.probs[frames, symbol + 1].max()))
-        results.append(Decoded("".join(text), float(scores[p]), tuple(probs)))
-    return results
+    order = np.argsort(-scores, kind="stable")
+    kept = [int(p) for p in (order[:keep] if keep is not None else order) if np.isfinite(scores[p])]
+    if not kept:
+        return []
+    # Spell each kept path: per position, the allowed character with the highest summed log-probability over
+    # the frames the path spends on that position, and its best frame probability.
+    on = paths[kept][:, :, None] == (2 * np.arange(n_pos) + 1)[None, None, :]  # [K, T, L]
+    summed = np.einsum("ktl,tc->klc", on.astype(np.float64), chars.astype(np.float64))
+    symbols = np.where(masks[kept], summed, -np.inf).argmax(axis=2)  # [K, L]
+    chosen = post.probs[:, 1:][:, symbols].transpose(1, 0, 2)  # [K, T, L]
+    char_probs = np.where(on, chosen, -np.inf).max(axis=1)  # [K, L]
+    return [
+        Decoded(
+            "".join(ALPHABET[s] for s in symbols[i]),
+            float(scores[p]),
+            tuple(float(v) for v in char_probs[i]),
+        )
+        for i, p in enumerate(kept)
+    ]

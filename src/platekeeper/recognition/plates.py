@@ -19,7 +19,7 @@ import numpy as np
 
 from .base import PlateCandidate, PlateText
 from .config import PlateRulesConfig
-from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode, greedy_decode
+from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode, greedy_decode, mask_groups
 from .formats import PlateFormat, builtin_formats, load_patterns_file
 
 __all__ = ["CONFUSABLE_PAIRS", "PlateRanker", "confusion_matrix", "normalize_plate", "plate_equal"]
@@ -78,14 +78,21 @@ class PlateRanker:
         self.formats = builtin_formats(extra)
         self._confusion = confusion_matrix(CONFUSABLE_PAIRS, self.config.confusable_weight)
         self._by_length: dict[int, tuple[list[PlateFormat], np.ndarray]] = {}
+        self._groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for length in {len(f.positions) for f in self.formats}:
             group = [f for f in self.formats if len(f.positions) == length]
             masks = np.array([[[c in s for c in ALPHABET] for s in f.positions] for f in group], dtype=bool)
             self._by_length[length] = (group, masks)
+            self._groups[length] = mask_groups(masks)
 
     def format_bonus(self, text: str, region: str | None) -> float:
         """Log-score bonus of ``text``: fits a known format, more when that format is used in ``region``."""
-        matching = [f for f in self._by_length.get(len(text), ([], None))[0] if f.matches(text)]
+        group = self._by_length.get(len(text))
+        if group is None or any(c not in ALPHABET for c in text):
+            return 0.0
+        formats, masks = group
+        fits = masks[:, np.arange(len(text)), [ALPHABET.index(c) for c in text]].all(axis=1)
+        matching = [formats[i] for i in np.flatnonzero(fits)]
         if not matching:
             return 0.0
         us_only = all(r.startswith("us") for f in matching for r in f.regions)
@@ -113,10 +120,11 @@ class PlateRanker:
 
     def _constrained(self, eff: CharPosteriors, free: str) -> list[Decoded]:
         cfg, raw_len = self.config, len(free)
-        found = constrained_decode(eff, self._variants(free))
+        keep = 2 * cfg.top_k + 4  # per decode, only the best paths can reach the top k after bonuses
+        found = constrained_decode(eff, self._variants(free), keep)
         for length in range(raw_len - cfg.length_slack, raw_len + cfg.length_slack + 1):
             if length in self._by_length and cfg.min_chars <= length <= cfg.max_chars:
-                found.extend(constrained_decode(eff, self._by_length[length][1]))
+                found.extend(constrained_decode(eff, self._by_length[length][1], keep, self._groups[length]))
         return found
 
     def rank(self, post: CharPosteriors, region: str | None = None, raw: str = "") -> PlateText | None:
