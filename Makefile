@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_READS ?= 3000
 
-.PHONY: run test test-fast lint bench install install-test chromium models screenshots clean
+.PHONY: run test test-fast lint bench install install-test chromium models screenshots clean fonts train-deps train-ocr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,15 +35,36 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 
+## Training the plate recognizer: free fonts from Debian for the synthetic plates, the CPU build of torch
+## (pinned in the `train` extra) and the ONNX converter without its torchvision dependency (which would
+## replace that torch). The runtime never needs any of this.
+FONTS := fonts-dejavu-core fonts-dejavu-extra fonts-opendin fonts-liberation2 fonts-freefont-ttf fonts-roboto-unhinted
+fonts:
+	@dpkg -s $(FONTS) >/dev/null 2>&1 || { \
+	  echo "installing free fonts from Debian for the synthetic plates"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(FONTS); }
+
+$(VENV)/.installed-train: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[train]'
+	$(BIN)/pip install --quiet --no-deps 'onnx2torch==1.5.15'
+	touch $@
+
+train-deps: fonts $(VENV)/.installed-train
+
+## Retrain src/platekeeper/recognition/weights/plate-ocr.onnx and its cards (about 45 min on 2 CPU cores).
+train-ocr: train-deps
+	$(BIN)/python -W ignore::UserWarning -m platekeeper.training.train_ocr
+
 run: install models
 	$(BIN)/platekeeper db upgrade
 	$(BIN)/platekeeper demo --if-empty --reads $(DEMO_READS)
 	$(BIN)/platekeeper serve --host $(HOST) --port $(PORT)
 
-test: install-test models chromium
+test: install-test train-deps models chromium
 	$(BIN)/python -m pytest -q
 
-test-fast: install-test
+test-fast: install-test train-deps
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install-test

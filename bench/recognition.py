@@ -1,18 +1,22 @@
 """Recognition benchmark on the development data (../shared/data by default).
 
 Scores detector recall (IoU >= 0.5) and end-to-end exact plate accuracy on scenes/eu and scenes/br, recognizer
-exact accuracy on crops/us and crops/br (strict, and with the letter O and the digit 0 treated as equal), the
-median milliseconds per image and the peak RSS. Prints a table and writes it into docs/benchmarks.md under
+exact accuracy on the validation plates of crops/us and crops/br (the plate-string split that training holds
+out; strict, and with the letter O and the digit 0 treated as equal), the median milliseconds per image or
+crop, the peak RSS, and a reliability table (confidence bin against accuracy). Each recognizer runs in its own
+process, so its peak RSS is its own. Prints the table and writes it into docs/benchmarks.md under
 "## Recognition" (only that section is replaced).
 
-    python bench/recognition.py [--data PATH] [--limit N] [--no-write]
+    python bench/recognition.py [--data PATH] [--limit N] [--recognizer plate|rapidocr|both] [--no-write]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime
+import multiprocessing
 import os
 import platform
 import resource
@@ -26,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from platekeeper.recognition import PlateBox, PlatePipeline, plate_equal, read_image  # noqa: E402
+from platekeeper.recognition.config import RecognitionConfig  # noqa: E402
+from platekeeper.training.data import is_validation_plate  # noqa: E402
+from platekeeper.training.report import reliability_table  # noqa: E402
 
 SECTION = "## Recognition"
 IOU_MATCH = 0.5
@@ -44,6 +51,9 @@ class SetScore:
     millis: list[float] = field(default_factory=list)
     millis_720p: list[float] = field(default_factory=list)
     scene: bool = True
+    recognizer: str = ""
+    confidences: list[float] = field(default_factory=list)
+    correct: list[bool] = field(default_factory=list)
 
 
 def iou(a: PlateBox, b: tuple[float, float, float, float]) -> float:
@@ -79,29 +89,37 @@ def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Se
             score.millis_720p.append(elapsed)
         score.total += 1
         score.detected += any(iou(b, truth) >= IOU_MATCH for b in boxes)
-        texts = [r.text for r in reads if iou(r.box, truth) >= IOU_MATCH]
+        matched = [r for r in reads if iou(r.box, truth) >= IOU_MATCH]
+        texts = [r.text for r in matched]
         score.exact += any(plate_equal(t, row["plate"]) for t in texts)
         score.exact_o0 += any(plate_equal(t, row["plate"], o_equals_zero=True) for t in texts)
+        for read in matched[:1]:
+            score.confidences.append(read.confidence)
+            score.correct.append(plate_equal(read.text, row["plate"]))
     return score
 
 
 def score_crops(pipeline: PlatePipeline, folder: Path, limit: int | None) -> SetScore:
-    """Recognizer exact accuracy on labelled plate crops."""
-    score = SetScore(f"crops/{folder.name}", scene=False)
-    for row in sample(list(csv.DictReader((folder / "labels.csv").open())), limit):
+    """Recognizer exact accuracy on the validation plates of a crops set (never trained on)."""
+    score = SetScore(f"crops/{folder.name} val", scene=False)
+    rows = [r for r in csv.DictReader((folder / "labels.csv").open()) if is_validation_plate(r["plate"])]
+    for row in sample(rows, limit):
         image = read_image(folder / row["file"])
         start = time.perf_counter()
         reads = pipeline.read_crop(image)
         score.millis.append((time.perf_counter() - start) * 1000)
         score.total += 1
         text = reads[0].text if reads else ""
+        if reads:
+            score.confidences.append(reads[0].confidence)
+            score.correct.append(plate_equal(text, row["plate"]))
         score.exact += plate_equal(text, row["plate"])
         score.exact_o0 += plate_equal(text, row["plate"], o_equals_zero=True)
     return score
 
 
-def render(scores: list[SetScore], command: str, peak_mib: float) -> str:
-    """The markdown section: when and how it was measured, the table, time on 720p frames and peak RSS."""
+def render(runs: list[tuple[str, list[SetScore], float]], command: str) -> str:
+    """The markdown section: when and how it was measured, the table, 720p time, peak RSS and reliability."""
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
         SECTION,
@@ -114,24 +132,39 @@ def render(scores: list[SetScore], command: str, peak_mib: float) -> str:
         "",
         "Exact = the normalized plate text equals the label; strict, and with the letter O and the digit 0",
         "treated as equal (some labels write one for the other). Scenes: a read counts when its box overlaps",
-        "the labelled box with IoU >= 0.5. Times: end-to-end per image (detection + OCR), no decoding.",
+        "the labelled box with IoU >= 0.5. crops/* val: the validation plates of the plate-string split that",
+        "`make train-ocr` holds out (the `plate` recognizer never saw them). Times: per scene image end to end",
+        "(detection + recognition), per crop for crops (recognition + plate rules), image decoding excluded.",
+        "`plate` is platekeeper's plate-trained recognizer (the default), `rapidocr` the general PP-OCRv6 one.",
         "",
-        "| set | images | detector recall (IoU>=0.5) | exact (strict) | exact (O==0) | median ms/image |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| recognizer | set | images | detector recall (IoU>=0.5) | exact (strict) | exact (O==0) | median ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for s in scores:
-        recall = f"{s.detected / s.total:.3f}" if s.scene and s.total else "-"
+    for name, scores, _ in runs:
+        for s in scores:
+            recall = f"{s.detected / s.total:.3f}" if s.scene and s.total else "-"
+            lines.append(
+                f"| {name} | {s.name} | {s.total} | {recall} | {s.exact / max(s.total, 1):.3f} | "
+                f"{s.exact_o0 / max(s.total, 1):.3f} | {statistics.median(s.millis) if s.millis else 0:.1f} |"
+            )
+    lines.append("")
+    for name, scores, peak_mib in runs:
+        frames = [m for s in scores for m in s.millis_720p]
+        median_720p = f"{statistics.median(frames):.0f} ms over {len(frames)} images" if frames else "n/a"
         lines.append(
-            f"| {s.name} | {s.total} | {recall} | {s.exact / max(s.total, 1):.3f} | "
-            f"{s.exact_o0 / max(s.total, 1):.3f} | {statistics.median(s.millis) if s.millis else 0:.0f} |"
+            f"- `{name}`: median end-to-end time on 1280x720 scenes {median_720p}; peak RSS {peak_mib:.0f} MiB."
         )
-    frames = [m for s in scores for m in s.millis_720p]
-    median_720p = f"{statistics.median(frames):.0f} ms over {len(frames)} images" if frames else "n/a"
-    lines += [
-        "",
-        f"Median end-to-end time on 1280x720 scenes: {median_720p}. Peak RSS: {peak_mib:.0f} MiB.",
-        "",
-    ]
+    for name, scores, _ in runs:
+        rows = reliability_table([c for s in scores for c in s.confidences], [k for s in scores for k in s.correct])
+        lines += [
+            "",
+            f"Reliability of `{name}` (every set above; best read per image; confidence bin against strict accuracy):",
+            "",
+            "| confidence | reads | mean confidence | accuracy |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {b} | {n} | {c:.3f} | {a:.3f} |" for b, n, c, a in rows]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -149,6 +182,16 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(updated.rstrip("\n") + "\n")
 
 
+def run_recognizer(name: str, data: Path, limit: int | None) -> tuple[list[dict], float]:
+    """Every set with one recognizer; returns the scores (as dicts: they cross a process) and the peak RSS."""
+    pipeline = PlatePipeline(RecognitionConfig(recognizer=name))
+    scores = [score_scenes(pipeline, data / "scenes" / n, limit) for n in ("eu", "br")]
+    scores += [score_crops(pipeline, data / "crops" / n, limit) for n in ("us", "br")]
+    for score in scores:
+        score.recognizer = name
+    return [dataclasses.asdict(s) for s in scores], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print (and by default record) the table."""
     parser = argparse.ArgumentParser(description="platekeeper recognition benchmark")
@@ -156,16 +199,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most N images per set (spread evenly)")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--recognizer", choices=["plate", "rapidocr", "both"], default="both")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: data folder {args.data} not found (use --data)", file=sys.stderr)
         return 2
-    pipeline = PlatePipeline()
-    scores = [score_scenes(pipeline, args.data / "scenes" / n, args.limit) for n in ("eu", "br")]
-    scores += [score_crops(pipeline, args.data / "crops" / n, args.limit) for n in ("us", "br")]
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    names = ["plate", "rapidocr"] if args.recognizer == "both" else [args.recognizer]
+    context = multiprocessing.get_context("spawn")
+    runs = []
+    for name in names:
+        with context.Pool(1) as pool:  # a fresh process per recognizer: its own peak RSS
+            scores, peak_mib = pool.apply(run_recognizer, (name, args.data, args.limit))
+        runs.append((name, [SetScore(**s) for s in scores], peak_mib))
     command = "python bench/recognition.py" + (f" --limit {args.limit}" if args.limit else "")
-    section = render(scores, command, peak_mib)
+    command += "" if args.recognizer == "both" else f" --recognizer {args.recognizer}"
+    section = render(runs, command)
     print(section)
     if not args.no_write:
         write_section(args.output, section)

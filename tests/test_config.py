@@ -65,6 +65,7 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ("ingest:\n  max_batch_reads: lots\n", "ingest.max_batch_reads", "valid integer"),
         ("retention:\n  dayz: 30\n", "retention.dayz", "Extra inputs are not permitted"),
+        ("recognition:\n  recognizer: tesseract\n", "recognition", "must be one of plate, rapidocr"),
     ],
 )
 def test_bad_config_names_field_and_rule(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from platekeeper.recognition import PlatePipeline
-from platekeeper.recognition.config import DetectorConfig, default_models_dir
+from platekeeper.recognition.config import DetectorConfig, RecognitionConfig, default_models_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("PLATEKEEPER_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -34,3 +34,9 @@ def models_ready() -> None:
 def pipeline(models_ready: None) -> PlatePipeline:
     """One pipeline for the whole session (model loading takes about a second)."""
     return PlatePipeline()
+
+
+@pytest.fixture(scope="session")
+def rapidocr_pipeline(models_ready: None) -> PlatePipeline:
+    """A pipeline with the general PP-OCRv6 recognizer (the one that also reads state names)."""
+    return PlatePipeline(RecognitionConfig(recognizer="rapidocr"))

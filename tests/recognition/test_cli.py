@@ -72,7 +72,7 @@ def test_crops_and_annotate(models_ready: None, data_dir: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout.splitlines()[0])
     assert record["plates"][0]["text"] == "FUW999"
-    assert record["plates"][0]["region"] == "us-ak"
+    assert record["plates"][0]["region"] is None  # the default plate recognizer reads the number only
     assert (out / "ak1165.annotated.jpg").is_file()
 
 
@@ -80,3 +80,13 @@ def test_plain_output(models_ready: None, scene: Path) -> None:
     result = run(str(scene))
     assert result.exit_code == 0
     assert "AYO9O34" in result.stdout.replace("0", "O")
+
+
+def test_recognizer_choice(models_ready: None, data_dir: Path) -> None:
+    crop = str(data_dir / "crops" / "us" / "ak1165.jpg")
+    general = run("--crops", "--json", "--recognizer", "rapidocr", crop)
+    assert general.exit_code == 0, general.output
+    record = json.loads(general.stdout.splitlines()[0])
+    assert record["plates"][0]["text"] == "FUW999" and record["plates"][0]["region"] == "us-ak"
+    bad = run("--recognizer", "tesseract", crop)
+    assert bad.exit_code == 2 and "plate, rapidocr" in bad.output

@@ -36,8 +36,8 @@ def test_scene_plate_is_read(pipeline: PlatePipeline, data_dir: Path, folder: st
     assert best.box.x2 > best.box.x1 and best.box.y2 > best.box.y1
 
 
-def test_us_crop_is_read_with_region(pipeline: PlatePipeline, data_dir: Path) -> None:
-    reads = pipeline.read_crop(read_image(data_dir / "crops" / "us" / "ak1165.jpg"))
+def test_us_crop_is_read_with_region(rapidocr_pipeline: PlatePipeline, data_dir: Path) -> None:
+    reads = rapidocr_pipeline.read_crop(read_image(data_dir / "crops" / "us" / "ak1165.jpg"))
     assert texts(reads) == ["FUW999"]
     assert reads[0].region == "us-ak"
     assert reads[0].candidates[0].text == "FUW999"

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import Progress
 
 from .base import PlateRead
-from .config import RecognitionConfig
+from .config import RECOGNIZERS, RecognitionConfig
 from .imageio import ImageError, read_image
 from .models import ModelError
 from .pipeline import PlatePipeline
@@ -73,13 +73,24 @@ def read_command(
         typer.Option("--annotate", metavar="OUTDIR", help="write copies with boxes and text here"),
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="onnxruntime intra-op threads")] = None,
+    recognizer: Annotated[
+        str,
+        typer.Option(
+            "--recognizer",
+            help="`plate`: platekeeper's plate-trained network (default); "
+            "`rapidocr`: general PP-OCRv6 text OCR, slower, also reads the state name",
+        ),
+    ] = "plate",
 ) -> None:
     """Read license plates from images; exit 1 if any file could not be read."""
-    err = Console(stderr=True, soft_wrap=True, highlight=False)
-    config = RecognitionConfig()
-    if threads is not None:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    if recognizer not in RECOGNIZERS:
+        err.print(f"[red]error:[/red] --recognizer must be one of: {', '.join(RECOGNIZERS)} (got {escape(recognizer)})")
+        raise typer.Exit(code=2)
+    config = replace(RecognitionConfig(), recognizer=recognizer)
+    if threads is not None:
         config = replace(config, runtime=replace(config.runtime, intra_op_threads=threads))
     try:
         pipeline = PlatePipeline(config)

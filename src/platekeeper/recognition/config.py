@@ -17,6 +17,7 @@ __all__ = [
     "DetectorConfig",
     "ImageLimitsConfig",
     "OcrConfig",
+    "PlateOcrConfig",
     "PlateRulesConfig",
     "RecognitionConfig",
     "RuntimeConfig",
@@ -136,6 +137,24 @@ class OcrConfig(_Checked):
 
 
 @dataclass(frozen=True)
+class PlateOcrConfig(_Checked):
+    """platekeeper's own plate recognizer (``make train-ocr``), shipped in the package with its checksum."""
+
+    model_file: str = _f("plate-ocr.onnx", "model file in platekeeper/recognition/weights")
+    model_sha256: str = _f("", "expected SHA-256 of the model file; empty: the one recorded in weights/SHA256SUMS")
+    input_width: int = _f(160, "network input width when the model does not record one (height is 48)", 32, 1024)
+    calibrated: bool = _f(True, "map confidences through the calibration stored in the model")
+    read_region: bool = _f(
+        False,
+        "also read the state/country name with the general OCR's text detection (sets `region`, which the hotlist "
+        "matcher uses to flag a state mismatch; adds about 40 ms per plate)",
+    )
+
+
+RECOGNIZERS = ("plate", "rapidocr")
+
+
+@dataclass(frozen=True)
 class PlateRulesConfig(_Checked):
     """Plate post-processing: formats, confusable characters and candidate ranking."""
 
@@ -175,6 +194,19 @@ class RecognitionConfig(_Checked):
 
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    recognizer: str = _f(
+        "plate",
+        "which recognizer reads crops: `plate` (platekeeper's plate-trained network) or `rapidocr` "
+        "(general PP-OCRv6 text detection + recognition, slower; reads state names for the region)",
+    )
+    plate_ocr: PlateOcrConfig = field(default_factory=PlateOcrConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     plates: PlateRulesConfig = field(default_factory=PlateRulesConfig)
     images: ImageLimitsConfig = field(default_factory=ImageLimitsConfig)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.recognizer not in RECOGNIZERS:
+            raise ValueError(
+                f"RecognitionConfig.recognizer={self.recognizer!r} must be one of {', '.join(RECOGNIZERS)}"
+            )

@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import ImageLimitsConfig
 
-__all__ = ["ImageError", "decode_image", "image_dimensions", "read_image"]
+__all__ = ["ImageError", "as_bgr", "decode_image", "image_dimensions", "read_image"]
 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _JPEG_EOI = b"\xff\xd9"
@@ -106,3 +106,12 @@ def read_image(path: Path, limits: ImageLimitsConfig | None = None) -> np.ndarra
     except OSError as exc:
         raise ImageError(f"cannot read file: {exc.strerror or exc}") from exc
     return decode_image(data, limits)
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """3-channel BGR view of a grayscale, BGRA or BGR uint8 image."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image

@@ -1,7 +1,8 @@
 """Model files: where they live, SHA-256 verification and onnxruntime sessions.
 
 Nothing is ever downloaded here. The plate detector is provisioned into the models folder by
-``python scripts/provision_models.py``; the PP-OCRv6 models ship inside the rapidocr wheel.
+``python scripts/provision_models.py``; the PP-OCRv6 models ship inside the rapidocr wheel; platekeeper's own
+plate recognizer is committed in ``platekeeper/recognition/weights``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ import onnxruntime as ort
 
 from .config import RuntimeConfig
 
-__all__ = ["ModelError", "create_session", "file_sha256", "rapidocr_model_path", "verified_bytes"]
+__all__ = [
+    "ModelError",
+    "create_session",
+    "file_sha256",
+    "rapidocr_model_path",
+    "recorded_sha256",
+    "verified_bytes",
+    "weights_path",
+]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 _ORT_LOG_ERRORS_ONLY = 3
 PROVISION_HINT = "run `python scripts/provision_models.py` (or `make models`) to provision it"
+WEIGHTS_HINT = "it is committed in the repository: restore it with `git checkout`, or retrain with `make train-ocr`"
 
 
 class ModelError(RuntimeError):
@@ -32,15 +44,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verified_bytes(path: Path, expected_sha256: str) -> bytes:
+def verified_bytes(path: Path, expected_sha256: str, hint: str = PROVISION_HINT) -> bytes:
     """Read a model file and check its SHA-256; raise ModelError naming the fix when missing or different."""
     if not path.is_file():
-        raise ModelError(f"model file {path} is missing; {PROVISION_HINT}")
+        raise ModelError(f"model file {path} is missing; {hint}")
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256:
-        raise ModelError(f"{path}: SHA-256 {actual} does not match expected {expected_sha256}; {PROVISION_HINT}")
+        raise ModelError(f"{path}: SHA-256 {actual} does not match expected {expected_sha256}; {hint}")
     return data
+
+
+def weights_path(file_name: str) -> Path:
+    """Path of a model file committed with platekeeper (``platekeeper/recognition/weights``)."""
+    return WEIGHTS_DIR / file_name
+
+
+def recorded_sha256(file_name: str) -> str:
+    """The SHA-256 that ``weights/SHA256SUMS`` records for a committed model file."""
+    sums = WEIGHTS_DIR / "SHA256SUMS"
+    if sums.is_file():
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.strip().partition("  ")
+            if name == file_name:
+                return digest
+    raise ModelError(f"{sums} records no SHA-256 for {file_name}; retrain with `make train-ocr` or restore the file")
 
 
 def rapidocr_model_path(file_name: str) -> Path:

@@ -19,21 +19,13 @@ from .base import PlateText, Recognizer
 from .config import OcrConfig, PlateRulesConfig, RuntimeConfig
 from .ctc import ALPHABET, CharPosteriors, fold_posteriors, plate_symbol_index
 from .formats import REGION_NAMES
+from .imageio import as_bgr
 from .models import create_session, rapidocr_model_path, verified_bytes
 from .plates import PlateRanker
 
-__all__ = ["RapidOcrRecognizer", "as_bgr"]
+__all__ = ["RapidOcrRecognizer", "as_bgr"]  # as_bgr lives in imageio; re-exported
 
 _NORM_MEAN, _NORM_SCALE = 0.5, 0.5  # PP-OCR input normalization: (x/255 - 0.5) / 0.5
-
-
-def as_bgr(image: np.ndarray) -> np.ndarray:
-    """3-channel BGR view of a grayscale, BGRA or BGR uint8 image."""
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
 
 
 def _box_height(quad: np.ndarray) -> float:
@@ -93,6 +85,14 @@ class RapidOcrRecognizer(Recognizer):
             return plate, None
         region = self._region(self._read_lines(self._region_lines(image, others), 1.0))
         return plate, region
+
+    def region_of(self, crop: np.ndarray) -> str | None:
+        """Only the region named on the plate (state or country name on a non-plate line), or None."""
+        if crop.size == 0 or crop.shape[0] < self.config.region_min_crop_height:
+            return None
+        image = self._resize_crop(as_bgr(crop))
+        pieces, others = self._plate_row(self._text_boxes(image), image.shape)
+        return self._region(self._read_lines(self._region_lines(image, others), 1.0)) if pieces else None
 
     def _region_lines(self, image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
         cfg = self.config

@@ -10,9 +10,19 @@ from .base import Detector, PlateBox, PlateRead, Recognizer
 from .config import RecognitionConfig
 from .detector import YoloPlateDetector
 from .imageio import read_image
-from .ocr import RapidOcrRecognizer
 
-__all__ = ["PlatePipeline", "crop_box"]
+__all__ = ["PlatePipeline", "crop_box", "make_recognizer"]
+
+
+def make_recognizer(config: RecognitionConfig) -> Recognizer:
+    """The recognizer ``config.recognizer`` names: ``plate`` (default) or ``rapidocr``."""
+    if config.recognizer == "rapidocr":
+        from .ocr import RapidOcrRecognizer
+
+        return RapidOcrRecognizer(config.ocr, config.plates, config.runtime)
+    from .plate_ocr import PlateOcrRecognizer
+
+    return PlateOcrRecognizer(config.plate_ocr, config.plates, config.runtime, config.ocr)
 
 
 def crop_box(image: np.ndarray, box: PlateBox, padding: float) -> np.ndarray:
@@ -25,7 +35,7 @@ def crop_box(image: np.ndarray, box: PlateBox, padding: float) -> np.ndarray:
 
 
 class PlatePipeline:
-    """The engine: ``detector or YoloPlateDetector(...)``, ``recognizer or RapidOcrRecognizer(...)``."""
+    """The engine: ``detector or YoloPlateDetector(...)``, ``recognizer or`` the one ``config.recognizer`` names."""
 
     def __init__(
         self,
@@ -36,7 +46,7 @@ class PlatePipeline:
         self.config = config or RecognitionConfig()
         cfg = self.config
         self._detector = detector
-        self.recognizer = recognizer or RapidOcrRecognizer(cfg.ocr, cfg.plates, cfg.runtime)
+        self.recognizer = recognizer or make_recognizer(cfg)
 
     @property
     def detector(self) -> Detector:

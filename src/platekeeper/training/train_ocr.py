@@ -1,0 +1,352 @@
+"""Train platekeeper's plate recognizer on the CPU and ship it: ``make train-ocr``.
+
+    python -m platekeeper.training.train_ocr [--data ../shared/data] [--minutes 40] [--steps 4000] [--out DIR]
+
+1. Start from the PP-OCRv6 small recognizer in the rapidocr wheel (converted with onnx2torch, new
+   blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``).
+2. Train with CTC on a mix of real crops (crops/us and crops/br, training side of the plate-string split,
+   augmented) and synthetic plates (``synth.py``, pre-rendered with a fixed seed).
+3. Validate on a harder, larger mix than crops/us alone: crops/us and crops/br validation plates plus held-out
+   synthetic plates; keep the best state.
+4. Export to ONNX (fp16 storage), read the validation plates with the runtime recognizer, fit the confidence
+   calibration (Platt scaling), and write the model, its SHA-256, the model card, the data card and the curve.
+
+The learning-rate schedule runs on ``max(step / steps, elapsed / minutes)``, so training ends on time on a
+slower machine. Everything is seeded; on another machine the curve differs only by timing and float order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from platekeeper.recognition.ctc import ALPHABET
+from platekeeper.recognition.models import rapidocr_model_path, weights_path
+from platekeeper.recognition.plate_ocr import plate_input
+from platekeeper.training.data import (
+    BR_PRE_2018,
+    LabelledCrop,
+    augment_real,
+    is_validation_plate,
+    load_crops,
+    split_counts,
+)
+from platekeeper.training.synth import PlateSynth, available_fonts
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
+INPUT_WIDTH = 160
+SEED = 462
+MIX = {"us": 0.40, "br": 0.12, "synth": 0.48}  # share of each batch
+
+
+@dataclass
+class Args:
+    """Command-line settings."""
+
+    data: Path
+    out: Path
+    docs: Path
+    minutes: float
+    steps: int
+    batch: int
+    synth_train: int
+    synth_val: int
+    eval_every: int
+    lr: float
+    threads: int
+    write: bool
+
+
+@dataclass
+class Curve:
+    """The training log: one row per evaluation."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, **values: float) -> None:
+        self.rows.append(values)
+        print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()), flush=True)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="development data folder")
+    parser.add_argument("--out", type=Path, default=weights_path("plate-ocr.onnx"), help="where the model goes")
+    parser.add_argument("--docs", type=Path, default=REPO_ROOT / "docs", help="where the cards and curve go")
+    parser.add_argument("--minutes", type=float, default=40.0, help="training wall-clock budget")
+    parser.add_argument("--steps", type=int, default=4000, help="most optimizer steps")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--synth-train", type=int, default=20000, help="synthetic training plates")
+    parser.add_argument("--synth-val", type=int, default=600, help="synthetic validation plates")
+    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="train and report, but do not replace the model")
+    ns = parser.parse_args(argv)
+    return Args(
+        ns.data,
+        ns.out,
+        ns.docs,
+        ns.minutes,
+        ns.steps,
+        ns.batch,
+        ns.synth_train,
+        ns.synth_val,
+        ns.eval_every,
+        ns.lr,
+        ns.threads,
+        not ns.no_write,
+    )
+
+
+# -- data ----------------------------------------------------------------------------------------------------
+
+
+def _render_chunk(job: tuple[str, int, int]) -> tuple[np.ndarray, list[str], list[str]]:
+    templates, seed, count = job
+    synth = PlateSynth(Path(templates), seed)
+    plates = synth.batch(count)
+    images = np.stack([_to_uint8_input(p.image) for p in plates])
+    return images, [p.text for p in plates], [p.style for p in plates]
+
+
+def _to_uint8_input(image: np.ndarray) -> np.ndarray:
+    """A crop resized as the network sees it, kept as uint8 (normalized per batch)."""
+    return ((plate_input(image, INPUT_WIDTH).transpose(1, 2, 0) * 0.5 + 0.5) * 255).round().astype(np.uint8)
+
+
+def render_synthetic(templates: Path, seed: int, count: int, workers: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """``count`` synthetic plates rendered in chunks of 500 (each chunk its own seed: same result for any pool)."""
+    chunk = 500
+    jobs = [
+        (str(templates), seed * 1000 + i, min(chunk, count - start)) for i, start in enumerate(range(0, count, chunk))
+    ]
+    with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
+        parts = pool.map(_render_chunk, jobs)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        [t for p in parts for t in p[1]],
+        [s for p in parts for s in p[2]],
+    )
+
+
+def load_images(rows: list[LabelledCrop]) -> list[np.ndarray]:
+    images = []
+    for row in rows:
+        image = cv2.imread(str(row.path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"{row.path}: not a readable image")
+        images.append(image)
+    return images
+
+
+def encode_labels(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    targets = [ALPHABET.index(c) + 1 for t in texts for c in t]
+    return np.array(targets, np.int64), np.array([len(t) for t in texts], np.int64)
+
+
+def greedy(probs: np.ndarray) -> list[str]:
+    """Best-path decode of [B, T, 37] network output."""
+    out = []
+    for row in probs.argmax(axis=2):
+        chars, previous = [], 0
+        for s in row:
+            if s and s != previous:
+                chars.append(ALPHABET[s - 1])
+            previous = s
+        out.append("".join(chars))
+    return out
+
+
+# -- training ------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from platekeeper.training.convert import export_onnx, load_pretrained
+
+    started = time.time()
+    torch.manual_seed(SEED)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(SEED)
+    templates = args.data / "us-plate-templates"
+    if not available_fonts():
+        print("no plate fonts found: install fonts-dejavu-core and fonts-opendin (make train-deps)", file=sys.stderr)
+        return 2
+
+    us, br_all = load_crops(args.data / "crops" / "us"), load_crops(args.data / "crops" / "br")
+    br = [r for r in br_all if BR_PRE_2018.fullmatch(r.plate)]
+    print(f"crops/br: {len(br_all) - len(br)} of {len(br_all)} labels fit no pre-2018 format and are left out")
+    us_train = [r for r in us if not is_validation_plate(r.plate)]
+    us_val = [r for r in us if is_validation_plate(r.plate)]
+    br_train = [r for r in br if not is_validation_plate(r.plate)]
+    br_val = [r for r in br if is_validation_plate(r.plate)]
+    assert not {r.plate for r in us_train} & {r.plate for r in us_val}
+    print(f"crops/us {split_counts(us)}\ncrops/br {split_counts(br)}", flush=True)
+    us_images, br_images = load_images(us_train), load_images(br_train)
+
+    t0 = time.time()
+    synth_x, synth_y, synth_styles = render_synthetic(templates, SEED, args.synth_train, args.threads)
+    synth_vx, synth_vy, _ = render_synthetic(templates, SEED + 1, args.synth_val, args.threads)
+    render_seconds = time.time() - t0
+    print(f"rendered {len(synth_y)} + {len(synth_vy)} synthetic plates in {render_seconds:.0f} s", flush=True)
+
+    val_sets = {
+        "us_val": (np.stack([plate_input(i, INPUT_WIDTH) for i in load_images(us_val)]), [r.plate for r in us_val]),
+        "br_val": (np.stack([plate_input(i, INPUT_WIDTH) for i in load_images(br_val)]), [r.plate for r in br_val]),
+        "synth_val": (_normalize(synth_vx), synth_vy),
+    }
+
+    net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
+    head = [p for n, p in net.named_parameters() if n.startswith("head.")]
+    body = [p for n, p in net.named_parameters() if not n.startswith("head.")]
+    optimizer = torch.optim.AdamW(
+        [{"params": body, "lr": args.lr}, {"params": head, "lr": args.lr * 3}], weight_decay=1e-4
+    )
+    base_lrs = [g["lr"] for g in optimizer.param_groups]
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    curve = Curve()
+
+    def evaluate(step: int, loss: float) -> float:
+        net.eval()
+        scores = {}
+        with torch.no_grad():
+            for name, (x, labels) in val_sets.items():
+                probs = np.concatenate(
+                    [torch.softmax(net(torch.from_numpy(x[i : i + 128])), -1).numpy() for i in range(0, len(x), 128)]
+                )
+                scores[name] = float(np.mean([p == t for p, t in zip(greedy(probs), labels, strict=True)]))
+        net.train()
+        net.freeze_batchnorm()
+        curve.add(step=step, minutes=round((time.time() - started) / 60, 2), loss=loss, **scores)
+        return float(np.mean(list(scores.values())))
+
+    best_score, best_state, best_step = evaluate(0, float("nan")), None, 0
+    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    net.freeze_batchnorm()
+    train_start, losses, step = time.time(), [], 0
+    while True:
+        progress = max(step / args.steps, (time.time() - train_start) / 60 / args.minutes)
+        if progress >= 1:
+            break
+        warm = min(1.0, (step + 1) / 100)
+        factor = warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+            group["lr"] = base * factor
+        images, texts = _batch(args.batch, rng, us_images, us_train, br_images, br_train, synth_x, synth_y)
+        x = torch.from_numpy(images)
+        targets, lengths = encode_labels(texts)
+        log_probs = torch.log_softmax(net(x), -1).permute(1, 0, 2)  # [T, B, C]
+        steps_in = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, torch.from_numpy(targets), steps_in, torch.from_numpy(lengths))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        if step % args.eval_every == 0:
+            score = evaluate(step, float(np.mean(losses[-args.eval_every :])))
+            if score > best_score:
+                best_score, best_step = score, step
+                best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    if step % args.eval_every:
+        score = evaluate(step, float(np.mean(losses[-args.eval_every :])) if losses else float("nan"))
+        if score > best_score:
+            best_score, best_step = score, step
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    train_minutes = (time.time() - train_start) / 60
+    net.load_state_dict(best_state)
+    net.eval()
+    print(
+        f"trained {step} steps in {train_minutes:.1f} min; best mean validation exact {best_score:.3f} at {best_step}"
+    )
+
+    from platekeeper.training import report
+
+    calibration = report.fit_calibration(net, val_sets)
+    metadata = {
+        "input_width": str(INPUT_WIDTH),
+        "alphabet": ALPHABET,
+        "calibration": json.dumps(calibration),
+        "source": "PP-OCRv6_rec_small (rapidocr wheel), fine-tuned by platekeeper make train-ocr",
+        "trained_steps": str(step),
+        "best_step": str(best_step),
+    }
+    model = export_onnx(net, metadata)
+    sha = hashlib.sha256(model).hexdigest()
+    context = report.Context(
+        args=vars(args) | {"data": str(args.data), "out": str(args.out), "docs": str(args.docs), "width": INPUT_WIDTH},
+        counts={"us": split_counts(us), "br": split_counts(br), "br_all": split_counts(br_all)},
+        synth_train=len(synth_y),
+        synth_styles=synth_styles,
+        synth_val=len(synth_vy),
+        steps=step,
+        best_step=best_step,
+        train_minutes=train_minutes,
+        render_seconds=render_seconds,
+        total_minutes=(time.time() - started) / 60,
+        sha256=sha,
+        size_bytes=len(model),
+        calibration=calibration,
+        curve=curve.rows,
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads",
+        date=datetime.date.today().isoformat(),
+    )
+    if args.write:
+        report.write_all(model, args.out, val_sets, context, args.docs)
+        print(f"wrote {args.out} ({len(model) / 1e6:.1f} MB, sha256 {sha})")
+    else:
+        print(f"not written (--no-write); sha256 {sha}")
+    return 0
+
+
+def _normalize(images: np.ndarray) -> np.ndarray:
+    return ((images.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(0, 3, 1, 2).copy()
+
+
+def _batch(
+    size: int,
+    rng: np.random.Generator,
+    us_images: list[np.ndarray],
+    us_rows: list[LabelledCrop],
+    br_images: list[np.ndarray],
+    br_rows: list[LabelledCrop],
+    synth_x: np.ndarray,
+    synth_y: list[str],
+) -> tuple[np.ndarray, list[str]]:
+    kinds = rng.choice(list(MIX), size=size, p=list(MIX.values()))
+    images, texts = [], []
+    for kind in kinds:
+        if kind == "synth":
+            i = int(rng.integers(len(synth_y)))
+            images.append(synth_x[i])
+            texts.append(synth_y[i])
+            continue
+        pool, rows = (us_images, us_rows) if kind == "us" else (br_images, br_rows)
+        i = int(rng.integers(len(rows)))
+        images.append(_to_uint8_input(augment_real(pool[i], rng)))
+        texts.append(rows[i].plate)
+    return _normalize(np.stack(images)), texts
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""platekeeper's own plate recognizer: the committed model, its checksum, real crops, calibration, selection."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from platekeeper.recognition import PlatePipeline, plate_equal, read_image
+from platekeeper.recognition.config import PlateOcrConfig, RecognitionConfig
+from platekeeper.recognition.models import WEIGHTS_DIR, ModelError, recorded_sha256
+from platekeeper.recognition.pipeline import make_recognizer
+from platekeeper.recognition.plate_ocr import Calibration, PlateOcrRecognizer, plate_input
+from platekeeper.training.data import is_validation_plate, load_crops
+
+MODEL = WEIGHTS_DIR / "plate-ocr.onnx"
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PlateOcrRecognizer:
+    return PlateOcrRecognizer()
+
+
+def test_committed_model_matches_its_recorded_checksum() -> None:
+    digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
+    assert digest == recorded_sha256("plate-ocr.onnx")
+    assert MODEL.stat().st_size <= 12 * 1024 * 1024
+    card = (Path(__file__).resolve().parents[2] / "docs" / "plate-ocr-model-card.md").read_text()
+    assert digest in card
+
+
+def test_a_changed_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ModelError, match="does not match"):
+        PlateOcrRecognizer(PlateOcrConfig(model_sha256="0" * 64))
+    bad = tmp_path / "weights"
+    bad.mkdir()
+    shutil.copy(MODEL, bad / "plate-ocr.onnx")
+    with (bad / "plate-ocr.onnx").open("ab") as handle:
+        handle.write(b"\0")
+    (bad / "SHA256SUMS").write_text((WEIGHTS_DIR / "SHA256SUMS").read_text())
+    monkeypatch.setattr("platekeeper.recognition.models.WEIGHTS_DIR", bad)
+    with pytest.raises(ModelError, match="git checkout"):
+        PlateOcrRecognizer()
+
+
+def test_validation_crops_are_read(recognizer: PlateOcrRecognizer, data_dir: Path) -> None:
+    """The first 20 crops/us validation plates (never trained on), in file order: not hand-picked."""
+    rows = [r for r in load_crops(data_dir / "crops" / "us") if is_validation_plate(r.plate)][:20]
+    read = [recognizer.recognize(read_image(r.path)) for r in rows]
+    right = [
+        p is not None and plate_equal(p.text, r.plate, o_equals_zero=True) for p, r in zip(read, rows, strict=True)
+    ]
+    assert sum(right) >= 18, [(r.plate, p and p.text) for p, r in zip(read, rows, strict=True)]
+
+
+def test_candidates_are_ranked_and_calibrated(recognizer: PlateOcrRecognizer, data_dir: Path) -> None:
+    plate = recognizer.recognize(read_image(data_dir / "crops" / "us" / "ak1165.jpg"))
+    assert plate is not None and plate.text == "FUW999"
+    confidences = [c.confidence for c in plate.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert 0.0 < confidences[0] <= 1.0 and plate.confidence == confidences[0]
+    assert plate.region is None  # this recognizer reads the number only
+
+
+def test_blank_and_degenerate_crops(recognizer: PlateOcrRecognizer) -> None:
+    assert recognizer.recognize(np.zeros((0, 0, 3), np.uint8)) is None
+    assert recognizer.recognize(np.zeros((1, 40, 3), np.uint8)) is None
+    flat = np.full((60, 120, 3), 128, np.uint8)
+    plate = recognizer.recognize(flat)
+    assert plate is None or plate.confidence < 0.5
+
+
+def test_input_is_48_high_bgr_normalized() -> None:
+    gray = np.full((30, 90), 255, np.uint8)
+    x = plate_input(gray, 160)
+    assert x.shape == (3, 48, 160) and x.dtype == np.float32
+    assert np.allclose(x, 1.0)
+
+
+def test_calibration_is_monotone_and_identity_by_default() -> None:
+    identity, fitted = Calibration(), Calibration(1.7, -0.4)
+    assert identity(0.73) == pytest.approx(0.73)
+    values = [fitted(c) for c in np.linspace(0.01, 0.99, 50)]
+    assert values == sorted(values)
+    assert Calibration.from_json('{"a": 2, "b": 0.5}')(0.5) == pytest.approx(1 / (1 + np.exp(-0.5)))
+
+
+def test_recognizer_is_selected_by_config() -> None:
+    assert isinstance(make_recognizer(RecognitionConfig()), PlateOcrRecognizer)
+    with pytest.raises(ValueError, match="recognizer"):
+        RecognitionConfig(recognizer="tesseract")
+
+
+def test_pipeline_uses_the_plate_recognizer_end_to_end(data_dir: Path, models_ready: None) -> None:
+    pipeline = PlatePipeline()
+    reads = pipeline.read(read_image(data_dir / "scenes" / "br" / "AYO9034.jpg"))
+    assert any(plate_equal(r.text, "AYO9034", True) for r in reads), [r.text for r in reads]
+
+
+def test_region_is_read_only_when_asked(data_dir: Path) -> None:
+    crop = read_image(data_dir / "crops" / "us" / "ak1165.jpg")
+    plate = PlateOcrRecognizer(PlateOcrConfig(read_region=True)).recognize(crop)
+    assert plate is not None and plate.text == "FUW999" and plate.region == "us-ak"

@@ -1,0 +1,128 @@
+"""Training the plate recognizer: the synthetic generator, the data split, and one tiny run end to end."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from platekeeper.recognition.ctc import ALPHABET
+from platekeeper.training.data import augment_real, is_validation_plate, load_crops, split_counts
+from platekeeper.training.report import fit_platt, reliability_table
+from platekeeper.training.synth import STYLE_WEIGHTS, PlateSynth, available_fonts, load_us_patterns
+
+
+@pytest.fixture(scope="module")
+def templates(data_dir: Path) -> Path:
+    return data_dir / "us-plate-templates"
+
+
+def test_fonts_from_debian_are_installed() -> None:
+    assert available_fonts(), "make train-deps installs the free plate fonts"
+
+
+def test_generator_is_deterministic_with_a_seed(templates: Path) -> None:
+    first, again = PlateSynth(templates, seed=7).batch(12), PlateSynth(templates, seed=7).batch(12)
+    other = PlateSynth(templates, seed=8).batch(12)
+    assert [p.text for p in first] == [p.text for p in again]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(first, again, strict=True))
+    assert [p.text for p in first] != [p.text for p in other]
+
+
+def test_generator_labels_styles_and_images(templates: Path) -> None:
+    plates = PlateSynth(templates, seed=3).batch(200)
+    assert {p.style for p in plates} == set(STYLE_WEIGHTS)
+    for plate in plates:
+        assert plate.text and set(plate.text) <= set(ALPHABET), plate.text
+        assert plate.image.dtype == np.uint8 and plate.image.ndim == 3 and plate.image.shape[2] == 3
+        assert min(plate.image.shape[:2]) >= 8
+    us = [p for p in plates if p.style == "us"]
+    assert len(us) > 80
+
+
+def test_generator_needs_fonts_and_templates(tmp_path: Path, templates: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="fonts"):
+        PlateSynth(templates, seed=1, fonts=[])
+    (tmp_path / "us.patterns").write_text("base\t@@@###\n")
+    with pytest.raises(FileNotFoundError, match="templates"):
+        PlateSynth(tmp_path, seed=1)
+
+
+def test_us_patterns_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "us.patterns"
+    path.write_text("ca\t\t#@@@###\nca\t#####@#\nbad line here\nny @@@####\n")
+    assert load_us_patterns(path) == {"ca": ["#@@@###", "#####@#"], "ny": ["@@@####"]}
+
+
+def test_split_is_by_plate_string_and_stable(data_dir: Path) -> None:
+    rows = load_crops(data_dir / "crops" / "us")
+    train = {r.plate for r in rows if not is_validation_plate(r.plate)}
+    val = {r.plate for r in rows if is_validation_plate(r.plate)}
+    assert train and val and not train & val
+    counts = split_counts(rows)
+    assert counts["val_files"] + counts["train_files"] == len(rows)
+    assert 0.1 < counts["val_plates"] / (counts["val_plates"] + counts["train_plates"]) < 0.3
+    assert is_validation_plate("7AB-c123") == is_validation_plate("7ABC123")
+
+
+def test_real_augmentation_keeps_an_image(data_dir: Path) -> None:
+    import cv2
+
+    image = cv2.imread(str(data_dir / "crops" / "us" / "ak1165.jpg"))
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        out = augment_real(image, rng)
+        assert out.dtype == np.uint8 and out.ndim == 3 and min(out.shape[:2]) >= 4
+
+
+def test_platt_fit_recovers_an_overconfident_model() -> None:
+    rng = np.random.default_rng(0)
+    confidences = rng.uniform(0.5, 1.0, 4000)
+    correct = (rng.random(4000) < (confidences - 0.3)).astype(float)  # right 30 points less often than it says
+    fit = fit_platt(confidences, correct)
+    from platekeeper.recognition.plate_ocr import Calibration
+
+    calibrated = [Calibration(fit["a"], fit["b"])(c) for c in confidences]
+    rows = reliability_table(calibrated, [bool(c) for c in correct])
+    for _, count, mean_confidence, accuracy in rows:
+        if count > 200:
+            assert abs(mean_confidence - accuracy) < 0.08
+
+
+@pytest.mark.slow
+def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> None:
+    """Convert, train a few steps, export, calibrate and write the model and cards, on a small copy of the data."""
+    from platekeeper.training import train_ocr
+
+    small = tmp_path / "data"
+    for name in ("us", "br"):
+        folder = small / "crops" / name
+        folder.mkdir(parents=True)
+        rows = list(csv.DictReader((data_dir / "crops" / name / "labels.csv").open()))[:40]
+        with (folder / "labels.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["file", "state", "plate"])
+            writer.writeheader()
+            for row in rows:
+                (folder / row["file"]).symlink_to(data_dir / "crops" / name / row["file"])
+                writer.writerow(row)
+    (small / "us-plate-templates").symlink_to(data_dir / "us-plate-templates")
+    out, docs = tmp_path / "weights" / "plate-ocr.onnx", tmp_path / "docs"
+    argv = ["--data", str(small), "--out", str(out), "--docs", str(docs), "--steps", "3", "--minutes", "5"]
+    argv += ["--synth-train", "40", "--synth-val", "20", "--eval-every", "2", "--batch", "8"]
+    assert train_ocr.main(argv) == 0
+    model = out.read_bytes()
+    assert (out.parent / "SHA256SUMS").read_text().split()[0] == hashlib.sha256(model).hexdigest()
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    probs = session.run(None, {"x": np.zeros((2, 3, 48, 160), np.float32)})[0]
+    assert probs.shape == (2, 20, len(ALPHABET) + 1)
+    assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-3)
+    assert {"calibration", "input_width"} <= set(session.get_modelmeta().custom_metadata_map)
+    curve = list(csv.DictReader((docs / "plate-ocr-training.csv").open()))
+    assert [int(float(r["step"])) for r in curve] == [0, 2, 3]
+    card = (docs / "plate-ocr-model-card.md").read_text()
+    assert hashlib.sha256(model).hexdigest() in card and "Reliability" in card
+    assert "crops/us" in (docs / "plate-ocr-data-card.md").read_text()
