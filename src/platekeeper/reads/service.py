@@ -373,6 +373,18 @@ class MatchableRead:
     captured_at: datetime
 
 
+# The columns a MatchableRead is built from, in its field order.
+_MATCHABLE_COLUMNS = (
+    PlateRead.id,
+    PlateRead.camera_id,
+    PlateRead.plate,
+    PlateRead.confidence,
+    PlateRead.region,
+    PlateRead.candidates,
+    PlateRead.captured_at,
+)
+
+
 def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[MatchableRead]:
     """The texts of newly stored reads, for hotlist matching inside the ingest transaction.
 
@@ -381,17 +393,7 @@ def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[Matc
     """
     found: list[MatchableRead] = []
     for start in range(0, len(read_ids), 500):
-        rows = session.execute(
-            select(
-                PlateRead.id,
-                PlateRead.camera_id,
-                PlateRead.plate,
-                PlateRead.confidence,
-                PlateRead.region,
-                PlateRead.candidates,
-                PlateRead.captured_at,
-            ).where(PlateRead.id.in_(read_ids[start : start + 500]))
-        )
+        rows = session.execute(select(*_MATCHABLE_COLUMNS).where(PlateRead.id.in_(read_ids[start : start + 500])))
         found.extend(MatchableRead(*row) for row in rows)
     return found
 
@@ -457,15 +459,7 @@ def iter_past_reads(
     Machine use, like :func:`reads_for_matching`: the caller (a historical-hit search) audits the access under
     its purpose in the transaction that keeps what it found.
     """
-    stmt = select(
-        PlateRead.id,
-        PlateRead.camera_id,
-        PlateRead.plate,
-        PlateRead.confidence,
-        PlateRead.region,
-        PlateRead.candidates,
-        PlateRead.captured_at,
-    ).where(PlateRead.captured_at >= since)
+    stmt = select(*_MATCHABLE_COLUMNS).where(PlateRead.captured_at >= since)
     if text_filter is not None:
         stmt = stmt.where(_text_filter_sql(text_filter, connection.dialect.name))
     for rows in connection.execute(stmt.execution_options(yield_per=batch_size)).partitions():
