@@ -17,10 +17,16 @@ from platekeeper.access.service import principal_for
 from platekeeper.access.training import add_months, add_training_record
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.service import Actor
+from platekeeper.db import utcnow
 from tests.conftest import CONTEXT, Harness, make_read
 
 EQUIPMENT = "Use and operation of the ALPR equipment"
 POLICY = "Review of Department Policy 462"
+
+
+def agency_today(harness: Harness) -> date:
+    """Today in the agency's time zone, as the service judges "in the future" (not the machine's local date)."""
+    return utcnow().astimezone(harness.settings.tz).date()
 
 
 def _id(harness: Harness, username: str) -> int:
@@ -67,7 +73,7 @@ def test_an_untrained_officer_is_refused_plate_data_naming_the_courses(harness: 
 def test_an_expired_refresher_is_named_with_its_date_and_new_training_opens_the_door(harness: Harness) -> None:
     _upload(harness)
     harness.user("dana", "sworn_officer", trained=False)
-    today = date.today()
+    today = agency_today(harness)
     _train(harness, "dana", "equipment_operation", today - timedelta(days=30))
     old = today - timedelta(days=400)
     _train(harness, "dana", "policy_review", old)
@@ -95,11 +101,11 @@ def test_training_records_are_checked(harness: Harness) -> None:
     url = f"/api/v1/users/{_id(harness, 'dana')}/training"
     base = {
         "course": "policy_review",
-        "completed_on": date.today().isoformat(),
+        "completed_on": agency_today(harness).isoformat(),
         "instructor": "Lt. Chen",
         "evidence": "x",
     }
-    future = admin.post(url, json={**base, "completed_on": (date.today() + timedelta(days=3)).isoformat()})
+    future = admin.post(url, json={**base, "completed_on": (agency_today(harness) + timedelta(days=3)).isoformat()})
     assert future.status_code == 400 and "completed_on: must not be in the future" in future.json()["detail"]
     unknown = admin.post(url, json={**base, "course": "yoga"})
     assert unknown.status_code == 400 and "course: 'yoga'" in unknown.json()["detail"]
@@ -110,9 +116,9 @@ def test_training_records_are_checked(harness: Harness) -> None:
 def test_the_administrator_sees_training_that_expires_soon(harness: Harness) -> None:
     harness.user("dana", "sworn_officer", trained=False)
     harness.user("sam", "records")  # current
-    soon = add_months(date.today(), -12) + timedelta(days=10)  # the 12-month refresher falls due in 10 days
+    soon = add_months(agency_today(harness), -12) + timedelta(days=10)  # the 12-month refresher falls due in 10 days
     _train(harness, "dana", "policy_review", soon)
-    _train(harness, "dana", "equipment_operation", date.today())
+    _train(harness, "dana", "equipment_operation", agency_today(harness))
     admin = harness.signed_in("alpr_admin")
     listed = admin.get("/api/v1/training/expiring").json()["courses"]
     mine = [c for c in listed if c["username"] == "dana"]
