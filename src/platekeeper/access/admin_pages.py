@@ -23,6 +23,7 @@ from platekeeper.access.training import (
 )
 from platekeeper.access.training import training_status as course_statuses
 from platekeeper.audit.service import record_event
+from platekeeper.db import utcnow
 from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import SIGNED_IN, DbSession, app_state, check_csrf, client_of, render, requires
 
@@ -103,7 +104,7 @@ def _user_page(request: Request, session: DbSession, user_id: int, **extra: obje
         "course_options": settings.access.courses,
         "open_sessions": lifecycle.count_open_sessions(session, user.id),
         "last_activity": lifecycle.last_activity(user),
-        "today": date.today().isoformat(),
+        "today": utcnow().astimezone(settings.tz).date().isoformat(),  # the agency's date, as the service checks
         "error": None,
         "message": None,
         **extra,
