@@ -342,11 +342,18 @@ def read(
         Path | None, typer.Option("--annotate", metavar="OUTDIR", help="Write copies with boxes and text here")
     ] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="onnxruntime intra-op threads")] = None,
+    recognizer: Annotated[
+        str,
+        typer.Option(
+            "--recognizer",
+            help="plate: platekeeper's plate-trained network (default); rapidocr: general OCR, slower, reads the state",
+        ),
+    ] = "plate",
 ) -> None:
     """Read license plates from images, offline; exit 1 if any file could not be read."""
     from platekeeper.recognition.cli import read_command  # loads opencv and onnxruntime only for this command
 
-    read_command(images, json_=json_, crops=crops, annotate=annotate, threads=threads)
+    read_command(images, json_=json_, crops=crops, annotate=annotate, threads=threads, recognizer=recognizer)
 
 
 def main() -> None:

@@ -90,3 +90,21 @@ def test_recognizer_choice(models_ready: None, data_dir: Path) -> None:
     assert record["plates"][0]["text"] == "FUW999" and record["plates"][0]["region"] == "us-ak"
     bad = run("--recognizer", "tesseract", crop)
     assert bad.exit_code == 2 and "plate, rapidocr" in bad.output
+
+
+def test_platekeeper_read_offers_every_option_of_the_engine_command() -> None:
+    """`platekeeper read` wraps read_command; the wrapper must expose each of its options (it once lacked one)."""
+    import inspect
+
+    from platekeeper.cli import read as platekeeper_read
+
+    assert set(inspect.signature(platekeeper_read).parameters) == set(inspect.signature(read_command).parameters)
+
+
+def test_platekeeper_read_recognizer_option(models_ready: None, data_dir: Path) -> None:
+    from platekeeper.cli import app as platekeeper_app
+
+    crop = str(data_dir / "crops" / "us" / "ak1165.jpg")
+    result = runner.invoke(platekeeper_app, ["read", "--crops", "--json", "--recognizer", "rapidocr", crop])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["plates"][0]["region"] == "us-ak"
