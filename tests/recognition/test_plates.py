@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from platekeeper.recognition.config import PlateRulesConfig
-from platekeeper.recognition.ctc import ALPHABET, CharPosteriors, constrained_decode, greedy_decode
+from platekeeper.recognition.ctc import (
+    ALPHABET,
+    CharPosteriors,
+    constrained_decode,
+    constrained_decode_many,
+    greedy_decode,
+    mask_groups,
+)
 from platekeeper.recognition.formats import builtin_formats, compile_pattern, load_patterns_file
 from platekeeper.recognition.plates import PlateRanker, normalize_plate, plate_equal
 
@@ -88,6 +95,34 @@ def test_constrained_decode_follows_the_format() -> None:
     masks = np.array([[[c in s for c in ALPHABET] for s in compile_pattern("@@###")]], dtype=bool)
     (decoded,) = constrained_decode(post, masks)
     assert decoded.text == "BA302"
+
+
+def test_one_pass_over_several_lengths_equals_one_pass_per_length() -> None:
+    # The ranker decodes formats of several lengths (and the free reading's variants) in one Viterbi pass,
+    # padding the shorter formats; each format's result must be what decoding its length alone gives.
+    post = posteriors([{"7": 0.8, "T": 0.1}, {"A": 0.7, "4": 0.2}, {"B": 0.5, "8": 0.4}, *text_frames("C123")])
+    patterns = ["#@@@###", "@@@####", "###@@@", "@@###", "#@@@####", "@@@##@"]
+    masks = {p: np.array([[[c in s for c in ALPHABET] for s in compile_pattern(p)]], dtype=bool) for p in patterns}
+    alone = {p: constrained_decode(post, m) for p, m in masks.items()}
+    width = max(len(p) for p in patterns)
+    padded = np.concatenate([np.pad(m, ((0, 0), (0, width - m.shape[1]), (0, 0))) for m in masks.values()])
+    unique, which = mask_groups(padded)
+    empty = np.flatnonzero(~unique.any(axis=1))
+    assert len(empty) == 1  # the padding row allows nothing
+    lengths = np.array([len(p) for p in patterns])
+    together = constrained_decode_many(post, unique, which, lengths, np.arange(len(patterns)))
+    assert len(together) == sum(len(v) for v in alone.values())
+    for decoded in together:
+        (single,) = alone[next(p for p in patterns if len(p) == len(decoded.text) and decoded in alone[p])]
+        assert single.text == decoded.text
+        assert single.logp == pytest.approx(decoded.logp, abs=1e-5)
+        assert single.char_probs == pytest.approx(decoded.char_probs)
+
+
+def test_formats_longer_than_the_frames_are_skipped() -> None:
+    post = posteriors([{"A": 0.9}])  # two frames
+    masks = np.array([[[c in s for c in ALPHABET] for s in compile_pattern("@@@")]], dtype=bool)
+    assert constrained_decode(post, masks) == []
 
 
 def test_confusable_corrected_by_format_and_raw_kept() -> None:

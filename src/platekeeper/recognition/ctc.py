@@ -19,6 +19,7 @@ __all__ = [
     "CharPosteriors",
     "Decoded",
     "constrained_decode",
+    "constrained_decode_many",
     "fold_posteriors",
     "greedy_decode",
     "mask_groups",
@@ -78,8 +79,13 @@ def greedy_decode(post: CharPosteriors) -> Decoded:
     return Decoded("".join(text), logp, tuple(probs))
 
 
-def _viterbi(emit: np.ndarray, blank: np.ndarray, changed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched CTC Viterbi over ``emit`` [P, T, L] char log-probs: best scores [P], state paths [P, T]."""
+def _viterbi(
+    emit: np.ndarray, blank: np.ndarray, changed: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Batched CTC Viterbi over ``emit`` [P, T, L] char log-probs: best scores [P], state paths [P, T].
+
+    Pattern ``p`` spells ``lengths[p]`` characters; its positions beyond that emit -inf, so no path enters them.
+    """
     n_pat, n_t, n_pos = emit.shape
     n_states = 2 * n_pos + 1
     score = np.full((n_pat, n_states), -np.inf, np.float32)
@@ -87,31 +93,33 @@ def _viterbi(emit: np.ndarray, blank: np.ndarray, changed: np.ndarray) -> tuple[
     score[:, 1] = emit[:, 0, 0]
     back = np.zeros((n_t, n_pat, n_states), np.int8)
     odd = np.arange(n_states) % 2 == 1
-    skip_ok = odd & (np.arange(n_states) >= 3)
+    no_skip = ~(odd & (np.arange(n_states) >= 3))
+    step = np.full_like(score, -np.inf)
+    skip = np.full_like(score, -np.inf)
+    local = np.empty_like(score)
     for t in range(1, n_t):
-        step = np.full_like(score, -np.inf)
         step[:, 1:] = score[:, :-1]
         best = np.maximum(score, step)
         choice = (step > score).astype(np.int8)  # ties keep "stay", as argmax over (stay, step, skip) would
         if changed[t]:
-            skip = np.full_like(score, -np.inf)
-            skip[:, 2:] = np.where(skip_ok[2:], score[:, :-2], -np.inf)
+            skip[:, 2:] = score[:, :-2]
+            skip[:, no_skip] = -np.inf
             better = skip > best
             best = np.where(better, skip, best)
             choice[better] = 2
         back[t] = choice
-        local = np.empty_like(score)
         local[:, ~odd] = blank[t]
         local[:, odd] = emit[:, t, :]
         score = best + local
-    final = np.stack([score[:, -1], score[:, -2]])
-    end = np.where(final[0] >= final[1], n_states - 1, n_states - 2)
+    rows = np.arange(n_pat)
+    last_blank, last_char = score[rows, 2 * lengths], score[rows, 2 * lengths - 1]
+    end = np.where(last_blank >= last_char, 2 * lengths, 2 * lengths - 1)
     paths = np.empty((n_pat, n_t), np.int64)
     state = end
     for t in range(n_t - 1, -1, -1):
         paths[:, t] = state
-        state = state - back[t, np.arange(n_pat), state]
-    return final.max(axis=0), paths
+        state = state - back[t, rows, state]
+    return np.maximum(last_blank, last_char), paths
 
 
 def mask_groups(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,34 +140,60 @@ def constrained_decode(
     With ``keep``, only the ``keep`` best-scoring formats are spelled out (the Viterbi pass scores them all).
     ``groups`` is ``mask_groups(masks)`` when the caller has it precomputed.
     """
-    n_pos = masks.shape[1]
-    if post.logs.shape[0] < n_pos:
+    unique, which = groups if groups is not None else mask_groups(masks)
+    lengths = np.full(which.shape[0], which.shape[1])
+    return constrained_decode_many(post, unique, which, lengths, np.zeros_like(lengths), keep)
+
+
+def constrained_decode_many(
+    post: CharPosteriors,
+    unique: np.ndarray,
+    which: np.ndarray,
+    lengths: np.ndarray,
+    batch: np.ndarray,
+    keep: int | None = None,
+) -> list[Decoded]:
+    """Best string per format for formats of several lengths in one Viterbi pass.
+
+    Format ``p`` allows, at position ``i < lengths[p]``, the characters of mask ``unique[which[p, i]]``
+    (``unique`` [U, 36]); positions at or past ``lengths[p]`` must point at an all-False mask. With ``keep``,
+    only the ``keep`` best-scoring formats of each ``batch`` id are spelled out.
+    """
+    n_frames = post.logs.shape[0]
+    usable = lengths <= n_frames
+    if not usable.all():
+        which, lengths, batch = which[usable], lengths[usable], batch[usable]
+    if not len(lengths):
         return []
     chars = post.logs[:, 1:]
     # Position masks repeat across formats (letters, digits, a few sets): take each distinct one's best
     # character per frame once, then gather, instead of a [P, T, L, 36] array.
-    unique, which = groups if groups is not None else mask_groups(masks)
     best_of = np.where(unique[:, None, :], chars[None, :, :], -np.inf).max(axis=2)  # [U, T]
     emit = best_of[which].transpose(0, 2, 1)  # [P, T, L]
     best_frame = post.probs.argmax(axis=1)
     changed = np.r_[True, best_frame[1:] != best_frame[:-1]]
-    scores, paths = _viterbi(emit, post.logs[:, _BLANK], changed)
-    order = np.argsort(-scores, kind="stable")
-    kept = [int(p) for p in (order[:keep] if keep is not None else order) if np.isfinite(scores[p])]
+    scores, paths = _viterbi(emit, post.logs[:, _BLANK], changed, lengths)
+    kept: list[int] = []
+    for b in np.unique(batch):
+        members = np.flatnonzero(batch == b)
+        order = members[np.argsort(-scores[members], kind="stable")]
+        kept += [int(p) for p in (order[:keep] if keep is not None else order) if np.isfinite(scores[p])]
     if not kept:
         return []
     # Spell each kept path: per position, the allowed character with the highest summed log-probability over
     # the frames the path spends on that position, and its best frame probability.
+    n_pos = which.shape[1]
+    masks = unique[which[kept]]  # [K, L, 36]
     on = paths[kept][:, :, None] == (2 * np.arange(n_pos) + 1)[None, None, :]  # [K, T, L]
     summed = np.einsum("ktl,tc->klc", on.astype(np.float64), chars.astype(np.float64))
-    symbols = np.where(masks[kept], summed, -np.inf).argmax(axis=2)  # [K, L]
+    symbols = np.where(masks, summed, -np.inf).argmax(axis=2)  # [K, L]
     chosen = post.probs[:, 1:][:, symbols].transpose(1, 0, 2)  # [K, T, L]
     char_probs = np.where(on, chosen, -np.inf).max(axis=1)  # [K, L]
     return [
         Decoded(
-            "".join(ALPHABET[s] for s in symbols[i]),
+            "".join(ALPHABET[s] for s in symbols[i, : lengths[p]]),
             float(scores[p]),
-            tuple(float(v) for v in char_probs[i]),
+            tuple(float(v) for v in char_probs[i, : lengths[p]]),
         )
         for i, p in enumerate(kept)
     ]

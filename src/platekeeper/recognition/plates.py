@@ -19,7 +19,7 @@ import numpy as np
 
 from .base import PlateCandidate, PlateText
 from .config import PlateRulesConfig
-from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode, greedy_decode, mask_groups
+from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode_many, greedy_decode, mask_groups
 from .formats import PlateFormat, builtin_formats, load_patterns_file
 
 __all__ = ["CONFUSABLE_PAIRS", "PlateRanker", "confusion_matrix", "normalize_plate", "plate_equal"]
@@ -37,6 +37,8 @@ CONFUSABLE_PAIRS: tuple[tuple[str, str, float], ...] = (
     ("S", "5", 0.75),
     ("Z", "2", 0.75),
 )
+
+_BONUS_CACHE_SIZE = 50_000  # format bonuses remembered per (text, region)
 
 
 def normalize_plate(text: str) -> str:
@@ -78,15 +80,34 @@ class PlateRanker:
         self.formats = builtin_formats(extra)
         self._confusion = confusion_matrix(CONFUSABLE_PAIRS, self.config.confusable_weight)
         self._by_length: dict[int, tuple[list[PlateFormat], np.ndarray]] = {}
-        self._groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for length in {len(f.positions) for f in self.formats}:
             group = [f for f in self.formats if len(f.positions) == length]
             masks = np.array([[[c in s for c in ALPHABET] for s in f.positions] for f in group], dtype=bool)
             self._by_length[length] = (group, masks)
-            self._groups[length] = mask_groups(masks)
+        # One table of distinct position masks for every format, then one row per single character (the
+        # confusable variants of the free reading), then an all-False row for the positions past a format's end.
+        longest = max(self._by_length)
+        padded = [np.pad(m, ((0, 0), (0, longest - m.shape[1]), (0, 0))) for _, m in self._by_length.values()]
+        unique, which = mask_groups(np.concatenate(padded))
+        empty = ~unique.any(axis=1)  # the padding's row
+        self._masks = np.concatenate([unique[~empty], np.eye(len(ALPHABET), dtype=bool), np.zeros((1, 36), bool)])
+        self._char_row, self._pad_row = int((~empty).sum()), len(self._masks) - 1
+        which = np.where(empty[which], self._pad_row, np.cumsum(~empty)[which] - 1)
+        offsets = np.cumsum([0] + [len(m) for m in padded])
+        self._which = {n: which[offsets[i] : offsets[i + 1]] for i, n in enumerate(self._by_length)}
+        self._bonus_cache: dict[tuple[str, str | None], float] = {}
 
     def format_bonus(self, text: str, region: str | None) -> float:
         """Log-score bonus of ``text``: fits a known format, more when that format is used in ``region``."""
+        key = (text, region)
+        bonus = self._bonus_cache.get(key)
+        if bonus is None:
+            if len(self._bonus_cache) >= _BONUS_CACHE_SIZE:
+                self._bonus_cache.clear()
+            bonus = self._bonus_cache[key] = self._format_bonus(text, region)
+        return bonus
+
+    def _format_bonus(self, text: str, region: str | None) -> float:
         group = self._by_length.get(len(text))
         if group is None or any(c not in ALPHABET for c in text):
             return 0.0
@@ -105,8 +126,8 @@ class PlateRanker:
         probs = np.minimum(post.probs @ self._confusion, 1.0)
         return CharPosteriors(probs, np.maximum(np.log(np.maximum(probs, 1e-30)), self.config.min_char_logprob))
 
-    def _variants(self, free: str) -> np.ndarray:
-        """Exact masks for the free reading and its confusable-twin variants ([P, L, 36])."""
+    def _variants(self, free: str) -> list[str]:
+        """The free reading and its confusable-twin variants."""
         twins = {a: b for a, b, _ in CONFUSABLE_PAIRS} | {b: a for a, b, _ in CONFUSABLE_PAIRS}
         flips = [i for i, c in enumerate(free) if c in twins][: self.config.max_confusable_flips]
         texts = {free}
@@ -116,16 +137,35 @@ class PlateRanker:
                 if bits >> j & 1:
                     chars[i] = twins[chars[i]]
             texts.add("".join(chars))
-        return np.array([[[c == f for c in ALPHABET] for f in t] for t in sorted(texts)], dtype=bool)
+        return sorted(texts)
 
     def _constrained(self, eff: CharPosteriors, free: str) -> list[Decoded]:
+        """Best readings of the free text's confusable variants and of every format of a plausible length.
+
+        One Viterbi pass decodes them all; the best ``2 * top_k + 4`` of the variants and of each format length
+        are spelled out (only those can reach the top k after bonuses).
+        """
         cfg, raw_len = self.config, len(free)
-        keep = 2 * cfg.top_k + 4  # per decode, only the best paths can reach the top k after bonuses
-        found = constrained_decode(eff, self._variants(free), keep)
-        for length in range(raw_len - cfg.length_slack, raw_len + cfg.length_slack + 1):
-            if length in self._by_length and cfg.min_chars <= length <= cfg.max_chars:
-                found.extend(constrained_decode(eff, self._by_length[length][1], keep, self._groups[length]))
-        return found
+        lengths = [
+            n
+            for n in range(raw_len - cfg.length_slack, raw_len + cfg.length_slack + 1)
+            if n in self._which and cfg.min_chars <= n <= cfg.max_chars
+        ]
+        width = max([raw_len, *lengths])
+        variants = self._variants(free)
+        which = np.full((len(variants), width), self._pad_row)
+        which[:, :raw_len] = self._char_row + np.array([[ALPHABET.index(c) for c in v] for v in variants])
+        parts, sizes, batches = [which], [np.full(len(variants), raw_len)], [np.zeros(len(variants), int)]
+        for n in lengths:
+            formats = self._which[n][:, :width]
+            if formats.shape[1] < width:
+                formats = np.pad(formats, ((0, 0), (0, width - formats.shape[1])), constant_values=self._pad_row)
+            parts.append(formats)
+            sizes.append(np.full(len(formats), n))
+            batches.append(np.full(len(formats), n))
+        return constrained_decode_many(
+            eff, self._masks, np.concatenate(parts), np.concatenate(sizes), np.concatenate(batches), 2 * cfg.top_k + 4
+        )
 
     def rank(self, post: CharPosteriors, region: str | None = None, raw: str = "") -> PlateText | None:
         """Ranked readings of one plate line, or None when too few characters were read."""
