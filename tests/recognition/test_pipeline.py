@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from platekeeper.recognition import PlatePipeline, plate_equal, read_image
+from platekeeper.recognition import PlateBox, PlatePipeline, plate_equal, read_image
 from platekeeper.recognition.config import (
     DetectorConfig,
     RecognitionConfig,
@@ -16,6 +16,7 @@ from platekeeper.recognition.config import (
     default_models_dir,
 )
 from platekeeper.recognition.detector import YoloPlateDetector
+from platekeeper.recognition.pipeline import crop_box
 from platekeeper.recognition.models import ModelError, create_session, verified_bytes
 
 SCENES = [("br", "AYO9034.jpg", "AYO9034"), ("br", "JGZ3298.jpg", "JGZ3298"), ("eu", "eu1.jpg", "M5XSX")]
@@ -94,3 +95,22 @@ def test_missing_model_names_the_provisioning_script(tmp_path: Path) -> None:
     config = RecognitionConfig(runtime=RuntimeConfig(models_dir=tmp_path))
     with pytest.raises(ModelError, match=r"provision_models\.py"):
         PlatePipeline(config).read(np.zeros((64, 64, 3), np.uint8))
+
+
+def test_crop_keeps_its_padding_at_the_frame_edge() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[:, :10] = 200  # a bright column band at the left edge: the repeated margin must copy column 0
+    box = PlateBox(2.0, 40.0, 102.0, 60.0, 0.9)  # 100 wide; 10 % padding wants x from -8 to 112
+    crop = crop_box(image, box, 0.1)
+    assert crop.shape[:2] == (24, 120)
+    assert (crop[:, :8] == 200).all()  # filled from the edge column, not black
+    inside = crop_box(image, PlateBox(50.0, 40.0, 150.0, 60.0, 0.9), 0.1)
+    np.testing.assert_array_equal(inside, image[38:62, 40:160])  # away from the edges: a plain slice
+    right = crop_box(image, PlateBox(120.0, 40.0, 199.0, 60.0, 0.9), 0.1)
+    assert right.shape[1] == int(np.ceil(199.0 + 7.9)) - int(120.0 - 7.9)
+
+
+def test_plate_cut_by_the_frame_edge_is_read_whole(pipeline: PlatePipeline, data_dir: Path) -> None:
+    # The plate's first letter is half outside the picture; at the input's border the network dropped it.
+    image = read_image(data_dir / "scenes" / "br" / "PJT2905.jpg")
+    assert "PJT2905" in texts(pipeline.read(image))

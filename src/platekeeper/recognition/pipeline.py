@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .base import Detector, PlateBox, PlateRead, Recognizer
@@ -26,12 +27,23 @@ def make_recognizer(config: RecognitionConfig) -> Recognizer:
 
 
 def crop_box(image: np.ndarray, box: PlateBox, padding: float) -> np.ndarray:
-    """The box grown by ``padding`` (fraction of its width/height on each side), clipped, from ``image``."""
+    """The box grown by ``padding`` (fraction of its width/height on each side) from ``image``.
+
+    Where the grown box leaves the frame on the left or right (a car entering or leaving the picture), the
+    missing margin is filled by repeating the edge column: a plate character cut by the frame edge then sits
+    inside the crop, as the recognizer saw cut characters in training, instead of on the input's border,
+    where it tends to be dropped.
+    """
     height, width = image.shape[:2]
     pad_x, pad_y = box.width * padding, box.height * padding
-    x1, y1 = max(0, int(box.x1 - pad_x)), max(0, int(box.y1 - pad_y))
-    x2, y2 = min(width, int(np.ceil(box.x2 + pad_x))), min(height, int(np.ceil(box.y2 + pad_y)))
-    return image[y1:y2, x1:x2]
+    want_x1, want_x2 = int(box.x1 - pad_x), int(np.ceil(box.x2 + pad_x))
+    x1, y1 = max(0, want_x1), max(0, int(box.y1 - pad_y))
+    x2, y2 = min(width, want_x2), min(height, int(np.ceil(box.y2 + pad_y)))
+    crop = image[y1:y2, x1:x2]
+    left, right = x1 - want_x1, want_x2 - x2
+    if crop.size and (left > 0 or right > 0):
+        crop = cv2.copyMakeBorder(crop, 0, 0, max(left, 0), max(right, 0), cv2.BORDER_REPLICATE)
+    return crop
 
 
 class PlatePipeline:
