@@ -16,8 +16,8 @@ from platekeeper.recognition.config import (
     default_models_dir,
 )
 from platekeeper.recognition.detector import YoloPlateDetector
-from platekeeper.recognition.pipeline import crop_box
 from platekeeper.recognition.models import ModelError, create_session, verified_bytes
+from platekeeper.recognition.pipeline import crop_box
 
 SCENES = [("br", "AYO9034.jpg", "AYO9034"), ("br", "JGZ3298.jpg", "JGZ3298"), ("eu", "eu1.jpg", "M5XSX")]
 CROPS = [("us", "ak1165.jpg", "FUW999"), ("us", "ca1993.jpg", None)]

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from platekeeper.recognition import PlatePipeline, plate_equal, read_image
+from platekeeper.recognition import PlateCandidate, PlatePipeline, PlateText, plate_equal, read_image
 from platekeeper.recognition.config import PlateOcrConfig, RecognitionConfig
 from platekeeper.recognition.models import WEIGHTS_DIR, ModelError, recorded_sha256
-from platekeeper.recognition.pipeline import make_recognizer
-from platekeeper.recognition.plate_ocr import Calibration, PlateOcrRecognizer, plate_input
+from platekeeper.recognition.pipeline import crop_box, make_recognizer
+from platekeeper.recognition.plate_ocr import Calibration, PlateOcrRecognizer, plate_input, vote
 from platekeeper.training.data import is_validation_plate, load_crops
 
 MODEL = WEIGHTS_DIR / "plate-ocr.onnx"
@@ -104,3 +104,39 @@ def test_region_is_read_only_when_asked(data_dir: Path) -> None:
     crop = read_image(data_dir / "crops" / "us" / "ak1165.jpg")
     plate = PlateOcrRecognizer(PlateOcrConfig(read_region=True)).recognize(crop)
     assert plate is not None and plate.text == "FUW999" and plate.region == "us-ak"
+
+
+def _text(*candidates: tuple[str, float], region: str | None = None) -> PlateText:
+    cands = tuple(PlateCandidate(t, c) for t, c in candidates)
+    return PlateText(cands[0].text, cands[0].confidence, cands[0].text, region, cands)
+
+
+def test_vote_prefers_a_reading_both_recognizers_find_plausible() -> None:
+    # The plate network says Q (0.63) or O (0.46); the general OCR says O (0.37) and never Q.
+    ours = _text(("QDJ1599", 0.63), ("ODJ1599", 0.46), ("0DJ1599", 0.16))
+    theirs = _text(("ODJ1599", 0.37), ("0DJ1599", 0.17), ("ODJI599", 0.17), region="br")
+    voted = vote(ours, theirs, floor=0.05, top_k=5)
+    assert voted.text == "ODJ1599" and voted.raw == "QDJ1599" and voted.region == "br"
+    confidences = [c.confidence for c in voted.candidates]
+    assert confidences == sorted(confidences, reverse=True) and 0 < sum(confidences) <= 1.0 + 1e-9
+    assert {"QDJ1599", "ODJ1599", "0DJ1599", "ODJI599"} == {c.text for c in voted.candidates}
+    assert len(vote(ours, theirs, floor=0.05, top_k=2).candidates) == 2
+
+
+def test_vote_keeps_the_first_order_on_ties_and_without_a_second_opinion() -> None:
+    ours = _text(("RK099AN", 0.5), ("RKO99AN", 0.5))
+    assert vote(ours, None, 0.05, 5) is ours
+    assert vote(ours, _text(("ZZZ", 0.0)), 0.05, 5).text == "RK099AN"  # says nothing useful: order kept
+    assert vote(ours, _text(("RKO99AN", 0.9)), 0.05, 5).text == "RKO99AN"
+
+
+def test_low_confidence_read_is_put_to_a_vote(data_dir: Path, pipeline: PlatePipeline) -> None:
+    # A worn Brazilian grey plate: alone, the plate network reads the leading O as Q with low confidence.
+    image = read_image(data_dir / "scenes" / "br" / "ODJ1599.jpg")
+    (box,) = pipeline.detector.detect(image)
+    crop = crop_box(image, box, pipeline.config.detector.crop_padding)
+    alone = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.0)).recognize(crop)
+    assert alone is not None and alone.confidence < PlateOcrConfig().vote_below
+    assert alone.text != "ODJ1599"
+    voted = pipeline.recognizer.recognize(crop)
+    assert voted is not None and voted.text == "ODJ1599"

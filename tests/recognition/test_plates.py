@@ -16,7 +16,7 @@ from platekeeper.recognition.ctc import (
     greedy_decode,
     mask_groups,
 )
-from platekeeper.recognition.formats import builtin_formats, compile_pattern, load_patterns_file
+from platekeeper.recognition.formats import builtin_formats, compile_pattern, load_patterns_file, restrict_formats
 from platekeeper.recognition.plates import PlateRanker, normalize_plate, plate_equal
 
 
@@ -157,3 +157,45 @@ def test_too_short_reading_is_dropped() -> None:
 def test_config_bounds_are_enforced() -> None:
     with pytest.raises(ValueError, match="top_k"):
         PlateRulesConfig(top_k=0)
+
+
+def test_regions_keep_only_the_formats_used_there() -> None:
+    formats = builtin_formats()
+    brazil = restrict_formats(formats, ("br",))
+    assert {f.pattern for f in brazil} == {"@@@####", "@@@#@##"}
+    assert all(f.regions == {"br"} for f in brazil)  # "@@@####" is also Greek and others: those are dropped
+    california = restrict_formats(formats, ("us-ca",))
+    assert california and all(f.regions == {"us-ca"} for f in california)
+    us = restrict_formats(formats, ("us",))
+    assert all(all(r.startswith("us-") for r in f.regions) for f in us)
+    assert restrict_formats(formats, ()) is formats
+
+
+def test_unknown_region_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"'xx' names no known region"):
+        PlateRulesConfig(regions=("xx",))
+    with pytest.raises(ValueError, match="'u'"):  # a prefix must be a whole code part, not any letters
+        PlateRulesConfig(regions=("u",))
+    assert PlateRulesConfig(regions=("BR", " us-CA")).regions == ("br", "us-ca")
+
+
+def test_region_setting_stops_a_foreign_format_luring_the_reading() -> None:
+    # A Brazilian grey plate prints the digit 1 as a plain bar: the network leans to I. "OELI145" fits a
+    # Slovenian/German pattern, so with every format known it wins; where the cameras are in Brazil it cannot.
+    frames = [*text_frames("OEL"), {"I": 0.6, "1": 0.35}, *text_frames("145")]
+    everywhere = PlateRanker().rank(posteriors(frames))
+    in_brazil = PlateRanker(PlateRulesConfig(regions=("br",))).rank(posteriors(frames))
+    assert everywhere is not None and everywhere.text == "OELI145"
+    assert in_brazil is not None and in_brazil.text == "OEL1145"
+    assert "OELI145" in [c.text for c in in_brazil.candidates]  # the uncorrected reading stays a candidate
+
+
+def test_lower_candidates_never_show_more_confidence_than_higher_ones() -> None:
+    # RK099AO wins on its format (Slovak @@###@@) although the digit 0 is the clearer last glyph, whose
+    # reading RK099A0 then has the higher character quality: the list must still read top-down.
+    frames = [*text_frames("RK099A"), {"0": 0.6, "O": 0.1}]
+    plate = PlateRanker().rank(posteriors(frames))
+    assert plate is not None
+    assert [c.text for c in plate.candidates[:2]] == ["RK099AO", "RK099A0"]
+    confidences = [c.confidence for c in plate.candidates]
+    assert confidences == sorted(confidences, reverse=True)

@@ -149,6 +149,16 @@ class PlateOcrConfig(_Checked):
         "also read the state/country name with the general OCR's text detection (sets `region`, which the hotlist "
         "matcher uses to flag a state mismatch; adds about 40 ms per plate)",
     )
+    vote_below: float = _f(
+        0.8,
+        "when the best candidate's calibrated confidence is below this, the general OCR (rapidocr) reads the crop "
+        "too and the two vote on the text (about 50 ms more for those plates); 0 turns voting off",
+        0.0,
+        1.0,
+    )
+    vote_floor: float = _f(
+        0.05, "in a vote, the confidence a text gets from a recognizer that did not list it", 1e-6, 1.0
+    )
 
 
 RECOGNIZERS = ("plate", "rapidocr")
@@ -160,6 +170,13 @@ class PlateRulesConfig(_Checked):
 
     us_patterns_path: Path | None = field(
         default=None, metadata=_doc("optional extra US patterns file (`state<TAB>pattern`, @ letter # digit)")
+    )
+    regions: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "where the cameras are: only formats of these regions count (codes or prefixes: `us`, `us-ca`, `eu`, "
+            "`eu-sk`, `br`); empty: every known format, which lets a foreign format lure a reading"
+        ),
     )
     min_chars: int = _f(2, "shortest plate text", 1, 20)
     max_chars: int = _f(10, "longest plate text", 1, 20)
@@ -178,6 +195,15 @@ class PlateRulesConfig(_Checked):
     length_slack: int = _f(1, "formats up to this many characters longer/shorter than the raw reading are tried", 0, 5)
     min_char_logprob: float = _f(-12.0, "floor for per-frame log-probabilities", -100.0, 0.0)
     min_confidence: float = _f(0.05, "plates whose best candidate is below this are dropped", 0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.regions, str):  # one code given where a list was meant
+            object.__setattr__(self, "regions", (self.regions,))
+        object.__setattr__(self, "regions", tuple(r.strip().lower() for r in self.regions))
+        from .formats import builtin_formats, restrict_formats
+
+        restrict_formats(builtin_formats(), self.regions)  # raises for a code that names no known region
 
 
 @dataclass(frozen=True)

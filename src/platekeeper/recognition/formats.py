@@ -18,6 +18,7 @@ __all__ = [
     "builtin_formats",
     "compile_pattern",
     "load_patterns_file",
+    "restrict_formats",
 ]
 
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -234,3 +235,27 @@ def builtin_formats(extra: dict[str, tuple[str, ...]] | None = None) -> list[Pla
             for pattern in patterns:
                 regions_of.setdefault(pattern, set()).add(region)
     return [PlateFormat(p, compile_pattern(p), frozenset(r)) for p, r in regions_of.items()]
+
+
+def restrict_formats(formats: list[PlateFormat], regions: tuple[str, ...]) -> list[PlateFormat]:
+    """The formats used in ``regions`` (region codes or their prefixes), each keeping only those regions.
+
+    Empty ``regions``: all of them. Raises ValueError for a code that names no known region.
+    """
+    if not regions:
+        return formats
+    known = {r for f in formats for r in f.regions}
+    wanted = [r.strip().lower() for r in regions]
+    unknown = [r for r in wanted if not any(k == r or k.startswith(r + "-") for k in known)]
+    if unknown:
+        prefixes = sorted({k.split("-")[0] for k in known})
+        raise ValueError(
+            f"plates.regions: {', '.join(map(repr, unknown))} names no known region "
+            f"(use {', '.join(prefixes)} or a code such as us-ca, eu-sk)"
+        )
+    kept = []
+    for fmt in formats:
+        inside = frozenset(r for r in fmt.regions if any(r == w or r.startswith(w + "-") for w in wanted))
+        if inside:
+            kept.append(PlateFormat(fmt.pattern, fmt.positions, inside))
+    return kept

@@ -8,6 +8,10 @@ the same plate rules as every recognizer (formats, confusable characters, top-k 
 candidates' confidences are mapped through the calibration stored in the model, so that a confidence of 0.9
 is right about nine times in ten on held-out plates. It does not read the state name itself: with
 ``plate_ocr.read_region`` the general OCR's text detection finds it on the other lines of the crop.
+
+When its best candidate is less sure than ``plate_ocr.vote_below``, the general OCR reads the crop as well and
+the two vote (``vote``): the plate network knows plate fonts and formats, the general one was trained on far
+more text and errs differently (on Brazilian grey plates the network leans to Q for a worn O).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from .plates import PlateRanker
 if TYPE_CHECKING:
     from .ocr import RapidOcrRecognizer
 
-__all__ = ["Calibration", "PlateOcrRecognizer", "plate_input"]
+__all__ = ["Calibration", "PlateOcrRecognizer", "plate_input", "vote"]
 
 INPUT_HEIGHT = 48
 _NORM_MEAN, _NORM_SCALE = 0.5, 0.5  # (x/255 - 0.5) / 0.5, as the pretrained network expects
@@ -62,6 +66,26 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-(self.a * math.log(c / (1 - c)) + self.b)))
 
 
+def vote(first: PlateText, second: PlateText | None, floor: float, top_k: int) -> PlateText:
+    """Two recognizers' candidates combined as a product of experts.
+
+    Each text scores ``(c1 + floor) * (c2 + floor)``, where ``c1``, ``c2`` are its confidences from the two
+    recognizers (0 when one did not list it); the scores are normalized over the texts either listed, ties go
+    to ``first``'s order. A text both recognizers find plausible beats one that only ``first`` is sure of.
+    ``raw`` stays ``first``'s; ``region`` is ``first``'s, else ``second``'s.
+    """
+    if second is None or not second.candidates:
+        return first
+    ours = {c.text: c.confidence for c in first.candidates}
+    theirs = {c.text: c.confidence for c in second.candidates}
+    texts = list(dict.fromkeys([*ours, *theirs]))
+    joint = {t: (ours.get(t, 0.0) + floor) * (theirs.get(t, 0.0) + floor) for t in texts}
+    total = sum(joint.values())
+    ranked = sorted(texts, key=lambda t: (-joint[t], -ours.get(t, 0.0)))[:top_k]
+    candidates = tuple(PlateCandidate(t, joint[t] / total) for t in ranked)
+    return PlateText(ranked[0], candidates[0].confidence, first.raw, first.region or second.region, candidates)
+
+
 class PlateOcrRecognizer(Recognizer):
     """Reads a plate crop with the plate-trained network (see module docstring)."""
 
@@ -81,11 +105,11 @@ class PlateOcrRecognizer(Recognizer):
         self.input_width = int(meta.get("input_width", self.config.input_width))
         self.calibration = Calibration.from_json(meta.get("calibration")) if self.config.calibrated else Calibration()
         self.ranker = PlateRanker(rules)
-        self._regions: RapidOcrRecognizer | None = None
-        if self.config.read_region:  # imported only when asked for: rapidocr costs memory and start-up time
+        self._general: RapidOcrRecognizer | None = None
+        if self.config.read_region or self.config.vote_below > 0:  # rapidocr costs memory and start-up time
             from .ocr import RapidOcrRecognizer
 
-            self._regions = RapidOcrRecognizer(ocr, rules, runtime)
+            self._general = RapidOcrRecognizer(ocr, rules, runtime)
 
     def posteriors(self, crops: list[np.ndarray]) -> list[CharPosteriors]:
         """Per-frame probabilities over blank + 0-9 + A-Z for each crop (one batched network run)."""
@@ -100,8 +124,12 @@ class PlateOcrRecognizer(Recognizer):
         """Read one crop; None when it holds no plate text."""
         if crop.size == 0 or min(crop.shape[:2]) < 2:
             return None
-        region = self._regions.region_of(crop) if self._regions is not None else None
-        return self.rank(self.posteriors([crop])[0], region)
+        general = self._general
+        region = general.region_of(crop) if general is not None and self.config.read_region else None
+        plate = self.rank(self.posteriors([crop])[0], region)
+        if plate is None or general is None or plate.confidence >= self.config.vote_below:
+            return plate
+        return vote(plate, general.recognize(crop), self.config.vote_floor, self.ranker.config.top_k)
 
     def rank(self, post: CharPosteriors, region: str | None = None) -> PlateText | None:
         """Plate rules (with the region's formats, when known) and calibration applied to the posteriors."""

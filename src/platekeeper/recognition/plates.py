@@ -20,7 +20,7 @@ import numpy as np
 from .base import PlateCandidate, PlateText
 from .config import PlateRulesConfig
 from .ctc import ALPHABET, CharPosteriors, Decoded, constrained_decode_many, greedy_decode, mask_groups
-from .formats import PlateFormat, builtin_formats, load_patterns_file
+from .formats import PlateFormat, builtin_formats, load_patterns_file, restrict_formats
 
 __all__ = ["CONFUSABLE_PAIRS", "PlateRanker", "confusion_matrix", "normalize_plate", "plate_equal"]
 
@@ -77,7 +77,7 @@ class PlateRanker:
     def __init__(self, config: PlateRulesConfig | None = None) -> None:
         self.config = config or PlateRulesConfig()
         extra = load_patterns_file(self.config.us_patterns_path) if self.config.us_patterns_path else None
-        self.formats = builtin_formats(extra)
+        self.formats = restrict_formats(builtin_formats(extra), self.config.regions)
         self._confusion = confusion_matrix(CONFUSABLE_PAIRS, self.config.confusable_weight)
         self._by_length: dict[int, tuple[list[PlateFormat], np.ndarray]] = {}
         for length in {len(f.positions) for f in self.formats}:
@@ -89,8 +89,10 @@ class PlateRanker:
         longest = max(self._by_length)
         padded = [np.pad(m, ((0, 0), (0, longest - m.shape[1]), (0, 0))) for _, m in self._by_length.values()]
         unique, which = mask_groups(np.concatenate(padded))
-        empty = ~unique.any(axis=1)  # the padding's row
-        self._masks = np.concatenate([unique[~empty], np.eye(len(ALPHABET), dtype=bool), np.zeros((1, 36), bool)])
+        empty = np.logical_not(unique.any(axis=1))  # the padding's row
+        self._masks = np.concatenate(
+            [unique[~empty], np.eye(len(ALPHABET), dtype=bool), np.zeros((1, len(ALPHABET)), bool)]
+        )
         self._char_row, self._pad_row = int((~empty).sum()), len(self._masks) - 1
         which = np.where(empty[which], self._pad_row, np.cumsum(~empty)[which] - 1)
         offsets = np.cumsum([0] + [len(m) for m in padded])
@@ -190,5 +192,8 @@ class PlateRanker:
         top = ranked[: self.config.top_k]
         weights = np.exp(np.array([s.score for s in top]) - top[0].score)
         shares = weights / weights.sum()
-        candidates = tuple(PlateCandidate(s.text, float(sh * s.quality)) for s, sh in zip(top, shares, strict=True))
+        # A lower-ranked reading never shows more confidence than the ones above it (its characters may be
+        # clearer while its score, with format bonuses, is lower): the list reads top-down as it is ranked.
+        confidences = np.minimum.accumulate(shares * np.array([s.quality for s in top]))
+        candidates = tuple(PlateCandidate(s.text, float(c)) for s, c in zip(top, confidences, strict=True))
         return PlateText(top[0].text, candidates[0].confidence, raw, region, candidates)
