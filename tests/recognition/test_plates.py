@@ -199,3 +199,18 @@ def test_lower_candidates_never_show_more_confidence_than_higher_ones() -> None:
     assert [c.text for c in plate.candidates[:2]] == ["RK099AO", "RK099A0"]
     confidences = [c.confidence for c in plate.candidates]
     assert confidences == sorted(confidences, reverse=True)
+
+
+def test_another_recognizers_readings_are_scored_too() -> None:
+    frames = [{"Q": 0.6, "O": 0.3}, *text_frames("UH9191")]
+    ranker = PlateRanker(PlateRulesConfig(top_k=2))
+    alone = ranker.rank(posteriors(frames))
+    assert alone is not None and len(alone.candidates) == 2
+    both = ranker.rank(posteriors(frames), also=["OUH9191", "XYZ1234", "QUH9191", "OUH-9191", "A" * 40])
+    assert both is not None and both.text == alone.text
+    listed = {c.text: c.confidence for c in both.candidates}
+    assert {"OUH9191", "XYZ1234"} <= set(listed)  # beyond the top 2, listed because asked for
+    assert listed["OUH9191"] > listed["XYZ1234"]  # scored by this model: O was its second choice, X-Y-Z nothing
+    assert "OUH-9191" not in listed and "A" * 40 not in listed  # not plate text / longer than the frames
+    confidences = [c.confidence for c in both.candidates]
+    assert confidences == sorted(confidences, reverse=True)

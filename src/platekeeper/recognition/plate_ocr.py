@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -126,14 +127,19 @@ class PlateOcrRecognizer(Recognizer):
             return None
         general = self._general
         region = general.region_of(crop) if general is not None and self.config.read_region else None
-        plate = self.rank(self.posteriors([crop])[0], region)
+        post = self.posteriors([crop])[0]
+        plate = self.rank(post, region)
         if plate is None or general is None or plate.confidence >= self.config.vote_below:
             return plate
-        return vote(plate, general.recognize(crop), self.config.vote_floor, self.ranker.config.top_k)
+        other = general.recognize(crop)
+        if other is not None:  # what this network thinks of the general OCR's readings, not a floor
+            plate = self.rank(post, region, [c.text for c in other.candidates]) or plate
+        return vote(plate, other, self.config.vote_floor, self.ranker.config.top_k)
 
-    def rank(self, post: CharPosteriors, region: str | None = None) -> PlateText | None:
-        """Plate rules (with the region's formats, when known) and calibration applied to the posteriors."""
-        plate = self.ranker.rank(post, region)
+    def rank(self, post: CharPosteriors, region: str | None = None, also: Sequence[str] = ()) -> PlateText | None:
+        """Plate rules (with the region's formats, when known) and calibration applied to the posteriors;
+        ``also``: texts to score too (see ``PlateRanker.rank``)."""
+        plate = self.ranker.rank(post, region, also=also)
         if plate is None:
             return None
         candidates = tuple(PlateCandidate(c.text, self.calibration(c.confidence)) for c in plate.candidates)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,11 +141,12 @@ class PlateRanker:
             texts.add("".join(chars))
         return sorted(texts)
 
-    def _constrained(self, eff: CharPosteriors, free: str) -> list[Decoded]:
-        """Best readings of the free text's confusable variants and of every format of a plausible length.
+    def _constrained(self, eff: CharPosteriors, free: str, also: Sequence[str] = ()) -> list[Decoded]:
+        """Best readings of the free text's confusable variants, of every format of a plausible length and of
+        the exact texts ``also`` (another recognizer's candidates).
 
         One Viterbi pass decodes them all; the best ``2 * top_k + 4`` of the variants and of each format length
-        are spelled out (only those can reach the top k after bonuses).
+        are spelled out (only those can reach the top k after bonuses), and every one of ``also``.
         """
         cfg, raw_len = self.config, len(free)
         lengths = [
@@ -153,11 +154,14 @@ class PlateRanker:
             for n in range(raw_len - cfg.length_slack, raw_len + cfg.length_slack + 1)
             if n in self._which and cfg.min_chars <= n <= cfg.max_chars
         ]
-        width = max([raw_len, *lengths])
-        variants = self._variants(free)
-        which = np.full((len(variants), width), self._pad_row)
-        which[:, :raw_len] = self._char_row + np.array([[ALPHABET.index(c) for c in v] for v in variants])
-        parts, sizes, batches = [which], [np.full(len(variants), raw_len)], [np.zeros(len(variants), int)]
+        exact = [*self._variants(free), *also]
+        width = max([*lengths, *map(len, exact)])
+        which = np.full((len(exact), width), self._pad_row)
+        for row, text in enumerate(exact):
+            which[row, : len(text)] = [self._char_row + ALPHABET.index(c) for c in text]
+        variants = len(exact) - len(also)
+        parts, sizes = [which], [np.array([len(t) for t in exact])]
+        batches = [np.r_[np.zeros(variants, int), np.full(len(also), -1)]]  # each of ``also`` is its own best
         for n in lengths:
             formats = self._which[n][:, :width]
             if formats.shape[1] < width:
@@ -165,18 +169,27 @@ class PlateRanker:
             parts.append(formats)
             sizes.append(np.full(len(formats), n))
             batches.append(np.full(len(formats), n))
+        keep = max(2 * cfg.top_k + 4, len(also))
         return constrained_decode_many(
-            eff, self._masks, np.concatenate(parts), np.concatenate(sizes), np.concatenate(batches), 2 * cfg.top_k + 4
+            eff, self._masks, np.concatenate(parts), np.concatenate(sizes), np.concatenate(batches), keep
         )
 
-    def rank(self, post: CharPosteriors, region: str | None = None, raw: str = "") -> PlateText | None:
-        """Ranked readings of one plate line, or None when too few characters were read."""
+    def rank(
+        self, post: CharPosteriors, region: str | None = None, raw: str = "", also: Sequence[str] = ()
+    ) -> PlateText | None:
+        """Ranked readings of one plate line, or None when too few characters were read.
+
+        Texts in ``also`` (normalized; another recognizer's readings) are scored like any reading and listed
+        after the top k when they do not make it, so a vote can weigh what this model thinks of them.
+        """
         cfg = self.config
         free = greedy_decode(post)
         if not cfg.min_chars <= len(free.text) <= cfg.max_chars + cfg.length_slack:
             return None
+        frames = post.probs.shape[0]
+        also = [t for t in dict.fromkeys(also) if cfg.min_chars <= len(t) <= min(cfg.max_chars, frames) and t.isalnum()]
         scored: dict[str, _Scored] = {}
-        for decoded in self._constrained(self._effective(post), free.text):
+        for decoded in self._constrained(self._effective(post), free.text, also):
             if not cfg.min_chars <= len(decoded.text) <= cfg.max_chars:
                 continue
             change = abs(len(decoded.text) - len(free.text)) * cfg.length_change_penalty
@@ -186,10 +199,12 @@ class PlateRanker:
                 scored[decoded.text] = _Scored(decoded.text, score, min(quality, 1.0))
         if not scored:
             return None
-        return self._to_plate_text(sorted(scored.values(), key=lambda s: -s.score), region, raw or free.text)
+        ranked = sorted(scored.values(), key=lambda s: -s.score)
+        return self._to_plate_text(ranked, region, raw or free.text, set(also))
 
-    def _to_plate_text(self, ranked: list[_Scored], region: str | None, raw: str) -> PlateText:
+    def _to_plate_text(self, ranked: list[_Scored], region: str | None, raw: str, also: set[str]) -> PlateText:
         top = ranked[: self.config.top_k]
+        top += [s for s in ranked[self.config.top_k :] if s.text in also]
         weights = np.exp(np.array([s.score for s in top]) - top[0].score)
         shares = weights / weights.sum()
         # A lower-ranked reading never shows more confidence than the ones above it (its characters may be
