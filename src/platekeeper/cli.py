@@ -349,11 +349,21 @@ def read(
             help="plate: platekeeper's plate-trained network (default); rapidocr: general OCR, slower, reads the state",
         ),
     ] = "plate",
+    regions: Annotated[
+        str | None,
+        typer.Option(
+            "--regions",
+            metavar="CODES",
+            help="Where the cameras are, comma-separated (us, us-ca, eu, eu-sk, br): only those plate formats count",
+        ),
+    ] = None,
 ) -> None:
     """Read license plates from images, offline; exit 1 if any file could not be read."""
     from platekeeper.recognition.cli import read_command  # loads opencv and onnxruntime only for this command
 
-    read_command(images, json_=json_, crops=crops, annotate=annotate, threads=threads, recognizer=recognizer)
+    read_command(
+        images, json_=json_, crops=crops, annotate=annotate, threads=threads, recognizer=recognizer, regions=regions
+    )
 
 
 def main() -> None:

@@ -108,3 +108,16 @@ def test_platekeeper_read_recognizer_option(models_ready: None, data_dir: Path) 
     result = runner.invoke(platekeeper_app, ["read", "--crops", "--json", "--recognizer", "rapidocr", crop])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.splitlines()[0])["plates"][0]["region"] == "us-ak"
+
+
+def test_regions_option(models_ready: None, data_dir: Path) -> None:
+    from platekeeper.cli import app as platekeeper_app
+
+    # A Brazilian grey plate whose bar-shaped 1 reads as I: OELI145 fits a European pattern unless the
+    # cameras are said to be in Brazil.
+    scene = str(data_dir / "scenes" / "br" / "OEL1145.jpg")
+    result = runner.invoke(platekeeper_app, ["read", "--json", "--regions", "br", scene])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["plates"][0]["text"] == "OEL1145"
+    bad = runner.invoke(platekeeper_app, ["read", "--regions", "br,atlantis", scene])
+    assert bad.exit_code == 2 and "'atlantis' names no known region" in bad.output

@@ -81,6 +81,14 @@ def read_command(
             "`rapidocr`: general PP-OCRv6 text OCR, slower, also reads the state name",
         ),
     ] = "plate",
+    regions: Annotated[
+        str | None,
+        typer.Option(
+            "--regions",
+            metavar="CODES",
+            help="where the cameras are, comma-separated (us, us-ca, eu, eu-sk, br): only those plate formats count",
+        ),
+    ] = None,
 ) -> None:
     """Read license plates from images; exit 1 if any file could not be read."""
     from dataclasses import replace
@@ -90,6 +98,13 @@ def read_command(
         err.print(f"[red]error:[/red] --recognizer must be one of: {', '.join(RECOGNIZERS)} (got {escape(recognizer)})")
         raise typer.Exit(code=2)
     config = replace(RecognitionConfig(), recognizer=recognizer)
+    if regions is not None:
+        try:
+            plates = replace(config.plates, regions=tuple(r for r in regions.split(",") if r.strip()))
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] --regions: {escape(str(exc))}")
+            raise typer.Exit(code=2) from exc
+        config = replace(config, plates=plates)
     if threads is not None:
         config = replace(config, runtime=replace(config.runtime, intra_op_threads=threads))
     try:
