@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -29,6 +28,7 @@ from platekeeper.cameras.service import (
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
 from platekeeper.hotlists.cli import hotlists_app
+from platekeeper.recognition.cli import read_command
 
 __all__ = ["app"]
 
@@ -333,37 +333,7 @@ def demo(
     seed_demo(rt.settings, rt.database, rt.audit_key, reads=reads, if_empty=if_empty, console=out)
 
 
-@app.command("read")
-def read(
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, BMP, WebP)")],
-    json_: Annotated[bool, typer.Option("--json", help="One JSON object per image per line")] = False,
-    crops: Annotated[bool, typer.Option("--crops", help="Inputs are already-cropped plates: skip detection")] = False,
-    annotate: Annotated[
-        Path | None, typer.Option("--annotate", metavar="OUTDIR", help="Write copies with boxes and text here")
-    ] = None,
-    threads: Annotated[int | None, typer.Option("--threads", min=1, help="onnxruntime intra-op threads")] = None,
-    recognizer: Annotated[
-        str,
-        typer.Option(
-            "--recognizer",
-            help="plate: platekeeper's plate-trained network (default); rapidocr: general OCR, slower, reads the state",
-        ),
-    ] = "plate",
-    regions: Annotated[
-        str | None,
-        typer.Option(
-            "--regions",
-            metavar="CODES",
-            help="Where the cameras are, comma-separated (us, us-ca, eu, eu-sk, br): only those plate formats count",
-        ),
-    ] = None,
-) -> None:
-    """Read license plates from images, offline; exit 1 if any file could not be read."""
-    from platekeeper.recognition.cli import read_command  # loads opencv and onnxruntime only for this command
-
-    read_command(
-        images, json_=json_, crops=crops, annotate=annotate, threads=threads, recognizer=recognizer, regions=regions
-    )
+app.command("read")(read_command)  # opencv and onnxruntime load only when it runs
 
 
 def main() -> None:

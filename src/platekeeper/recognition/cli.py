@@ -1,7 +1,8 @@
 """``platekeeper read``: read plates from image files.
 
 This is the one module of ``platekeeper.recognition`` allowed to import typer and rich (it is the CLI adapter;
-the engine itself stays pure). Register it with ``app.command("read")(read_command)``.
+the engine itself stays pure). Register it with ``app.command("read")(read_command)``: importing this module is
+cheap, opencv, numpy and onnxruntime load only when the command runs.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import cv2
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from .base import PlateRead
 from .config import RECOGNIZERS, RecognitionConfig
-from .imageio import ImageError, read_image
-from .models import ModelError
-from .pipeline import PlatePipeline
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .base import PlateRead
+    from .pipeline import PlatePipeline
 
 __all__ = ["annotate_image", "read_command"]
 
@@ -33,6 +34,8 @@ _BOX_COLOR, _TEXT_COLOR = (0, 255, 0), (0, 0, 0)
 
 def annotate_image(image: np.ndarray, reads: list[PlateRead]) -> np.ndarray:
     """A copy of ``image`` with each plate's box and text drawn on it."""
+    import cv2
+
     canvas = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     thickness = max(1, round(max(canvas.shape[:2]) / 500))
     for read in reads:
@@ -48,6 +51,8 @@ def annotate_image(image: np.ndarray, reads: list[PlateRead]) -> np.ndarray:
 
 
 def _read_one(pipeline: PlatePipeline, path: Path, crops: bool) -> tuple[np.ndarray, list[PlateRead], float]:
+    from .imageio import read_image
+
     image = read_image(path, pipeline.config.images)
     start = time.perf_counter()
     reads = pipeline.read_crop(image) if crops else pipeline.read(image)
@@ -90,8 +95,11 @@ def read_command(
         ),
     ] = None,
 ) -> None:
-    """Read license plates from images; exit 1 if any file could not be read."""
+    """Read license plates from images, offline; exit 1 if any file could not be read."""
     from dataclasses import replace
+
+    from .models import ModelError
+    from .pipeline import PlatePipeline
 
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     if recognizer not in RECOGNIZERS:
@@ -127,6 +135,10 @@ def _read_all(
     annotate: Path | None,
     err: Console,
 ) -> int:
+    import cv2
+
+    from .imageio import ImageError
+
     out, failed = Console(soft_wrap=True, highlight=False), 0
     with Progress(console=err, transient=True, disable=as_json or len(images) < PROGRESS_MIN_FILES) as progress:
         task = progress.add_task("reading plates", total=len(images))
