@@ -201,9 +201,10 @@ class PlateRulesConfig(_Checked):
         if isinstance(self.regions, str):  # one code given where a list was meant
             object.__setattr__(self, "regions", (self.regions,))
         object.__setattr__(self, "regions", tuple(r.strip().lower() for r in self.regions))
-        from .formats import builtin_formats, restrict_formats
+        if self.regions:  # every dataclasses.replace re-runs this: the format tables only when there is a code
+            from .formats import builtin_formats, restrict_formats
 
-        restrict_formats(builtin_formats(), self.regions)  # raises for a code that names no known region
+            restrict_formats(builtin_formats(), self.regions)  # raises for a code that names no known region
 
 
 @dataclass(frozen=True)
