@@ -171,7 +171,7 @@ def test_bad_images_are_rejected_per_read(harness: Harness) -> None:
     bomb = _png(20_000, 20_000)  # a few hundred KB that would decode to 400 megapixels
     truncated = jpeg_bytes()[:200]
     too_big = b"\xff\xd8" + b"0" * (harness.settings.ingest.max_image_bytes + 1)
-    cases = [bomb, truncated, b"", b"GIF89a not an image", too_big]
+    cases = [bomb, truncated, b"", b"GIF89a not an image", too_big, b"not an image at all"]
     reads = [make_read(crop_image={"base64": base64.b64encode(data).decode()}) for data in cases]
     response = _post(harness, key, {"reads": reads})
     reasons = [r["reason"] for r in response.json()["results"]]
@@ -180,6 +180,8 @@ def test_bad_images_are_rejected_per_read(harness: Harness) -> None:
     assert "empty" in reasons[2]
     assert "cannot be decoded" in reasons[3] or "not accepted" in reasons[3]
     assert "bytes" in reasons[4]
+    assert reasons[5] == "crop_image: image cannot be decoded: it is not a JPEG, PNG or WebP file"
+    assert not any("<_io" in r or " at 0x" in r for r in reasons)  # no internal object reprs for the camera owner
     assert _count(harness) == 0 and _count(harness, StoredImage) == 0
 
 

@@ -58,7 +58,9 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
                 image.load()
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as exc:
+    except UnidentifiedImageError:  # its message is Pillow's internal buffer repr, nothing a camera owner can use
+        raise ImageRejected("image cannot be decoded: it is not a JPEG, PNG or WebP file") from None
+    except (OSError, SyntaxError, ValueError, Warning) as exc:
         raise ImageRejected(f"image cannot be decoded ({type(exc).__name__}: {exc})") from None
     return ValidImage(
         data=data,
