@@ -189,11 +189,8 @@ def constrained_decode_many(
     symbols = np.where(masks, summed, -np.inf).argmax(axis=2)  # [K, L]
     chosen = post.probs[:, 1:][:, symbols].transpose(1, 0, 2)  # [K, T, L]
     char_probs = np.where(on, chosen, -np.inf).max(axis=1)  # [K, L]
+    spelled, probs, sizes = symbols.tolist(), char_probs.tolist(), lengths[kept].tolist()
     return [
-        Decoded(
-            "".join(ALPHABET[s] for s in symbols[i, : lengths[p]]),
-            float(scores[p]),
-            tuple(float(v) for v in char_probs[i, : lengths[p]]),
-        )
-        for i, p in enumerate(kept)
+        Decoded("".join(map(ALPHABET.__getitem__, spelled[i][:n])), float(scores[p]), tuple(probs[i][:n]))
+        for i, (p, n) in enumerate(zip(kept, sizes, strict=True))
     ]

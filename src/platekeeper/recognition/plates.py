@@ -194,7 +194,7 @@ class PlateRanker:
                 continue
             change = abs(len(decoded.text) - len(free.text)) * cfg.length_change_penalty
             score = decoded.logp + self.format_bonus(decoded.text, region) - change
-            quality = math.exp(sum(math.log(max(p, 1e-9)) for p in decoded.char_probs) / len(decoded.text))
+            quality = math.prod(max(p, 1e-9) for p in decoded.char_probs) ** (1 / len(decoded.text))
             if decoded.text not in scored or scored[decoded.text].score < score:
                 scored[decoded.text] = _Scored(decoded.text, score, min(quality, 1.0))
         if not scored:
