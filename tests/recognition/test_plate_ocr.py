@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,8 +136,39 @@ def test_low_confidence_read_is_put_to_a_vote(data_dir: Path, pipeline: PlatePip
     image = read_image(data_dir / "scenes" / "br" / "ODJ1599.jpg")
     (box,) = pipeline.detector.detect(image)
     crop = crop_box(image, box, pipeline.config.detector.crop_padding)
-    alone = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.0)).recognize(crop)
+    alone = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.0, vote_runner_up=0.0)).recognize(crop)
     assert alone is not None and alone.confidence < PlateOcrConfig().vote_below
     assert alone.text != "ODJ1599"
     voted = pipeline.recognizer.recognize(crop)
     assert voted is not None and voted.text == "ODJ1599"
+
+
+def test_a_close_runner_up_is_put_to_a_vote(data_dir: Path, pipeline: PlatePipeline) -> None:
+    # With only Brazilian formats, the network is confident in Q for the worn O (above vote_below), but the
+    # right reading is a close second: the runner-up rule sends it to the vote all the same.
+    image = read_image(data_dir / "scenes" / "br" / "ODJ1599.jpg")
+    (box,) = pipeline.detector.detect(image)
+    crop = crop_box(image, box, pipeline.config.detector.crop_padding)
+    rules = replace(RecognitionConfig().plates, regions=("br",))
+    alone = PlateOcrRecognizer(PlateOcrConfig(vote_runner_up=0.0), rules).recognize(crop)
+    assert alone is not None and alone.text == "QDJ1599" and alone.confidence >= PlateOcrConfig().vote_below
+    assert alone.candidates[1].text == "ODJ1599"
+    assert alone.candidates[1].confidence >= PlateOcrConfig().vote_runner_up * alone.confidence
+    recognizer = PlateOcrRecognizer(PlateOcrConfig(), rules)
+    assert recognizer.unsure(alone)
+    voted = recognizer.recognize(crop)
+    assert voted is not None and voted.text == "ODJ1599"
+
+
+def test_the_vote_rules() -> None:
+    recognizer = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.0, vote_runner_up=0.0))
+    assert recognizer._general is None  # never votes, so the general OCR is not even loaded
+    sure, torn, doubtful = (
+        _text(("ABC123", 0.95), ("A8C123", 0.2)),
+        _text(("ABC123", 0.9), ("A8C123", 0.6)),
+        _text(("ABC123", 0.5)),
+    )
+    rules = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.8, vote_runner_up=0.5))
+    assert [rules.unsure(p) for p in (sure, torn, doubtful)] == [False, True, True]
+    only_low = PlateOcrRecognizer(PlateOcrConfig(vote_below=0.8, vote_runner_up=0.0))
+    assert [only_low.unsure(p) for p in (sure, torn, doubtful)] == [False, False, True]

@@ -152,7 +152,14 @@ class PlateOcrConfig(_Checked):
     vote_below: float = _f(
         0.8,
         "when the best candidate's calibrated confidence is below this, the general OCR (rapidocr) reads the crop "
-        "too and the two vote on the text (about 50 ms more for those plates); 0 turns voting off",
+        "too and the two vote on the text (about 50 ms more for those plates); 0 turns this rule off",
+        0.0,
+        1.0,
+    )
+    vote_runner_up: float = _f(
+        0.5,
+        "also vote when the runner-up candidate's confidence is at least this share of the best's (the network "
+        "is torn between two texts, often confusable twins, however sure it is of each); 0 turns this off",
         0.0,
         1.0,
     )

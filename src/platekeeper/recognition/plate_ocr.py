@@ -9,9 +9,10 @@ candidates' confidences are mapped through the calibration stored in the model, 
 is right about nine times in ten on held-out plates. It does not read the state name itself: with
 ``plate_ocr.read_region`` the general OCR's text detection finds it on the other lines of the crop.
 
-When its best candidate is less sure than ``plate_ocr.vote_below``, the general OCR reads the crop as well and
-the two vote (``vote``): the plate network knows plate fonts and formats, the general one was trained on far
-more text and errs differently (on Brazilian grey plates the network leans to Q for a worn O).
+When its best candidate is less sure than ``plate_ocr.vote_below``, or a runner-up comes close to it
+(``plate_ocr.vote_runner_up``), the general OCR reads the crop as well and the two vote (``vote``): the plate
+network knows plate fonts and formats, the general one was trained on far more text and errs differently (on
+Brazilian grey plates the network leans to Q for a worn O).
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ class PlateOcrRecognizer(Recognizer):
         self.calibration = Calibration.from_json(meta.get("calibration")) if self.config.calibrated else Calibration()
         self.ranker = PlateRanker(rules)
         self._general: RapidOcrRecognizer | None = None
-        if self.config.read_region or self.config.vote_below > 0:  # rapidocr costs memory and start-up time
+        votes = self.config.vote_below > 0 or self.config.vote_runner_up > 0
+        if self.config.read_region or votes:  # rapidocr costs memory and start-up time
             from .ocr import RapidOcrRecognizer
 
             self._general = RapidOcrRecognizer(ocr, rules, runtime)
@@ -129,12 +131,20 @@ class PlateOcrRecognizer(Recognizer):
         region = general.region_of(crop) if general is not None and self.config.read_region else None
         post = self.posteriors([crop])[0]
         plate = self.rank(post, region)
-        if plate is None or general is None or plate.confidence >= self.config.vote_below:
+        if plate is None or general is None or not self.unsure(plate):
             return plate
         other = general.recognize(crop)
         if other is not None:  # what this network thinks of the general OCR's readings, not a floor
             plate = self.rank(post, region, [c.text for c in other.candidates]) or plate
         return vote(plate, other, self.config.vote_floor, self.ranker.config.top_k)
+
+    def unsure(self, plate: PlateText) -> bool:
+        """Whether a reading goes to a vote: its best candidate is below ``vote_below``, or the runner-up is at
+        least ``vote_runner_up`` times as confident (two readings compete, whatever the best one's confidence)."""
+        if plate.confidence < self.config.vote_below:
+            return True
+        ratio, candidates = self.config.vote_runner_up, plate.candidates
+        return ratio > 0 and len(candidates) > 1 and candidates[1].confidence >= ratio * candidates[0].confidence
 
     def rank(self, post: CharPosteriors, region: str | None = None, also: Sequence[str] = ()) -> PlateText | None:
         """Plate rules (with the region's formats, when known) and calibration applied to the posteriors;
