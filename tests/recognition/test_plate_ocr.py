@@ -57,6 +57,22 @@ def test_validation_crops_are_read(recognizer: PlateOcrRecognizer, data_dir: Pat
     assert sum(right) >= 18, [(r.plate, p and p.text) for p, r in zip(read, rows, strict=True)]
 
 
+def test_a_batch_reads_as_one_crop_at_a_time(data_dir: Path) -> None:
+    """Crops of one frame share network runs (two here, max_batch 2); each reads as it does alone."""
+    rows = [r for r in load_crops(data_dir / "crops" / "us") if is_validation_plate(r.plate)][:3]
+    crops = [read_image(r.path) for r in rows]
+    crops.insert(1, np.zeros((0, 0, 3), np.uint8))
+    recognizer = PlateOcrRecognizer(PlateOcrConfig(max_batch=2, vote_below=0.0, vote_runner_up=0.0))
+    batch = recognizer.recognize_many(crops)
+    alone = [recognizer.recognize(c) for c in crops]
+    assert batch[1] is None and alone[1] is None
+    for together, single in zip(batch, alone, strict=True):
+        if single is not None:
+            assert together is not None and together.text == single.text
+            assert together.confidence == pytest.approx(single.confidence, abs=1e-4)
+    assert recognizer.recognize_many([]) == []
+
+
 def test_candidates_are_ranked_and_calibrated(recognizer: PlateOcrRecognizer, data_dir: Path) -> None:
     plate = recognizer.recognize(read_image(data_dir / "crops" / "us" / "ak1165.jpg"))
     assert plate is not None and plate.text == "FUW999"

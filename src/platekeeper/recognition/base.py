@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,8 +87,13 @@ class Detector(ABC):
 
 
 class Recognizer(ABC):
-    """Reads the text of one plate crop (BGR or grayscale uint8)."""
+    """Reads the text of one plate crop (BGR or grayscale uint8; an empty crop reads as None)."""
 
     @abstractmethod
     def recognize(self, crop: np.ndarray) -> PlateText | None:
         """Return the reading, or None when no plate text is found."""
+
+    def recognize_many(self, crops: Sequence[np.ndarray]) -> list[PlateText | None]:
+        """Read several crops (one frame's plates), in order; a recognizer that can batch its network overrides
+        this."""
+        return [self.recognize(crop) for crop in crops]

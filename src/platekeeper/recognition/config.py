@@ -144,6 +144,7 @@ class PlateOcrConfig(_Checked):
     model_sha256: str = _f("", "expected SHA-256 of the model file; empty: the one recorded in weights/SHA256SUMS")
     input_width: int = _f(160, "network input width when the model does not record one (height is 48)", 32, 1024)
     calibrated: bool = _f(True, "map confidences through the calibration stored in the model")
+    max_batch: int = _f(16, "most crops (of one image) read in one network run", 1, 256)
     read_region: bool = _f(
         False,
         "also read the state/country name with the general OCR's text detection (sets `region`, which the hotlist "

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import Detector, PlateBox, PlateRead, Recognizer
+from .base import Detector, PlateBox, PlateRead, PlateText, Recognizer
 from .config import RecognitionConfig
 from .detector import YoloPlateDetector
 from .imageio import read_image
@@ -72,14 +72,11 @@ class PlatePipeline:
         return self.read_boxes(image, self.detector.detect(image))
 
     def read_boxes(self, image: np.ndarray, boxes: list[PlateBox]) -> list[PlateRead]:
-        """Read the plates in already-detected boxes, best confidence first."""
-        reads = []
-        for box in boxes:
-            crop = crop_box(image, box, self.config.detector.crop_padding)
-            plate = self._read_crop(crop, box)
-            if plate is not None:
-                reads.append(plate)
-        return sorted(reads, key=lambda r: -r.confidence)
+        """Read the plates in already-detected boxes (one batch where the recognizer can), best confidence first."""
+        crops = [crop_box(image, box, self.config.detector.crop_padding) for box in boxes]
+        texts = self.recognizer.recognize_many(crops)
+        reads = [self._plate_read(t, box, crop) for t, box, crop in zip(texts, boxes, crops, strict=True)]
+        return sorted((r for r in reads if r is not None), key=lambda r: -r.confidence)
 
     def read_crop(self, crop: np.ndarray) -> list[PlateRead]:
         """Read an image that is already a plate crop (no detection); at most one read."""
@@ -93,9 +90,9 @@ class PlatePipeline:
         return self.read_crop(image) if crops else self.read(image)
 
     def _read_crop(self, crop: np.ndarray, box: PlateBox) -> PlateRead | None:
-        if crop.size == 0:
-            return None
-        text = self.recognizer.recognize(crop)
+        return self._plate_read(self.recognizer.recognize(crop), box, crop)
+
+    def _plate_read(self, text: PlateText | None, box: PlateBox, crop: np.ndarray) -> PlateRead | None:
         if text is None or not text.text or text.confidence < self.config.plates.min_confidence:
             return None
         return PlateRead(text.text, text.confidence, box, text.raw, text.region, text.candidates, crop)

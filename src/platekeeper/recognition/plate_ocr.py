@@ -125,11 +125,22 @@ class PlateOcrRecognizer(Recognizer):
 
     def recognize(self, crop: np.ndarray) -> PlateText | None:
         """Read one crop; None when it holds no plate text."""
-        if crop.size == 0 or min(crop.shape[:2]) < 2:
-            return None
+        return self.recognize_many([crop])[0]
+
+    def recognize_many(self, crops: Sequence[np.ndarray]) -> list[PlateText | None]:
+        """Read several crops with one network run per ``max_batch`` of them; None where a crop holds no text."""
+        readable = [i for i, crop in enumerate(crops) if crop.size and min(crop.shape[:2]) >= 2]
+        plates: list[PlateText | None] = [None] * len(crops)
+        for start in range(0, len(readable), self.config.max_batch):
+            chunk = readable[start : start + self.config.max_batch]
+            for i, post in zip(chunk, self.posteriors([crops[i] for i in chunk]), strict=True):
+                plates[i] = self._read(crops[i], post)
+        return plates
+
+    def _read(self, crop: np.ndarray, post: CharPosteriors) -> PlateText | None:
+        """Plate rules on one crop's posteriors, the region when asked for, and the vote when unsure."""
         general = self._general
         region = general.region_of(crop) if general is not None and self.config.read_region else None
-        post = self.posteriors([crop])[0]
         plate = self.rank(post, region)
         if plate is None or general is None or not self.unsure(plate):
             return plate
