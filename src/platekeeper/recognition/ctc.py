@@ -88,29 +88,28 @@ def _viterbi(
     """
     n_pat, n_t, n_pos = emit.shape
     n_states = 2 * n_pos + 1
+    local = np.empty((n_t, n_pat, n_states), np.float32)  # what each state emits at each frame
+    local[:, :, 0::2] = blank[:, None, None]
+    local[:, :, 1::2] = emit.transpose(1, 0, 2)
+    # A skip (character -> next character over no blank) enters only states 3, 5, ...; as added to
+    # ``score[:, :-2]``, it is allowed at the odd offsets.
+    skip_cost = np.where(np.arange(n_states - 2) % 2 == 1, 0.0, -np.inf).astype(np.float32)
     score = np.full((n_pat, n_states), -np.inf, np.float32)
-    score[:, 0] = blank[0]
-    score[:, 1] = emit[:, 0, 0]
+    score[:, :2] = local[0, :, :2]
     back = np.zeros((n_t, n_pat, n_states), np.int8)
-    odd = np.arange(n_states) % 2 == 1
-    no_skip = ~(odd & (np.arange(n_states) >= 3))
     step = np.full_like(score, -np.inf)
     skip = np.full_like(score, -np.inf)
-    local = np.empty_like(score)
     for t in range(1, n_t):
         step[:, 1:] = score[:, :-1]
         best = np.maximum(score, step)
-        choice = (step > score).astype(np.int8)  # ties keep "stay", as argmax over (stay, step, skip) would
+        choice = back[t]
+        np.greater(step, score, out=choice, casting="unsafe")  # ties keep "stay", as argmax over (stay, step, skip)
         if changed[t]:
-            skip[:, 2:] = score[:, :-2]
-            skip[:, no_skip] = -np.inf
+            np.add(score[:, :-2], skip_cost, out=skip[:, 2:])
             better = skip > best
-            best = np.where(better, skip, best)
+            np.copyto(best, skip, where=better)
             choice[better] = 2
-        back[t] = choice
-        local[:, ~odd] = blank[t]
-        local[:, odd] = emit[:, t, :]
-        score = best + local
+        score = np.add(best, local[t], out=best)
     rows = np.arange(n_pat)
     last_blank, last_char = score[rows, 2 * lengths], score[rows, 2 * lengths - 1]
     end = np.where(last_blank >= last_char, 2 * lengths, 2 * lengths - 1)
@@ -185,7 +184,7 @@ def constrained_decode_many(
     n_pos = which.shape[1]
     masks = unique[which[kept]]  # [K, L, 36]
     on = paths[kept][:, :, None] == (2 * np.arange(n_pos) + 1)[None, None, :]  # [K, T, L]
-    summed = np.einsum("ktl,tc->klc", on.astype(np.float64), chars.astype(np.float64))
+    summed = np.matmul(on.transpose(0, 2, 1).astype(np.float64), chars.astype(np.float64))  # [K, L, 36]
     symbols = np.where(masks, summed, -np.inf).argmax(axis=2)  # [K, L]
     chosen = post.probs[:, 1:][:, symbols].transpose(1, 0, 2)  # [K, T, L]
     char_probs = np.where(on, chosen, -np.inf).max(axis=1)  # [K, L]
