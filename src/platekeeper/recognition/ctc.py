@@ -36,6 +36,11 @@ class CharPosteriors:
     probs: np.ndarray
     logs: np.ndarray
 
+    @classmethod
+    def of(cls, probs: np.ndarray, floor: float) -> CharPosteriors:
+        """``probs`` with their logs, floored at ``floor`` (a zero probability must not cost infinitely)."""
+        return cls(probs, np.maximum(np.log(np.maximum(probs, 1e-30)), floor))
+
 
 @dataclass(frozen=True)
 class Decoded:
@@ -61,7 +66,7 @@ def fold_posteriors(probs: np.ndarray, columns: np.ndarray, targets: np.ndarray,
     folded = np.zeros((probs.shape[0], len(ALPHABET) + 1), np.float32)
     np.add.at(folded.T, targets, probs[:, columns].T)
     folded[:, _BLANK] = np.clip(1.0 - folded[:, 1:].sum(axis=1), 0.0, 1.0)
-    return CharPosteriors(folded, np.maximum(np.log(np.maximum(folded, 1e-30)), floor))
+    return CharPosteriors.of(folded, floor)
 
 
 def greedy_decode(post: CharPosteriors) -> Decoded:

@@ -121,7 +121,7 @@ class PlateOcrRecognizer(Recognizer):
         batch = np.stack([plate_input(c, self.input_width) for c in crops])
         probs = self._session.run(None, {self._session.get_inputs()[0].name: batch})[0]
         floor = self.ranker.config.min_char_logprob
-        return [CharPosteriors(p, np.maximum(np.log(np.maximum(p, 1e-30)), floor)) for p in probs]
+        return [CharPosteriors.of(p, floor) for p in probs]
 
     def recognize(self, crop: np.ndarray) -> PlateText | None:
         """Read one crop; None when it holds no plate text."""

@@ -126,7 +126,7 @@ class PlateRanker:
 
     def _effective(self, post: CharPosteriors) -> CharPosteriors:
         probs = np.minimum(post.probs @ self._confusion, 1.0)
-        return CharPosteriors(probs, np.maximum(np.log(np.maximum(probs, 1e-30)), self.config.min_char_logprob))
+        return CharPosteriors.of(probs, self.config.min_char_logprob)
 
     def _variants(self, free: str) -> list[str]:
         """The free reading and its confusable-twin variants."""

@@ -49,7 +49,7 @@ def _readings(probs: np.ndarray, ranker: PlateRanker) -> list[tuple[str, float]]
     floor = ranker.config.min_char_logprob
     out = []
     for p in probs:
-        plate = ranker.rank(CharPosteriors(p, np.maximum(np.log(np.maximum(p, 1e-30)), floor)))
+        plate = ranker.rank(CharPosteriors.of(p, floor))
         out.append(("", 0.0) if plate is None else (plate.text, plate.confidence))
     return out
 
