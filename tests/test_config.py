@@ -86,6 +86,15 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert settings.resolved_database_url == "postgresql+psycopg://db.example/alpr"
 
 
+def test_the_readme_configuration_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    _write(tmp_path, example, monkeypatch)
+    settings = load_settings()
+    assert settings.agency.name == "Example Police Department"
+    assert settings.recognition.plates.regions == ("us-ca", "us-nv")
+
+
 def test_missing_named_config_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLATEKEEPER_CONFIG", str(tmp_path / "nope.yaml"))
     with pytest.raises(ConfigError, match=r"nope\.yaml"):
