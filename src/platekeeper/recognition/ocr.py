@@ -10,6 +10,7 @@ lines are read too, only to find a state or country name that tells the region.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -23,7 +24,7 @@ from .imageio import as_bgr
 from .models import create_session, rapidocr_model_path, verified_bytes
 from .plates import PlateRanker
 
-__all__ = ["RapidOcrRecognizer", "as_bgr"]  # as_bgr lives in imageio; re-exported
+__all__ = ["RapidOcrRecognizer", "TextLayout", "as_bgr"]  # as_bgr lives in imageio; re-exported
 
 _NORM_MEAN, _NORM_SCALE = 0.5, 0.5  # PP-OCR input normalization: (x/255 - 0.5) / 0.5
 
@@ -40,6 +41,15 @@ def _rectify(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """A crop's text lines: the resized image, the plate row's pieces (left to right) and the other lines."""
+
+    image: np.ndarray
+    pieces: list[np.ndarray]
+    others: list[np.ndarray]
 
 
 class RapidOcrRecognizer(Recognizer):
@@ -69,30 +79,36 @@ class RapidOcrRecognizer(Recognizer):
 
     def recognize(self, crop: np.ndarray) -> PlateText | None:
         """Read the plate line of a crop; the region comes from a state/country name on another line."""
-        found = self.line_posteriors(crop)
-        return None if found is None else self.ranker.rank(*found)
+        layout = self.layout(crop)
+        if layout is None:
+            return None
+        return self.read_layout(layout, self.region_in(layout) if self.names_region(crop) else None)
 
-    def line_posteriors(self, crop: np.ndarray) -> tuple[CharPosteriors, str | None] | None:
-        """Folded CTC posteriors of the plate line and the region named on the plate (None: no text)."""
+    def names_region(self, crop: np.ndarray) -> bool:
+        """Whether the crop is tall enough for its small lines (state or country names) to be read."""
+        return crop.shape[0] >= self.config.region_min_crop_height
+
+    def layout(self, crop: np.ndarray) -> TextLayout | None:
+        """The crop's text lines, found by one text-detection run (None: an empty crop)."""
         if crop.size == 0:
             return None
         image = self._resize_crop(as_bgr(crop))
         pieces, others = self._plate_row(self._text_boxes(image), image.shape)
-        if not pieces:
-            return None
-        plate = self._read_lines([self._compose(image, pieces)], self.config.rec_stretch)[0]
-        if crop.shape[0] < self.config.region_min_crop_height:
-            return plate, None
-        region = self._region(self._read_lines(self._region_lines(image, others), 1.0))
-        return plate, region
+        return TextLayout(image, pieces, others)
 
-    def region_of(self, crop: np.ndarray) -> str | None:
-        """Only the region named on the plate (state or country name on a non-plate line), or None."""
-        if crop.size == 0 or crop.shape[0] < self.config.region_min_crop_height:
+    def read_layout(self, layout: TextLayout, region: str | None) -> PlateText | None:
+        """The plate line of a layout, ranked with ``region``'s formats; None when no text was found."""
+        if not layout.pieces:
             return None
-        image = self._resize_crop(as_bgr(crop))
-        pieces, others = self._plate_row(self._text_boxes(image), image.shape)
-        return self._region(self._read_lines(self._region_lines(image, others), 1.0)) if pieces else None
+        plate = self._read_lines([self._compose(layout.image, layout.pieces)], self.config.rec_stretch)[0]
+        return self.ranker.rank(plate, region)
+
+    def region_in(self, layout: TextLayout) -> str | None:
+        """The region named on the plate (a state or country name on a non-plate line), or None; only worth
+        asking where ``names_region`` holds."""
+        if not layout.pieces:
+            return None
+        return self._region(self._read_lines(self._region_lines(layout.image, layout.others), 1.0))
 
     def _region_lines(self, image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
         cfg = self.config

@@ -139,12 +139,14 @@ class PlateOcrRecognizer(Recognizer):
 
     def _read(self, crop: np.ndarray, post: CharPosteriors) -> PlateText | None:
         """Plate rules on one crop's posteriors, the region when asked for, and the vote when unsure."""
-        general = self._general
-        region = general.region_of(crop) if general is not None and self.config.read_region else None
+        general, layout, region = self._general, None, None
+        if general is not None and self.config.read_region and general.names_region(crop):
+            layout = general.layout(crop)  # one text detection: the region now, the vote's reading if needed
+            region = None if layout is None else general.region_in(layout)
         plate = self.rank(post, region)
         if plate is None or general is None or not self.unsure(plate):
             return plate
-        other = general.recognize(crop)
+        other = general.recognize(crop) if layout is None else general.read_layout(layout, region)
         if other is not None:  # what this network thinks of the general OCR's readings, not a floor
             plate = self.rank(post, region, [c.text for c in other.candidates]) or plate
         return vote(plate, other, self.config.vote_floor, self.ranker.config.top_k)
