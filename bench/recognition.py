@@ -107,8 +107,10 @@ def score_crops(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Set
     """Recognizer exact accuracy on the validation plates of a crops set (never trained on)."""
     score = SetScore(f"crops/{folder.name} val", scene=False)
     rows = [r for r in csv.DictReader((folder / "labels.csv").open()) if is_validation_plate(r["plate"])]
+    crops = []
     for row in sample(rows, limit):
-        image = read_image(folder / row["file"])
+        image = read_image(folder / row["file"])  # decoded between reads, as images arrive
+        crops.append(image)
         start = time.perf_counter()
         reads = pipeline.read_crop(image)
         score.millis.append((time.perf_counter() - start) * 1000)
@@ -119,7 +121,6 @@ def score_crops(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Set
             score.correct.append(plate_equal(text, row["plate"]))
         score.exact += plate_equal(text, row["plate"])
         score.exact_o0 += plate_equal(text, row["plate"], o_equals_zero=True)
-    crops = [read_image(folder / row["file"]) for row in sample(rows, limit)]
     for i in range(0, len(crops), BATCH):  # as one frame's plates are read: several crops per call
         start = time.perf_counter()
         pipeline.recognizer.recognize_many(crops[i : i + BATCH])

@@ -22,6 +22,7 @@ from platekeeper.config import IngestConfig
 __all__ = ["ImageRejected", "ImageStore", "ValidImage", "validate_image"]
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+ACCEPTED = "JPEG, PNG or WebP"  # MEDIA_TYPES, as a camera owner reads them
 Image.MAX_IMAGE_PIXELS = None  # our own limit (IngestConfig.max_image_pixels) applies, before decoding
 
 
@@ -48,7 +49,7 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
         with Image.open(io.BytesIO(data)) as image:
             fmt, (width, height) = image.format or "", image.size
             if fmt not in MEDIA_TYPES:
-                raise ImageRejected(f"image format {fmt or 'unknown'} is not accepted; send JPEG, PNG or WebP")
+                raise ImageRejected(f"image format {fmt or 'unknown'} is not accepted; send {ACCEPTED}")
             if width * height > limits.max_image_pixels:
                 raise ImageRejected(
                     f"image is {width}x{height} pixels; the limit is {limits.max_image_pixels} pixels in all"
@@ -59,7 +60,7 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
     except ImageRejected:
         raise
     except UnidentifiedImageError:  # its message is Pillow's internal buffer repr, nothing a camera owner can use
-        raise ImageRejected("image cannot be decoded: it is not a JPEG, PNG or WebP file") from None
+        raise ImageRejected(f"image cannot be decoded: it is not a {ACCEPTED} file") from None
     except (OSError, SyntaxError, ValueError, Warning) as exc:
         raise ImageRejected(f"image cannot be decoded ({type(exc).__name__}: {exc})") from None
     return ValidImage(

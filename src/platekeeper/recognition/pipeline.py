@@ -81,16 +81,14 @@ class PlatePipeline:
     def read_crop(self, crop: np.ndarray) -> list[PlateRead]:
         """Read an image that is already a plate crop (no detection); at most one read."""
         height, width = crop.shape[:2]
-        plate = self._read_crop(crop, PlateBox(0.0, 0.0, float(width), float(height), 1.0))
+        whole = PlateBox(0.0, 0.0, float(width), float(height), 1.0)
+        plate = self._plate_read(self.recognizer.recognize(crop), whole, crop)
         return [] if plate is None else [plate]
 
     def read_file(self, path: Path, crops: bool = False) -> list[PlateRead]:
         """Safely load an image file (limits checked before decoding) and read it."""
         image = read_image(path, self.config.images)
         return self.read_crop(image) if crops else self.read(image)
-
-    def _read_crop(self, crop: np.ndarray, box: PlateBox) -> PlateRead | None:
-        return self._plate_read(self.recognizer.recognize(crop), box, crop)
 
     def _plate_read(self, text: PlateText | None, box: PlateBox, crop: np.ndarray) -> PlateRead | None:
         if text is None or not text.text or text.confidence < self.config.plates.min_confidence:
