@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
@@ -60,15 +62,6 @@ class SetScore:
     regional: bool = False
 
 
-def iou(a: PlateBox, b: tuple[float, float, float, float]) -> float:
-    """Intersection over union of a detected box and a labelled (x1, y1, x2, y2) box."""
-    ix = max(0.0, min(a.x2, b[2]) - max(a.x1, b[0]))
-    iy = max(0.0, min(a.y2, b[3]) - max(a.y1, b[1]))
-    inter = ix * iy
-    union = a.width * a.height + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def sample(rows: list[dict[str, str]], limit: int | None) -> list[dict[str, str]]:
     """All rows, or ``limit`` rows spread evenly over the set."""
     if not limit or limit >= len(rows):
@@ -83,7 +76,7 @@ def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Se
     for row in sample(list(csv.DictReader((folder / "labels.csv").open())), limit):
         image = read_image(folder / row["file"])
         x, y, w, h = (float(row[k]) for k in "xywh")
-        truth = (x, y, x + w, y + h)
+        truth = PlateBox(x, y, x + w, y + h, 1.0)
         start = time.perf_counter()
         boxes = pipeline.detector.detect(image)
         reads = pipeline.read_boxes(image, boxes)
@@ -92,8 +85,8 @@ def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Se
         if (image.shape[1], image.shape[0]) == FRAME_720P:
             score.millis_720p.append(elapsed)
         score.total += 1
-        score.detected += any(iou(b, truth) >= IOU_MATCH for b in boxes)
-        matched = [r for r in reads if iou(r.box, truth) >= IOU_MATCH]
+        score.detected += any(b.iou(truth) >= IOU_MATCH for b in boxes)
+        matched = [r for r in reads if r.box.iou(truth) >= IOU_MATCH]
         texts = [r.text for r in matched]
         score.exact += any(plate_equal(t, row["plate"]) for t in texts)
         score.exact_o0 += any(plate_equal(t, row["plate"], o_equals_zero=True) for t in texts)
@@ -128,7 +121,20 @@ def score_crops(pipeline: PlatePipeline, folder: Path, limit: int | None) -> Set
     return score
 
 
-def render(runs: list[tuple[str, list[SetScore], float]], command: str) -> str:
+def time_empty_frame(pipeline: PlatePipeline, repeats: int = 11) -> float:
+    """Median ms to read a 1280x720 frame without a plate (a grey gradient): both detector looks run."""
+    width, height = FRAME_720P
+    frame = np.tile(np.linspace(90, 200, height, dtype=np.uint8)[:, None, None], (1, width, 3))
+    millis = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        if pipeline.read(frame):
+            raise RuntimeError("the empty benchmark frame was read as a plate")
+        millis.append((time.perf_counter() - start) * 1000)
+    return statistics.median(millis)
+
+
+def render(runs: list[tuple[str, list[SetScore], float, float]], command: str) -> str:
     """The markdown section: when and how it was measured, the table, 720p time, peak RSS and reliability."""
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
@@ -155,7 +161,7 @@ def render(runs: list[tuple[str, list[SetScore], float]], command: str) -> str:
         "| recognizer | set | images | detector recall (IoU>=0.5) | exact (strict) | exact (O==0) | median ms |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, scores, _ in runs:
+    for name, scores, _, _ in runs:
         for s in scores:
             recall = f"{s.detected / s.total:.3f}" if s.scene and s.total else "-"
             lines.append(
@@ -163,15 +169,16 @@ def render(runs: list[tuple[str, list[SetScore], float]], command: str) -> str:
                 f"{s.exact_o0 / max(s.total, 1):.3f} | {statistics.median(s.millis) if s.millis else 0:.1f} |"
             )
     lines.append("")
-    for name, scores, peak_mib in runs:
+    for name, scores, peak_mib, empty_ms in runs:
         frames = [m for s in scores if not s.regional for m in s.millis_720p]
         median_720p = f"{statistics.median(frames):.0f} ms over {len(frames)} images" if frames else "n/a"
         batched = [f"{s.name} {statistics.median(s.millis_batched):.1f} ms" for s in scores if s.millis_batched]
         lines.append(
-            f"- `{name}`: median end-to-end time on 1280x720 scenes {median_720p}; peak RSS {peak_mib:.0f} MiB; "
+            f"- `{name}`: median end-to-end time on 1280x720 scenes {median_720p}; on a 1280x720 frame without a "
+            f"plate (two detector looks) {empty_ms:.0f} ms; peak RSS {peak_mib:.0f} MiB; "
             f"per crop when read {BATCH} at a time (median over batches): {', '.join(batched)}."
         )
-    for name, scores, _ in runs:
+    for name, scores, _, _ in runs:
         plain = [s for s in scores if not s.regional]  # the regions= rows re-read the same scenes
         clean = [s for s in plain if s.name != NOISY_LABELS]
         for chosen, which in (
@@ -205,13 +212,14 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(updated.rstrip("\n") + "\n")
 
 
-def run_recognizer(name: str, data: Path, limit: int | None) -> tuple[list[dict], float]:
-    """Every set with one recognizer; returns the scores (as dicts: they cross a process) and the peak RSS."""
+def run_recognizer(name: str, data: Path, limit: int | None) -> tuple[list[dict], float, float]:
+    """Every set with one recognizer: the scores (as dicts: they cross a process), peak RSS, empty-frame ms."""
     config = RecognitionConfig(recognizer=name)
     pipeline = PlatePipeline(config)
     scores = [score_scenes(pipeline, data / "scenes" / n, limit) for n in ("eu", "br")]
     scores += [score_crops(pipeline, data / "crops" / n, limit) for n in ("us", "br")]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before a second recognizer loads
+    empty_ms = time_empty_frame(pipeline)
     for region in ("eu", "br"):  # as deployed there: `plates.regions` names where the cameras are
         local = dataclasses.replace(config, plates=PlateRulesConfig(regions=(region,)))
         score = score_scenes(PlatePipeline(local, detector=pipeline.detector), data / "scenes" / region, limit)
@@ -220,7 +228,7 @@ def run_recognizer(name: str, data: Path, limit: int | None) -> tuple[list[dict]
         scores.append(score)
     for score in scores:
         score.recognizer = name
-    return [dataclasses.asdict(s) for s in scores], peak_mib
+    return [dataclasses.asdict(s) for s in scores], peak_mib, empty_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for name in names:
         with context.Pool(1) as pool:  # a fresh process per recognizer: its own peak RSS
-            scores, peak_mib = pool.apply(run_recognizer, (name, args.data, args.limit))
-        runs.append((name, [SetScore(**s) for s in scores], peak_mib))
+            scores, peak_mib, empty_ms = pool.apply(run_recognizer, (name, args.data, args.limit))
+        runs.append((name, [SetScore(**s) for s in scores], peak_mib, empty_ms))
     command = "python bench/recognition.py" + (f" --limit {args.limit}" if args.limit else "")
     command += "" if args.recognizer == "both" else f" --recognizer {args.recognizer}"
     section = render(runs, command)

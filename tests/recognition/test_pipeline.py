@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import cv2
@@ -114,3 +115,40 @@ def test_plate_cut_by_the_frame_edge_is_read_whole(pipeline: PlatePipeline, data
     # The plate's first letter is half outside the picture; at the input's border the network dropped it.
     image = read_image(data_dir / "scenes" / "br" / "PJT2905.jpg")
     assert "PJT2905" in texts(pipeline.read(image))
+
+
+def _labelled_box(data_dir: Path, folder: str, name: str) -> PlateBox:
+    with (data_dir / "scenes" / folder / "labels.csv").open() as fh:
+        row = next(r for r in csv.DictReader(fh) if r["file"] == name)
+    x, y, w, h = (float(row[k]) for k in "xywh")
+    return PlateBox(x, y, x + w, y + h, 1.0)
+
+
+def test_small_image_with_nothing_found_is_looked_at_again(pipeline: PlatePipeline, data_dir: Path) -> None:
+    # A 451x329 picture: at the first look's scale the plate is too small for the network; the larger look finds it.
+    image = read_image(data_dir / "scenes" / "eu" / "test_043.jpg")
+    truth = _labelled_box(data_dir, "eu", "test_043.jpg")
+    assert YoloPlateDetector(DetectorConfig(retry_long_side=0)).detect(image) == []
+    boxes = YoloPlateDetector(DetectorConfig()).detect(image)
+    assert boxes and boxes[0].iou(truth) >= 0.8
+    assert "DK641AH" in texts(pipeline.read(image))
+
+
+def test_close_up_plate_gets_the_surer_box(pipeline: PlatePipeline, data_dir: Path) -> None:
+    # The plate fills two thirds of the picture; at the first look's scale its box ended inside the last digit.
+    image = read_image(data_dir / "scenes" / "br" / "PVX0095.jpg")
+    truth = _labelled_box(data_dir, "br", "PVX0095.jpg")
+    once = YoloPlateDetector(DetectorConfig(closeup_long_side=0)).detect(image)
+    twice = YoloPlateDetector(DetectorConfig()).detect(image)
+    assert len(once) == len(twice) == 1
+    assert once[0].iou(truth) < 0.8 < twice[0].iou(truth)
+    assert twice[0].score > once[0].score
+    assert texts(pipeline.read(image)) == ["PVX0095"]
+
+
+def test_plate_box_iou() -> None:
+    a = PlateBox(0.0, 0.0, 10.0, 10.0, 0.5)
+    assert a.iou(a) == 1.0
+    assert a.iou(PlateBox(5.0, 0.0, 15.0, 10.0, 0.5)) == pytest.approx(50 / 150)
+    assert a.iou(PlateBox(20.0, 20.0, 30.0, 30.0, 0.5)) == 0.0
+    assert a.iou(PlateBox(1.0, 1.0, 1.0, 1.0, 0.5)) == 0.0

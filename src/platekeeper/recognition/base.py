@@ -31,6 +31,14 @@ class PlateBox:
         """Box height in pixels."""
         return self.y2 - self.y1
 
+    def iou(self, other: PlateBox) -> float:
+        """Intersection over union with another box."""
+        ix = max(0.0, min(self.x2, other.x2) - max(self.x1, other.x1))
+        iy = max(0.0, min(self.y2, other.y2) - max(self.y1, other.y1))
+        inter = ix * iy
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
     def as_list(self) -> list[int]:
         """``[x1, y1, x2, y2]`` rounded to whole pixels."""
         return [round(self.x1), round(self.y1), round(self.x2), round(self.y2)]

@@ -89,6 +89,18 @@ class DetectorConfig(_Checked):
     input_long_side: int = _f(
         512, "long side of the downscaled copy the detector sees (padded up to a multiple of 32)", 128, 1280
     )
+    retry_long_side: int = _f(
+        960,
+        "when the first look finds no plate, look once more at this long side (far plates, small images); 0: never",
+        0,
+        2048,
+    )
+    closeup_fraction: float = _f(
+        0.4, "a box wider than this fraction of the image's long side is a close-up and is looked at again", 0.0, 1.0
+    )
+    closeup_long_side: int = _f(
+        320, "long side of the second look at a close-up (the surer box of the two looks is kept); 0: never", 0, 2048
+    )
     score_threshold: float = _f(0.25, "minimum plate score kept", 1e-4, 0.9999)
     nms_iou: float = _f(0.45, "IoU above which overlapping boxes are merged by NMS", 0.0, 1.0)
     max_plates: int = _f(20, "most plates returned per image", 1, 1000)

@@ -58,6 +58,12 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def _surer(box: PlateBox, others: list[PlateBox], min_iou: float) -> PlateBox:
+    """``box``, or the highest-scoring of ``others`` that overlaps it by ``min_iou`` where that one scores more."""
+    same = [o for o in others if box.iou(o) >= min_iou and o.score > box.score]
+    return max(same, key=lambda o: o.score, default=box)
+
+
 def _decode_level(raw: np.ndarray, stride: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Decode one level ([65, h, w]) into xyxy boxes (network pixels) and scores above ``threshold``."""
     logits = raw[-1].astype(np.float32)
@@ -87,9 +93,30 @@ class YoloPlateDetector(Detector):
         self._dtype = np.float16 if "float16" in self._session.get_inputs()[0].type else np.float32
 
     def detect(self, image: np.ndarray) -> list[PlateBox]:
-        """Plate boxes in full-resolution coordinates, best first, after NMS."""
+        """Plate boxes in full-resolution coordinates, best first, after NMS.
+
+        One look at ``input_long_side`` finds most plates. The network places plates well only within a range of
+        sizes in its input, so two cases get a second look: nothing found (a plate too small at that scale, or a
+        small image) is looked for again at ``retry_long_side``; a close-up box, wider than ``closeup_fraction``
+        of the image, is looked at again at ``closeup_long_side``, and the surer of the overlapping boxes is kept.
+        """
         cfg = self.config
-        boxed = letterbox(_to_rgb(image), cfg.input_long_side, max(_STRIDES), cfg.letterbox_value)
+        rgb = _to_rgb(image)
+        found = self._look(rgb, cfg.input_long_side)
+        if not found:
+            return self._look(rgb, cfg.retry_long_side) if cfg.retry_long_side else []
+        long_side = max(image.shape[:2])
+        closeup = cfg.closeup_fraction * long_side
+        if not cfg.closeup_long_side or all(b.width <= closeup for b in found):
+            return found
+        again = self._look(rgb, cfg.closeup_long_side)
+        kept = [_surer(b, again, cfg.nms_iou) if b.width > closeup else b for b in found]
+        return sorted(kept, key=lambda b: -b.score)
+
+    def _look(self, rgb: np.ndarray, long_side: int) -> list[PlateBox]:
+        """One detector run on a copy whose long side is ``long_side``."""
+        cfg = self.config
+        boxed = letterbox(rgb, long_side, max(_STRIDES), cfg.letterbox_value)
         tensor = (boxed.image.transpose(2, 0, 1)[None].astype(np.float32) / 255.0).astype(self._dtype)
         levels = self._session.run(None, {self._input_name: tensor})
         decoded = [_decode_level(out[0], s, cfg.score_threshold) for out, s in zip(levels, _STRIDES, strict=True)]
@@ -99,7 +126,7 @@ class YoloPlateDetector(Detector):
             return []
         boxes -= np.array([boxed.pad_x, boxed.pad_y, boxed.pad_x, boxed.pad_y], np.float32)
         boxes /= boxed.scale
-        height, width = image.shape[:2]
+        height, width = rgb.shape[:2]
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
         return self._suppress(boxes, scores)
