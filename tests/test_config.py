@@ -66,6 +66,11 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
         ("ingest:\n  max_batch_reads: lots\n", "ingest.max_batch_reads", "valid integer"),
         ("retention:\n  dayz: 30\n", "retention.dayz", "Extra inputs are not permitted"),
         ("recognition:\n  recognizer: tesseract\n", "recognition", "must be one of plate, rapidocr"),
+        (
+            "recognition:\n  detector:\n    retry_long_side: -1\n",
+            "recognition.detector.retry_long_side",
+            "greater than or equal to 0",
+        ),
     ],
 )
 def test_bad_config_names_field_and_rule(
@@ -93,6 +98,12 @@ def test_the_readme_configuration_example_loads(tmp_path: Path, monkeypatch: pyt
     settings = load_settings()
     assert settings.agency.name == "Example Police Department"
     assert settings.recognition.plates.regions == ("us-ca", "us-nv")
+
+
+def test_detector_second_looks_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "recognition:\n  detector:\n    retry_long_side: 0\n    closeup_fraction: 0.5\n", monkeypatch)
+    detector = load_settings().recognition.detector
+    assert (detector.retry_long_side, detector.closeup_fraction, detector.closeup_long_side) == (0, 0.5, 320)
 
 
 def test_missing_named_config_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from platekeeper.recognition.config import (
     RuntimeConfig,
     default_models_dir,
 )
-from platekeeper.recognition.detector import YoloPlateDetector
+from platekeeper.recognition.detector import YoloPlateDetector, _surer
 from platekeeper.recognition.models import ModelError, create_session, verified_bytes
 from platekeeper.recognition.pipeline import crop_box
 
@@ -152,3 +152,13 @@ def test_plate_box_iou() -> None:
     assert a.iou(PlateBox(5.0, 0.0, 15.0, 10.0, 0.5)) == pytest.approx(50 / 150)
     assert a.iou(PlateBox(20.0, 20.0, 30.0, 30.0, 0.5)) == 0.0
     assert a.iou(PlateBox(1.0, 1.0, 1.0, 1.0, 0.5)) == 0.0
+
+
+def test_a_close_up_keeps_the_surer_overlapping_box() -> None:
+    first = PlateBox(0.0, 0.0, 100.0, 30.0, 0.5)
+    tighter = PlateBox(2.0, 0.0, 110.0, 30.0, 0.9)
+    weaker = PlateBox(0.0, 0.0, 104.0, 30.0, 0.4)
+    elsewhere = PlateBox(300.0, 0.0, 400.0, 30.0, 0.99)
+    assert _surer(first, [weaker, tighter, elsewhere], 0.45) == tighter
+    assert _surer(first, [weaker, elsewhere], 0.45) == first
+    assert _surer(first, [], 0.45) == first

@@ -111,7 +111,7 @@ class YoloPlateDetector(Detector):
             return found
         again = self._look(rgb, cfg.closeup_long_side)
         kept = [_surer(b, again, cfg.nms_iou) if b.width > closeup else b for b in found]
-        return sorted(kept, key=lambda b: -b.score)
+        return sorted(dict.fromkeys(kept), key=lambda b: -b.score)  # two close-ups may meet in one better box
 
     def _look(self, rgb: np.ndarray, long_side: int) -> list[PlateBox]:
         """One detector run on a copy whose long side is ``long_side``."""
