@@ -162,3 +162,15 @@ def test_a_close_up_keeps_the_surer_overlapping_box() -> None:
     assert _surer(first, [weaker, tighter, elsewhere], 0.45) == tighter
     assert _surer(first, [weaker, elsewhere], 0.45) == first
     assert _surer(first, [], 0.45) == first
+
+
+def test_the_retry_only_looks_larger_and_not_at_a_tiny_picture(models_ready: None) -> None:
+    detector = YoloPlateDetector(DetectorConfig())
+    sizes: list[int] = []
+    look = detector._look
+    detector._look = lambda rgb, side: sizes.append(side) or look(rgb, side)  # type: ignore[method-assign]
+    assert detector.detect(np.full((300, 400, 3), 128, np.uint8)) == []
+    assert sizes == [512, 960]
+    sizes.clear()
+    assert detector.detect(np.full((40, 60), 128, np.uint8)) == []  # 4 x 60 = 240: no larger than the first look
+    assert sizes == [512]

@@ -95,6 +95,13 @@ class DetectorConfig(_Checked):
         0,
         2048,
     )
+    retry_max_upscale: float = _f(
+        4.0,
+        "the retry never enlarges the image more than this; when it could not look larger than the first look, "
+        "it is skipped (a tiny picture holds no readable plate)",
+        1.0,
+        100.0,
+    )
     closeup_fraction: float = _f(
         0.4, "a box wider than this fraction of the image's long side is a close-up and is looked at again", 0.0, 1.0
     )

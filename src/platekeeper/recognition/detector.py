@@ -97,15 +97,17 @@ class YoloPlateDetector(Detector):
 
         One look at ``input_long_side`` finds most plates. The network places plates well only within a range of
         sizes in its input, so two cases get a second look: nothing found (a plate too small at that scale, or a
-        small image) is looked for again at ``retry_long_side``; a close-up box, wider than ``closeup_fraction``
+        small image) is looked for again at ``retry_long_side`` (at most ``retry_max_upscale`` times the image's size,
+        and only when that is larger than the first look); a close-up box, wider than ``closeup_fraction``
         of the image, is looked at again at ``closeup_long_side``, and the surer of the overlapping boxes is kept.
         """
         cfg = self.config
         rgb = _to_rgb(image)
         found = self._look(rgb, cfg.input_long_side)
-        if not found:
-            return self._look(rgb, cfg.retry_long_side) if cfg.retry_long_side else []
         long_side = max(image.shape[:2])
+        if not found:
+            retry = min(cfg.retry_long_side, round(cfg.retry_max_upscale * long_side))
+            return self._look(rgb, retry) if retry > cfg.input_long_side else []
         closeup = cfg.closeup_fraction * long_side
         if not cfg.closeup_long_side or all(b.width <= closeup for b in found):
             return found
