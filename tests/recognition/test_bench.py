@@ -1,10 +1,15 @@
-"""The benchmark replaces only its own section of docs/benchmarks.md."""
+"""The benchmark: its table, its own section of docs/benchmarks.md, and the scene labels checked by eye."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import sys
 from pathlib import Path
+
+import pytest
+
+from platekeeper.recognition import normalize_plate
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "recognition.py"
 
@@ -35,15 +40,44 @@ def test_render_lists_each_recognizer_with_reliability() -> None:
     bench = load_bench()
     plate = bench.SetScore("crops/us val", total=4, exact=3, exact_o0=4, millis=[4.0, 5.0], scene=False)
     plate.confidences, plate.correct = [0.99, 0.97, 0.6, 0.3], [True, True, True, False]
-    scene = bench.SetScore("scenes/eu", total=2, detected=2, exact=1, exact_o0=1, millis=[100.0], millis_720p=[90.0])
+    scene = bench.SetScore(
+        "scenes/eu", total=2, detected=2, exact=1, exact_o0=1, exact_checked=2, millis=[100.0], millis_720p=[90.0]
+    )
     section = bench.render(
-        [("plate", [plate, scene], 300.0, 120.0), ("rapidocr", [scene], 420.0, 130.0)], "python bench/x.py"
+        [("plate", [plate, scene], 300.0, 120.0), ("rapidocr", [scene], 420.0, 130.0)], "python bench/x.py", 196.4
     )
     assert section.startswith("## Recognition")
-    assert "| plate | crops/us val | 4 | - | 0.750 | 1.000 | 4.5 |" in section
-    assert "| rapidocr | scenes/eu | 2 | 1.000 | 0.500 | 0.500 | 100.0 |" in section
+    assert "(onnxruntime intra-op threads 2; numpy float32 matrix product 196 GFLOP/s), with:" in section
+    assert "| plate | crops/us val | 4 | - | 0.750 | 1.000 | - | 4.5 |" in section
+    assert "| rapidocr | scenes/eu | 2 | 1.000 | 0.500 | 0.500 | 1.000 | 100.0 |" in section
     assert (
         "`plate`: median end-to-end time on 1280x720 scenes 90 ms over 1 images; on a 1280x720 frame without a plate "
         "(two detector looks) 120 ms; peak RSS 300 MiB"
     ) in section
     assert "| 0.95-0.98 | 1 | 0.970 | 1.000 |" in section
+
+
+def test_machine_yardstick_is_a_positive_rate() -> None:
+    assert 0 < load_bench().machine_gflops(size=64, repeats=2) < 1e6
+
+
+def test_checked_label_takes_the_erratum_and_refuses_a_stale_one() -> None:
+    bench = load_bench()
+    errata = {("scenes/eu", "a.jpg"): {"label": "RKO99AN", "plate": "RK099AN"}}
+    assert bench.checked_label(errata, "scenes/eu", {"file": "a.jpg", "plate": "RKO99AN"}) == "RK099AN"
+    assert bench.checked_label(errata, "scenes/br", {"file": "a.jpg", "plate": "RKO99AN"}) == "RKO99AN"
+    assert bench.checked_label(errata, "scenes/eu", {"file": "b.jpg", "plate": "ABC123"}) == "ABC123"
+    with pytest.raises(ValueError, match=r"a\.jpg is labelled 'RK099AM' in the data set, not 'RKO99AN'"):
+        bench.checked_label(errata, "scenes/eu", {"file": "a.jpg", "plate": "RK099AM"})
+
+
+def test_every_erratum_names_a_label_of_the_data_set(data_dir: Path) -> None:
+    """Each erratum replaces a label the data set really has, with a different normalized plate and evidence."""
+    errata = load_bench().load_errata()
+    assert errata
+    for (set_name, file), row in errata.items():
+        with (data_dir / set_name / "labels.csv").open(newline="") as handle:
+            labels = {r["file"]: r["plate"] for r in csv.DictReader(handle)}
+        assert labels.get(file) == row["label"], (set_name, file)
+        assert normalize_plate(row["plate"]) == row["plate"] != row["label"]
+        assert len(row["evidence"]) > 20
