@@ -95,6 +95,14 @@ def checked_label(errata: Errata, set_name: str, row: dict[str, str]) -> str:
     return erratum["plate"]
 
 
+def check_errata(data: Path, errata: Errata) -> None:
+    """Raise ValueError for an erratum whose image or label the data set under ``data`` does not have."""
+    for set_name, file in errata:
+        with (data / set_name / "labels.csv").open(newline="") as handle:
+            labels = {r["file"]: r["plate"] for r in csv.DictReader(handle)}
+        checked_label(errata, set_name, {"file": file, "plate": labels.get(file, "(no such image)")})
+
+
 def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> SetScore:
     """Detector recall and end-to-end exact accuracy on labelled scenes (one plate per image)."""
     score = SetScore(f"scenes/{folder.name}")
@@ -288,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: data folder {args.data} not found (use --data)", file=sys.stderr)
+        return 2
+    try:
+        check_errata(args.data, load_errata())
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     names = ["plate", "rapidocr"] if args.recognizer == "both" else [args.recognizer]
     gflops = machine_gflops()

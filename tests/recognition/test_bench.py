@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import sys
 from pathlib import Path
@@ -73,11 +72,24 @@ def test_checked_label_takes_the_erratum_and_refuses_a_stale_one() -> None:
 
 def test_every_erratum_names_a_label_of_the_data_set(data_dir: Path) -> None:
     """Each erratum replaces a label the data set really has, with a different normalized plate and evidence."""
-    errata = load_bench().load_errata()
+    bench = load_bench()
+    errata = bench.load_errata()
     assert errata
-    for (set_name, file), row in errata.items():
-        with (data_dir / set_name / "labels.csv").open(newline="") as handle:
-            labels = {r["file"]: r["plate"] for r in csv.DictReader(handle)}
-        assert labels.get(file) == row["label"], (set_name, file)
+    bench.check_errata(data_dir, errata)
+    for row in errata.values():
         assert normalize_plate(row["plate"]) == row["plate"] != row["label"]
         assert len(row["evidence"]) > 20
+
+
+def test_bench_refuses_a_stale_erratum_before_reading_anything(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = load_bench()
+    stale = {("scenes/eu", "eu5.jpg"): {"label": "OY09FEU", "plate": "OY09FEU"}}
+    monkeypatch.setattr(bench, "load_errata", lambda: stale)
+    monkeypatch.setattr(bench, "machine_gflops", lambda: pytest.fail("the bench ran"))
+    assert bench.main(["--data", str(data_dir), "--no-write"]) == 2
+    assert "eu5.jpg is labelled 'OYO9FEU' in the data set, not 'OY09FEU'" in capsys.readouterr().err
+    stale = {("scenes/eu", "gone.jpg"): {"label": "ABC123", "plate": "ABC124"}}
+    with pytest.raises(ValueError, match=r"gone\.jpg is labelled '\(no such image\)'"):
+        bench.check_errata(data_dir, stale)
