@@ -43,8 +43,9 @@ def test_render_lists_each_recognizer_with_reliability() -> None:
         "scenes/eu", total=2, detected=2, exact=1, exact_o0=1, exact_checked=2, millis=[100.0], millis_720p=[90.0]
     )
     section = bench.render(
-        [("plate", [plate, scene], 300.0, 120.0), ("rapidocr", [scene], 420.0, 130.0)], "python bench/x.py", 196.4
+        [("plate", [plate, scene], 300.0, 120.0), ("rapidocr", [scene], 420.0, 130.0)], "python bench/x.py", 196.4, 7
     )
+    assert "Checked labels: the scene labels, except 7 that the plate in the image contradicts" in section
     assert section.startswith("## Recognition")
     assert "(onnxruntime intra-op threads 2; numpy float32 matrix product 196 GFLOP/s), with:" in section
     assert "| plate | crops/us val | 4 | - | 0.750 | 1.000 | - | 4.5 |" in section
