@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from platekeeper.recognition.ctc import ALPHABET, plate_symbol_index
+from platekeeper.training.prune import find_ffns, hidden_importance, prune_ffns, refit_projections
 
 __all__ = ["FEATURE_OUTPUT", "PlateOcrNet", "export_onnx", "load_pretrained", "prepare_backbone_onnx"]
 
@@ -159,10 +161,18 @@ def _initializer_sources(backbone: nn.Module, model: onnx.ModelProto) -> dict[st
     return sources
 
 
-def load_pretrained(onnx_path: Path) -> PlateOcrNet:
-    """The rapidocr PP-OCRv6 small recognizer with a plate head initialized from the pretrained rows."""
+def load_pretrained(onnx_path: Path, keep: float = 1.0, samples: Sequence[np.ndarray] = ()) -> PlateOcrNet:
+    """The rapidocr PP-OCRv6 small recognizer with a plate head initialized from the pretrained rows.
+
+    ``keep`` < 1 narrows every feed-forward block to that share of its hidden channels, chosen on ``samples``
+    (batches of network inputs), and refits the blocks' projections on them (see ``prune.py``).
+    """
     onnx2torch = _import_onnx2torch()
     backbone_onnx, weight, bias, vocabulary = prepare_backbone_onnx(onnx.load(str(onnx_path)))
+    if keep < 1:
+        ffns = find_ffns(backbone_onnx)
+        pruned = prune_ffns(backbone_onnx, ffns, hidden_importance(backbone_onnx, ffns, samples), keep)
+        backbone_onnx = refit_projections(backbone_onnx, pruned, ffns, samples)
     backbone = onnx2torch.convert(backbone_onnx, attach_onnx_mapping=True)
     sources = _initializer_sources(backbone, backbone_onnx)
     state = dict(backbone.state_dict())

@@ -27,9 +27,10 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -52,6 +53,9 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 INPUT_WIDTH = 160
 SEED = 462
 MIX = {"us": 0.40, "br": 0.12, "synth": 0.48}  # share of each batch
+KEEP = 1.0  # share of the feed-forward hidden channels kept (prune.py)
+PRUNE_SAMPLES = 256  # training images the hidden channels are measured on
+DISTILL_STEPS = 400
 
 
 @dataclass
@@ -69,6 +73,8 @@ class Args:
     eval_every: int
     lr: float
     threads: int
+    keep: float
+    distill_steps: int
     write: bool
 
 
@@ -96,6 +102,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--keep", type=float, default=KEEP, help="share of each feed-forward block's hidden channels kept (1: all)"
+    )
+    parser.add_argument(
+        "--distill-steps",
+        type=int,
+        default=DISTILL_STEPS,
+        help="steps that teach a narrowed network the full one's features before training on plates",
+    )
     parser.add_argument("--no-write", action="store_true", help="train and report, but do not replace the model")
     ns = parser.parse_args(argv)
     return Args(
@@ -110,7 +125,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         ns.eval_every,
         ns.lr,
         ns.threads,
+        ns.keep,
+        ns.distill_steps,
         not ns.no_write,
+    )
+
+
+def changed_options(args: Args) -> str:
+    """The settings (other than paths) that differ from ``make train-ocr``'s, as command-line options."""
+    defaults = vars(parse_args([]))
+    skip = {"data", "out", "docs", "write"}
+    return " ".join(
+        f"--{key.replace('_', '-')} {value}"
+        for key, value in vars(args).items()
+        if key not in skip and value != defaults[key]
     )
 
 
@@ -214,7 +242,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "synth_val": (_normalize(synth_vx), synth_vy),
     }
 
-    net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
+    if not 0 < args.keep <= 1:
+        print(f"--keep must be in (0, 1], not {args.keep}", file=sys.stderr)
+        return 2
+    pools = (us_images, us_train, br_images, br_train, synth_x, synth_y)
+    samples = [  # drawn only when pruning, so that an unpruned run sees the same batches as before
+        _batch(32, rng, *pools)[0] for _ in range(PRUNE_SAMPLES // 32 if args.keep < 1 else 0)
+    ]
+    pretrained = rapidocr_model_path("PP-OCRv6_rec_small.onnx")
+    net = load_pretrained(pretrained, args.keep, samples)
+    distill_minutes = 0.0
+    if args.keep < 1 and args.distill_steps > 0:
+        t0 = time.time()
+        distill(net, load_pretrained(pretrained), args, lambda: _batch(args.batch, rng, *pools)[0])
+        distill_minutes = (time.time() - t0) / 60
     head = [p for n, p in net.named_parameters() if n.startswith("head.")]
     body = [p for n, p in net.named_parameters() if not n.startswith("head.")]
     optimizer = torch.optim.AdamW(
@@ -251,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         factor = warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
         for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
             group["lr"] = base * factor
-        images, texts = _batch(args.batch, rng, us_images, us_train, br_images, br_train, synth_x, synth_y)
+        images, texts = _batch(args.batch, rng, *pools)
         x = torch.from_numpy(images)
         targets, lengths = encode_labels(texts)
         log_probs = torch.log_softmax(net(x), -1).permute(1, 0, 2)  # [T, B, C]
@@ -289,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "calibration": json.dumps(calibration),
         "source": "PP-OCRv6_rec_small (rapidocr wheel), fine-tuned by platekeeper make train-ocr",
         "trained_steps": str(step),
+        "hidden_keep": str(args.keep),
         "best_step": str(best_step),
     }
     model = export_onnx(net, metadata)
@@ -303,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         best_step=best_step,
         train_minutes=train_minutes,
         render_seconds=render_seconds,
+        distill_minutes=distill_minutes,
         total_minutes=(time.time() - started) / 60,
         sha256=sha,
         size_bytes=len(model),
@@ -310,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         curve=curve.rows,
         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads",
         date=datetime.date.today().isoformat(),
+        changed=changed_options(args),
     )
     if args.write:
         report.write_all(model, args.out, val_sets, context, args.docs)
@@ -317,6 +361,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"not written (--no-write); sha256 {sha}")
     return 0
+
+
+def distill(student: Any, teacher: Any, args: Args, batches: Callable[[], np.ndarray]) -> None:
+    """Teach a narrowed network's backbone the full pretrained backbone's features (mean squared error relative
+    to the features' power) for ``args.distill_steps`` steps of training images, before any plate labels."""
+    import torch
+
+    teacher.eval()
+    student.train()
+    student.freeze_batchnorm()
+    params = list(student.backbone.parameters())
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
+    losses: list[float] = []
+    for step in range(args.distill_steps):
+        warm = min(1.0, (step + 1) / 50)
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * warm * 0.5 * (1 + math.cos(math.pi * step / args.distill_steps))
+        x = torch.from_numpy(batches())
+        with torch.no_grad():
+            goal = teacher.backbone(x)
+        loss = torch.mean((student.backbone(x) - goal) ** 2) / torch.mean(goal**2)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.distill_steps:
+            error = np.mean(losses[-50:])
+            print(f"distill {step + 1}/{args.distill_steps}  relative feature error {error:.4f}", flush=True)
 
 
 def _normalize(images: np.ndarray) -> np.ndarray:
