@@ -156,3 +156,21 @@ def test_pruned_width_refuses_a_share_outside_0_to_1(keep: float) -> None:
 def test_the_pretrained_recognizer_has_thirteen_feed_forward_blocks() -> None:
     ffns = find_ffns(onnx.load(str(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))))
     assert [f.width for f in ffns] == [192] * 4 + [384] * 7 + [768] * 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--keep", "0"], "--keep must be in"),
+        (["--keep", "1.2"], "--keep must be in"),
+        (["--distill-steps", "-1"], "0 or more"),
+    ],
+)
+def test_training_refuses_a_bad_share_before_any_work(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from platekeeper.training.train_ocr import parse_args
+
+    with pytest.raises(SystemExit) as stop:
+        parse_args(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err

@@ -113,6 +113,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     )
     parser.add_argument("--no-write", action="store_true", help="train and report, but do not replace the model")
     ns = parser.parse_args(argv)
+    if not 0 < ns.keep <= 1:
+        parser.error(f"--keep must be in (0, 1], not {ns.keep}")
+    if ns.distill_steps < 0:
+        parser.error(f"--distill-steps must be 0 or more, not {ns.distill_steps}")
     return Args(
         ns.data,
         ns.out,
@@ -242,9 +246,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "synth_val": (_normalize(synth_vx), synth_vy),
     }
 
-    if not 0 < args.keep <= 1:
-        print(f"--keep must be in (0, 1], not {args.keep}", file=sys.stderr)
-        return 2
     pools = (us_images, us_train, br_images, br_train, synth_x, synth_y)
     samples = [  # drawn only when pruning, so that an unpruned run sees the same batches as before
         _batch(32, rng, *pools)[0] for _ in range(PRUNE_SAMPLES // 32 if args.keep < 1 else 0)
