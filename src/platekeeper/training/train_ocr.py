@@ -1,9 +1,12 @@
 """Train platekeeper's plate recognizer on the CPU and ship it: ``make train-ocr``.
 
     python -m platekeeper.training.train_ocr [--data ../shared/data] [--minutes 40] [--steps 4000] [--out DIR]
+        [--keep 1] [--distill-steps 400]
 
 1. Start from the PP-OCRv6 small recognizer in the rapidocr wheel (converted with onnx2torch, new
-   blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``).
+   blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``). With ``--keep`` below
+   1, narrow its feed-forward blocks (``prune.py``) and distill the whole backbone's features into the narrowed
+   one for ``--distill-steps`` steps.
 2. Train with CTC on a mix of real crops (crops/us and crops/br, training side of the plate-string split,
    augmented) and synthetic plates (``synth.py``, pre-rendered with a fixed seed).
 3. Validate on a harder, larger mix than crops/us alone: crops/us and crops/br validation plates plus held-out
