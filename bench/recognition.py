@@ -105,10 +105,9 @@ def check_errata(data: Path, errata: Errata) -> None:
         checked_label(errata, set_name, {"file": file, "plate": labels[set_name].get(file, "(no such image)")})
 
 
-def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None) -> SetScore:
+def score_scenes(pipeline: PlatePipeline, folder: Path, limit: int | None, errata: Errata) -> SetScore:
     """Detector recall and end-to-end exact accuracy on labelled scenes (one plate per image)."""
     score = SetScore(f"scenes/{folder.name}")
-    errata = load_errata()
     for row in sample(list(csv.DictReader((folder / "labels.csv").open())), limit):
         image = read_image(folder / row["file"])
         x, y, w, h = (float(row[k]) for k in "xywh")
@@ -273,17 +272,18 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(updated.rstrip("\n") + "\n")
 
 
-def run_recognizer(name: str, data: Path, limit: int | None) -> tuple[list[dict], float, float]:
+def run_recognizer(name: str, data: Path, limit: int | None, errata: Errata) -> tuple[list[dict], float, float]:
     """Every set with one recognizer: the scores (as dicts: they cross a process), peak RSS, empty-frame ms."""
     config = RecognitionConfig(recognizer=name)
     pipeline = PlatePipeline(config)
-    scores = [score_scenes(pipeline, data / "scenes" / n, limit) for n in ("eu", "br")]
+    scores = [score_scenes(pipeline, data / "scenes" / n, limit, errata) for n in ("eu", "br")]
     scores += [score_crops(pipeline, data / "crops" / n, limit) for n in ("us", "br")]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before a second recognizer loads
     empty_ms = time_empty_frame(pipeline)
     for region in ("eu", "br"):  # as deployed there: `plates.regions` names where the cameras are
         local = dataclasses.replace(config, plates=PlateRulesConfig(regions=(region,)))
-        score = score_scenes(PlatePipeline(local, detector=pipeline.detector), data / "scenes" / region, limit)
+        local_pipeline = PlatePipeline(local, detector=pipeline.detector)
+        score = score_scenes(local_pipeline, data / "scenes" / region, limit, errata)
         score.name += f" (regions={region})"
         score.regional = True
         scores.append(score)
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for name in names:
         with context.Pool(1) as pool:  # a fresh process per recognizer: its own peak RSS
-            scores, peak_mib, empty_ms = pool.apply(run_recognizer, (name, args.data, args.limit))
+            scores, peak_mib, empty_ms = pool.apply(run_recognizer, (name, args.data, args.limit, errata))
         runs.append((name, [SetScore(**s) for s in scores], peak_mib, empty_ms))
     command = "python bench/recognition.py" + (f" --limit {args.limit}" if args.limit else "")
     command += "" if args.recognizer == "both" else f" --recognizer {args.recognizer}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import onnx
@@ -146,17 +147,8 @@ def pruned_width(width: int, keep: float) -> int:
 def hidden_importance(model: onnx.ModelProto, ffns: Sequence[Ffn], batches: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Per hidden channel of each pair: mean |activation| over ``batches`` (network inputs) times the L2 norm of
     the projection weights that read the channel."""
-    import onnxruntime as ort
-
-    probe = onnx.ModelProto.FromString(model.SerializeToString())
-    present = {o.name for o in probe.graph.output}
-    for ffn in ffns:
-        if ffn.hidden not in present:
-            probe.graph.output.append(helper.make_tensor_value_info(ffn.hidden, onnx.TensorProto.FLOAT, None))
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
     names = [ffn.hidden for ffn in ffns]
+    session = _probe(model, names)
     sums = [np.zeros(ffn.width, np.float64) for ffn in ffns]
     count = 0
     for batch in batches:
@@ -208,32 +200,19 @@ def refit_projections(
     Blocks are refitted in graph order, each on the activations of the network with the earlier ones already
     refitted, so errors do not pile up. Returns a refitted copy of ``pruned``.
     """
-    import onnxruntime as ort
-
     model = onnx.ModelProto.FromString(pruned.SerializeToString())
-
-    def session(m: onnx.ModelProto, outputs: list[str]) -> ort.InferenceSession:
-        probe = onnx.ModelProto.FromString(m.SerializeToString())
-        present = {o.name for o in probe.graph.output}
-        probe.graph.output.extend(
-            helper.make_tensor_value_info(v, onnx.TensorProto.FLOAT, None) for v in outputs if v not in present
-        )
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        return ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
+    graph = _Graph(model)  # initializers are replaced in place, so one index serves every block
     reference = _Graph(original)
     targets = [reference.nodes[f.project].output[0] for f in ffns]
-    wanted = session(original, targets)
+    wanted = _probe(original, targets)
     for ffn, target in zip(ffns, targets, strict=True):
-        graph = _Graph(model)
         project = graph.nodes[ffn.project]
         weight_init = graph.initializer(project.input[1])
         bias_value = _bias_after(graph, project)
         assert weight_init is not None
         weight = numpy_helper.to_array(weight_init).astype(np.float64)
         width = weight.shape[1]
-        current = session(model, [ffn.hidden])
+        current = _probe(model, [ffn.hidden])
         gram, cross = np.zeros((width + 1, width + 1)), np.zeros((weight.shape[0], width + 1))
         for batch in batches:
             feed = batch.astype(np.float32)
@@ -255,6 +234,20 @@ def refit_projections(
             shift = solved[:, width].reshape(bias.shape)
             bias_init.CopyFrom(numpy_helper.from_array((bias + shift).astype(np.float32), bias_init.name))
     return model
+
+
+def _probe(model: onnx.ModelProto, outputs: Sequence[str]) -> Any:
+    """An onnxruntime session for ``model`` that also returns the inner values ``outputs``."""
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto.FromString(model.SerializeToString())
+    present = {o.name for o in probe.graph.output}
+    probe.graph.output.extend(
+        helper.make_tensor_value_info(v, onnx.TensorProto.FLOAT, None) for v in outputs if v not in present
+    )
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
 def _bias_after(graph: _Graph, conv: onnx.NodeProto) -> str | None:
