@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -163,7 +167,10 @@ def test_the_pretrained_recognizer_has_thirteen_feed_forward_blocks() -> None:
     [
         (["--keep", "0"], "--keep must be in"),
         (["--keep", "1.2"], "--keep must be in"),
-        (["--distill-steps", "-1"], "0 or more"),
+        (["--student-minutes", "0"], "--student-minutes must be above 0"),
+        (["--steps", "-3"], "--steps must be above 0"),
+        (["--teacher", "src/platekeeper/recognition/weights/plate-ocr.onnx"], "--teacher needs --keep below 1"),
+        (["--keep", "0.5", "--teacher", "no-such-model.onnx"], "no such file"),
     ],
 )
 def test_training_refuses_a_bad_share_before_any_work(
@@ -174,3 +181,59 @@ def test_training_refuses_a_bad_share_before_any_work(
     with pytest.raises(SystemExit) as stop:
         parse_args(argv)
     assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Path:
+    return Path(__file__).resolve().parents[2] / "src" / "platekeeper" / "recognition" / "weights" / "plate-ocr.onnx"
+
+
+@pytest.fixture(scope="module")
+def real_crops(data_dir: Path) -> np.ndarray:
+    """16 crops/us images as network inputs."""
+    from platekeeper.recognition.plate_ocr import plate_input
+
+    rows = list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:16]
+    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in rows]
+    return np.stack([plate_input(i, 160) for i in images])
+
+
+def test_the_shipped_model_loads_back_for_training_unchanged(shipped: Path, real_crops: np.ndarray) -> None:
+    """load_trained undoes the float16 storage and the head, and export_onnx writes the same network again."""
+    import torch
+
+    from platekeeper.training.convert import export_onnx, load_trained
+
+    net = load_trained(shipped).eval()
+    with torch.no_grad():
+        ours = torch.softmax(net(torch.from_numpy(real_crops)), -1).numpy()
+    shipped_probs = ort.InferenceSession(str(shipped), providers=["CPUExecutionProvider"]).run(None, {"x": real_crops})
+    assert np.abs(ours - shipped_probs[0]).max() < 1e-4
+    again = ort.InferenceSession(export_onnx(net, {}), providers=["CPUExecutionProvider"]).run(None, {"x": real_crops})
+    assert np.abs(again[0] - shipped_probs[0]).max() < 1e-4
+
+
+def test_load_trained_refuses_a_model_without_a_plate_head() -> None:
+    from platekeeper.training.convert import load_trained
+
+    with pytest.raises(ValueError, match="no plate head"):
+        load_trained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
+
+
+def test_narrowing_a_trained_network_keeps_its_head_and_most_of_its_reads(
+    shipped: Path, real_crops: np.ndarray
+) -> None:
+    import torch
+
+    from platekeeper.training.convert import load_trained, narrow
+    from platekeeper.training.train_ocr import greedy
+
+    teacher = load_trained(shipped).eval()
+    student = narrow(teacher, 0.5, [real_crops[:8], real_crops[8:]]).eval()
+    assert [f.width for f in find_ffns(student.backbone_onnx)] == [96] * 4 + [192] * 7 + [384] * 2
+    assert torch.equal(student.head.weight, teacher.head.weight)
+    with torch.no_grad():
+        x = torch.from_numpy(real_crops)
+        reads, narrowed = greedy(teacher(x).softmax(-1).numpy()), greedy(student(x).softmax(-1).numpy())
+    same = sum(a == b for a, b in zip(reads, narrowed, strict=True))
+    assert same >= 12, (reads, narrowed)  # without the refit, none of them

@@ -113,7 +113,7 @@ def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> Non
     out, docs = tmp_path / "weights" / "plate-ocr.onnx", tmp_path / "docs"
     argv = ["--data", str(small), "--out", str(out), "--docs", str(docs), "--steps", "3", "--minutes", "5"]
     argv += ["--synth-train", "40", "--synth-val", "20", "--eval-every", "2", "--batch", "8"]
-    argv += ["--keep", "0.5", "--distill-steps", "2"]
+    argv += ["--keep", "0.5", "--student-steps", "2"]
     assert train_ocr.main(argv) == 0
     model = out.read_bytes()
     assert (out.parent / "SHA256SUMS").read_text().split()[0] == hashlib.sha256(model).hexdigest()
@@ -123,10 +123,17 @@ def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> Non
     assert np.allclose(probs.sum(axis=2), 1.0, atol=1e-3)
     assert {"calibration", "input_width"} <= set(session.get_modelmeta().custom_metadata_map)
     curve = list(csv.DictReader((docs / "plate-ocr-training.csv").open()))
-    assert [int(float(r["step"])) for r in curve] == [0, 2, 3]
+    assert [(r["stage"], int(float(r["step"]))) for r in curve] == [
+        ("whole", 0),
+        ("whole", 2),
+        ("whole", 3),
+        ("narrowed", 0),
+        ("narrowed", 2),
+    ]
     card = (docs / "plate-ocr-model-card.md").read_text()
     assert hashlib.sha256(model).hexdigest() in card and "Reliability" in card
     assert "train_ocr --minutes 5.0 --steps 3 --batch 8 --synth-train 40 --synth-val 20 --eval-every 2" in card
-    assert "keeps the 50% of its hidden channels" in card and "2 steps matching the full network's features" in card
+    assert "keeps the 50% of its hidden channels" in card
+    assert "stage 1, the whole network: 3 steps in" in card and "2 steps of batch 8" in card
     assert session.get_modelmeta().custom_metadata_map["hidden_keep"] == "0.5"
     assert "crops/us" in (docs / "plate-ocr-data-card.md").read_text()

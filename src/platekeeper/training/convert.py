@@ -26,7 +26,16 @@ from torch import nn
 from platekeeper.recognition.ctc import ALPHABET, plate_symbol_index
 from platekeeper.training.prune import find_ffns, hidden_importance, prune_ffns, refit_projections
 
-__all__ = ["FEATURE_OUTPUT", "PlateOcrNet", "export_onnx", "load_pretrained", "prepare_backbone_onnx"]
+__all__ = [
+    "FEATURE_OUTPUT",
+    "PlateOcrNet",
+    "export_onnx",
+    "load_pretrained",
+    "load_trained",
+    "narrow",
+    "prepare_backbone_onnx",
+    "trained_backbone",
+]
 
 FEATURE_OUTPUT = "p2o.pd_op.transpose.8.0"  # [B, T, 120] features feeding the pretrained CTC head
 HEAD_WEIGHT, HEAD_BIAS = "linear_8.w_0", "linear_8.b_0"
@@ -161,18 +170,9 @@ def _initializer_sources(backbone: nn.Module, model: onnx.ModelProto) -> dict[st
     return sources
 
 
-def load_pretrained(onnx_path: Path, keep: float = 1.0, samples: Sequence[np.ndarray] = ()) -> PlateOcrNet:
-    """The rapidocr PP-OCRv6 small recognizer with a plate head initialized from the pretrained rows.
-
-    ``keep`` < 1 narrows every feed-forward block to that share of its hidden channels, chosen on ``samples``
-    (batches of network inputs), and refits the blocks' projections on them (see ``prune.py``).
-    """
+def _net_from_backbone(backbone_onnx: onnx.ModelProto, features: int) -> PlateOcrNet:
+    """Convert a backbone graph (output ``FEATURE_OUTPUT``) into a trainable network with a fresh head."""
     onnx2torch = _import_onnx2torch()
-    backbone_onnx, weight, bias, vocabulary = prepare_backbone_onnx(onnx.load(str(onnx_path)))
-    if keep < 1:
-        ffns = find_ffns(backbone_onnx)
-        pruned = prune_ffns(backbone_onnx, ffns, hidden_importance(backbone_onnx, ffns, samples), keep)
-        backbone_onnx = refit_projections(backbone_onnx, pruned, ffns, samples)
     backbone = onnx2torch.convert(backbone_onnx, attach_onnx_mapping=True)
     sources = _initializer_sources(backbone, backbone_onnx)
     state = dict(backbone.state_dict())
@@ -180,7 +180,13 @@ def load_pretrained(onnx_path: Path, keep: float = 1.0, samples: Sequence[np.nda
     if missing:
         raise ValueError(f"cannot trace these backbone tensors back to ONNX initializers: {missing[:5]}")
     _buffers_to_parameters(backbone)
-    net = PlateOcrNet(backbone, weight.shape[0], backbone_onnx, sources)
+    return PlateOcrNet(backbone, features, backbone_onnx, sources)
+
+
+def load_pretrained(onnx_path: Path) -> PlateOcrNet:
+    """The rapidocr PP-OCRv6 small recognizer with a plate head initialized from the pretrained rows."""
+    backbone_onnx, weight, bias, vocabulary = prepare_backbone_onnx(onnx.load(str(onnx_path)))
+    net = _net_from_backbone(backbone_onnx, weight.shape[0])
     index = plate_symbol_index(["<blank>", *vocabulary, " "])
     rows = np.zeros(len(ALPHABET) + 1, np.int64)  # column 0 (blank) stays the pretrained blank
     for column, target in index.items():
@@ -190,6 +196,52 @@ def load_pretrained(onnx_path: Path, keep: float = 1.0, samples: Sequence[np.nda
         net.head.weight.copy_(torch.from_numpy(weight[:, rows].T.copy()))
         net.head.bias.copy_(torch.from_numpy(bias[rows].copy()))
     return net
+
+
+def load_trained(onnx_path: Path) -> PlateOcrNet:
+    """A recognizer written by ``export_onnx`` (plate-ocr.onnx), trainable again: float16 storage undone, the
+    plate head cut off the graph and loaded into the network's head."""
+    model = onnx.load(str(onnx_path))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    arrays = {
+        node.output[0]: numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
+        for node in graph.node
+        if node.op_type == "Cast" and node.input[0].endswith("__fp16") and node.input[0] in inits
+    }
+    arrays |= {n: numpy_helper.to_array(i) for n, i in inits.items() if n in ("plate_head.w", "plate_head.b")}
+    if "plate_head.w" not in arrays or not any(o.name == "probs" for o in graph.output):
+        raise ValueError(f"{onnx_path}: not a plate recognizer written by make train-ocr (no plate head)")
+    head = {n: arrays.pop(n) for n in ("plate_head.w", "plate_head.b")}
+    restored = [numpy_helper.from_array(a, n) for n, a in arrays.items()]
+    drop = {n.output[0] for n in graph.node if n.op_type == "Cast" and n.input[0].endswith("__fp16")}
+    drop |= {"plate_head.matmul", "plate_head.logits", "probs"}
+    nodes = [n for n in graph.node if n.output[0] not in drop]
+    kept = [i for i in graph.initializer if not i.name.endswith("__fp16") and not i.name.startswith("plate_head.")]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept + restored)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(FEATURE_OUTPUT, onnx.TensorProto.FLOAT, ["batch", "steps", None]))
+    del model.metadata_props[:]
+    net = _net_from_backbone(model, head["plate_head.w"].shape[0])
+    with torch.no_grad():
+        net.head.weight.copy_(torch.from_numpy(head["plate_head.w"].T.copy()))
+        net.head.bias.copy_(torch.from_numpy(head["plate_head.b"].copy()))
+    return net
+
+
+def narrow(net: PlateOcrNet, keep: float, samples: Sequence[np.ndarray]) -> PlateOcrNet:
+    """A copy of a trained network whose feed-forward blocks keep the ``keep`` share of their hidden channels,
+    chosen and refitted on ``samples`` (batches of network inputs; see ``prune.py``), with the same head."""
+    backbone_onnx = trained_backbone(net)
+    ffns = find_ffns(backbone_onnx)
+    pruned = prune_ffns(backbone_onnx, ffns, hidden_importance(backbone_onnx, ffns, samples), keep)
+    pruned = refit_projections(backbone_onnx, pruned, ffns, samples)
+    student = _net_from_backbone(pruned, net.head.in_features)
+    student.head.load_state_dict(net.head.state_dict())
+    return student
 
 
 def _fp16_storage(model: onnx.ModelProto) -> None:
@@ -210,17 +262,23 @@ def _fp16_storage(model: onnx.ModelProto) -> None:
     graph.node.extend(casts + nodes)
 
 
-def export_onnx(net: PlateOcrNet, metadata: dict[str, str], fp16: bool = True) -> bytes:
-    """The trained recognizer as ONNX: input ``x`` [B, 3, 48, W], output ``probs`` [B, T, 37] (softmax).
-
-    Weights are written back into the converted graph; the head is appended as MatMul + Add + Softmax.
-    """
+def trained_backbone(net: PlateOcrNet) -> onnx.ModelProto:
+    """The backbone graph (output ``FEATURE_OUTPUT``) with the network's current weights written back, float32."""
     model = onnx.ModelProto.FromString(net.backbone_onnx.SerializeToString())
     state = {k: v.detach().cpu().numpy() for k, v in net.backbone.state_dict().items()}
     by_onnx = {onnx_name: state[name] for name, onnx_name in net.sources.items()}
     for init in model.graph.initializer:
         if init.name in by_onnx and init.data_type == onnx.TensorProto.FLOAT:
             init.CopyFrom(numpy_helper.from_array(by_onnx[init.name].astype(np.float32).reshape(init.dims), init.name))
+    return model
+
+
+def export_onnx(net: PlateOcrNet, metadata: dict[str, str], fp16: bool = True) -> bytes:
+    """The trained recognizer as ONNX: input ``x`` [B, 3, 48, W], output ``probs`` [B, T, 37] (softmax).
+
+    Weights are written back into the converted graph; the head is appended as MatMul + Add + Softmax.
+    """
+    model = trained_backbone(net)
     head_w = net.head.weight.detach().cpu().numpy().T.astype(np.float32)
     head_b = net.head.bias.detach().cpu().numpy().astype(np.float32)
     graph = model.graph

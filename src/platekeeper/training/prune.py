@@ -1,4 +1,4 @@
-"""Narrow the recognizer's feed-forward blocks before fine-tuning: fewer hidden channels, less time per crop.
+"""Narrow the trained recognizer's feed-forward blocks: fewer hidden channels, less time per crop.
 
 Most of the recognizer's arithmetic sits in pairs of 1x1 convolutions (an expansion to about twice the block's
 width, a GELU, a projection back). What the pair outputs keeps its width; the hidden channels between the two
@@ -11,8 +11,8 @@ convolutions can go.
   of 8, the CPU's vector width). It slices the expansion's weights and bias and the projection's input weights;
   the slices are exact for the channels kept.
 - ``refit_projections`` re-solves each projection and the bias after it by least squares, so that the kept
-  channels carry what the dropped ones did as far as a linear map can. Training (distillation, then plates)
-  repairs the rest.
+  channels carry what the dropped ones did as far as a linear map can. Training the narrowed network (with the
+  whole one's outputs as targets) repairs the rest.
 
 Works on the raw ONNX graph, so the training code converts an already narrowed network; float16-stored
 initializers (``name__fp16`` behind a Cast) are sliced too.

@@ -1,21 +1,23 @@
 """Train platekeeper's plate recognizer on the CPU and ship it: ``make train-ocr``.
 
     python -m platekeeper.training.train_ocr [--data ../shared/data] [--minutes 40] [--steps 4000] [--out DIR]
-        [--keep 1] [--distill-steps 400]
+        [--keep K] [--student-minutes 40] [--student-steps 4000] [--teacher MODEL]
 
 1. Start from the PP-OCRv6 small recognizer in the rapidocr wheel (converted with onnx2torch, new
-   blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``). With ``--keep`` below
-   1, narrow its feed-forward blocks (``prune.py``) and distill the whole backbone's features into the narrowed
-   one for ``--distill-steps`` steps.
+   blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``).
 2. Train with CTC on a mix of real crops (crops/us and crops/br, training side of the plate-string split,
    augmented) and synthetic plates (``synth.py``, pre-rendered with a fixed seed).
 3. Validate on a harder, larger mix than crops/us alone: crops/us and crops/br validation plates plus held-out
    synthetic plates; keep the best state.
-4. Export to ONNX (fp16 storage), read the validation plates with the runtime recognizer, fit the confidence
+4. With ``--keep`` below 1, narrow the trained network's feed-forward blocks (``prune.py``: channels chosen and
+   projections refitted on training images) and train the narrowed network the same way, with the trained
+   whole network's per-step output distributions as a second target (distillation). ``--teacher`` starts
+   this stage from an already trained model instead of steps 1-3.
+5. Export to ONNX (fp16 storage), read the validation plates with the runtime recognizer, fit the confidence
    calibration (Platt scaling), and write the model, its SHA-256, the model card, the data card and the curve.
 
-The learning-rate schedule runs on ``max(step / steps, elapsed / minutes)``, so training ends on time on a
-slower machine. Everything is seeded; on another machine the curve differs only by timing and float order.
+Each stage's learning-rate schedule runs on ``max(step / steps, elapsed / minutes)``, so training ends on time on
+a slower machine. Everything is seeded; on another machine the curve differs only by timing and float order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,9 +58,10 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 INPUT_WIDTH = 160
 SEED = 462
 MIX = {"us": 0.40, "br": 0.12, "synth": 0.48}  # share of each batch
-KEEP = 1.0  # share of the feed-forward hidden channels kept (prune.py)
-PRUNE_SAMPLES = 256  # training images the hidden channels are measured on
-DISTILL_STEPS = 400
+KEEP = 1.0  # share of the feed-forward hidden channels the shipped network keeps (prune.py)
+PRUNE_SAMPLES = 256  # training images the hidden channels are measured and refitted on
+KD_TEMPERATURE = 2.0  # softening of both networks' outputs in the distillation term
+KD_WEIGHT = 1.0  # the distillation term's weight beside CTC
 
 
 @dataclass
@@ -77,7 +80,9 @@ class Args:
     lr: float
     threads: int
     keep: float
-    distill_steps: int
+    student_minutes: float
+    student_steps: int
+    teacher: Path | None
     write: bool
 
 
@@ -85,9 +90,9 @@ class Args:
 class Curve:
     """The training log: one row per evaluation."""
 
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, **values: float) -> None:
+    def add(self, **values: Any) -> None:
         self.rows.append(values)
         print("  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()), flush=True)
 
@@ -106,20 +111,32 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--keep", type=float, default=KEEP, help="share of each feed-forward block's hidden channels kept (1: all)"
+        "--keep",
+        type=float,
+        default=KEEP,
+        help="share of each feed-forward block's hidden channels the shipped network keeps (1: all, one stage)",
     )
     parser.add_argument(
-        "--distill-steps",
-        type=int,
-        default=DISTILL_STEPS,
-        help="steps that teach a narrowed network the full one's features before training on plates",
+        "--student-minutes", type=float, default=40.0, help="wall-clock budget of the narrowed network's training"
+    )
+    parser.add_argument("--student-steps", type=int, default=4000, help="most optimizer steps of the narrowed network")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="a trained plate-ocr.onnx to narrow, instead of training the whole network first (needs --keep < 1)",
     )
     parser.add_argument("--no-write", action="store_true", help="train and report, but do not replace the model")
     ns = parser.parse_args(argv)
     if not 0 < ns.keep <= 1:
         parser.error(f"--keep must be in (0, 1], not {ns.keep}")
-    if ns.distill_steps < 0:
-        parser.error(f"--distill-steps must be 0 or more, not {ns.distill_steps}")
+    for option in ("minutes", "steps", "student_minutes", "student_steps"):
+        if getattr(ns, option) <= 0:
+            parser.error(f"--{option.replace('_', '-')} must be above 0, not {getattr(ns, option)}")
+    if ns.teacher is not None and ns.keep >= 1:
+        parser.error("--teacher needs --keep below 1: the teacher is the network that gets narrowed")
+    if ns.teacher is not None and not ns.teacher.is_file():
+        parser.error(f"--teacher {ns.teacher}: no such file")
     return Args(
         ns.data,
         ns.out,
@@ -133,7 +150,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         ns.lr,
         ns.threads,
         ns.keep,
-        ns.distill_steps,
+        ns.student_minutes,
+        ns.student_steps,
+        ns.teacher,
         not ns.no_write,
     )
 
@@ -141,7 +160,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
 def changed_options(args: Args) -> str:
     """The settings (other than paths) that differ from ``make train-ocr``'s, as command-line options."""
     defaults = vars(parse_args([]))
-    skip = {"data", "out", "docs", "write"}
+    skip = {"data", "out", "docs", "write", "teacher"}
     return " ".join(
         f"--{key.replace('_', '-')} {value}"
         for key, value in vars(args).items()
@@ -215,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from platekeeper.training.convert import export_onnx, load_pretrained
+    from platekeeper.training.convert import export_onnx, load_pretrained, load_trained, narrow
 
     started = time.time()
     torch.manual_seed(SEED)
@@ -249,81 +268,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "synth_val": (_normalize(synth_vx), synth_vy),
     }
 
-    pools = (us_images, us_train, br_images, br_train, synth_x, synth_y)
-    samples = [  # drawn only when pruning, so that an unpruned run sees the same batches as before
-        _batch(32, rng, *pools)[0] for _ in range(PRUNE_SAMPLES // 32 if args.keep < 1 else 0)
-    ]
-    pretrained = rapidocr_model_path("PP-OCRv6_rec_small.onnx")
-    net = load_pretrained(pretrained, args.keep, samples)
-    distill_minutes = 0.0
-    if args.keep < 1 and args.distill_steps > 0:
+    run = Run(args, rng, (us_images, us_train, br_images, br_train, synth_x, synth_y), val_sets, Curve(), started)
+    if args.teacher is not None:
+        net = load_trained(args.teacher)
+        digest = hashlib.sha256(args.teacher.read_bytes()).hexdigest()
+        stage1 = f"not run here: the teacher is `{args.teacher.name}` (sha256 {digest[:12]}), narrowed as it is"
+    else:
+        net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
+        fit = train(run, net, "whole", args.minutes, args.steps)
+        stage1 = fit.summary()
+    narrow_minutes = 0.0
+    if args.keep < 1:
         t0 = time.time()
-        distill(net, load_pretrained(pretrained), args, lambda: _batch(args.batch, rng, *pools)[0])
-        distill_minutes = (time.time() - t0) / 60
-    head = [p for n, p in net.named_parameters() if n.startswith("head.")]
-    body = [p for n, p in net.named_parameters() if not n.startswith("head.")]
-    optimizer = torch.optim.AdamW(
-        [{"params": body, "lr": args.lr}, {"params": head, "lr": args.lr * 3}], weight_decay=1e-4
-    )
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
-    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    curve = Curve()
-
-    def evaluate(step: int, loss: float) -> float:
-        net.eval()
-        scores = {}
-        with torch.no_grad():
-            for name, (x, labels) in val_sets.items():
-                probs = np.concatenate(
-                    [torch.softmax(net(torch.from_numpy(x[i : i + 128])), -1).numpy() for i in range(0, len(x), 128)]
-                )
-                scores[name] = float(np.mean([p == t for p, t in zip(greedy(probs), labels, strict=True)]))
-        net.train()
-        net.freeze_batchnorm()
-        curve.add(step=step, minutes=round((time.time() - started) / 60, 2), loss=loss, **scores)
-        return float(np.mean(list(scores.values())))
-
-    best_score, best_state, best_step = evaluate(0, float("nan")), None, 0
-    best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    net.train()
-    net.freeze_batchnorm()
-    train_start, losses, step = time.time(), [], 0
-    while True:
-        progress = max(step / args.steps, (time.time() - train_start) / 60 / args.minutes)
-        if progress >= 1:
-            break
-        warm = min(1.0, (step + 1) / 100)
-        factor = warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
-        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-            group["lr"] = base * factor
-        images, texts = _batch(args.batch, rng, *pools)
-        x = torch.from_numpy(images)
-        targets, lengths = encode_labels(texts)
-        log_probs = torch.log_softmax(net(x), -1).permute(1, 0, 2)  # [T, B, C]
-        steps_in = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
-        loss = ctc(log_probs, torch.from_numpy(targets), steps_in, torch.from_numpy(lengths))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        optimizer.step()
-        losses.append(float(loss.detach()))
-        step += 1
-        if step % args.eval_every == 0:
-            score = evaluate(step, float(np.mean(losses[-args.eval_every :])))
-            if score > best_score:
-                best_score, best_step = score, step
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    if step % args.eval_every:
-        score = evaluate(step, float(np.mean(losses[-args.eval_every :])) if losses else float("nan"))
-        if score > best_score:
-            best_score, best_step = score, step
-            best_state = {k: v.clone() for k, v in net.state_dict().items()}
-    train_minutes = (time.time() - train_start) / 60
-    net.load_state_dict(best_state)
+        samples = [run.batch(32)[0] for _ in range(PRUNE_SAMPLES // 32)]
+        teacher, net = net.eval(), narrow(net, args.keep, samples)
+        narrow_minutes = (time.time() - t0) / 60
+        print(f"narrowed to {args.keep:.0%} of the hidden channels in {narrow_minutes:.1f} min", flush=True)
+        fit = train(run, net, "narrowed", args.student_minutes, args.student_steps, teacher)
     net.eval()
-    print(
-        f"trained {step} steps in {train_minutes:.1f} min; best mean validation exact {best_score:.3f} at {best_step}"
-    )
+    print(f"{'narrowed' if args.keep < 1 else 'whole'} network: {fit.summary()}")
 
     from platekeeper.training import report
 
@@ -333,28 +296,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "alphabet": ALPHABET,
         "calibration": json.dumps(calibration),
         "source": "PP-OCRv6_rec_small (rapidocr wheel), fine-tuned by platekeeper make train-ocr",
-        "trained_steps": str(step),
+        "trained_steps": str(fit.steps),
         "hidden_keep": str(args.keep),
-        "best_step": str(best_step),
+        "best_step": str(fit.best_step),
     }
     model = export_onnx(net, metadata)
     sha = hashlib.sha256(model).hexdigest()
     context = report.Context(
-        args=vars(args) | {"data": str(args.data), "out": str(args.out), "docs": str(args.docs), "width": INPUT_WIDTH},
+        args=vars(args)
+        | {"data": str(args.data), "out": str(args.out), "docs": str(args.docs), "width": INPUT_WIDTH}
+        | {"teacher": str(args.teacher) if args.teacher else None},
         counts={"us": split_counts(us), "br": split_counts(br), "br_all": split_counts(br_all)},
         synth_train=len(synth_y),
         synth_styles=synth_styles,
         synth_val=len(synth_vy),
-        steps=step,
-        best_step=best_step,
-        train_minutes=train_minutes,
+        steps=fit.steps,
+        best_step=fit.best_step,
+        train_minutes=fit.minutes,
         render_seconds=render_seconds,
-        distill_minutes=distill_minutes,
+        stage1=stage1 if args.keep < 1 else "",
+        narrow_minutes=narrow_minutes,
         total_minutes=(time.time() - started) / 60,
         sha256=sha,
         size_bytes=len(model),
         calibration=calibration,
-        curve=curve.rows,
+        curve=run.curve.rows,
         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads",
         date=datetime.date.today().isoformat(),
         changed=changed_options(args),
@@ -367,33 +333,109 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def distill(student: Any, teacher: Any, args: Args, batches: Callable[[], np.ndarray]) -> None:
-    """Teach a narrowed network's backbone the full pretrained backbone's features (mean squared error relative
-    to the features' power) for ``args.distill_steps`` steps of training images, before any plate labels."""
+@dataclass
+class Fit:
+    """How one training stage went."""
+
+    steps: int
+    best_step: int
+    best_score: float
+    minutes: float
+
+    def summary(self) -> str:
+        return (
+            f"{self.steps} steps in {self.minutes:.1f} min, best mean validation exact {self.best_score:.3f} "
+            f"at step {self.best_step}"
+        )
+
+
+@dataclass
+class Run:
+    """What every training stage of one run shares."""
+
+    args: Args
+    rng: np.random.Generator
+    pools: tuple[Any, ...]  # the arguments of _batch after size and rng
+    val_sets: dict[str, tuple[np.ndarray, list[str]]]
+    curve: Curve
+    started: float  # time.time() at the start of the run
+
+    def batch(self, size: int) -> tuple[np.ndarray, list[str]]:
+        return _batch(size, self.rng, *self.pools)
+
+
+def train(run: Run, net: Any, stage: str, minutes: float, steps: int, teacher: Any = None) -> Fit:
+    """Train ``net`` with CTC (plus, given a ``teacher``, distillation of its per-step output distributions) for
+    ``steps`` steps or ``minutes``, whichever ends first; keep the state with the best mean validation exact."""
     import torch
 
-    teacher.eval()
-    student.train()
-    student.freeze_batchnorm()
-    params = list(student.backbone.parameters())
-    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    losses: list[float] = []
-    for step in range(args.distill_steps):
-        warm = min(1.0, (step + 1) / 50)
-        for group in optimizer.param_groups:
-            group["lr"] = args.lr * warm * 0.5 * (1 + math.cos(math.pi * step / args.distill_steps))
-        x = torch.from_numpy(batches())
+    args = run.args
+    head = [p for n, p in net.named_parameters() if n.startswith("head.")]
+    body = [p for n, p in net.named_parameters() if not n.startswith("head.")]
+    lr = args.lr if teacher is None else args.lr / 3  # a narrowed network starts trained: smaller steps
+    optimizer = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 3}], weight_decay=1e-4)
+    base_lrs = [g["lr"] for g in optimizer.param_groups]
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+
+    def evaluate(step: int, loss: float) -> float:
+        net.eval()
+        scores = {}
         with torch.no_grad():
-            goal = teacher.backbone(x)
-        loss = torch.mean((student.backbone(x) - goal) ** 2) / torch.mean(goal**2)
+            for name, (x, labels) in run.val_sets.items():
+                probs = np.concatenate(
+                    [torch.softmax(net(torch.from_numpy(x[i : i + 128])), -1).numpy() for i in range(0, len(x), 128)]
+                )
+                scores[name] = float(np.mean([p == t for p, t in zip(greedy(probs), labels, strict=True)]))
+        net.train()
+        net.freeze_batchnorm()
+        minutes_so_far = round((time.time() - run.started) / 60, 2)
+        run.curve.add(stage=stage, step=step, minutes=minutes_so_far, loss=loss, **scores)
+        return float(np.mean(list(scores.values())))
+
+    best_score, best_step = evaluate(0, float("nan")), 0
+    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.train()
+    net.freeze_batchnorm()
+    train_start, losses, step = time.time(), [], 0
+    while True:
+        progress = max(step / steps, (time.time() - train_start) / 60 / minutes)
+        if progress >= 1:
+            break
+        warm = min(1.0, (step + 1) / 100)
+        factor = warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+        for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+            group["lr"] = base * factor
+        images, texts = run.batch(args.batch)
+        x = torch.from_numpy(images)
+        targets, lengths = encode_labels(texts)
+        logits = net(x)
+        log_probs = torch.log_softmax(logits, -1).permute(1, 0, 2)  # [T, B, C]
+        steps_in = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, torch.from_numpy(targets), steps_in, torch.from_numpy(lengths))
+        if teacher is not None:
+            with torch.no_grad():
+                goal = torch.softmax(teacher(x) / KD_TEMPERATURE, -1)
+            student = torch.log_softmax(logits / KD_TEMPERATURE, -1)
+            kl = torch.sum(goal * (torch.log(goal.clamp_min(1e-8)) - student), -1).mean()
+            loss = loss + KD_WEIGHT * KD_TEMPERATURE**2 * kl
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         optimizer.step()
         losses.append(float(loss.detach()))
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.distill_steps:
-            error = np.mean(losses[-50:])
-            print(f"distill {step + 1}/{args.distill_steps}  relative feature error {error:.4f}", flush=True)
+        step += 1
+        if step % args.eval_every == 0:
+            score = evaluate(step, float(np.mean(losses[-args.eval_every :])))
+            if score > best_score:
+                best_score, best_step = score, step
+                best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    if step % args.eval_every:
+        score = evaluate(step, float(np.mean(losses[-args.eval_every :])))
+        if score > best_score:
+            best_score, best_step = score, step
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(best_state)
+    return Fit(step, best_step, best_score, (time.time() - train_start) / 60)
 
 
 def _normalize(images: np.ndarray) -> np.ndarray:
