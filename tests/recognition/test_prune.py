@@ -213,11 +213,26 @@ def test_the_shipped_model_loads_back_for_training_unchanged(shipped: Path, real
     assert np.abs(again[0] - shipped_probs[0]).max() < 1e-4
 
 
-def test_load_trained_refuses_a_model_without_a_plate_head() -> None:
+def test_load_trained_refuses_a_model_without_a_plate_head_or_a_file_that_is_no_model(tmp_path: Path) -> None:
     from platekeeper.training.convert import load_trained
 
     with pytest.raises(ValueError, match="no plate head"):
         load_trained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
+    (tmp_path / "text.onnx").write_text("not a model")
+    with pytest.raises(ValueError, match="not an ONNX model"):
+        load_trained(tmp_path / "text.onnx")
+
+
+def test_training_refuses_a_teacher_that_is_no_plate_model_before_the_data_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from platekeeper.training import train_ocr
+
+    (tmp_path / "text.onnx").write_text("not a model")
+    argv = ["--keep", "0.5", "--teacher", str(tmp_path / "text.onnx"), "--data", str(tmp_path / "no-data")]
+    assert train_ocr.main(argv) == 2  # the missing data folder would raise later
+    err = capsys.readouterr().err
+    assert "error: --teacher:" in err and "not an ONNX model" in err
 
 
 def test_narrowing_a_trained_network_keeps_its_head_and_most_of_its_reads(

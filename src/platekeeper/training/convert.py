@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 from torch import nn
 
@@ -200,8 +201,12 @@ def load_pretrained(onnx_path: Path) -> PlateOcrNet:
 
 def load_trained(onnx_path: Path) -> PlateOcrNet:
     """A recognizer written by ``export_onnx`` (plate-ocr.onnx), trainable again: float16 storage undone, the
-    plate head cut off the graph and loaded into the network's head."""
-    model = onnx.load(str(onnx_path))
+    plate head cut off the graph and loaded into the network's head. A file that is not such a model raises
+    ValueError."""
+    try:
+        model = onnx.load(str(onnx_path))
+    except DecodeError as e:
+        raise ValueError(f"{onnx_path}: not an ONNX model ({e})") from e
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
     arrays = {

@@ -245,6 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no plate fonts found: install fonts-dejavu-core and fonts-opendin (make train-deps)", file=sys.stderr)
         return 2
 
+    teacher_net = None
+    if args.teacher is not None:  # before the long data work, so that a wrong file is refused at once
+        try:
+            teacher_net = load_trained(args.teacher)
+        except ValueError as e:
+            print(f"error: --teacher: {e}", file=sys.stderr)
+            return 2
+
     us, br_all = load_crops(args.data / "crops" / "us"), load_crops(args.data / "crops" / "br")
     br = [r for r in br_all if BR_PRE_2018.fullmatch(r.plate)]
     print(f"crops/br: {len(br_all) - len(br)} of {len(br_all)} labels fit no pre-2018 format and are left out")
@@ -269,8 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     run = Run(args, rng, (us_images, us_train, br_images, br_train, synth_x, synth_y), val_sets, Curve(), started)
-    if args.teacher is not None:
-        net = load_trained(args.teacher)
+    if args.teacher is not None and teacher_net is not None:
+        net = teacher_net
         digest = hashlib.sha256(args.teacher.read_bytes()).hexdigest()
         stage1 = f"not run here: the teacher is `{args.teacher.name}` (sha256 {digest[:12]}), narrowed as it is"
     else:
