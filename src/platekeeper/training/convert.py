@@ -40,6 +40,8 @@ __all__ = [
 
 FEATURE_OUTPUT = "p2o.pd_op.transpose.8.0"  # [B, T, 120] features feeding the pretrained CTC head
 HEAD_WEIGHT, HEAD_BIAS = "linear_8.w_0", "linear_8.b_0"
+HEAD_VALUES = ("plate_head.w", "plate_head.b")  # the plate head export_onnx appends: weight [C, 37], bias [37]
+HEAD_OUTPUTS = {"plate_head.matmul", "plate_head.logits", "probs"}
 
 
 def _import_onnx2torch() -> types.ModuleType:
@@ -207,33 +209,25 @@ def load_trained(onnx_path: Path) -> PlateOcrNet:
         model = onnx.load(str(onnx_path))
     except DecodeError as e:
         raise ValueError(f"{onnx_path}: not an ONNX model ({e})") from e
+    _undo_fp16_storage(model)
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
-    arrays = {
-        node.output[0]: numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
-        for node in graph.node
-        if node.op_type == "Cast" and node.input[0].endswith("__fp16") and node.input[0] in inits
-    }
-    arrays |= {n: numpy_helper.to_array(i) for n, i in inits.items() if n in ("plate_head.w", "plate_head.b")}
-    if "plate_head.w" not in arrays or not any(o.name == "probs" for o in graph.output):
+    if any(n not in inits for n in HEAD_VALUES) or not any(o.name == "probs" for o in graph.output):
         raise ValueError(f"{onnx_path}: not a plate recognizer written by make train-ocr (no plate head)")
-    head = {n: arrays.pop(n) for n in ("plate_head.w", "plate_head.b")}
-    restored = [numpy_helper.from_array(a, n) for n, a in arrays.items()]
-    drop = {n.output[0] for n in graph.node if n.op_type == "Cast" and n.input[0].endswith("__fp16")}
-    drop |= {"plate_head.matmul", "plate_head.logits", "probs"}
-    nodes = [n for n in graph.node if n.output[0] not in drop]
-    kept = [i for i in graph.initializer if not i.name.endswith("__fp16") and not i.name.startswith("plate_head.")]
+    head = [numpy_helper.to_array(inits[n]).astype(np.float32) for n in HEAD_VALUES]
+    nodes = [n for n in graph.node if n.output[0] not in HEAD_OUTPUTS]
+    kept = [i for i in graph.initializer if i.name not in HEAD_VALUES]
     del graph.node[:]
     graph.node.extend(nodes)
     del graph.initializer[:]
-    graph.initializer.extend(kept + restored)
+    graph.initializer.extend(kept)
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(FEATURE_OUTPUT, onnx.TensorProto.FLOAT, ["batch", "steps", None]))
     del model.metadata_props[:]
-    net = _net_from_backbone(model, head["plate_head.w"].shape[0])
+    net = _net_from_backbone(model, head[0].shape[0])
     with torch.no_grad():
-        net.head.weight.copy_(torch.from_numpy(head["plate_head.w"].T.copy()))
-        net.head.bias.copy_(torch.from_numpy(head["plate_head.b"].copy()))
+        net.head.weight.copy_(torch.from_numpy(head[0].T.copy()))
+        net.head.bias.copy_(torch.from_numpy(head[1].copy()))
     return net
 
 
@@ -267,6 +261,23 @@ def _fp16_storage(model: onnx.ModelProto) -> None:
     graph.node.extend(casts + nodes)
 
 
+def _undo_fp16_storage(model: onnx.ModelProto) -> None:
+    """The inverse of ``_fp16_storage``: each float16 initializer behind a Cast becomes float32 again."""
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    casts = [n for n in graph.node if n.op_type == "Cast" and n.input[0].endswith("__fp16") and n.input[0] in inits]
+    restored = [
+        numpy_helper.from_array(numpy_helper.to_array(inits[n.input[0]]).astype(np.float32), n.output[0]) for n in casts
+    ]
+    stored, cast_outputs = {n.input[0] for n in casts}, {n.output[0] for n in casts}
+    kept = [i for i in graph.initializer if i.name not in stored]
+    nodes = [n for n in graph.node if n.output[0] not in cast_outputs]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + restored)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def trained_backbone(net: PlateOcrNet) -> onnx.ModelProto:
     """The backbone graph (output ``FEATURE_OUTPUT``) with the network's current weights written back, float32."""
     model = onnx.ModelProto.FromString(net.backbone_onnx.SerializeToString())
@@ -288,7 +299,7 @@ def export_onnx(net: PlateOcrNet, metadata: dict[str, str], fp16: bool = True) -
     head_b = net.head.bias.detach().cpu().numpy().astype(np.float32)
     graph = model.graph
     graph.initializer.extend(
-        [numpy_helper.from_array(head_w, "plate_head.w"), numpy_helper.from_array(head_b, "plate_head.b")]
+        [numpy_helper.from_array(head_w, HEAD_VALUES[0]), numpy_helper.from_array(head_b, HEAD_VALUES[1])]
     )
     graph.node.extend(
         [
