@@ -169,7 +169,12 @@ def test_the_pretrained_recognizer_has_thirteen_feed_forward_blocks() -> None:
         (["--keep", "1.2"], "--keep must be in"),
         (["--student-minutes", "0"], "--student-minutes must be above 0"),
         (["--steps", "-3"], "--steps must be above 0"),
-        (["--teacher", "src/platekeeper/recognition/weights/plate-ocr.onnx"], "--teacher needs --keep below 1"),
+        (["--int8-minutes", "0"], "--int8-minutes must be above 0"),
+        (["--weights", "int4"], "invalid choice: 'int4'"),
+        (
+            ["--weights", "fp16", "--teacher", "src/platekeeper/recognition/weights/plate-ocr.onnx"],
+            "--teacher needs --keep below 1 or --weights int8",
+        ),
         (["--keep", "0.5", "--teacher", "no-such-model.onnx"], "no such file"),
     ],
 )

@@ -113,7 +113,7 @@ def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> Non
     out, docs = tmp_path / "weights" / "plate-ocr.onnx", tmp_path / "docs"
     argv = ["--data", str(small), "--out", str(out), "--docs", str(docs), "--steps", "3", "--minutes", "5"]
     argv += ["--synth-train", "40", "--synth-val", "20", "--eval-every", "2", "--batch", "8"]
-    argv += ["--keep", "0.5", "--student-steps", "2"]
+    argv += ["--keep", "0.5", "--student-steps", "2", "--weights", "int8", "--int8-steps", "2"]
     assert train_ocr.main(argv) == 0
     model = out.read_bytes()
     assert (out.parent / "SHA256SUMS").read_text().split()[0] == hashlib.sha256(model).hexdigest()
@@ -129,11 +129,16 @@ def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> Non
         ("whole", 3),
         ("narrowed", 0),
         ("narrowed", 2),
+        ("int8", 0),
+        ("int8", 2),
     ]
     card = (docs / "plate-ocr-model-card.md").read_text()
     assert hashlib.sha256(model).hexdigest() in card and "Reliability" in card
     assert "train_ocr --minutes 5.0 --steps 3 --batch 8 --synth-train 40 --synth-val 20 --eval-every 2" in card
     assert "keeps the 50% of its hidden channels" in card
-    assert "stage 1, the whole network: 3 steps in" in card and "2 steps of batch 8" in card
-    assert session.get_modelmeta().custom_metadata_map["hidden_keep"] == "0.5"
+    assert "stage 1, the whole network: 3 steps in" in card and "stage 2, narrowing" in card
+    assert "stage 3, int8 rounding simulated in the 42 convolutions: 2 steps in" in card
+    assert "int8 convolutions (onnxruntime QDQ" in card
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["hidden_keep"] == "0.5" and meta["weights"] == "int8"
     assert "crops/us" in (docs / "plate-ocr-data-card.md").read_text()

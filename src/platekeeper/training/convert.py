@@ -209,6 +209,8 @@ def load_trained(onnx_path: Path) -> PlateOcrNet:
         model = onnx.load(str(onnx_path))
     except DecodeError as e:
         raise ValueError(f"{onnx_path}: not an ONNX model ({e})") from e
+    if any(p.key == "weights" and p.value == "int8" for p in model.metadata_props):
+        raise ValueError(f"{onnx_path}: an int8 model cannot be trained again; give the float one (--weights fp16)")
     _undo_fp16_storage(model)
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}

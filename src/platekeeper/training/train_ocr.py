@@ -1,7 +1,8 @@
 """Train platekeeper's plate recognizer on the CPU and ship it: ``make train-ocr``.
 
     python -m platekeeper.training.train_ocr [--data ../shared/data] [--minutes 40] [--steps 4000] [--out DIR]
-        [--keep K] [--student-minutes 40] [--student-steps 4000] [--teacher MODEL]
+        [--keep K] [--student-minutes 40] [--student-steps 4000] [--weights fp16|int8] [--int8-minutes 15]
+        [--int8-steps 1000] [--teacher MODEL]
 
 1. Start from the PP-OCRv6 small recognizer in the rapidocr wheel (converted with onnx2torch, new
    blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``).
@@ -11,10 +12,13 @@
    synthetic plates; keep the best state.
 4. With ``--keep`` below 1, narrow the trained network's feed-forward blocks (``prune.py``: channels chosen and
    projections refitted on training images) and train the narrowed network the same way, with the trained
-   whole network's per-step output distributions as a second target (distillation). ``--teacher`` starts
-   this stage from an already trained model instead of steps 1-3.
-5. Export to ONNX (fp16 storage), read the validation plates with the runtime recognizer, fit the confidence
-   calibration (Platt scaling), and write the model, its SHA-256, the model card, the data card and the curve.
+   whole network's per-step output distributions as a second target (distillation).
+5. With ``--weights int8``, train the network a while longer with int8 rounding simulated in its convolutions
+   (``quantize.py``), again distilling the float network's outputs, then export it as onnxruntime int8; the
+   default, ``--weights fp16``, exports the float network with fp16 storage. ``--teacher`` starts step 4 or 5
+   from an already trained float model instead of steps 1-3.
+6. Fit the confidence calibration (Platt scaling), read the validation plates with the exported model, and write
+   the model, its SHA-256, the model card, the data card and the curve.
 
 Each stage's learning-rate schedule runs on ``max(step / steps, elapsed / minutes)``, so training ends on time on
 a slower machine. Everything is seeded; on another machine the curve differs only by timing and float order.
@@ -23,6 +27,7 @@ a slower machine. Everything is seeded; on another machine the curve differs onl
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import hashlib
 import json
@@ -62,6 +67,9 @@ KEEP = 1.0  # share of the feed-forward hidden channels the shipped network keep
 PRUNE_SAMPLES = 256  # training images the hidden channels are measured and refitted on
 KD_TEMPERATURE = 2.0  # softening of both networks' outputs in the distillation term
 KD_WEIGHT = 1.0  # the distillation term's weight beside CTC
+NARROWED_LR = 1 / 3  # the narrowed network starts trained: smaller steps
+INT8_LR = 1 / 20  # the int8 stage starts from a trained network: near where the whole one's schedule ends
+WEIGHTS = "fp16"  # the shipped network's storage; "int8" is faster but read fewer plates (docs/recognition.md)
 
 
 @dataclass
@@ -82,6 +90,9 @@ class Args:
     keep: float
     student_minutes: float
     student_steps: int
+    weights: str
+    int8_minutes: float
+    int8_steps: int
     teacher: Path | None
     write: bool
 
@@ -121,20 +132,32 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     )
     parser.add_argument("--student-steps", type=int, default=4000, help="most optimizer steps of the narrowed network")
     parser.add_argument(
+        "--weights",
+        choices=("fp16", "int8"),
+        default=WEIGHTS,
+        help="fp16: ship the float network with fp16 storage; int8: train on with int8 rounding simulated and ship "
+        "int8 convolutions (faster, read fewer plates so far)",
+    )
+    parser.add_argument(
+        "--int8-minutes", type=float, default=15.0, help="wall-clock budget of the training with int8 rounding"
+    )
+    parser.add_argument("--int8-steps", type=int, default=1000, help="most optimizer steps with int8 rounding")
+    parser.add_argument(
         "--teacher",
         type=Path,
         default=None,
-        help="a trained plate-ocr.onnx to narrow, instead of training the whole network first (needs --keep < 1)",
+        help="a trained float plate-ocr.onnx (--weights fp16) to narrow or quantize, instead of training the whole "
+        "network first (needs --keep below 1 or --weights int8)",
     )
     parser.add_argument("--no-write", action="store_true", help="train and report, but do not replace the model")
     ns = parser.parse_args(argv)
     if not 0 < ns.keep <= 1:
         parser.error(f"--keep must be in (0, 1], not {ns.keep}")
-    for option in ("minutes", "steps", "student_minutes", "student_steps"):
+    for option in ("minutes", "steps", "student_minutes", "student_steps", "int8_minutes", "int8_steps"):
         if getattr(ns, option) <= 0:
             parser.error(f"--{option.replace('_', '-')} must be above 0, not {getattr(ns, option)}")
-    if ns.teacher is not None and ns.keep >= 1:
-        parser.error("--teacher needs --keep below 1: the teacher is the network that gets narrowed")
+    if ns.teacher is not None and ns.keep >= 1 and ns.weights != "int8":
+        parser.error("--teacher needs --keep below 1 or --weights int8: the teacher is narrowed or quantized")
     if ns.teacher is not None and not ns.teacher.is_file():
         parser.error(f"--teacher {ns.teacher}: no such file")
     return Args(
@@ -152,6 +175,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         ns.keep,
         ns.student_minutes,
         ns.student_steps,
+        ns.weights,
+        ns.int8_minutes,
+        ns.int8_steps,
         ns.teacher,
         not ns.no_write,
     )
@@ -277,28 +303,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     run = Run(args, rng, (us_images, us_train, br_images, br_train, synth_x, synth_y), val_sets, Curve(), started)
+    stages = []  # how each training stage went, for the model card
     if args.teacher is not None and teacher_net is not None:
         net = teacher_net
         digest = hashlib.sha256(args.teacher.read_bytes()).hexdigest()
-        stage1 = f"not run here: the teacher is `{args.teacher.name}` (sha256 {digest[:12]}), narrowed as it is"
+        stages.append(f"the whole network: not trained here, the teacher `{args.teacher.name}` (sha256 {digest[:12]})")
     else:
         net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
-        fit = train(run, net, "whole", args.minutes, args.steps)
-        stage1 = fit.summary()
-    narrow_minutes = 0.0
+        fit = train(run, net, "whole", args.minutes, args.steps, args.lr)
+        stages.append(f"the whole network: {fit.summary()}")
+    samples = []  # training batches that narrowing and the int8 ranges are measured on
+    if args.keep < 1 or args.weights == "int8":
+        samples = [run.batch(32)[0] for _ in range(PRUNE_SAMPLES // 32)]
     if args.keep < 1:
         t0 = time.time()
-        samples = [run.batch(32)[0] for _ in range(PRUNE_SAMPLES // 32)]
         teacher, net = net.eval(), narrow(net, args.keep, samples)
         narrow_minutes = (time.time() - t0) / 60
         print(f"narrowed to {args.keep:.0%} of the hidden channels in {narrow_minutes:.1f} min", flush=True)
-        fit = train(run, net, "narrowed", args.student_minutes, args.student_steps, teacher)
-    net.eval()
-    print(f"{'narrowed' if args.keep < 1 else 'whole'} network: {fit.summary()}")
+        fit = train(run, net, "narrowed", args.student_minutes, args.student_steps, args.lr * NARROWED_LR, teacher)
+        stages.append(
+            f"narrowing {narrow_minutes:.1f} min, then the narrowed network: {fit.summary()}, with CTC plus the "
+            "whole network's output distributions as targets (distillation)"
+        )
+    print(stages[-1], flush=True)
 
     from platekeeper.training import report
 
-    calibration = report.fit_calibration(net, val_sets)
+    if args.weights == "int8":
+        from platekeeper.training.quantize import fake_quantized, int8_plan, quantize_onnx
+
+        plan = int8_plan(net, samples)
+        teacher = copy.deepcopy(net).eval()
+        with fake_quantized(plan):
+            fit = train(run, net, "int8", args.int8_minutes, args.int8_steps, args.lr * INT8_LR, teacher)
+            net.eval()
+            calibration = report.fit_calibration(net, val_sets)
+        stages.append(
+            f"int8 rounding simulated in the {len(plan.convs)} convolutions: {fit.summary()}, with CTC plus the float "
+            "network's output distributions as targets"
+        )
+        print(stages[-1], flush=True)
+    else:
+        net.eval()
+        calibration = report.fit_calibration(net, val_sets)
     metadata = {
         "input_width": str(INPUT_WIDTH),
         "alphabet": ALPHABET,
@@ -308,7 +355,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "hidden_keep": str(args.keep),
         "best_step": str(fit.best_step),
     }
-    model = export_onnx(net, metadata)
+    if args.weights == "int8":
+        model = quantize_onnx(export_onnx(net, metadata, fp16=False), samples)
+    else:
+        model = export_onnx(net, metadata)
     sha = hashlib.sha256(model).hexdigest()
     context = report.Context(
         args=vars(args)
@@ -322,8 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         best_step=fit.best_step,
         train_minutes=fit.minutes,
         render_seconds=render_seconds,
-        stage1=stage1 if args.keep < 1 else "",
-        narrow_minutes=narrow_minutes,
+        stages=stages,
         total_minutes=(time.time() - started) / 60,
         sha256=sha,
         size_bytes=len(model),
@@ -372,15 +421,15 @@ class Run:
         return _batch(size, self.rng, *self.pools)
 
 
-def train(run: Run, net: Any, stage: str, minutes: float, steps: int, teacher: Any = None) -> Fit:
+def train(run: Run, net: Any, stage: str, minutes: float, steps: int, lr: float, teacher: Any = None) -> Fit:
     """Train ``net`` with CTC (plus, given a ``teacher``, distillation of its per-step output distributions) for
-    ``steps`` steps or ``minutes``, whichever ends first; keep the state with the best mean validation exact."""
+    ``steps`` steps or ``minutes``, whichever ends first, at peak learning rate ``lr`` (the head's is 3 times
+    that); keep the state with the best mean validation exact."""
     import torch
 
     args = run.args
     head = [p for n, p in net.named_parameters() if n.startswith("head.")]
     body = [p for n, p in net.named_parameters() if not n.startswith("head.")]
-    lr = args.lr if teacher is None else args.lr / 3  # a narrowed network starts trained: smaller steps
     optimizer = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": head, "lr": lr * 3}], weight_decay=1e-4)
     base_lrs = [g["lr"] for g in optimizer.param_groups]
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
