@@ -13,8 +13,8 @@ from platekeeper.recognition import normalize_plate
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "recognition.py"
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_recognition", BENCH)
+def load_bench(name: str = "recognition"):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH.parent / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -94,3 +94,22 @@ def test_bench_refuses_a_stale_erratum_before_reading_anything(
     stale = {("scenes/eu", "gone.jpg"): {"label": "ABC123", "plate": "ABC124"}}
     with pytest.raises(ValueError, match=r"gone\.jpg is labelled '\(no such image\)'"):
         bench.check_errata(data_dir, stale)
+
+
+def test_network_speed_prints_one_row_per_network(capsys: pytest.CaptureFixture[str]) -> None:
+    speed = load_bench("network_speed")
+    assert speed.main(["--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| `plate-ocr.onnx` (fp16)"))
+    assert len([float(cell) for cell in row.split("|")[2:-1]]) == 4
+    assert "1 thread, 1 crop" in out and "2 threads, 8 crops" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"), [(["no-such.onnx"], "no such model: no-such.onnx"), (["--runs", "0"], "--runs must be 1")]
+)
+def test_network_speed_refuses_bad_arguments(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    speed = load_bench("network_speed")
+    with pytest.raises(SystemExit) as stop:
+        speed.main(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err

@@ -1,0 +1,96 @@
+"""Time per crop of plate recognizer networks alone (onnxruntime only: no resize, no plate rules, no vote).
+
+    python bench/network_speed.py [MODEL ...] [--runs 60] [--write]
+
+Each model gets one onnxruntime session per thread count (1 and 2 intra-op threads, idle threads not spinning,
+as at run time) and is fed random 48x160 inputs of 1 and of 8 crops. The runs alternate between the models, so a
+slower moment of a shared machine hits every model alike; the table gives the median milliseconds per crop.
+Without MODEL, the committed plate-ocr.onnx. ``--write`` puts the table into docs/benchmarks.md under
+"## Plate network". The whole time per crop, with the plate rules, is bench/recognition.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "src"))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from platekeeper.recognition.models import weights_path  # noqa: E402
+
+SECTION = "Plate network"
+SETTINGS = ((1, 1), (1, 8), (2, 1), (2, 8))  # (threads, crops per run)
+
+
+def session(model: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def measure(models: list[Path], runs: int) -> dict[tuple[Path, int, int], float]:
+    """Median ms per crop for each model and setting; ``runs`` runs of one crop, a quarter as many of eight."""
+    rng = np.random.default_rng(0)
+    medians = {}
+    for threads, crops in SETTINGS:
+        x = rng.standard_normal((crops, 3, 48, 160)).astype(np.float32)
+        sessions = {m: session(m, threads) for m in models}
+        for s in sessions.values():
+            s.run(None, {s.get_inputs()[0].name: x})
+        times: dict[Path, list[float]] = {m: [] for m in models}
+        for _ in range(max(1, runs if crops == 1 else runs // 4)):
+            for m, s in sessions.items():
+                start = time.perf_counter()
+                s.run(None, {s.get_inputs()[0].name: x})
+                times[m].append((time.perf_counter() - start) * 1000 / crops)
+        for m in models:
+            medians[(m, threads, crops)] = statistics.median(times[m])
+    return medians
+
+
+def render(models: list[Path], medians: dict[tuple[Path, int, int], float]) -> str:
+    head = "| network | " + " | ".join(f"{t} thread{'s' * (t > 1)}, {c} crop{'s' * (c > 1)}" for t, c in SETTINGS)
+    lines = [head + " |", "|---|" + "---:|" * len(SETTINGS)]
+    for m in models:
+        weights = ort.InferenceSession(str(m), providers=["CPUExecutionProvider"]).get_modelmeta()
+        kind = weights.custom_metadata_map.get("weights", "fp16")
+        cells = " | ".join(f"{medians[(m, t, c)]:.2f}" for t, c in SETTINGS)
+        lines.append(f"| `{m.name}` ({kind}) | {cells} |")
+    return (
+        "\n".join(lines) + "\n\nMilliseconds per crop, median; the network alone (bench/recognition.py has the rest).\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", type=Path, help="ONNX plate networks (default: the committed one)")
+    parser.add_argument("--runs", type=int, default=60, help="runs of one crop per model and thread count")
+    parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    models = args.models or [weights_path("plate-ocr.onnx")]
+    missing = [str(m) for m in models if not m.is_file()]
+    if missing or args.runs < 1:
+        parser.error(f"no such model: {', '.join(missing)}" if missing else "--runs must be 1 or more")
+    table = render(models, measure(models, args.runs))
+    print(table)
+    if args.write:
+        from report import write_section
+
+        write_section(SECTION, table, "python bench/network_speed.py " + " ".join(sys.argv[1:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
