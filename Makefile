@@ -76,6 +76,7 @@ bench: install models
 	$(BIN)/python bench/recognition.py
 	$(BIN)/python bench/ingest_search.py
 	$(BIN)/python bench/hotlists.py
+	$(BIN)/python bench/network_speed.py --write
 
 screenshots: install-test models chromium
 	$(BIN)/python scripts/screenshots.py docs/images
