@@ -24,29 +24,27 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "src"))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-from platekeeper.recognition.models import weights_path  # noqa: E402
+from platekeeper.recognition.config import RuntimeConfig  # noqa: E402
+from platekeeper.recognition.models import create_session, weights_path  # noqa: E402
 
 SECTION = "Plate network"
 SETTINGS = ((1, 1), (1, 8), (2, 1), (2, 8))  # (threads, crops per run)
 
 
 def session(model: Path, threads: int) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    """A session as the recognizer builds it, at ``threads`` intra-op threads, idle threads not spinning."""
+    return create_session(model.read_bytes(), RuntimeConfig(intra_op_threads=threads, allow_spinning=False))
 
 
-def measure(models: list[Path], runs: int) -> dict[tuple[Path, int, int], float]:
-    """Median ms per crop for each model and setting; ``runs`` runs of one crop, a quarter as many of eight."""
+def measure(models: list[Path], runs: int) -> tuple[dict[tuple[Path, int, int], float], dict[Path, str]]:
+    """Median ms per crop for each model and setting (``runs`` runs of one crop, a quarter as many of eight),
+    and each model's weights (its ``weights`` metadata: int8, else fp16)."""
     rng = np.random.default_rng(0)
-    medians = {}
+    medians, kinds = {}, {}
     for threads, crops in SETTINGS:
         x = rng.standard_normal((crops, 3, 48, 160)).astype(np.float32)
         sessions = {m: session(m, threads) for m in models}
+        kinds = {m: s.get_modelmeta().custom_metadata_map.get("weights", "fp16") for m, s in sessions.items()}
         for s in sessions.values():
             s.run(None, {s.get_inputs()[0].name: x})
         times: dict[Path, list[float]] = {m: [] for m in models}
@@ -57,17 +55,15 @@ def measure(models: list[Path], runs: int) -> dict[tuple[Path, int, int], float]
                 times[m].append((time.perf_counter() - start) * 1000 / crops)
         for m in models:
             medians[(m, threads, crops)] = statistics.median(times[m])
-    return medians
+    return medians, kinds
 
 
-def render(models: list[Path], medians: dict[tuple[Path, int, int], float]) -> str:
+def render(models: list[Path], medians: dict[tuple[Path, int, int], float], kinds: dict[Path, str]) -> str:
     head = "| network | " + " | ".join(f"{t} thread{'s' * (t > 1)}, {c} crop{'s' * (c > 1)}" for t, c in SETTINGS)
     lines = [head + " |", "|---|" + "---:|" * len(SETTINGS)]
     for m in models:
-        weights = ort.InferenceSession(str(m), providers=["CPUExecutionProvider"]).get_modelmeta()
-        kind = weights.custom_metadata_map.get("weights", "fp16")
         cells = " | ".join(f"{medians[(m, t, c)]:.2f}" for t, c in SETTINGS)
-        lines.append(f"| `{m.name}` ({kind}) | {cells} |")
+        lines.append(f"| `{m.name}` ({kinds[m]}) | {cells} |")
     return (
         "\n".join(lines) + "\n\nMilliseconds per crop, median; the network alone (bench/recognition.py has the rest).\n"
     )
@@ -83,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(m) for m in models if not m.is_file()]
     if missing or args.runs < 1:
         parser.error(f"no such model: {', '.join(missing)}" if missing else "--runs must be 1 or more")
-    table = render(models, measure(models, args.runs))
+    table = render(models, *measure(models, args.runs))
     print(table)
     if args.write:
         from report import write_section

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from platekeeper.recognition import PlatePipeline
@@ -40,3 +43,13 @@ def pipeline(models_ready: None) -> PlatePipeline:
 def rapidocr_pipeline(models_ready: None) -> PlatePipeline:
     """A pipeline with the general PP-OCRv6 recognizer (the one that also reads state names)."""
     return PlatePipeline(RecognitionConfig(recognizer="rapidocr"))
+
+
+@pytest.fixture(scope="session")
+def real_crops(data_dir: Path) -> np.ndarray:
+    """The first 16 crops/us images as plate network inputs, [16, 3, 48, 160]."""
+    from platekeeper.recognition.plate_ocr import plate_input
+
+    rows = list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:16]
+    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in rows]
+    return np.stack([plate_input(i, 160) for i in images])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -191,16 +189,6 @@ def test_training_refuses_a_bad_share_before_any_work(
 @pytest.fixture(scope="module")
 def shipped() -> Path:
     return Path(__file__).resolve().parents[2] / "src" / "platekeeper" / "recognition" / "weights" / "plate-ocr.onnx"
-
-
-@pytest.fixture(scope="module")
-def real_crops(data_dir: Path) -> np.ndarray:
-    """16 crops/us images as network inputs."""
-    from platekeeper.recognition.plate_ocr import plate_input
-
-    rows = list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:16]
-    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in rows]
-    return np.stack([plate_input(i, 160) for i in images])
 
 
 def test_the_shipped_model_loads_back_for_training_unchanged(shipped: Path, real_crops: np.ndarray) -> None:

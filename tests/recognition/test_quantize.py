@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -17,23 +17,13 @@ from platekeeper.recognition.models import rapidocr_model_path
 
 
 @pytest.fixture(scope="module")
-def real_crops(data_dir: Path) -> np.ndarray:
-    """24 crops/us images as network inputs."""
-    from platekeeper.recognition.plate_ocr import plate_input
-
-    rows = list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:24]
-    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in rows]
-    return np.stack([plate_input(i, 160) for i in images])
-
-
-@pytest.fixture(scope="module")
 def quantized(real_crops: np.ndarray) -> tuple[Any, Any, bytes]:
     """The pretrained network with its plate head, its int8 plan and its int8 model, both from 2 batches."""
     from platekeeper.training.convert import export_onnx, load_pretrained
     from platekeeper.training.quantize import int8_plan, quantize_onnx
 
     net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx")).eval()
-    samples = [real_crops[:12], real_crops[12:]]
+    samples = [real_crops[:8], real_crops[8:]]
     plan = int8_plan(net, samples)
     return net, plan, quantize_onnx(export_onnx(net, {"input_width": "160"}, fp16=False), samples)
 
@@ -114,7 +104,7 @@ def test_the_int8_model_reads_like_the_simulation_and_keeps_its_metadata(
     int8 = session.run(None, {"x": real_crops})[0]
     with torch.no_grad(), fake_quantized(plan):
         simulated = torch.softmax(net(torch.from_numpy(real_crops)), -1).numpy()
-    assert int8.shape == simulated.shape == (24, 20, 37)
+    assert int8.shape == simulated.shape == (16, 20, 37)
     assert (int8.argmax(-1) == simulated.argmax(-1)).mean() > 0.95
 
 
@@ -124,3 +114,15 @@ def test_an_int8_model_cannot_be_trained_again(quantized: tuple[Any, Any, bytes]
     (tmp_path / "int8.onnx").write_bytes(quantized[2])
     with pytest.raises(ValueError, match="an int8 model cannot be trained again"):
         load_trained(tmp_path / "int8.onnx")
+
+
+def test_an_int8_model_is_calibrated_as_onnxruntime_reads_it(
+    quantized: tuple[Any, Any, bytes], real_crops: np.ndarray, data_dir: Path
+) -> None:
+    from platekeeper.training.report import calibrated
+
+    labels = [r["plate"] for r in csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open())][:16]
+    model, calibration = calibrated(quantized[2], {"us": (real_crops, labels)})
+    meta = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert meta["weights"] == "int8" and meta["input_width"] == "160"
+    assert json.loads(meta["calibration"]) == calibration and set(calibration) == {"a", "b"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -291,6 +291,13 @@ def trained_backbone(net: PlateOcrNet) -> onnx.ModelProto:
     return model
 
 
+def put_metadata(model: onnx.ModelProto, items: Mapping[str, str]) -> None:
+    """Set these metadata entries (onnxruntime's ``custom_metadata_map``), keeping the model's others."""
+    kept = [p for p in model.metadata_props if p.key not in items]
+    del model.metadata_props[:]
+    model.metadata_props.extend([*kept, *(onnx.StringStringEntryProto(key=k, value=v) for k, v in items.items())])
+
+
 def export_onnx(net: PlateOcrNet, metadata: dict[str, str], fp16: bool = True) -> bytes:
     """The trained recognizer as ONNX: input ``x`` [B, 3, 48, W], output ``probs`` [B, T, 37] (softmax).
 
@@ -317,7 +324,6 @@ def export_onnx(net: PlateOcrNet, metadata: dict[str, str], fp16: bool = True) -
     if fp16:
         _fp16_storage(model)
     del model.metadata_props[:]
-    for key, value in metadata.items():
-        model.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    put_metadata(model, metadata)
     onnx.checker.check_model(model)
     return model.SerializeToString()

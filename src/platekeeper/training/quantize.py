@@ -32,7 +32,7 @@ import onnx.version_converter
 import torch
 from torch import nn
 
-from platekeeper.training.convert import PlateOcrNet, export_onnx
+from platekeeper.training.convert import PlateOcrNet, export_onnx, put_metadata
 
 __all__ = ["Int8Plan", "activation_qparams", "fake_quantized", "int8_plan", "quantize_onnx"]
 
@@ -160,7 +160,7 @@ class _Samples:
 
 def quantize_onnx(model: bytes, samples: Sequence[np.ndarray]) -> bytes:
     """A float plate network (``export_onnx(..., fp16=False)``) as onnxruntime int8 QDQ, calibrated on
-    ``samples`` (the same batches ``conv_input_ranges`` measured); metadata is kept, plus ``weights: int8``."""
+    ``samples`` (the batches ``int8_plan`` measured); metadata is kept, plus ``weights: int8``."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     source = onnx.load_from_string(model)
@@ -179,7 +179,6 @@ def quantize_onnx(model: bytes, samples: Sequence[np.ndarray]) -> bytes:
             calibrate_method=CalibrationMethod.MinMax,
         )
         quantized = onnx.load(str(folder / "int8.onnx"))
-    del quantized.metadata_props[:]
-    for key, value in (metadata | {"weights": "int8"}).items():
-        quantized.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
+    del quantized.metadata_props[:]  # the quantizer's own entries: the file says only what platekeeper wrote
+    put_metadata(quantized, metadata | {"weights": "int8"})
     return quantized.SerializeToString()

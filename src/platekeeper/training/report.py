@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 
 from platekeeper.recognition.ctc import CharPosteriors
 from platekeeper.recognition.plate_ocr import Calibration
 from platekeeper.recognition.plates import PlateRanker
 
-__all__ = ["RELIABILITY_BINS", "Context", "fit_calibration", "fit_platt", "reliability_table", "write_all"]
+__all__ = ["RELIABILITY_BINS", "Context", "calibrated", "fit_platt", "reliability_table", "write_all"]
 
 RELIABILITY_BINS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0001)
 ValSets = dict[str, tuple[np.ndarray, list[str]]]
@@ -83,20 +85,31 @@ def fit_platt(confidences: np.ndarray, correct: np.ndarray, iterations: int = 10
     return {"a": round(float(params[0]), 6), "b": round(float(params[1]), 6)}
 
 
-def fit_calibration(net: Any, val_sets: ValSets) -> dict[str, float]:
-    """Platt scaling fitted on every validation plate, read through the plate rules as at run time."""
-    import torch
+def _session(model: bytes) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
-    ranker = PlateRanker()
+
+def _probs(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
+    return np.concatenate([session.run(None, {"x": x[i : i + 64]})[0] for i in range(0, len(x), 64)])
+
+
+def calibrated(model: bytes, val_sets: ValSets) -> tuple[bytes, dict[str, float]]:
+    """The exported model with Platt scaling in its metadata (``calibration``), fitted on every validation plate
+    as the runtime reads it: this very model through onnxruntime, then the plate rules."""
+    from platekeeper.training.convert import put_metadata
+
+    session, ranker = _session(model), PlateRanker()
     confidences, correct = [], []
-    with torch.no_grad():
-        for x, labels in val_sets.values():
-            for i in range(0, len(x), 128):
-                probs = torch.softmax(net(torch.from_numpy(x[i : i + 128])), -1).numpy()
-                for (text, conf), truth in zip(_readings(probs, ranker), labels[i : i + 128], strict=True):
-                    confidences.append(conf)
-                    correct.append(float(text == truth))
-    return fit_platt(np.array(confidences), np.array(correct))
+    for x, labels in val_sets.values():
+        for (text, conf), truth in zip(_readings(_probs(session, x), ranker), labels, strict=True):
+            confidences.append(conf)
+            correct.append(float(text == truth))
+    calibration = fit_platt(np.array(confidences), np.array(correct))
+    proto = onnx.load_from_string(model)
+    put_metadata(proto, {"calibration": json.dumps(calibration)})
+    return proto.SerializeToString(), calibration
 
 
 def reliability_table(confidences: list[float], correct: list[bool]) -> list[tuple[str, int, float, float]]:
@@ -118,16 +131,12 @@ def reliability_table(confidences: list[float], correct: list[bool]) -> list[tup
 
 def evaluate_model(model: bytes, val_sets: ValSets, calibration: Calibration) -> dict[str, Any]:
     """Exact accuracy (strict and O=0), reliability and ms per crop of the exported model on each set."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    ranker = PlateRanker()
+    session, ranker = _session(model), PlateRanker()
     results: dict[str, Any] = {}
     all_conf: list[float] = []
     all_ok: list[bool] = []
     for name, (x, labels) in val_sets.items():
-        probs = np.concatenate([session.run(None, {"x": x[i : i + 64]})[0] for i in range(0, len(x), 64)])
-        readings = _readings(probs, ranker)
+        readings = _readings(_probs(session, x), ranker)
         conf = [calibration(c) for _, c in readings]
         ok = [t == truth for (t, _), truth in zip(readings, labels, strict=True)]
         ok_o0 = [t.replace("O", "0") == truth.replace("O", "0") for (t, _), truth in zip(readings, labels, strict=True)]

@@ -17,8 +17,9 @@
    (``quantize.py``), again distilling the float network's outputs, then export it as onnxruntime int8; the
    default, ``--weights fp16``, exports the float network with fp16 storage. ``--teacher`` starts step 4 or 5
    from an already trained float model instead of steps 1-3.
-6. Fit the confidence calibration (Platt scaling), read the validation plates with the exported model, and write
-   the model, its SHA-256, the model card, the data card and the curve.
+6. Fit the confidence calibration (Platt scaling) on the validation plates as the exported model reads them
+   (onnxruntime, plate rules), store it in the model, and write the model, its SHA-256, the model card, the data
+   card and the curve.
 
 Each stage's learning-rate schedule runs on ``max(step / steps, elapsed / minutes)``, so training ends on time on
 a slower machine. Everything is seeded; on another machine the curve differs only by timing and float order.
@@ -30,7 +31,6 @@ import argparse
 import copy
 import datetime
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -64,7 +64,7 @@ INPUT_WIDTH = 160
 SEED = 462
 MIX = {"us": 0.40, "br": 0.12, "synth": 0.48}  # share of each batch
 KEEP = 1.0  # share of the feed-forward hidden channels the shipped network keeps (prune.py)
-PRUNE_SAMPLES = 256  # training images the hidden channels are measured and refitted on
+PRUNE_SAMPLES = 256  # training images the hidden channels (narrowing) and the int8 ranges are measured on
 KD_TEMPERATURE = 2.0  # softening of both networks' outputs in the distillation term
 KD_WEIGHT = 1.0  # the distillation term's weight beside CTC
 NARROWED_LR = 1 / 3  # the narrowed network starts trained: smaller steps
@@ -336,20 +336,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         teacher = copy.deepcopy(net).eval()
         with fake_quantized(plan):
             fit = train(run, net, "int8", args.int8_minutes, args.int8_steps, args.lr * INT8_LR, teacher)
-            net.eval()
-            calibration = report.fit_calibration(net, val_sets)
         stages.append(
             f"int8 rounding simulated in the {len(plan.convs)} convolutions: {fit.summary()}, with CTC plus the float "
             "network's output distributions as targets"
         )
         print(stages[-1], flush=True)
-    else:
-        net.eval()
-        calibration = report.fit_calibration(net, val_sets)
+    net.eval()
     metadata = {
         "input_width": str(INPUT_WIDTH),
         "alphabet": ALPHABET,
-        "calibration": json.dumps(calibration),
         "source": "PP-OCRv6_rec_small (rapidocr wheel), fine-tuned by platekeeper make train-ocr",
         "trained_steps": str(fit.steps),
         "hidden_keep": str(args.keep),
@@ -359,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = quantize_onnx(export_onnx(net, metadata, fp16=False), samples)
     else:
         model = export_onnx(net, metadata)
+    model, calibration = report.calibrated(model, val_sets)
     sha = hashlib.sha256(model).hexdigest()
     context = report.Context(
         args=vars(args)
