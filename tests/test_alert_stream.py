@@ -32,10 +32,13 @@ from tests.conftest import FAST_HASH, Harness
 from tests.hotlist_helpers import CSV_HEADER, hotlist_with, ingest, make_read, matcher_of
 
 
-def _wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(predicate, timeout: float = 30.0, stream: _Stream | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``predicate()`` holds. The limit is generous: a commit on a shared CI disk can stall for seconds
+    (a PostgreSQL checkpoint), and a passing test never waits that long. A failure says what ``stream`` got, so
+    that a refused or broken stream is told apart from a slow one."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s; the stream: {stream!r}"
         time.sleep(0.02)
 
 
@@ -45,29 +48,16 @@ def test_alert_arrives_over_sse(harness: Harness) -> None:
     _, key = harness.camera("Highland & 15th")
     harness.user("dana", "sworn_officer")
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    received: list[dict] = []
     with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
         harness.login("dana", client)  # type: ignore[arg-type]
         assert client.get("/api/v1/alerts/stream").status_code == 406
-
-        def listen() -> None:
-            with client.stream("GET", "/api/v1/alerts/stream", headers={"Accept": "text/event-stream"}) as stream:
-                assert stream.headers["content-type"].startswith("text/event-stream")
-                event = None
-                for line in stream.iter_lines():
-                    if line.startswith("event: "):
-                        event = line.removeprefix("event: ")
-                    elif line.startswith("data: ") and event == "alert":
-                        received.append(json.loads(line.removeprefix("data: ")))
-                        return
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        _wait_for(lambda: broker.subscribers == 1)
+        stream = _Stream(client)
+        _wait_for(lambda: broker.subscribers == 1, stream=stream)
         ingest(harness, key, make_read("8NOPE00"), make_read("5SOW350"))
-        listener.join(timeout=15)
-    assert len(received) == 1
-    alert = received[0]
+        _wait_for(lambda: len(stream.alerts) == 1, stream=stream)
+        stream.close()
+    assert stream.content_type.startswith("text/event-stream")
+    ((_, alert),) = stream.alerts
     assert (alert["plate"], alert["match_kind"], alert["hotlist"]["name"]) == ("5SOW350", "exact", "NCIC stolen")
     assert alert["camera"]["name"] == "Highland & 15th" and alert["url"] == f"/alerts/{alert['id']}"
     _wait_for(lambda: broker.subscribers == 0)
@@ -78,27 +68,6 @@ def settings(tmp_path, database_url: str) -> Settings:  # type: ignore[no-untype
     """Short keep-alives, so a listening test wakes up often enough to stop on time; a small replay limit."""
     alerts = {"stream_keepalive_seconds": 0.3, "stream_poll_seconds": 0.5, "stream_replay_limit": 3}
     return load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH, alerts=alerts)
-
-
-class _Listener:
-    """Reads the alert stream in a thread until told to stop."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.received: list[tuple[float, dict]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with self.client.stream("GET", "/api/v1/alerts/stream", headers={"Accept": "text/event-stream"}) as stream:
-            event = None
-            for line in stream.iter_lines():
-                if self.stop.is_set():
-                    return
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event == "alert":
-                    self.received.append((time.monotonic(), json.loads(line.removeprefix("data: "))))
 
 
 def _raise_elsewhere(harness: Harness, read_id: str) -> float:
@@ -127,22 +96,20 @@ def test_alerts_committed_by_another_process_arrive_once(harness: Harness) -> No
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
     with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
         harness.login("dana", client)  # type: ignore[arg-type]
-        listener = _Listener(client)
-        listener.thread.start()
-        _wait_for(lambda: broker.subscribers == 1 and broker.polling)
+        stream = _Stream(client)
+        _wait_for(lambda: broker.subscribers == 1 and broker.polling, stream=stream)
         committed = _raise_elsewhere(harness, past["id"])
-        _wait_for(lambda: len(listener.received) == 1, timeout=5)
-        arrived, alert = listener.received[0]
+        _wait_for(lambda: len(stream.alerts) == 1, stream=stream)
+        ((_, alert),) = stream.alerts
         assert alert["plate"] == "5SOW35O" and alert["match_kind"] == "confusable"
-        assert arrived - committed < 1.5  # polled every 0.5 s
+        assert stream.arrived[0] - committed < 5  # by the poll (every 0.5 s), not by the 30 s gap wait
         matcher_of(harness).build()
         ingest(harness, key, make_read("5SOW350"))  # in this process: pushed at commit, and seen by the poll too
-        _wait_for(lambda: len(listener.received) == 2, timeout=5)
+        _wait_for(lambda: len(stream.alerts) == 2, stream=stream)
         time.sleep(1.5)  # three more polls: nothing is sent twice
-        listener.stop.set()
-        listener.thread.join(timeout=5)
-    assert [a["plate"] for _, a in listener.received] == ["5SOW35O", "5SOW350"]
-    assert len({a["id"] for _, a in listener.received}) == 2
+        stream.close()
+    assert [a["plate"] for _, a in stream.alerts] == ["5SOW35O", "5SOW350"]
+    assert len({a["id"] for _, a in stream.alerts}) == 2
     _wait_for(lambda: broker.subscribers == 0 and not broker.polling)
 
 
@@ -166,21 +133,38 @@ def test_each_alert_id_is_delivered_once_whatever_the_order(ids: list[int], gaps
 
 
 class _Stream:
-    """Reads one alert stream in a thread, keeping every event (name, id, data) and comment in order."""
+    """Reads one alert stream in a thread, keeping every event (name, id, data), when it arrived, and the comments,
+    in order; and the response's status or the error that ended the thread, for a failure's message."""
 
     def __init__(self, client: httpx.Client, params: dict | None = None, headers: dict | None = None) -> None:
         self.client = client
         self.params = params or {}
         self.headers = {"Accept": "text/event-stream", **(headers or {})}
         self.events: list[tuple[str, str | None, dict]] = []  # (event, id, data)
+        self.arrived: list[float] = []  # time.monotonic() of each alert event
         self.keepalives = 0
+        self.status: int | None = None
+        self.content_type = ""
+        self.error: BaseException | None = None
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def __repr__(self) -> str:
+        return f"status {self.status}, {len(self.events)} events, {self.keepalives} keep-alives, error {self.error!r}"
+
     def _run(self) -> None:
+        try:
+            self._read()
+        except Exception as exc:  # the test's wait names it when it times out
+            self.error = exc
+
+    def _read(self) -> None:
         with self.client.stream("GET", "/api/v1/alerts/stream", params=self.params, headers=self.headers) as stream:
-            assert stream.status_code == 200
+            self.status, self.content_type = stream.status_code, stream.headers.get("content-type", "")
+            if stream.status_code != 200:
+                self.error = AssertionError(stream.read().decode(errors="replace")[:300])
+                return
             fields: dict[str, str] = {}
             for line in stream.iter_lines():
                 if self.stop.is_set():
@@ -191,7 +175,10 @@ class _Stream:
                     name, _, value = line.partition(": ")
                     fields[name] = value
                 elif not line and "data" in fields:
-                    self.events.append((fields.get("event", ""), fields.get("id"), json.loads(fields["data"])))
+                    event = (fields.get("event", ""), fields.get("id"), json.loads(fields["data"]))
+                    if event[0] == "alert":
+                        self.arrived.append(time.monotonic())
+                    self.events.append(event)
                     fields = {}
                 elif not line:
                     fields = {}
@@ -243,16 +230,16 @@ def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harn
         missed_id = _alert_of(harness, missed)
 
         plain = _Stream(client, headers={"Last-Event-ID": "not-an-id"})  # ignored: the stream starts from now
-        _wait_for(lambda: plain.keepalives > 0)
+        _wait_for(lambda: plain.keepalives > 0, stream=plain)
         assert plain.events == []  # the replay would have come before the first keep-alive
         plain.close()
         _wait_for(lambda: broker.subscribers == 0)
 
         stream = _Stream(client, params={"after": after})
-        _wait_for(lambda: len(stream.alerts) == 1 and broker.subscribers == 1)
+        _wait_for(lambda: len(stream.alerts) == 1 and broker.subscribers == 1, stream=stream)
         live = make_read("5SOW350")
         ingest(harness, key, live)
-        _wait_for(lambda: len(stream.alerts) == 2)
+        _wait_for(lambda: len(stream.alerts) == 2, stream=stream)
         time.sleep(1.2)  # two polls: nothing comes twice
         stream.close()
     live_id = _alert_of(harness, live)
@@ -273,9 +260,9 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
         after = _rendered_after(client)
         assert after == 0  # no alert yet
         first = _Stream(client, params={"after": after})
-        _wait_for(lambda: broker.subscribers == 1)
+        _wait_for(lambda: broker.subscribers == 1, stream=first)
         ingest(harness, key, make_read("5SOW350"))
-        _wait_for(lambda: len(first.alerts) == 1)
+        _wait_for(lambda: len(first.alerts) == 1, stream=first)
         first.close()  # the connection drops
         _wait_for(lambda: broker.subscribers == 0)
         ((last_event_id, seen),) = first.alerts
@@ -288,10 +275,10 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
 
         # what the browser sends on its own when it reconnects: the same URL, and the last event id it got
         again = _Stream(client, params={"after": after}, headers={"Last-Event-ID": last_event_id})
-        _wait_for(lambda: len(again.alerts) == 2 and broker.subscribers == 1)
+        _wait_for(lambda: len(again.alerts) == 2 and broker.subscribers == 1, stream=again)
         live = make_read("5SOW350")
         ingest(harness, key, live)
-        _wait_for(lambda: len(again.alerts) == 3)
+        _wait_for(lambda: len(again.alerts) == 3, stream=again)
         time.sleep(1.2)  # two polls: nothing comes twice
         again.close()
     assert last_event_id == str(seen["id"])
@@ -313,7 +300,7 @@ def test_the_replay_keeps_the_newest_alerts_up_to_its_limit(harness: Harness) ->
         reads = [make_read("5SOW350") for _ in range(5)]
         ingest(harness, key, *reads)
         stream = _Stream(client, params={"after": after})
-        _wait_for(lambda: stream.keepalives > 0)
+        _wait_for(lambda: stream.keepalives > 0, stream=stream)
         stream.close()
     assert harness.settings.alerts.stream_replay_limit == 3
     assert stream.events[0] == ("replay-truncated", None, {"sent": 3})
