@@ -33,9 +33,9 @@ from tests.hotlist_helpers import CSV_HEADER, hotlist_with, ingest, make_read, m
 
 
 def _wait_for(predicate, timeout: float = 30.0, stream: _Stream | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Wait until ``predicate()`` holds. The limit is generous: a commit on a shared CI disk can stall for seconds
-    (a PostgreSQL checkpoint), and a passing test never waits that long. A failure says what ``stream`` got, so
-    that a refused or broken stream is told apart from a slow one."""
+    """Wait until ``predicate()`` holds. The limit is generous (a passing test never waits that long; a loaded
+    2-core CI machine may be slow). A failure says what ``stream`` got, so that a refused or broken stream is
+    told apart from a slow one."""
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s; the stream: {stream!r}"

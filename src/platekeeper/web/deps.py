@@ -113,7 +113,10 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function": the transaction ends before the response is sent. With the default ("request") FastAPI
+# closes it after sending, so a client could be told 200 for a write whose commit then failed, or sign in
+# and be refused on its next request because the new session was not committed yet.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def client_of(request: Request) -> str | None:
