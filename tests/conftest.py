@@ -183,13 +183,17 @@ class Harness:
         self.used_steps[username] = step
         return pyotp.TOTP(self.totp[username]).at(step * 30)
 
-    def login(self, username: str, client: TestClient | None = None) -> TestClient:
-        """Sign a client in through the API with the password and, for enrolled accounts, a TOTP code."""
-        client = client or self.client
+    def sign_in_body(self, username: str) -> dict[str, str]:
+        """What ``POST /api/v1/session`` takes for a test account: the password and, when enrolled, a TOTP code."""
         body = {"username": username, "password": PASSWORD}
         if username in self.totp:
             body["code"] = self.code(username)
-        response = client.post("/api/v1/session", json=body)
+        return body
+
+    def login(self, username: str, client: TestClient | None = None) -> TestClient:
+        """Sign a client in through the API with the password and, for enrolled accounts, a TOTP code."""
+        client = client or self.client
+        response = client.post("/api/v1/session", json=self.sign_in_body(username))
         assert response.status_code == 200, response.text
         return client
 

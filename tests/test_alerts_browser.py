@@ -38,7 +38,7 @@ def test_verification_flow_in_chromium(harness: Harness) -> None:
         page.wait_for_selector("#live-status[data-state=live]")
 
         ingest(harness, key, read)  # arrives over Server-Sent Events, no reload
-        row = page.wait_for_selector("tr.alert-row.fresh")  # the default 30 s: a commit can stall on a busy disk
+        row = page.wait_for_selector("tr.alert-row.fresh")  # Playwright's default 30 s: CI may be slow
         assert "5SOW35O" in row.inner_text() and "confusable" in row.inner_text()
 
         page.click("tr.alert-row.fresh td.plate a")
@@ -116,7 +116,7 @@ def test_an_alert_raised_before_the_live_feed_connects_appears(harness: Harness)
         assert held, "the dashboard asked for its script"
         ingest(harness, key, make_read("5SOW35O"))  # after the render, before the feed connects
         held[0].continue_()
-        row = page.wait_for_selector("tr.alert-row.fresh")  # the default 30 s: a commit can stall on a busy disk
+        row = page.wait_for_selector("tr.alert-row.fresh")  # Playwright's default 30 s: CI may be slow
         assert "5SOW35O" in row.inner_text() and "confusable" in row.inner_text()
         page.wait_for_selector("#live-status[data-state=live]")
         assert page.locator("tr.alert-row").count() == 2

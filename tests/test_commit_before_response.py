@@ -15,20 +15,13 @@ from sqlalchemy import event, func, select
 
 from platekeeper.access.models import UserSession
 from tests.browser import live_server
-from tests.conftest import PASSWORD, Harness
-
-
-def _sign_in(harness: Harness, username: str) -> dict[str, str]:
-    body = {"username": username, "password": PASSWORD}
-    if username in harness.totp:
-        body["code"] = harness.code(username)
-    return body
+from tests.conftest import Harness
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_slow_commit_is_done_before_the_sign_in_answer(harness: Harness) -> None:
     harness.user("dana", "sworn_officer")
-    body = _sign_in(harness, "dana")
+    body = harness.sign_in_body("dana")
 
     def slow(_conn) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.5)
@@ -47,7 +40,7 @@ def test_a_slow_commit_is_done_before_the_sign_in_answer(harness: Harness) -> No
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_failed_commit_is_an_error_not_a_sign_in(harness: Harness) -> None:
     harness.user("dana", "sworn_officer")
-    body = _sign_in(harness, "dana")
+    body = harness.sign_in_body("dana")
 
     def fail(_conn) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("the disk is full")
