@@ -44,7 +44,8 @@ def measure(models: list[Path], runs: int) -> tuple[dict[tuple[Path, int, int], 
     for threads, crops in SETTINGS:
         x = rng.standard_normal((crops, 3, 48, 160)).astype(np.float32)
         sessions = {m: session(m, threads) for m in models}
-        kinds = {m: s.get_modelmeta().custom_metadata_map.get("weights", "fp16") for m, s in sessions.items()}
+        for m, s in sessions.items():
+            kinds.setdefault(m, s.get_modelmeta().custom_metadata_map.get("weights", "fp16"))
         for s in sessions.values():
             s.run(None, {s.get_inputs()[0].name: x})
         times: dict[Path, list[float]] = {m: [] for m in models}
@@ -65,7 +66,9 @@ def render(models: list[Path], medians: dict[tuple[Path, int, int], float], kind
         cells = " | ".join(f"{medians[(m, t, c)]:.2f}" for t, c in SETTINGS)
         lines.append(f"| `{m.name}` ({kinds[m]}) | {cells} |")
     return (
-        "\n".join(lines) + "\n\nMilliseconds per crop, median; the network alone (bench/recognition.py has the rest).\n"
+        "\n".join(lines) + "\n\nMilliseconds per crop, median; the network alone (bench/recognition.py has the rest). "
+        "A network other than the committed one is a file that `python -m platekeeper.training.train_ocr` wrote "
+        "(`--keep`, `--weights int8`; docs/recognition.md, Known limits, Speed).\n"
     )
 
 

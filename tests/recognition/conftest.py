@@ -46,10 +46,15 @@ def rapidocr_pipeline(models_ready: None) -> PlatePipeline:
 
 
 @pytest.fixture(scope="session")
-def real_crops(data_dir: Path) -> np.ndarray:
-    """The first 16 crops/us images as plate network inputs, [16, 3, 48, 160]."""
+def real_crop_rows(data_dir: Path) -> list[dict[str, str]]:
+    """The first 16 rows of crops/us/labels.csv (``file``, ``plate``, ...)."""
+    return list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:16]
+
+
+@pytest.fixture(scope="session")
+def real_crops(data_dir: Path, real_crop_rows: list[dict[str, str]]) -> np.ndarray:
+    """Those 16 crops/us images as plate network inputs, [16, 3, 48, 160]."""
     from platekeeper.recognition.plate_ocr import plate_input
 
-    rows = list(csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open()))[:16]
-    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in rows]
+    images = [cv2.imread(str(data_dir / "crops" / "us" / r["file"]), cv2.IMREAD_COLOR) for r in real_crop_rows]
     return np.stack([plate_input(i, 160) for i in images])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -117,11 +116,11 @@ def test_an_int8_model_cannot_be_trained_again(quantized: tuple[Any, Any, bytes]
 
 
 def test_an_int8_model_is_calibrated_as_onnxruntime_reads_it(
-    quantized: tuple[Any, Any, bytes], real_crops: np.ndarray, data_dir: Path
+    quantized: tuple[Any, Any, bytes], real_crops: np.ndarray, real_crop_rows: list[dict[str, str]]
 ) -> None:
     from platekeeper.training.report import calibrated
 
-    labels = [r["plate"] for r in csv.DictReader((data_dir / "crops" / "us" / "labels.csv").open())][:16]
+    labels = [r["plate"] for r in real_crop_rows]
     model, calibration = calibrated(quantized[2], {"us": (real_crops, labels)})
     meta = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert meta["weights"] == "int8" and meta["input_width"] == "160"

@@ -16,7 +16,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from platekeeper.recognition.config import RuntimeConfig
 from platekeeper.recognition.ctc import CharPosteriors
+from platekeeper.recognition.models import create_session
 from platekeeper.recognition.plate_ocr import Calibration
 from platekeeper.recognition.plates import PlateRanker
 
@@ -86,9 +88,8 @@ def fit_platt(confidences: np.ndarray, correct: np.ndarray, iterations: int = 10
 
 
 def _session(model: bytes) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    """A session as the recognizer builds one (default runtime settings: 2 threads, no spinning)."""
+    return create_session(model, RuntimeConfig())
 
 
 def _probs(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
