@@ -156,3 +156,17 @@ def test_admin_deactivates_a_camera_from_the_page(harness: Harness) -> None:
     )
     assert response.status_code == 401
     assert admin.post("/cameras/999/deactivate", data={"csrf_token": token}).status_code == 404
+
+
+def test_an_address_that_is_no_page_says_so_plainly(harness: Harness) -> None:
+    """The router's bare 'Not Found' and 'Method Not Allowed' become sentences on pages; the API keeps them."""
+    auditor = harness.signed_in("auditor")
+    opened = auditor.get("/audit/verify")  # a form's action (POST), opened as a page, e.g. from a bookmark
+    assert opened.status_code == 405
+    assert "a form&#39;s action, not a page to open" in opened.text and "Method Not Allowed" not in opened.text
+    nowhere = auditor.get("/no-such-page")
+    assert nowhere.status_code == 404 and "There is no page at this address" in nowhere.text
+    api = auditor.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    own = auditor.post("/audit/verify", data={})  # a route's own message stays as it is
+    assert own.status_code == 403 and "the form has expired or did not come from this site" in own.text

@@ -100,6 +100,15 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
+_ROUTER_ERRORS = {  # status: (the router's own detail, what a page says instead)
+    404: ("Not Found", "There is no page at this address. Check the address, or start again from the home page."),
+    405: (
+        "Method Not Allowed",
+        "This address is a form's action, not a page to open: go back to the page with the form and use its button.",
+    ),
+}
+
+
 def _error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status)
 
@@ -131,7 +140,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return _error_page(request, exc.status_code, str(exc.detail))
+        bare, plain = _ROUTER_ERRORS.get(exc.status_code, ("", ""))
+        message = plain if exc.detail == bare else str(exc.detail)  # the router's bare phrase, said for a person
+        return _error_page(request, exc.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
