@@ -104,17 +104,19 @@ def _viterbi(
     back = np.zeros((n_t, n_pat, n_states), np.int8)
     step = np.full_like(score, -np.inf)
     skip = np.full_like(score, -np.inf)
-    for t in range(1, n_t):
+    better = np.zeros(score.shape, bool)
+    for t in range(1, n_t):  # in place, a few calls per frame: this loop is most of the plate rules' time
         step[:, 1:] = score[:, :-1]
-        best = np.maximum(score, step)
-        choice = back[t]
-        np.greater(step, score, out=choice, casting="unsafe")  # ties keep "stay", as argmax over (stay, step, skip)
         if changed[t]:
             np.add(score[:, :-2], skip_cost, out=skip[:, 2:])
-            better = skip > best
-            np.copyto(best, skip, where=better)
-            choice[better] = 2
-        score = np.add(best, local[t], out=best)
+        choice = back[t]
+        np.greater(step, score, out=choice, casting="unsafe")  # ties keep "stay", as argmax over (stay, step, skip)
+        np.maximum(score, step, out=score)
+        if changed[t]:
+            np.greater(skip, score, out=better)
+            np.copyto(score, skip, where=better)
+            np.copyto(choice, 2, where=better)
+        score += local[t]
     rows = np.arange(n_pat)
     last_blank, last_char = score[rows, 2 * lengths], score[rows, 2 * lengths - 1]
     end = np.where(last_blank >= last_char, 2 * lengths, 2 * lengths - 1)
@@ -177,11 +179,14 @@ def constrained_decode_many(
     best_frame = post.probs.argmax(axis=1)
     changed = np.r_[True, best_frame[1:] != best_frame[:-1]]
     scores, paths = _viterbi(emit, post.logs[:, _BLANK], changed, lengths)
-    kept: list[int] = []
-    for b in np.unique(batch):
-        members = np.flatnonzero(batch == b)
-        order = members[np.argsort(-scores[members], kind="stable")]
-        kept += [int(p) for p in (order[:keep] if keep is not None else order) if np.isfinite(scores[p])]
+    # Batch by batch (ascending ids), best score first (ties in pattern order); the first ``keep`` of each batch,
+    # less those no path can spell.
+    order = np.lexsort((-scores, batch))
+    grouped = batch[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    rank_in_batch = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    chosen_rows = order[(rank_in_batch < keep) if keep is not None else slice(None)]
+    kept = chosen_rows[np.isfinite(scores[chosen_rows])].tolist()
     if not kept:
         return []
     # Spell each kept path: per position, the allowed character with the highest summed log-probability over

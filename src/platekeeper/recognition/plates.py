@@ -64,11 +64,26 @@ def confusion_matrix(pairs: Iterable[tuple[str, str, float]], scale: float) -> n
     return matrix
 
 
+def _format_bits(masks: np.ndarray) -> list[dict[str, int]]:
+    """For formats of one length (``masks`` [F, L, 36]): per position, per character, the formats that allow it
+    there as the bits of an int (bit ``f`` for format ``f``), so that a text's fitting formats are an AND."""
+    return [
+        {c: sum(1 << int(f) for f in np.flatnonzero(masks[:, i, k])) for k, c in enumerate(ALPHABET)}
+        for i in range(masks.shape[1])
+    ]
+
+
 @dataclass(frozen=True)
 class _Scored:
     text: str
     score: float
-    quality: float
+    char_probs: tuple[float, ...]
+
+    @property
+    def quality(self) -> float:
+        """Geometric mean of the characters' probabilities (at most 1): how clearly the reading was seen."""
+        quality = math.prod(max(p, 1e-9) for p in self.char_probs) ** (1 / len(self.text))
+        return min(quality, 1.0)
 
 
 class PlateRanker:
@@ -97,6 +112,7 @@ class PlateRanker:
         which = np.where(empty[which], self._pad_row, np.cumsum(~empty)[which] - 1)
         offsets = np.cumsum([0] + [len(m) for m in padded])
         self._which = {n: which[offsets[i] : offsets[i + 1]] for i, n in enumerate(self._by_length)}
+        self._fit_bits = {n: _format_bits(masks) for n, (_, masks) in self._by_length.items()}
         self._bonus_cache: dict[tuple[str, str | None], float] = {}
 
     def format_bonus(self, text: str, region: str | None) -> float:
@@ -110,14 +126,16 @@ class PlateRanker:
         return bonus
 
     def _format_bonus(self, text: str, region: str | None) -> float:
-        group = self._by_length.get(len(text))
-        if group is None or any(c not in ALPHABET for c in text):
+        positions = self._fit_bits.get(len(text))
+        if positions is None:
             return 0.0
-        formats, masks = group
-        fits = masks[:, np.arange(len(text)), [ALPHABET.index(c) for c in text]].all(axis=1)
-        matching = [formats[i] for i in np.flatnonzero(fits)]
-        if not matching:
-            return 0.0
+        formats = self._by_length[len(text)][0]
+        fits = (1 << len(formats)) - 1
+        for allowed, char in zip(positions, text, strict=True):
+            fits &= allowed.get(char, 0)  # a character outside ALPHABET fits no format
+            if not fits:
+                return 0.0
+        matching = [f for i, f in enumerate(formats) if fits >> i & 1]
         us_only = all(r.startswith("us") for f in matching for r in f.regions)
         bonus = self.config.us_format_bonus if us_only else self.config.format_bonus
         if region and any(region in f.regions for f in matching):
@@ -194,9 +212,8 @@ class PlateRanker:
                 continue
             change = abs(len(decoded.text) - len(free.text)) * cfg.length_change_penalty
             score = decoded.logp + self.format_bonus(decoded.text, region) - change
-            quality = math.prod(max(p, 1e-9) for p in decoded.char_probs) ** (1 / len(decoded.text))
             if decoded.text not in scored or scored[decoded.text].score < score:
-                scored[decoded.text] = _Scored(decoded.text, score, min(quality, 1.0))
+                scored[decoded.text] = _Scored(decoded.text, score, decoded.char_probs)
         if not scored:
             return None
         ranked = sorted(scored.values(), key=lambda s: -s.score)
