@@ -168,6 +168,7 @@ def test_the_pretrained_recognizer_has_thirteen_feed_forward_blocks() -> None:
         (["--student-minutes", "0"], "--student-minutes must be above 0"),
         (["--steps", "-3"], "--steps must be above 0"),
         (["--int8-minutes", "0"], "--int8-minutes must be above 0"),
+        (["--int8-steps", "-1"], "--int8-steps must be 0 or more"),
         (["--weights", "int4"], "invalid choice: 'int4'"),
         (
             ["--weights", "fp16", "--teacher", "src/platekeeper/recognition/weights/plate-ocr.onnx"],

@@ -99,7 +99,8 @@ def test_the_int8_model_reads_like_the_simulation_and_keeps_its_metadata(
 
     net, plan, model = quantized
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    assert session.get_modelmeta().custom_metadata_map == {"input_width": "160", "weights": "int8"}
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta == {"input_width": "160", "weights": "int8", "int8_min_channels": "0"}
     int8 = session.run(None, {"x": real_crops})[0]
     with torch.no_grad(), fake_quantized(plan):
         simulated = torch.softmax(net(torch.from_numpy(real_crops)), -1).numpy()
@@ -125,3 +126,34 @@ def test_an_int8_model_is_calibrated_as_onnxruntime_reads_it(
     meta = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert meta["weights"] == "int8" and meta["input_width"] == "160"
     assert json.loads(meta["calibration"]) == calibration and set(calibration) == {"a", "b"}
+
+
+def test_ranges_are_the_means_of_the_batches_extremes() -> None:
+    from platekeeper.training.quantize import averaged_range
+
+    assert averaged_range([(-1.0, 2.0), (-3.0, 4.0), (-2.0, 9.0)]) == pytest.approx((-2.0, 5.0))
+
+
+def test_min_channels_rounds_only_the_wide_pointwise_convolutions(
+    quantized: tuple[Any, Any, bytes], real_crops: np.ndarray
+) -> None:
+    """At 384 channels: the 20 pointwise convolutions of the last two stages' feed-forward blocks and the neck;
+    the depthwise 3x3 ones with 384 channels and every narrower one stay float, in the plan and the model."""
+    from platekeeper.training.convert import export_onnx
+    from platekeeper.training.quantize import int8_plan, quantize_onnx
+
+    net = quantized[0]
+    samples = [real_crops[:8], real_crops[8:]]
+    plan = int8_plan(net, samples, min_channels=384)
+    model = quantize_onnx(export_onnx(net, {}, fp16=False), samples, min_channels=384)
+    graph = onnx.load_from_string(model).graph
+    weights = {i.name: tuple(i.dims) for i in graph.initializer}
+    dequantized = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    rounded = [n for n in graph.node if n.op_type == "Conv" and n.input[1] in dequantized]
+    shapes = [weights[dequantized[n.input[1]]] for n in rounded]
+    assert len(rounded) == len(plan.convs) == 20
+    assert all(s[2:] == (1, 1) and max(s[:2]) >= 384 for s in shapes)
+    assert all(c.kernel_size == (1, 1) and c.groups == 1 for c in plan.convs)
+    assert [n for n in graph.node if n.op_type == "Conv" and n.input[1] not in dequantized]  # the rest stay float
+    meta = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert meta["int8_min_channels"] == "384"

@@ -11,8 +11,9 @@ import onnxruntime as ort
 import pytest
 
 from platekeeper.recognition.ctc import ALPHABET
+from platekeeper.recognition.models import WEIGHTS_DIR
 from platekeeper.training.data import augment_real, is_validation_plate, load_crops, split_counts
-from platekeeper.training.report import fit_platt, reliability_table
+from platekeeper.training.report import fit_platt, record_sha256, reliability_table
 from platekeeper.training.synth import STYLE_WEIGHTS, PlateSynth, available_fonts, load_us_patterns
 
 
@@ -93,23 +94,29 @@ def test_platt_fit_recovers_an_overconfident_model() -> None:
             assert abs(mean_confidence - accuracy) < 0.08
 
 
+def _small_copy(data_dir: Path, folder: Path) -> Path:
+    """The first 40 crops of crops/us and crops/br, and the US templates, under ``folder``."""
+    small = folder / "data"
+    for name in ("us", "br"):
+        crops = small / "crops" / name
+        crops.mkdir(parents=True)
+        rows = list(csv.DictReader((data_dir / "crops" / name / "labels.csv").open()))[:40]
+        with (crops / "labels.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["file", "state", "plate"])
+            writer.writeheader()
+            for row in rows:
+                (crops / row["file"]).symlink_to(data_dir / "crops" / name / row["file"])
+                writer.writerow(row)
+    (small / "us-plate-templates").symlink_to(data_dir / "us-plate-templates")
+    return small
+
+
 @pytest.mark.slow
 def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     """Convert, train a few steps, export, calibrate and write the model and cards, on a small copy of the data."""
     from platekeeper.training import train_ocr
 
-    small = tmp_path / "data"
-    for name in ("us", "br"):
-        folder = small / "crops" / name
-        folder.mkdir(parents=True)
-        rows = list(csv.DictReader((data_dir / "crops" / name / "labels.csv").open()))[:40]
-        with (folder / "labels.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["file", "state", "plate"])
-            writer.writeheader()
-            for row in rows:
-                (folder / row["file"]).symlink_to(data_dir / "crops" / name / row["file"])
-                writer.writerow(row)
-    (small / "us-plate-templates").symlink_to(data_dir / "us-plate-templates")
+    small = _small_copy(data_dir, tmp_path)
     out, docs = tmp_path / "weights" / "plate-ocr.onnx", tmp_path / "docs"
     argv = ["--data", str(small), "--out", str(out), "--docs", str(docs), "--steps", "3", "--minutes", "5"]
     argv += ["--synth-train", "40", "--synth-val", "20", "--eval-every", "2", "--batch", "8"]
@@ -138,7 +145,48 @@ def test_one_tiny_training_run_end_to_end(data_dir: Path, tmp_path: Path) -> Non
     assert "keeps the 50% of its hidden channels" in card
     assert "stage 1, the whole network: 3 steps in" in card and "stage 2, narrowing" in card
     assert "stage 3, int8 rounding simulated in the 42 convolutions: 2 steps in" in card
-    assert "int8 convolutions (onnxruntime QDQ" in card
+    assert "int8 in the convolutions (onnxruntime QDQ" in card
     meta = session.get_modelmeta().custom_metadata_map
     assert meta["hidden_keep"] == "0.5" and meta["weights"] == "int8"
     assert "crops/us" in (docs / "plate-ocr-data-card.md").read_text()
+
+
+def test_a_model_s_checksum_line_is_set_and_the_others_kept(tmp_path: Path) -> None:
+    sums = tmp_path / "SHA256SUMS"
+    record_sha256(sums, "plate-ocr.onnx", "a" * 64)
+    record_sha256(sums, "plate-ocr-int8.onnx", "b" * 64)
+    record_sha256(sums, "plate-ocr.onnx", "c" * 64)
+    assert sums.read_text() == f"{'b' * 64}  plate-ocr-int8.onnx\n{'c' * 64}  plate-ocr.onnx\n"
+
+
+@pytest.mark.slow
+def test_the_int8_network_is_the_float_one_rounded(data_dir: Path, tmp_path: Path) -> None:
+    """``make train-ocr``'s second command: the committed float network with its wide pointwise convolutions
+    rounded to int8, not trained again (one evaluation, at step 0), keeping the teacher's calibration; its line
+    in SHA256SUMS beside the float network's, its model card and curve named after it."""
+    from platekeeper.training import train_ocr
+
+    small = _small_copy(data_dir, tmp_path)
+    out, docs = tmp_path / "weights" / "plate-ocr-int8.onnx", tmp_path / "docs"
+    out.parent.mkdir()
+    (out.parent / "SHA256SUMS").write_text(f"{'a' * 64}  plate-ocr.onnx\n")
+    argv = ["--data", str(small), "--out", str(out), "--docs", str(docs), "--synth-train", "40", "--synth-val", "20"]
+    argv += ["--teacher", str(WEIGHTS_DIR / "plate-ocr.onnx"), "--weights", "int8", "--int8-steps", "0"]
+    assert train_ocr.main([*argv, "--int8-min-channels", "384"]) == 0
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert (out.parent / "SHA256SUMS").read_text() == f"{digest}  plate-ocr-int8.onnx\n{'a' * 64}  plate-ocr.onnx\n"
+    meta = ort.InferenceSession(out.read_bytes(), providers=["CPUExecutionProvider"]).get_modelmeta()
+    teacher = ort.InferenceSession(str(WEIGHTS_DIR / "plate-ocr.onnx"), providers=["CPUExecutionProvider"])
+    assert meta.custom_metadata_map["weights"] == "int8" and meta.custom_metadata_map["int8_min_channels"] == "384"
+    assert meta.custom_metadata_map["calibration"] == teacher.get_modelmeta().custom_metadata_map["calibration"]
+    curve = list(csv.DictReader((docs / "plate-ocr-int8-training.csv").open()))
+    assert [(r["stage"], int(float(r["step"]))) for r in curve] == [("int8", 0)]
+    card = (docs / "plate-ocr-int8-model-card.md").read_text()
+    assert card.startswith("# Model card: platekeeper plate recognizer (`plate-ocr-int8.onnx`)") and digest in card
+    assert "int8 rounding of the 20 convolutions with 384 or more channels, not trained again" in card
+    assert "the teacher's Platt scaling" in card and "made from `plate-ocr.onnx`" in card
+    assert sorted(p.name for p in docs.iterdir()) == [
+        "plate-ocr-data-card.md",
+        "plate-ocr-int8-model-card.md",
+        "plate-ocr-int8-training.csv",
+    ]

@@ -20,7 +20,6 @@ file is for onnxruntime only, and training cannot start again from it: ``--teach
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from torch import nn
 
 from platekeeper.training.convert import PlateOcrNet, export_onnx, put_metadata
 
-__all__ = ["Int8Plan", "activation_qparams", "fake_quantized", "int8_plan", "quantize_onnx"]
+__all__ = ["Int8Plan", "activation_qparams", "fake_quantized", "int8_plan", "quantize_onnx", "rounded_convs"]
 
 ACT_LEVELS = 255  # uint8 activations: 0..255 with a zero point
 WEIGHT_LEVEL = 127  # int8 weights, symmetric: -127..127, as onnxruntime quantizes them
@@ -66,29 +65,48 @@ class Int8Plan:
     outputs: dict[nn.Module, tuple[float, float]]
 
 
-def int8_plan(net: PlateOcrNet, samples: Sequence[np.ndarray]) -> Int8Plan:
-    """Find what ``quantize_onnx`` will round (the convolutions still plain Conv nodes after fusion: one fused
-    with its ReLU or hard sigmoid stays float; onnxruntime rounds each one's input and output tensors) and
-    measure each rounded tensor's range when ``net`` runs on ``samples`` (batches of network inputs), as
-    onnxruntime's min-max calibration does."""
+def rounded_convs(graph: onnx.GraphProto, min_channels: int = 0) -> list[str]:
+    """The convolutions ``quantize_onnx`` rounds in a fused graph: the plain Conv nodes (one fused with its ReLU
+    or hard sigmoid is another operator and stays float); with ``min_channels``, only the pointwise (1x1,
+    ungrouped) ones with at least that many input or output channels. Those carry most of the arithmetic, and
+    rounding fewer tensors loses fewer plates."""
+    weights = {w.name: tuple(w.dims) for w in graph.initializer}
+    names = []
+    for node in (n for n in graph.node if n.op_type == "Conv"):
+        out_channels, in_per_group, *kernel = weights[node.input[1]]
+        group = next((a.i for a in node.attribute if a.name == "group"), 1)
+        pointwise = group == 1 and all(k == 1 for k in kernel)
+        if not min_channels or (pointwise and max(out_channels, in_per_group) >= min_channels):
+            names.append(node.name)
+    return names
+
+
+def int8_plan(net: PlateOcrNet, samples: Sequence[np.ndarray], min_channels: int = 0) -> Int8Plan:
+    """Find what ``quantize_onnx`` will round (``rounded_convs``; onnxruntime rounds each one's input and output
+    tensors) and measure each rounded tensor's range when ``net`` runs on ``samples`` (batches of network
+    inputs), as onnxruntime's min-max calibration does."""
     float_model = export_onnx(net, {}, fp16=False)
     producer = {out: n.name for n in onnx.load_from_string(float_model).graph.node for out in n.output}
     with tempfile.TemporaryDirectory(prefix="platekeeper-int8-") as tmp:
         graph = onnx.load(str(fused(float_model, Path(tmp)))).graph
     children = dict(net.backbone.named_children())  # onnx2torch names each child after its node, "." as "/"
     plan = Int8Plan([], {}, {})
-    for node in (n for n in graph.node if n.op_type == "Conv"):
+    rounded = set(rounded_convs(graph, min_channels))
+    # Per module, each batch's minimum and maximum of its input (a rounded convolution) or output (the module
+    # that produces a rounded convolution's output tensor).
+    seen_in: dict[nn.Module, list[tuple[float, float]]] = {}
+    seen_out: dict[nn.Module, list[tuple[float, float]]] = {}
+    for node in (n for n in graph.node if n.name in rounded):
         child = children[node.name.replace(".", "/")]
         plan.convs.append(next(m for m in child.modules() if isinstance(m, nn.Conv2d)))
-        plan.inputs[child] = (math.inf, -math.inf)
-        plan.outputs[children[producer[node.output[0]].replace(".", "/")]] = (math.inf, -math.inf)
+        seen_in[child] = []
+        seen_out[children[producer[node.output[0]].replace(".", "/")]] = []
 
-    def widen(ranges: dict[nn.Module, tuple[float, float]], module: nn.Module, value: torch.Tensor) -> None:
-        low, high = ranges[module]
-        ranges[module] = (min(low, float(value.min())), max(high, float(value.max())))
+    def record(seen: list[tuple[float, float]], value: torch.Tensor) -> None:
+        seen.append((float(value.min()), float(value.max())))
 
-    hooks = [m.register_forward_pre_hook(lambda m, i: widen(plan.inputs, m, i[0])) for m in plan.inputs]
-    hooks += [m.register_forward_hook(lambda m, i, o: widen(plan.outputs, m, o)) for m in plan.outputs]
+    hooks = [m.register_forward_pre_hook(lambda m, i: record(seen_in[m], i[0])) for m in seen_in]
+    hooks += [m.register_forward_hook(lambda m, i, o: record(seen_out[m], o)) for m in seen_out]
     was_training = net.training
     try:
         net.eval()
@@ -99,7 +117,17 @@ def int8_plan(net: PlateOcrNet, samples: Sequence[np.ndarray]) -> Int8Plan:
         for hook in hooks:
             hook.remove()
         net.train(was_training)
+    plan.inputs = {m: averaged_range(v) for m, v in seen_in.items()}
+    plan.outputs = {m: averaged_range(v) for m, v in seen_out.items()}
     return plan
+
+
+def averaged_range(extremes: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """A tensor's calibrated range: the mean over calibration batches of each batch's minimum and maximum, as
+    onnxruntime's min-max calibration computes it with ``CalibMovingAverage`` (float32). A global minimum and
+    maximum let one odd crop set the range and coarsen the rounding for every other."""
+    lows, highs = np.array(extremes, np.float32).T
+    return float(np.nanmean(lows)), float(np.nanmean(highs))
 
 
 def activation_qparams(low: float, high: float) -> tuple[float, int]:
@@ -158,17 +186,19 @@ class _Samples:
         pass
 
 
-def quantize_onnx(model: bytes, samples: Sequence[np.ndarray]) -> bytes:
-    """A float plate network (``export_onnx(..., fp16=False)``) as onnxruntime int8 QDQ, calibrated on
-    ``samples`` (the batches ``int8_plan`` measured); metadata is kept, plus ``weights: int8``."""
+def quantize_onnx(model: bytes, samples: Sequence[np.ndarray], min_channels: int = 0) -> bytes:
+    """A float plate network (``export_onnx(..., fp16=False)``) as onnxruntime int8 QDQ in the convolutions
+    ``rounded_convs(..., min_channels)`` names, calibrated on ``samples`` (the batches ``int8_plan`` measured);
+    metadata is kept, plus ``weights: int8`` and ``int8_min_channels``."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     source = onnx.load_from_string(model)
     metadata = {p.key: p.value for p in source.metadata_props}
     with tempfile.TemporaryDirectory(prefix="platekeeper-int8-") as tmp:
         folder = Path(tmp)
+        graph = fused(model, folder)
         quantize_static(
-            str(fused(model, folder)),
+            str(graph),
             str(folder / "int8.onnx"),
             _Samples(samples, source.graph.input[0].name),
             quant_format=QuantFormat.QDQ,
@@ -176,9 +206,11 @@ def quantize_onnx(model: bytes, samples: Sequence[np.ndarray]) -> bytes:
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["Conv"],
+            nodes_to_quantize=rounded_convs(onnx.load(str(graph)).graph, min_channels),
             calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"CalibMovingAverage": True},  # ranges: means of the batches' extremes
         )
         quantized = onnx.load(str(folder / "int8.onnx"))
     del quantized.metadata_props[:]  # the quantizer's own entries: the file says only what platekeeper wrote
-    put_metadata(quantized, metadata | {"weights": "int8"})
+    put_metadata(quantized, metadata | {"weights": "int8", "int8_min_channels": str(min_channels)})
     return quantized.SerializeToString()

@@ -22,7 +22,7 @@ from platekeeper.recognition.models import create_session
 from platekeeper.recognition.plate_ocr import Calibration
 from platekeeper.recognition.plates import PlateRanker
 
-__all__ = ["RELIABILITY_BINS", "Context", "calibrated", "fit_platt", "reliability_table", "write_all"]
+__all__ = ["RELIABILITY_BINS", "Context", "calibrated", "fit_platt", "record_sha256", "reliability_table", "write_all"]
 
 RELIABILITY_BINS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0001)
 ValSets = dict[str, tuple[np.ndarray, list[str]]]
@@ -45,6 +45,7 @@ class Context:
     sha256: str
     size_bytes: int
     calibration: dict[str, float]
+    calibration_inherited: bool
     curve: list[dict[str, Any]]
     machine: str
     date: str
@@ -96,18 +97,25 @@ def _probs(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
     return np.concatenate([session.run(None, {"x": x[i : i + 64]})[0] for i in range(0, len(x), 64)])
 
 
-def calibrated(model: bytes, val_sets: ValSets) -> tuple[bytes, dict[str, float]]:
+def calibrated(
+    model: bytes, val_sets: ValSets, inherited: dict[str, float] | None = None
+) -> tuple[bytes, dict[str, float]]:
     """The exported model with Platt scaling in its metadata (``calibration``), fitted on every validation plate
-    as the runtime reads it: this very model through onnxruntime, then the plate rules."""
+    as the runtime reads it: this very model through onnxruntime, then the plate rules. ``inherited``: store that
+    calibration instead of fitting one (a network rounded from a teacher, not trained again, keeps the
+    teacher's, so that both files give one reading the same confidence: docs/recognition.md, Speed)."""
     from platekeeper.training.convert import put_metadata
 
-    session, ranker = _session(model), PlateRanker()
-    confidences, correct = [], []
-    for x, labels in val_sets.values():
-        for (text, conf), truth in zip(_readings(_probs(session, x), ranker), labels, strict=True):
-            confidences.append(conf)
-            correct.append(float(text == truth))
-    calibration = fit_platt(np.array(confidences), np.array(correct))
+    if inherited is not None:
+        calibration = dict(inherited)
+    else:
+        session, ranker = _session(model), PlateRanker()
+        confidences, correct = [], []
+        for x, labels in val_sets.values():
+            for (text, conf), truth in zip(_readings(_probs(session, x), ranker), labels, strict=True):
+                confidences.append(conf)
+                correct.append(float(text == truth))
+        calibration = fit_platt(np.array(confidences), np.array(correct))
     proto = onnx.load_from_string(model)
     put_metadata(proto, {"calibration": json.dumps(calibration)})
     return proto.SerializeToString(), calibration
@@ -182,20 +190,56 @@ def _training(ctx: Context) -> str:
     )
 
 
+def _calibration(ctx: Context) -> str:
+    fitted = f"a = {ctx.calibration['a']}, b = {ctx.calibration['b']}"
+    if ctx.calibration_inherited:
+        return (
+            f"the teacher's Platt scaling, {fitted}: this network is the teacher rounded, not trained again, and "
+            "keeps its calibration so that both give a reading the same confidence"
+        )
+    return f"Platt scaling on validation plates: {fitted}"
+
+
+def _took(ctx: Context) -> str:
+    teacher = ctx.args.get("teacher")
+    if teacher:
+        return (
+            f"{ctx.total_minutes:.0f} minutes on 2 CPU cores for this network, made from `{Path(teacher).name}` "
+            "after `make train-ocr` has trained that"
+        )
+    return f"about {ctx.total_minutes:.0f} minutes on 2 CPU cores"
+
+
 def _storage(ctx: Context) -> str:
     if ctx.args.get("weights") == "int8":
-        return "int8 convolutions (onnxruntime QDQ, per-channel weights), the rest float32; onnxruntime only"
+        wide = ctx.args.get("int8_min_channels")
+        which = f"the pointwise convolutions with {wide} or more channels" if wide else "the convolutions"
+        return f"int8 in {which} (onnxruntime QDQ, per-channel weights), the rest float32; onnxruntime only"
     return "fp16 weights, fp32 compute"
 
 
+def record_sha256(sums: Path, name: str, digest: str) -> None:
+    """Set ``name``'s line in the SHA256SUMS file ``sums`` to ``digest``, keeping the other files' lines."""
+    entries: dict[str, str] = {}
+    for line in sums.read_text().splitlines() if sums.is_file() else []:
+        recorded, _, file = line.strip().partition("  ")
+        if file:
+            entries[file] = recorded
+    entries[name] = digest
+    sums.write_text("".join(f"{entries[file]}  {file}\n" for file in sorted(entries)))
+
+
 def write_all(model: bytes, out: Path, val_sets: ValSets, ctx: Context, docs: Path) -> None:
-    """Write the model and SHA256SUMS beside it, the model card, the data card and the training curve."""
+    """Write the model, its line in SHA256SUMS beside it (other files' lines are kept), the model card and the
+    training curve, named after the model (``plate-ocr-int8.onnx``: ``plate-ocr-int8-model-card.md``), and the
+    data card."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(model)
-    (out.parent / "SHA256SUMS").write_text(f"{ctx.sha256}  {out.name}\n")
+    record_sha256(out.parent / "SHA256SUMS", out.name, ctx.sha256)
     metrics = evaluate_model(model, val_sets, Calibration(ctx.calibration["a"], ctx.calibration["b"]))
     docs.mkdir(parents=True, exist_ok=True)
-    with (docs / "plate-ocr-training.csv").open("w", newline="") as handle:
+    stem = out.stem
+    with (docs / f"{stem}-training.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(ctx.curve[0]))
         writer.writeheader()
         writer.writerows(ctx.curve)
@@ -215,13 +259,13 @@ def write_all(model: bytes, out: Path, val_sets: ValSets, ctx: Context, docs: Pa
         if isinstance(m, dict) and "n" in m
     ]
     command = "make train-ocr" + (f"  (python -m platekeeper.training.train_ocr {ctx.changed})" if ctx.changed else "")
-    card = f"""# Model card: platekeeper plate recognizer (`plate-ocr.onnx`)
+    card = f"""# Model card: platekeeper plate recognizer (`{out.name}`)
 
 Generated by `{command}` on {ctx.date}; edit the generator (`src/platekeeper/training/report.py`), not this file.
 
 | | |
 |---|---|
-| file | `src/platekeeper/recognition/weights/plate-ocr.onnx` ({ctx.size_bytes / 1e6:.1f} MB, {_storage(ctx)}) |
+| file | `src/platekeeper/recognition/weights/{out.name}` ({ctx.size_bytes / 1e6:.1f} MB, {_storage(ctx)}) |
 | SHA-256 | `{ctx.sha256}` (checked at load against `weights/SHA256SUMS`) |
 | task | read the plate number (A-Z0-9) of one plate crop; CTC over blank + 0-9 + A-Z |
 | input | `x`: [batch, 3, 48, {ctx.args["width"]}] BGR, (pixel/255 - 0.5)/0.5; output `probs`: [batch, {ctx.args["width"] // 8}, 37] |
@@ -229,7 +273,7 @@ Generated by `{command}` on {ctx.date}; edit the generator (`src/platekeeper/tra
 | narrowed | {_narrowed(ctx.args.get("keep", 1.0))} |
 | training | {_training(ctx)}; {ctx.total_minutes:.1f} min in all incl. rendering ({ctx.render_seconds:.0f} s) |
 | machine | {ctx.machine}, CPU only, torch 2.13.0 |
-| calibration | Platt scaling on validation plates: a = {ctx.calibration["a"]}, b = {ctx.calibration["b"]} |
+| calibration | {_calibration(ctx)} |
 | speed | {metrics["ms_per_crop"]:.1f} ms per crop (onnxruntime, 2 threads, batch 1) |
 
 ## Intended use and limits
@@ -252,16 +296,15 @@ crops/us validation only:
 
 {_table(metrics["us_val"]["reliability"])}
 
-## Training curve (greedy decoding, before plate rules; `docs/plate-ocr-training.csv`)
+## Training curve (greedy decoding, before plate rules; `docs/{stem}-training.csv`)
 {chr(10).join(curve)}
 
 ## Reproduce
-`make train-deps` (fonts from Debian, `pip install -e '.[train]'`) then `make train-ocr`: about
-{ctx.total_minutes:.0f} minutes on 2 CPU cores; the budgets are `--minutes` for the whole network,
+`make train-deps` (fonts from Debian, `pip install -e '.[train]'`) then `make train-ocr`: {_took(ctx)}; the budgets are `--minutes` for the whole network,
 `--student-minutes` for a narrowed one (default 40 each) and `--int8-minutes` for the training with int8
 rounding (default 15), and each stage's learning-rate schedule follows its budget. Settings: {", ".join(f"{k}={v}" for k, v in ctx.args.items() if k not in ("data", "out", "docs", "write"))}.
 """
-    (docs / "plate-ocr-model-card.md").write_text(card)
+    (docs / f"{stem}-model-card.md").write_text(card)
     styles = Counter(ctx.synth_styles)
     data_card = f"""# Data card: training data of the plate recognizer
 
@@ -304,4 +347,4 @@ shadows, low light, infrared grayscale, blur or motion blur, low resolution, noi
 
 No pseudo-labelled crops are used.
 """
-    (docs / "plate-ocr-data-card.md").write_text(data_card)
+    (docs / "plate-ocr-data-card.md").write_text(data_card)  # one data set for every network made from it

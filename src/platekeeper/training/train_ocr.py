@@ -2,7 +2,7 @@
 
     python -m platekeeper.training.train_ocr [--data ../shared/data] [--minutes 40] [--steps 4000] [--out DIR]
         [--keep K] [--student-minutes 40] [--student-steps 4000] [--weights fp16|int8] [--int8-minutes 15]
-        [--int8-steps 1000] [--teacher MODEL]
+        [--int8-steps 1000 (0: round only)] [--int8-min-channels N] [--teacher MODEL]
 
 1. Start from the PP-OCRv6 small recognizer in the rapidocr wheel (converted with onnx2torch, new
    blank + 0-9 + A-Z CTC head initialized from the pretrained rows; see ``convert.py``).
@@ -14,9 +14,12 @@
    projections refitted on training images) and train the narrowed network the same way, with the trained
    whole network's per-step output distributions as a second target (distillation).
 5. With ``--weights int8``, train the network a while longer with int8 rounding simulated in its convolutions
-   (``quantize.py``), again distilling the float network's outputs, then export it as onnxruntime int8; the
-   default, ``--weights fp16``, exports the float network with fp16 storage. ``--teacher`` starts step 4 or 5
-   from an already trained float model instead of steps 1-3.
+   (``quantize.py``), again distilling the float network's outputs (``--int8-steps 0``: not at all), then export
+   it as onnxruntime int8; the default, ``--weights fp16``, exports the float network with fp16 storage.
+   ``--teacher`` starts step 4 or 5 from an already trained float model instead of steps 1-3. ``make
+   train-ocr`` trains the float network, then rounds its wide convolutions (``--teacher .../plate-ocr.onnx
+   --weights int8 --int8-steps 0 --int8-min-channels 384 --out .../plate-ocr-int8.onnx``), which keeps the
+   teacher's calibration.
 6. Fit the confidence calibration (Platt scaling) on the validation plates as the exported model reads them
    (onnxruntime, plate rules), store it in the model, and write the model, its SHA-256, the model card, the data
    card and the curve.
@@ -31,6 +34,7 @@ import argparse
 import copy
 import datetime
 import hashlib
+import json
 import math
 import multiprocessing
 import os
@@ -64,7 +68,7 @@ INPUT_WIDTH = 160
 SEED = 462
 MIX = {"us": 0.40, "br": 0.12, "synth": 0.48}  # share of each batch
 KEEP = 1.0  # share of the feed-forward hidden channels the shipped network keeps (prune.py)
-PRUNE_SAMPLES = 256  # training images the hidden channels (narrowing) and the int8 ranges are measured on
+PRUNE_SAMPLES = 256  # training images the hidden channels are measured on (narrowing)
 KD_TEMPERATURE = 2.0  # softening of both networks' outputs in the distillation term
 KD_WEIGHT = 1.0  # the distillation term's weight beside CTC
 NARROWED_LR = 1 / 3  # the narrowed network starts trained: smaller steps
@@ -93,6 +97,7 @@ class Args:
     weights: str
     int8_minutes: float
     int8_steps: int
+    int8_min_channels: int
     teacher: Path | None
     write: bool
 
@@ -141,7 +146,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument(
         "--int8-minutes", type=float, default=15.0, help="wall-clock budget of the training with int8 rounding"
     )
-    parser.add_argument("--int8-steps", type=int, default=1000, help="most optimizer steps with int8 rounding")
+    parser.add_argument(
+        "--int8-steps",
+        type=int,
+        default=1000,
+        help="most optimizer steps with int8 rounding; 0: only round the float network (training on with the "
+        "rounding has not beaten the rounding alone so far)",
+    )
+    parser.add_argument(
+        "--int8-min-channels",
+        type=int,
+        default=0,
+        help="round only the pointwise convolutions with at least this many input or output channels (384: the "
+        "20 of the last two stages' feed-forward blocks and the neck); 0: all 42 that onnxruntime leaves unfused",
+    )
     parser.add_argument(
         "--teacher",
         type=Path,
@@ -153,9 +171,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     ns = parser.parse_args(argv)
     if not 0 < ns.keep <= 1:
         parser.error(f"--keep must be in (0, 1], not {ns.keep}")
-    for option in ("minutes", "steps", "student_minutes", "student_steps", "int8_minutes", "int8_steps"):
+    for option in ("minutes", "steps", "student_minutes", "student_steps", "int8_minutes"):
         if getattr(ns, option) <= 0:
             parser.error(f"--{option.replace('_', '-')} must be above 0, not {getattr(ns, option)}")
+    if ns.int8_steps < 0:
+        parser.error(f"--int8-steps must be 0 or more, not {ns.int8_steps}")
+    if ns.int8_min_channels < 0:
+        parser.error(f"--int8-min-channels must be 0 or more, not {ns.int8_min_channels}")
     if ns.teacher is not None and ns.keep >= 1 and ns.weights != "int8":
         parser.error("--teacher needs --keep below 1 or --weights int8: the teacher is narrowed or quantized")
     if ns.teacher is not None and not ns.teacher.is_file():
@@ -178,6 +200,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         ns.weights,
         ns.int8_minutes,
         ns.int8_steps,
+        ns.int8_min_channels,
         ns.teacher,
         not ns.no_write,
     )
@@ -223,6 +246,25 @@ def render_synthetic(templates: Path, seed: int, count: int, workers: int) -> tu
         [t for p in parts for t in p[1]],
         [s for p in parts for s in p[2]],
     )
+
+
+def teacher_calibration(path: Path | None) -> dict[str, float] | None:
+    """The Platt calibration stored in a trained model's metadata (None when it has none)."""
+    import onnx
+
+    if path is None:
+        return None
+    stored = next((p.value for p in onnx.load(str(path)).metadata_props if p.key == "calibration"), None)
+    return None if stored is None else {k: float(v) for k, v in json.loads(stored).items()}
+
+
+def real_samples(images: list[np.ndarray], seed: int) -> list[np.ndarray]:
+    """The real training crops, not augmented, shuffled with ``seed``, as network inputs in batches of 32: the
+    int8 ranges are measured on crops as the detector delivers them (augmented training batches, with synthetic
+    plates, low light, infrared and blur, widen them: docs/recognition.md, Speed)."""
+    order = np.random.default_rng(seed).permutation(len(images))
+    inputs = np.stack([plate_input(images[i], INPUT_WIDTH) for i in order])
+    return [inputs[i : i + 32] for i in range(0, len(inputs), 32)]
 
 
 def load_images(rows: list[LabelledCrop]) -> list[np.ndarray]:
@@ -312,8 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         net = load_pretrained(rapidocr_model_path("PP-OCRv6_rec_small.onnx"))
         fit = train(run, net, "whole", args.minutes, args.steps, args.lr)
         stages.append(f"the whole network: {fit.summary()}")
-    samples = []  # training batches that narrowing and the int8 ranges are measured on
-    if args.keep < 1 or args.weights == "int8":
+    samples = []  # training batches that narrowing is measured on
+    if args.keep < 1:
         samples = [run.batch(32)[0] for _ in range(PRUNE_SAMPLES // 32)]
     if args.keep < 1:
         t0 = time.time()
@@ -332,14 +374,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.weights == "int8":
         from platekeeper.training.quantize import fake_quantized, int8_plan, quantize_onnx
 
-        plan = int8_plan(net, samples)
+        samples = real_samples(us_images + br_images, SEED)
+        plan = int8_plan(net, samples, args.int8_min_channels)
         teacher = copy.deepcopy(net).eval()
         with fake_quantized(plan):
             fit = train(run, net, "int8", args.int8_minutes, args.int8_steps, args.lr * INT8_LR, teacher)
-        stages.append(
-            f"int8 rounding simulated in the {len(plan.convs)} convolutions: {fit.summary()}, with CTC plus the float "
-            "network's output distributions as targets"
+        which = f"the {len(plan.convs)} convolutions" + (
+            f" with {args.int8_min_channels} or more channels" if args.int8_min_channels else ""
         )
+        if args.int8_steps:
+            stages.append(
+                f"int8 rounding simulated in {which}: {fit.summary()}, with CTC plus the float network's output "
+                "distributions as targets"
+            )
+        else:
+            stages.append(
+                f"int8 rounding of {which}, not trained again (`--int8-steps 0`): mean validation exact "
+                f"{fit.best_score:.3f} with the rounding simulated"
+            )
         print(stages[-1], flush=True)
     net.eval()
     metadata = {
@@ -351,10 +403,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "best_step": str(fit.best_step),
     }
     if args.weights == "int8":
-        model = quantize_onnx(export_onnx(net, metadata, fp16=False), samples)
+        model = quantize_onnx(export_onnx(net, metadata, fp16=False), samples, args.int8_min_channels)
     else:
         model = export_onnx(net, metadata)
-    model, calibration = report.calibrated(model, val_sets)
+    inherited = None
+    if teacher_net is not None and args.keep >= 1 and args.weights == "int8" and not args.int8_steps:
+        inherited = teacher_calibration(args.teacher)
+    model, calibration = report.calibrated(model, val_sets, inherited)
     sha = hashlib.sha256(model).hexdigest()
     context = report.Context(
         args=vars(args)
@@ -373,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sha256=sha,
         size_bytes=len(model),
         calibration=calibration,
+        calibration_inherited=inherited is not None,
         curve=run.curve.rows,
         machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads",
         date=datetime.date.today().isoformat(),
@@ -450,7 +506,7 @@ def train(run: Run, net: Any, stage: str, minutes: float, steps: int, lr: float,
     net.train()
     net.freeze_batchnorm()
     train_start, losses, step = time.time(), [], 0
-    while True:
+    while step < steps:
         progress = max(step / steps, (time.time() - train_start) / 60 / minutes)
         if progress >= 1:
             break
