@@ -5,7 +5,8 @@
 Each model gets one onnxruntime session per thread count (1 and 2 intra-op threads, idle threads not spinning,
 as at run time) and is fed random 48x160 inputs of 1 and of 8 crops. The runs alternate between the models, so a
 slower moment of a shared machine hits every model alike; the table gives the median milliseconds per crop.
-Without MODEL, the committed plate-ocr.onnx. ``--write`` puts the table into docs/benchmarks.md under
+Without MODEL, the two committed networks: plate-ocr-int8.onnx (the recognizer's) and the float plate-ocr.onnx it
+was rounded from. ``--write`` puts the table into docs/benchmarks.md under
 "## Plate network". The whole time per crop, with the plate rules, is bench/recognition.py's.
 """
 
@@ -36,16 +37,24 @@ def session(model: Path, threads: int) -> ort.InferenceSession:
     return create_session(model.read_bytes(), RuntimeConfig(intra_op_threads=threads, allow_spinning=False))
 
 
+def kind(meta: dict[str, str]) -> str:
+    """A network's weights from its metadata: fp16, int8, or int8 in the wide pointwise convolutions only."""
+    wide = int(meta.get("int8_min_channels", "0"))
+    if meta.get("weights") != "int8":
+        return "fp16"
+    return f"int8 in the pointwise convolutions of {wide}+ channels" if wide else "int8"
+
+
 def measure(models: list[Path], runs: int) -> tuple[dict[tuple[Path, int, int], float], dict[Path, str]]:
     """Median ms per crop for each model and setting (``runs`` runs of one crop, a quarter as many of eight),
-    and each model's weights (its ``weights`` metadata: int8, else fp16)."""
+    and each model's weights (``kind``)."""
     rng = np.random.default_rng(0)
     medians, kinds = {}, {}
     for threads, crops in SETTINGS:
         x = rng.standard_normal((crops, 3, 48, 160)).astype(np.float32)
         sessions = {m: session(m, threads) for m in models}
         for m, s in sessions.items():
-            kinds.setdefault(m, s.get_modelmeta().custom_metadata_map.get("weights", "fp16"))
+            kinds.setdefault(m, kind(s.get_modelmeta().custom_metadata_map))
         for s in sessions.values():
             s.run(None, {s.get_inputs()[0].name: x})
         times: dict[Path, list[float]] = {m: [] for m in models}
@@ -67,18 +76,18 @@ def render(models: list[Path], medians: dict[tuple[Path, int, int], float], kind
         lines.append(f"| `{m.name}` ({kinds[m]}) | {cells} |")
     return (
         "\n".join(lines) + "\n\nMilliseconds per crop, median; the network alone (bench/recognition.py has the rest). "
-        "A network other than the committed one is a file that `python -m platekeeper.training.train_ocr` wrote "
-        "(`--keep`, `--weights int8`; docs/recognition.md, Known limits, Speed).\n"
+        "A network other than the two committed ones is a file that `python -m platekeeper.training.train_ocr` "
+        "wrote (`--keep`, `--weights int8`; docs/recognition.md, Known limits, Speed).\n"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", type=Path, help="ONNX plate networks (default: the committed one)")
+    parser.add_argument("models", nargs="*", type=Path, help="ONNX plate networks (default: the two committed ones)")
     parser.add_argument("--runs", type=int, default=60, help="runs of one crop per model and thread count")
     parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args(argv)
-    models = args.models or [weights_path("plate-ocr.onnx")]
+    models = args.models or [weights_path("plate-ocr-int8.onnx"), weights_path("plate-ocr.onnx")]
     missing = [str(m) for m in models if not m.is_file()]
     if missing or args.runs < 1:
         parser.error(f"no such model: {', '.join(missing)}" if missing else "--runs must be 1 or more")

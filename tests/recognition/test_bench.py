@@ -100,8 +100,12 @@ def test_network_speed_prints_one_row_per_network(capsys: pytest.CaptureFixture[
     speed = load_bench("network_speed")
     assert speed.main(["--runs", "2"]) == 0
     out = capsys.readouterr().out
-    row = next(line for line in out.splitlines() if line.startswith("| `plate-ocr.onnx` (fp16)"))
-    assert len([float(cell) for cell in row.split("|")[2:-1]]) == 4
+    for name in (
+        "`plate-ocr-int8.onnx` (int8 in the pointwise convolutions of 384+ channels)",
+        "`plate-ocr.onnx` (fp16)",
+    ):
+        row = next(line for line in out.splitlines() if line.startswith(f"| {name}"))
+        assert len([float(cell) for cell in row.split("|")[2:-1]]) == 4
     assert "1 thread, 1 crop" in out and "2 threads, 8 crops" in out
 
 

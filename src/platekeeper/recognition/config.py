@@ -159,7 +159,11 @@ class OcrConfig(_Checked):
 class PlateOcrConfig(_Checked):
     """platekeeper's own plate recognizer (``make train-ocr``), shipped in the package with its checksum."""
 
-    model_file: str = _f("plate-ocr.onnx", "model file in platekeeper/recognition/weights")
+    model_file: str = _f(
+        "plate-ocr-int8.onnx",
+        "model file in platekeeper/recognition/weights: plate-ocr-int8.onnx, the trained network with its wide "
+        "convolutions in int8, or plate-ocr.onnx, the same network all in float (slower, reads the same plates)",
+    )
     model_sha256: str = _f("", "expected SHA-256 of the model file; empty: the one recorded in weights/SHA256SUMS")
     input_width: int = _f(160, "network input width when the model does not record one (height is 48)", 32, 1024)
     calibrated: bool = _f(True, "map confidences through the calibration stored in the model")

@@ -1,7 +1,8 @@
 """platekeeper's own plate recognizer: one small CTC network that reads a whole plate crop.
 
-The network (models/plate-ocr.onnx, committed with its SHA-256, see models/plate-ocr.md) is the PP-OCRv6
-small text recognizer fine-tuned on plates with a ``blank + 0-9 + A-Z`` head (``make train-ocr``). It reads the
+The network (weights/plate-ocr-int8.onnx, committed with its SHA-256, see docs/plate-ocr-int8-model-card.md) is
+the PP-OCRv6 small text recognizer fine-tuned on plates with a ``blank + 0-9 + A-Z`` head (``make train-ocr``),
+its wide pointwise convolutions rounded to int8 (weights/plate-ocr.onnx: the same network all in float). It reads the
 whole crop at 48 x ``input_width`` pixels in one pass, with no text-detection step: training taught it to
 skip state names, slogans, stickers, frames and stacked small characters. Its per-frame posteriors go through
 the same plate rules as every recognizer (formats, confusable characters, top-k candidates), and the
