@@ -127,22 +127,31 @@ def verify_rapidocr() -> list[str]:
     return lines
 
 
-def verify_plate_ocr() -> str:
-    """Check platekeeper's own plate recognizer, committed in the package, against weights/SHA256SUMS."""
-    from platekeeper.recognition.models import ModelError, recorded_sha256, weights_path
+def verify_plate_ocr() -> list[str]:
+    """Check platekeeper's own plate recognizer networks, committed in the package, against weights/SHA256SUMS:
+    the one the recognizer is configured to read with, and every other file listed there."""
+    from platekeeper.recognition.models import WEIGHTS_DIR, ModelError, recorded_sha256, weights_path
 
     config = PlateOcrConfig()
-    path = weights_path(config.model_file)
-    try:
-        expected = config.model_sha256 or recorded_sha256(config.model_file)
-    except ModelError as exc:
-        raise ProvisionError(str(exc)) from exc
-    if not path.is_file():
-        raise ProvisionError(f"{path} is missing: it is committed in the repository (git checkout, or make train-ocr)")
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ProvisionError(f"checksum mismatch for {path}: got {actual}, expected {expected}")
-    return f"verified {path}"
+    sums = WEIGHTS_DIR / "SHA256SUMS"
+    rows = sums.read_text().splitlines() if sums.is_file() else []
+    listed = [row.split("  ", 1)[1] for row in rows if "  " in row]
+    lines = []
+    for name in dict.fromkeys([config.model_file, *listed]):
+        path = weights_path(name)
+        try:
+            expected = (config.model_sha256 if name == config.model_file else "") or recorded_sha256(name)
+        except ModelError as exc:
+            raise ProvisionError(str(exc)) from exc
+        if not path.is_file():
+            raise ProvisionError(
+                f"{path} is missing: it is committed in the repository (git checkout, or make train-ocr)"
+            )
+        actual = sha256_of(path)
+        if actual != expected:
+            raise ProvisionError(f"checksum mismatch for {path}: got {actual}, expected {expected}")
+        lines.append(f"verified {path}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(provision_detector(models_dir, args.wheel))
         for line in verify_rapidocr():
             print(line)
-        print(verify_plate_ocr())
+        for line in verify_plate_ocr():
+            print(line)
     except (ProvisionError, OSError, zipfile.BadZipFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

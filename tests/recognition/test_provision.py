@@ -34,6 +34,8 @@ def test_provisioned_models_are_verified_idempotently(models_ready: None) -> Non
     assert result.returncode == 0, result.stderr
     assert "already provisioned" in result.stdout
     assert "PP-OCRv6_rec_small.onnx" in result.stdout
+    for network in ("plate-ocr-int8.onnx", "plate-ocr.onnx"):  # the committed plate networks, both checked
+        assert f"verified {REPO_ROOT / 'src' / 'platekeeper' / 'recognition' / 'weights' / network}" in result.stdout
 
 
 def test_checksums_file_matches_config() -> None:
