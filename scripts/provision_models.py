@@ -130,14 +130,17 @@ def verify_rapidocr() -> list[str]:
 def verify_plate_ocr() -> list[str]:
     """Check platekeeper's own plate recognizer networks, committed in the package, against weights/SHA256SUMS:
     the one the recognizer is configured to read with, and every other file listed there."""
-    from platekeeper.recognition.models import WEIGHTS_DIR, ModelError, recorded_sha256, weights_path
+    from platekeeper.recognition.models import (
+        WEIGHTS_DIR,
+        ModelError,
+        read_sha256sums,
+        recorded_sha256,
+        weights_path,
+    )
 
     config = PlateOcrConfig()
-    sums = WEIGHTS_DIR / "SHA256SUMS"
-    rows = sums.read_text().splitlines() if sums.is_file() else []
-    listed = [row.split("  ", 1)[1] for row in rows if "  " in row]
     lines = []
-    for name in dict.fromkeys([config.model_file, *listed]):
+    for name in dict.fromkeys([config.model_file, *read_sha256sums(WEIGHTS_DIR / "SHA256SUMS")]):
         path = weights_path(name)
         try:
             expected = (config.model_sha256 if name == config.model_file else "") or recorded_sha256(name)

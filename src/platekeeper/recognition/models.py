@@ -19,6 +19,7 @@ __all__ = [
     "create_session",
     "file_sha256",
     "rapidocr_model_path",
+    "read_sha256sums",
     "recorded_sha256",
     "verified_bytes",
     "weights_path",
@@ -60,14 +61,22 @@ def weights_path(file_name: str) -> Path:
     return WEIGHTS_DIR / file_name
 
 
+def read_sha256sums(sums: Path) -> dict[str, str]:
+    """File name -> SHA-256 from a ``sha256sum``-style file (``DIGEST  NAME`` lines); empty when it is absent."""
+    entries: dict[str, str] = {}
+    for line in sums.read_text().splitlines() if sums.is_file() else []:
+        digest, _, name = line.strip().partition("  ")
+        if name:
+            entries[name] = digest
+    return entries
+
+
 def recorded_sha256(file_name: str) -> str:
     """The SHA-256 that ``weights/SHA256SUMS`` records for a committed model file."""
     sums = WEIGHTS_DIR / "SHA256SUMS"
-    if sums.is_file():
-        for line in sums.read_text().splitlines():
-            digest, _, name = line.strip().partition("  ")
-            if name == file_name:
-                return digest
+    digest = read_sha256sums(sums).get(file_name)
+    if digest is not None:
+        return digest
     raise ModelError(f"{sums} records no SHA-256 for {file_name}; retrain with `make train-ocr` or restore the file")
 
 

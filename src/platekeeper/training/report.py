@@ -18,7 +18,7 @@ import onnxruntime as ort
 
 from platekeeper.recognition.config import RuntimeConfig
 from platekeeper.recognition.ctc import CharPosteriors
-from platekeeper.recognition.models import create_session
+from platekeeper.recognition.models import create_session, read_sha256sums
 from platekeeper.recognition.plate_ocr import Calibration
 from platekeeper.recognition.plates import PlateRanker
 
@@ -220,12 +220,7 @@ def _storage(ctx: Context) -> str:
 
 def record_sha256(sums: Path, name: str, digest: str) -> None:
     """Set ``name``'s line in the SHA256SUMS file ``sums`` to ``digest``, keeping the other files' lines."""
-    entries: dict[str, str] = {}
-    for line in sums.read_text().splitlines() if sums.is_file() else []:
-        recorded, _, file = line.strip().partition("  ")
-        if file:
-            entries[file] = recorded
-    entries[name] = digest
+    entries = read_sha256sums(sums) | {name: digest}
     sums.write_text("".join(f"{entries[file]}  {file}\n" for file in sorted(entries)))
 
 
