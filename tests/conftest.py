@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import shutil
 import time
 import uuid
@@ -195,6 +196,7 @@ class Harness:
         client = client or self.client
         response = client.post("/api/v1/session", json=self.sign_in_body(username))
         assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]  # cookie-authenticated writes need it
         return client
 
     def signed_in(self, role: str, username: str | None = None) -> TestClient:
@@ -236,6 +238,13 @@ def make_read(plate: str = "7ABC123", **overrides: Any) -> dict[str, Any]:
     }
     read.update(overrides)
     return read
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry (what a browser posts back)."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
 
 
 CONTEXT = {

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from platekeeper.access.models import RecoveryCode, User, UserSession
 from platekeeper.audit.models import AuditEvent
 from platekeeper.db import utcnow
-from tests.conftest import PASSWORD, Harness
+from tests.conftest import PASSWORD, Harness, csrf_of
 
 
 def _events(harness: Harness, action: str) -> list[AuditEvent]:
@@ -84,9 +84,10 @@ def test_first_sign_in_enrols_mfa_with_a_qr_code_and_recovery_codes(harness: Har
     assert "<svg" in step.text and "Set up your authenticator" in step.text
     assert browser.get("/api/v1/me").status_code == 401  # nothing is reachable before the enrolment
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', step.text).group(1)
-    wrong = browser.post("/login/enrol", data={"code": "123456", "next": "/search"})
+    csrf = csrf_of(step.text)
+    wrong = browser.post("/login/enrol", data={"code": "123456", "next": "/search", "csrf_token": csrf})
     assert wrong.status_code == 401 and "one-time code is wrong" in wrong.text
-    done = browser.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "next": "/search"})
+    done = browser.post("/login/enrol", data={"code": pyotp.TOTP(secret).now(), "next": "/search", "csrf_token": csrf})
     assert done.status_code == 200 and "shown only now" in done.text
     codes = re.findall(r'<code class="key">([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>', done.text)
     assert len(codes) == harness.settings.access.authentication.recovery_codes
@@ -112,7 +113,8 @@ def test_web_sign_in_asks_for_the_code_and_rotates_the_cookie(harness: Harness) 
     assert browser.get("/search", follow_redirects=False).status_code == 303
     page = browser.get("/login/mfa")
     assert page.status_code == 200 and "One-time code" in page.text
-    done = browser.post("/login/mfa", data={"code": harness.code("dana"), "next": "/"}, follow_redirects=False)
+    form = {"code": harness.code("dana"), "next": "/", "csrf_token": csrf_of(page.text)}
+    done = browser.post("/login/mfa", data=form, follow_redirects=False)
     assert done.status_code == 303 and browser.cookies.get("pk_session") != pending
     assert browser.get("/").status_code == 200
     thief = TestClient(harness.client.app, cookies={"pk_session": pending})

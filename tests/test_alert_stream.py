@@ -18,6 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from platekeeper.access.lifecycle import deactivate_account
+from platekeeper.access.models import TrainingRecord, User
+from platekeeper.access.training import void_training_record
 from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service import raise_alerts, release_alerts_for_purge
 from platekeeper.alerts.stream import DeliveredAlerts, Replay, Subscriber, sse_events
@@ -66,7 +69,12 @@ def test_alert_arrives_over_sse(harness: Harness) -> None:
 @pytest.fixture
 def settings(tmp_path, database_url: str) -> Settings:  # type: ignore[no-untyped-def]
     """Short keep-alives, so a listening test wakes up often enough to stop on time; a small replay limit."""
-    alerts = {"stream_keepalive_seconds": 0.3, "stream_poll_seconds": 0.5, "stream_replay_limit": 3}
+    alerts = {
+        "stream_keepalive_seconds": 0.3,
+        "stream_poll_seconds": 0.5,
+        "stream_replay_limit": 3,
+        "stream_recheck_seconds": 0.5,
+    }
     return load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH, alerts=alerts)
 
 
@@ -354,3 +362,90 @@ def test_the_stream_sends_a_replayed_alert_once_when_it_also_comes_live() -> Non
 def test_the_replay_limit_is_bounded(tmp_path: Path, limit: int) -> None:
     with pytest.raises(ConfigError, match="stream_replay_limit"):
         load_settings(data_dir=tmp_path, alerts={"stream_replay_limit": limit})
+
+
+def _end_by_sign_out(harness: Harness, client: httpx.Client, token: str) -> None:
+    assert client.delete("/api/v1/session").status_code == 200
+
+
+def _end_by_revoking(harness: Harness, client: httpx.Client, token: str) -> None:
+    (listed,) = client.get("/api/v1/account/tokens").json()["tokens"]
+    assert client.delete(f"/api/v1/account/tokens/{listed['id']}").status_code == 200
+
+
+def _end_by_deactivating(harness: Harness, client: httpx.Client, token: str) -> None:
+    with harness.database.session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "dana"))
+        deactivate_account(session, harness.key, Actor.system("test"), user_id, "left the department")
+
+
+def _end_by_voiding_training(harness: Harness, client: httpx.Client, token: str) -> None:
+    with harness.database.session() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "dana"))
+        record = session.scalars(select(TrainingRecord).where(TrainingRecord.user_id == user_id)).first()
+        void_training_record(session, harness.key, Actor.system("test"), record.id, "entered for the wrong officer")
+
+
+@pytest.mark.parametrize(
+    ("how", "by_token", "reason"),
+    [
+        (_end_by_sign_out, False, "signed out"),
+        (_end_by_revoking, True, "revoked"),
+        (_end_by_deactivating, False, "deactivated"),
+        (_end_by_deactivating, True, "deactivated"),
+        (_end_by_voiding_training, True, "training"),
+    ],
+    ids=["sign-out", "token-revoked", "deactivated-cookie", "deactivated-token", "training-voided"],
+)
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_stream_closes_when_its_session_token_or_account_ends(harness: Harness, how, by_token, reason) -> None:
+    """An open stream kept delivering plates after sign-out, revocation and deactivation: now it re-checks every
+    ``alerts.stream_recheck_seconds`` (0.5 here) and closes with an ``ended`` event; later alerts never reach it."""
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("Highland & 15th")
+    harness.user("dana", "sworn_officer")
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        made = client.post("/api/v1/account/tokens", json={"name": "dashboard", "scopes": ["alerts.view"]})
+        token = made.json()["token"]
+        listener = httpx.Client(base_url=base, timeout=15)
+        if by_token:
+            listener.headers["Authorization"] = f"Bearer {token}"
+        else:
+            listener.cookies = client.cookies
+        stream = _Stream(listener)
+        _wait_for(lambda: broker.subscribers == 1, stream=stream)
+        ingest(harness, key, make_read("5SOW350"))
+        _wait_for(lambda: len(stream.alerts) == 1, stream=stream)
+        how(harness, client, token)
+        ended = time.monotonic()
+        _wait_for(lambda: not stream.thread.is_alive(), timeout=10, stream=stream)
+        closed_after = time.monotonic() - ended
+        ingest(harness, key, make_read("5SOW350"))  # raised after the end: never delivered
+        time.sleep(0.5)
+        listener.close()
+    assert len(stream.alerts) == 1
+    assert closed_after < 3  # within a few re-check periods of 0.5 s
+    (last,) = [data for event, _, data in stream.events if event == "ended"]
+    assert reason in last["reason"], last
+    _wait_for(lambda: broker.subscribers == 0)
+
+
+def test_the_recheck_runs_on_its_own_clock_while_the_stream_is_quiet() -> None:
+    """No alert and long keep-alives: the check still runs every ``recheck_seconds``."""
+    asked: list[float] = []
+
+    async def run() -> list[str]:
+        loop = asyncio.get_running_loop()
+
+        async def check() -> str | None:
+            asked.append(loop.time())
+            return "the session was signed out or ended" if len(asked) >= 3 else None
+
+        subscriber = Subscriber(loop, 10)
+        return [chunk async for chunk in sse_events(subscriber, 30.0, access_ended=check, recheck_seconds=0.1)]
+
+    chunks = asyncio.run(asyncio.wait_for(run(), timeout=5))
+    assert len(asked) == 3 and chunks[-1].startswith("event: ended")
+    assert not any("keepalive" in c for c in chunks)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from platekeeper.access.models import UserSession
 from platekeeper.audit.models import AuditEvent
 from platekeeper.db import utcnow
-from tests.conftest import PASSWORD, Harness
+from tests.conftest import PASSWORD, Harness, csrf_of
 
 
 def _actions(harness: Harness) -> list[tuple[str, str | None, str]]:
@@ -27,6 +27,7 @@ def test_sign_in_and_out_are_audited(harness: Harness) -> None:
         "/api/v1/session", json={"username": "dana", "password": PASSWORD, "code": harness.code("dana")}
     )
     assert response.status_code == 200
+    client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie  # plain HTTP here
     assert client.get("/api/v1/me").json()["role"] == "sworn_officer"
@@ -88,10 +89,12 @@ def test_login_page_flow_and_no_open_redirect(harness: Harness) -> None:
     )
     assert good.status_code == 303 and good.headers["location"] == "/login/mfa?next=%2F"
     assert client.get("/", follow_redirects=False).status_code == 303  # not signed in before the code
-    code = client.post("/login/mfa", data={"code": harness.code("dana"), "next": "/"}, follow_redirects=False)
+    form = {"code": harness.code("dana"), "next": "/", "csrf_token": csrf_of(client.get("/login/mfa").text)}
+    code = client.post("/login/mfa", data=form, follow_redirects=False)
     assert code.status_code == 303 and code.headers["location"] == "/"
-    assert "Welcome" in client.get("/").text
-    out = client.post("/logout", follow_redirects=False)
+    home = client.get("/").text
+    assert "Welcome" in home
+    out = client.post("/logout", data={"csrf_token": csrf_of(home)}, follow_redirects=False)
     assert out.status_code == 303 and client.get("/", follow_redirects=False).status_code == 303
 
 

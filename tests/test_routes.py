@@ -19,14 +19,13 @@ from platekeeper.web.app import create_app
 from platekeeper.web.deps import Requirement
 from tests.conftest import Harness
 
-PUBLIC_ROUTES = {  # healthz, sign-in and sign-out, static files and the OpenAPI document
+PUBLIC_ROUTES = {  # healthz, sign-in, static files and the OpenAPI document
     ("GET", "/healthz"),
     ("GET", "/login"),
     ("POST", "/login"),
-    ("POST", "/logout"),
     ("POST", "/api/v1/session"),
-    ("DELETE", "/api/v1/session"),
 }
+SIGN_OUT_ROUTES = {("POST", "/logout"), ("DELETE", "/api/v1/session")}  # open to all, but CSRF-checked
 CAMERA_ROUTES = {("POST", "/api/v1/reads"), ("POST", "/api/v1/images")}
 ROLES = sorted(load_settings().access.roles)
 PATH_VALUES = {
@@ -55,7 +54,7 @@ def _api_routes(tmp_path) -> list[APIRoute]:
 
 def test_every_route_declares_exactly_one_requirement(tmp_path) -> None:
     app = create_app(load_settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/x.db"))
-    missing, public, camera = [], set(), set()
+    missing, public, camera, sign_out = [], set(), set(), set()
     for route in app.routes:
         if isinstance(route, Mount):
             assert route.path == "/static", f"unexpected mount {route.path}"
@@ -71,8 +70,11 @@ def test_every_route_declares_exactly_one_requirement(tmp_path) -> None:
                 public.add((method, route.path))
             elif found[0].kind == "camera":
                 camera.add((method, route.path))
+            elif found[0].kind == "sign_out":
+                sign_out.add((method, route.path))
     assert not missing, "routes without exactly one permission: " + ", ".join(missing)
     assert public == PUBLIC_ROUTES
+    assert sign_out == SIGN_OUT_ROUTES
     assert camera == CAMERA_ROUTES
 
 

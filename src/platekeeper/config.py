@@ -605,6 +605,14 @@ class AlertConfig(StrictModel):
         description="How long the stream keeps looking for an alert id missing from the sequence (a transaction "
         "of another process still committing) before it stops expecting it.",
     )
+    stream_recheck_seconds: float = Field(
+        5.0,
+        ge=0.1,
+        le=30,
+        description="An open alert stream asks again this often whether its session or token is still valid (not "
+        "signed out, revoked, expired or idle past its limit), and whether the account is still active and trained; "
+        "it closes as soon as any of that ends.",
+    )
     stream_replay_limit: int = Field(
         200,
         ge=1,

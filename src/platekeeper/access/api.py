@@ -14,12 +14,12 @@ from pydantic import BaseModel, Field
 
 from platekeeper.access.matrix import permission_matrix
 from platekeeper.access.models import ApiToken, User
-from platekeeper.access.service import SessionState, end_session
+from platekeeper.access.service import SessionState, end_session, open_session_csrf
 from platekeeper.access.signin import sign_in
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGNED_IN, DbSession, app_state, client_of
+from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGN_OUT, SIGNED_IN, DbSession, app_state, client_of
 from platekeeper.web.session_cookie import set_session_cookie
 
 __all__ = ["course_json", "router", "token_json"]
@@ -69,7 +69,9 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 
 @router.post("/session", dependencies=[Depends(PUBLIC)])
 def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
-    """Sign in with the password and the one-time code; the session cookie is set on the response."""
+    """Sign in with the password and the one-time code; the session cookie is set on the response.
+
+    The answer's ``csrf_token`` goes with every state-changing call made with that cookie, as ``X-CSRF-Token``."""
     state = app_state(request)
     result = sign_in(
         session,
@@ -85,10 +87,11 @@ def api_sign_in(body: SignIn, request: Request, response: Response, session: DbS
         payload = {"detail": result.message, "mfa_required": result.outcome == "mfa_required"}
         return JSONResponse(payload, status_code=STATUS_FOR.get(result.outcome, 401))
     set_session_cookie(request, response, result.token, state.settings)
-    return {"username": result.user.username, "role": result.user.role}
+    csrf = open_session_csrf(session, result.token)
+    return {"username": result.user.username, "role": result.user.role, "csrf_token": csrf}
 
 
-@router.delete("/session", dependencies=[Depends(PUBLIC)])
+@router.delete("/session", dependencies=[Depends(SIGN_OUT)])
 def api_sign_out(request: Request, response: Response, session: DbSession) -> dict[str, Any]:
     """Sign out: the session ends on the server and the cookie is cleared."""
     state = app_state(request)
@@ -113,6 +116,7 @@ def api_me(request: Request, session: DbSession, state: Annotated[SessionState, 
         "training_gaps": list(p.training_gaps),
         "mfa_enrolled": bool(user and user.totp_secret),
         "via_token": state.token_id is not None,
+        "csrf_token": state.csrf_token or None,  # send it as X-CSRF-Token with cookie-authenticated writes
     }
 
 

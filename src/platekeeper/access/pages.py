@@ -21,6 +21,7 @@ from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
     SIGN_IN_STEP,
+    SIGN_OUT,
     SIGNED_IN,
     DbSession,
     app_state,
@@ -152,7 +153,7 @@ def enrol_submit(
     return response
 
 
-@router.post("/logout", dependencies=[Depends(PUBLIC)])
+@router.post("/logout", dependencies=[Depends(SIGN_OUT)])
 def logout(request: Request, session: DbSession) -> Response:
     """End the session and return to the sign-in page."""
     end_session(session, app_state(request).audit_key, request.cookies.get(SESSION_COOKIE), client_of(request))

@@ -39,9 +39,11 @@ __all__ = [
     "list_users",
     "needs_mfa",
     "open_session",
+    "open_session_csrf",
     "principal_for",
     "remember_access_context",
     "resolve_session",
+    "session_is_live",
     "token_hash",
     "user_by_name",
 ]
@@ -216,7 +218,8 @@ def open_session(session: Session, settings: Settings, user: User, stage: str = 
     return token, row
 
 
-def _live(row: UserSession, settings: Settings, now: datetime) -> bool:
+def session_is_live(row: UserSession, settings: Settings, now: datetime) -> bool:
+    """Not ended, not past its absolute expiry, and not idle past ``web.session_idle_minutes``."""
     idle_limit = timedelta(minutes=settings.web.session_idle_minutes)
     return row.ended_at is None and row.expires_at > now and now - row.last_seen_at <= idle_limit
 
@@ -231,7 +234,7 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
         return None
     row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     now = utcnow()
-    if row is None or row.stage != "active" or not _live(row, settings, now):
+    if row is None or row.stage != "active" or not session_is_live(row, settings, now):
         return None
     user = session.get(User, row.user_id)
     if user is None or user.status != "active":
@@ -249,6 +252,16 @@ def resolve_session(session: Session, settings: Settings, token: str | None) -> 
         session_id=row.id,
         access_context=context,
     )
+
+
+def open_session_csrf(session: Session, token: str | None) -> str | None:
+    """The CSRF token of the session (at any stage of signing in) this cookie token names, while it is open."""
+    if not token:
+        return None
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        return None
+    return row.csrf_token
 
 
 def remember_access_context(session: Session, session_id: int, context: dict[str, str]) -> None:

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.context import AccessContextError
+from platekeeper.access.recheck import access_ended
 from platekeeper.access.service import SessionState
 from platekeeper.alerts.runtime import runtime_of
 from platekeeper.alerts.service import (
@@ -89,7 +91,9 @@ def api_alert_stream(
     With ``after`` (the dashboard's first connection) or a ``Last-Event-ID`` header (a browser reconnecting; it wins
     over ``after``), the stream first sends the dashboard alerts above that id it missed, oldest first, at most
     ``alerts.stream_replay_limit`` (the newest). A bad ``after`` is refused (400); a malformed ``Last-Event-ID``
-    is ignored (browsers send it on their own), as if absent.
+    is ignored (browsers send it on their own), as if absent. Every ``alerts.stream_recheck_seconds`` the stream
+    checks its session or token, the account and its training again; when any has ended it sends ``event: ended``
+    with the reason and closes.
     """
     if "text/event-stream" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": "this stream needs Accept: text/event-stream (use EventSource)"}, 406)
@@ -119,6 +123,13 @@ def api_alert_stream(
     broker = runtime.broker
     keepalive = app.settings.alerts.stream_keepalive_seconds
 
+    def still_allowed() -> str | None:  # read-only: the stream does not keep an idle session alive
+        with app.database.read_connection() as conn, Session(bind=conn) as check:
+            return access_ended(check, app.settings, state, "alerts.view")
+
+    async def ended() -> str | None:
+        return await run_in_threadpool(still_allowed)
+
     async def body() -> Any:
         subscriber = broker.subscribe()  # first, so an alert committed during the replay read comes live
         try:
@@ -127,7 +138,8 @@ def api_alert_stream(
             except Exception:  # end the stream: the browser reconnects and asks again from the same id
                 log.exception("alert stream: could not read the alerts missed since %s", cursor)
                 return
-            async for chunk in sse_events(subscriber, keepalive, replay):
+            recheck = app.settings.alerts.stream_recheck_seconds
+            async for chunk in sse_events(subscriber, keepalive, replay, access_ended=ended, recheck_seconds=recheck):
                 yield chunk
         finally:
             broker.unsubscribe(subscriber)

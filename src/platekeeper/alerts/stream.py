@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 __all__ = [
+    "AccessCheck",
     "AlertBroker",
     "AlertFeed",
     "DeliveredAlerts",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+AccessCheck = Callable[[], Awaitable[str | None]]
+"""Asked every ``recheck_seconds`` by an open stream: why its caller may no longer listen, or None while it may."""
 
 
 class AlertFeed(Protocol):
@@ -236,32 +241,61 @@ def _alert_event(message: dict[str, Any], cursor: int) -> str:
     return f"id: {cursor}\nevent: alert\ndata: {json.dumps(message, separators=(',', ':'))}\n\n"
 
 
-async def sse_events(subscriber: Subscriber, keepalive: float, replay: Replay | None = None) -> AsyncIterator[str]:
+async def sse_events(
+    subscriber: Subscriber,
+    keepalive: float,
+    replay: Replay | None = None,
+    *,
+    access_ended: AccessCheck | None = None,
+    recheck_seconds: float = 5.0,
+) -> AsyncIterator[str]:
     """The text/event-stream body: the replayed alerts, then one ``alert`` event per new alert, a comment when idle.
 
     Each event's ``id`` is the highest alert id sent so far (the alert's own id unless alerts come out of order),
     so a reconnecting browser's ``Last-Event-ID`` asks for exactly what it has not seen. When the replay was cut at
-    its limit, a ``replay-truncated`` event comes first (the dashboard asks for a reload).
+    its limit, a ``replay-truncated`` event comes first (the dashboard asks for a reload). Every ``recheck_seconds``
+    (and before any alert when the last check is older than that) ``access_ended`` is asked again; once it gives a
+    reason, an ``ended`` event says it and the stream closes.
     """
     yield "retry: 2000\n\n"
+    clock = asyncio.get_running_loop().time
+    checked = clock()
+
+    async def ended() -> str | None:
+        nonlocal checked
+        checked = clock()
+        return None if access_ended is None else await access_ended()
+
     cursor = replay.after if replay is not None else 0
     replayed: set[int] = set()
     if replay is not None:
         if replay.truncated:
             yield f"event: replay-truncated\ndata: {json.dumps({'sent': len(replay.alerts)})}\n\n"
-        for message in replay.alerts:
-            replayed.add(int(message["id"]))
-            cursor = max(cursor, int(message["id"]))
-            yield _alert_event(message, cursor)
+        for missed in replay.alerts:
+            replayed.add(int(missed["id"]))
+            cursor = max(cursor, int(missed["id"]))
+            yield _alert_event(missed, cursor)
+    sent = clock()
     while True:
+        due = min(sent + keepalive, checked + recheck_seconds)
         try:
-            message = await asyncio.wait_for(subscriber.queue.get(), timeout=keepalive)
+            message: dict[str, Any] | None = await asyncio.wait_for(
+                subscriber.queue.get(), timeout=max(0.0, due - clock())
+            )
         except TimeoutError:
-            yield ": keepalive\n\n"
+            message = None
+        if clock() - checked >= recheck_seconds and (reason := await ended()) is not None:
+            yield f"event: ended\ndata: {json.dumps({'reason': reason})}\n\n"
+            return
+        if message is None:
+            if clock() - sent >= keepalive:
+                sent = clock()
+                yield ": keepalive\n\n"
             continue
         alert_id = int(message["id"])
         if alert_id in replayed:  # committed just before the replay read and published just after: sent already
             replayed.discard(alert_id)  # the broker's ledger hands each id over once, so it cannot come again
             continue
         cursor = max(cursor, alert_id)
+        sent = clock()
         yield _alert_event(message, cursor)

@@ -1,14 +1,18 @@
 """Request dependencies: the database session, who is asking, and the permission every route declares.
 
-Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBLIC``, ``SIGNED_IN``, ``CAMERA``, or
-``SIGN_IN_STEP`` for the one-time-code and enrolment steps of signing in); ``tests/test_routes.py`` walks
-``app.routes`` and fails on any route without one. A user is known by the session cookie or by a personal API token
-(``Authorization: Bearer pkt_...``); ``CAMERA`` accepts only camera keys (``pkc_...``). A plate-data permission
-also needs current training: the requirement refuses with :class:`TrainingRequired` naming the course.
+Every route takes exactly one :class:`Requirement` (``requires("perm")``, ``PUBLIC``, ``SIGNED_IN``, ``CAMERA``,
+``SIGN_IN_STEP`` for the one-time-code and enrolment steps of signing in, or ``SIGN_OUT``); ``tests/test_routes.py``
+walks ``app.routes`` and fails on any route without one. A state-changing request (any method but GET, HEAD,
+OPTIONS) that comes with a session cookie needs that session's CSRF token, as the ``X-CSRF-Token`` header or a
+form's ``csrf_token`` field, or it is refused with 403 before anything runs; bearer-token calls are exempt. A
+user is known by the session cookie or by a personal API token (``Authorization: Bearer pkt_...``); ``CAMERA``
+accepts only camera keys (``pkc_...``). A plate-data permission also needs current training: the requirement
+refuses with :class:`TrainingRequired` naming the course.
 """
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,11 +23,12 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.models import UserSession
 from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
-from platekeeper.access.service import SessionState, resolve_session, token_hash
+from platekeeper.access.service import SessionState, open_session_csrf, resolve_session, token_hash
 from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
@@ -33,26 +38,35 @@ from platekeeper.reads.images import ImageStore
 
 __all__ = [
     "CAMERA",
+    "CSRF_HEADER",
     "PUBLIC",
     "SESSION_COOKIE",
     "SIGNED_IN",
     "SIGN_IN_STEP",
+    "SIGN_OUT",
     "AfterIngest",
     "AppState",
     "AuthRequired",
+    "CsrfRefused",
     "DbSession",
     "Forbidden",
     "Requirement",
     "app_state",
     "check_csrf",
     "client_of",
+    "csrf_sent",
     "current",
     "db_session",
     "render",
+    "require_csrf",
     "requires",
 ]
 
 SESSION_COOKIE = "pk_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -88,6 +102,17 @@ class Forbidden(Exception):
         self.message = message
 
 
+class CsrfRefused(Forbidden):
+    """A state-changing request that came with the session cookie but without this session's CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this request changes data and came with your session cookie but without this session's CSRF token "
+            f"(the form's {CSRF_FIELD} field, or the {CSRF_HEADER.title()} header for the API): "
+            "reload the page and try again"
+        )
+
+
 def app_state(request: Request) -> AppState:
     """The app's shared state."""
     state: AppState = request.app.state.platekeeper
@@ -99,7 +124,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     state: SessionState | None = getattr(request.state, "session", None)
     base = {
         "principal": state.principal if state else None,
-        "csrf_token": state.csrf_token if state else "",
+        "csrf_token": state.csrf_token if state else getattr(request.state, "csrf_token", ""),
         "idle_seconds": app_state(request).settings.web.session_idle_minutes * 60,
     }
     return app_state(request).templates.TemplateResponse(
@@ -128,20 +153,29 @@ class Requirement:
     """What a route needs. Instances are the dependencies the route walk looks for."""
 
     def __init__(self, kind: str, permission: str | None = None) -> None:
-        self.kind = kind  # public | signed_in | permission | camera | sign_in_step
+        self.kind = kind  # public | signed_in | permission | camera | sign_in_step | sign_out
         self.permission = permission
 
     def __repr__(self) -> str:
         return f"Requirement({self.kind!r}, {self.permission!r})"
 
-    def __call__(self, request: Request, session: DbSession) -> Any:
+    async def __call__(self, request: Request, session: DbSession) -> Any:
         if self.kind == "public":
             return None
         if self.kind == "camera":
-            return self._camera(request, session)
+            return await run_in_threadpool(self._camera, request, session)
         if self.kind == "sign_in_step":
-            return self._sign_in_step(request, session)
-        state = self._session_state(request, session)
+            expected = await run_in_threadpool(self._sign_in_step, request, session)
+            await require_csrf(request, expected)
+            return None
+        if self.kind == "sign_out":
+            pending = await run_in_threadpool(open_session_csrf, session, request.cookies.get(SESSION_COOKIE))
+            if pending is not None:  # nothing to end (and so nothing to forge) without an open session
+                await require_csrf(request, pending)
+            return None
+        state = await run_in_threadpool(self._session_state, request, session)
+        if state.token_id is None:  # the cookie rides along on any request, a bearer token never does
+            await require_csrf(request, state.csrf_token)
         if self.permission and not state.principal.can(self.permission):
             if state.token_id:
                 raise Forbidden(f"this API token's scopes (or its owner's role) do not grant {self.permission!r}")
@@ -169,12 +203,15 @@ class Requirement:
         return state
 
     @staticmethod
-    def _sign_in_step(request: Request, session: Session) -> None:
-        """Between the password and the one-time code: a pending session must exist (else back to sign-in)."""
+    def _sign_in_step(request: Request, session: Session) -> str:
+        """Between the password and the one-time code: a pending session must exist (else back to sign-in).
+        Returns the pending session's CSRF token (its forms carry it)."""
         token = request.cookies.get(SESSION_COOKIE)
         row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token or "")))
         if not token or row is None or row.stage == "active" or row.ended_at is not None:
             raise AuthRequired("sign in with your username and password first")
+        request.state.csrf_token = row.csrf_token
+        return row.csrf_token
 
     @staticmethod
     def _camera(request: Request, session: Session) -> Camera:
@@ -194,6 +231,7 @@ PUBLIC = Requirement("public")
 SIGNED_IN = Requirement("signed_in")
 CAMERA = Requirement("camera")
 SIGN_IN_STEP = Requirement("sign_in_step")
+SIGN_OUT = Requirement("sign_out")
 _BY_PERMISSION: dict[str, Requirement] = {}
 
 
@@ -214,7 +252,28 @@ def current(request: Request) -> Principal | None:
 
 def check_csrf(state: SessionState, token: str | None) -> None:
     """Refuse a form post whose CSRF token is not this session's."""
-    import hmac
-
     if not token or not hmac.compare_digest(token, state.csrf_token):
         raise HTTPException(403, "the form has expired or did not come from this site; reload the page and retry")
+
+
+async def csrf_sent(request: Request) -> str | None:
+    """The CSRF token a request carries: the ``X-CSRF-Token`` header, else a form's ``csrf_token`` field."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES:
+        value = (await request.form()).get(CSRF_FIELD)  # parsed once: the route's Form fields reuse it
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def require_csrf(request: Request, expected: str) -> None:
+    """Refuse a state-changing request made with the session cookie unless it carries the session's CSRF token.
+
+    Safe methods pass (they change nothing); a request authenticated by a bearer token never reaches here.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    sent = await csrf_sent(request)
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfRefused()

@@ -61,5 +61,11 @@
     else show("reconnecting", "Live feed interrupted; reconnecting…");
   });
   source.addEventListener("replay-truncated", () => { truncated = true; live(); });
+  // The server ends the stream when the session or the account can no longer see alerts: do not reconnect.
+  source.addEventListener("ended", (event) => {
+    source.close();
+    const reason = JSON.parse(event.data).reason || "your session ended";
+    show("closed", `Live feed stopped: ${reason}. Sign in again to see new alerts.`);
+  });
   source.addEventListener("alert", (event) => addAlert(JSON.parse(event.data)));
 })();
