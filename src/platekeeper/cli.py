@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +18,9 @@ from platekeeper.access.service import (
     generate_password,
     list_users,
 )
+from platekeeper.audit.checkpoints import CheckpointSchedule, anchor_check, sinks_for, write_checkpoint
 from platekeeper.audit.service import Actor, load_or_create_key, verify_and_record
+from platekeeper.audit.signing import InstallationKey, SigningKeyError
 from platekeeper.cameras.service import (
     CameraError,
     create_camera,
@@ -64,6 +67,13 @@ class Runtime:
     @property
     def audit_key(self) -> bytes:
         return load_or_create_key(self.settings.data_dir / self.settings.audit.key_file)
+
+    @property
+    def signing_key(self) -> InstallationKey:
+        try:
+            return InstallationKey.load_or_create(self.settings.data_path(self.settings.signing.key_file))
+        except SigningKeyError as exc:
+            raise fail(str(exc)) from None
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -145,6 +155,9 @@ def serve(
     web_app.state.alerting.start_watch()  # hotlist refresh from hotlists.watch_dir, when set
     if rt.settings.recognition_queue.in_process_worker:
         _worker_for(rt, web_app).start_thread()
+    checkpoints = CheckpointSchedule(rt.settings, rt.database, rt.audit_key, rt.signing_key)
+    checkpoints.start()  # every audit.checkpoint_minutes, and once more at shutdown
+    web_app.state.platekeeper.on_shutdown.append(checkpoints.stop)
     out.print(f"platekeeper serving on [bold]http://{host}:{port}[/]  (database: {rt.database.dialect})")
     for name in ("initial-admin.txt", "demo-credentials.txt"):
         if (rt.settings.data_dir / name).exists():
@@ -252,19 +265,47 @@ def cameras_list() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain: exit 0 when intact, 1 naming the first bad event otherwise."""
+def audit_verify(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file of signed checkpoints to check the chain against (default: audit.checkpoint_file); a "
+            "copy from another host, or a syslog collector's log, works too."
+        ),
+    ] = None,
+) -> None:
+    """Check the audit chain and its signed checkpoints: exit 0 when intact, 1 naming what is wrong otherwise."""
     rt = runtime()
+    check = anchor_check(rt.settings, rt.signing_key, checkpoints)
     with rt.database.session() as session:
-        result = verify_and_record(session, rt.audit_key, Actor.system("cli"))
-    if not result.intact:
+        result = verify_and_record(session, rt.audit_key, Actor.system("cli"), check)
+    if result.first_bad_seq is not None:
         err.print(
             f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "
             f"({result.checked} events before it are intact)",
             highlight=False,
         )
         raise typer.Exit(1)
-    out.print(f"audit chain intact: {result.checked} events verified")
+    if result.anchor_problem:
+        err.print(f"[bold red]audit chain does not match its signed checkpoints:[/] {result.anchor_problem}")
+        raise typer.Exit(1)
+    out.print(f"audit chain intact: {result.checked} events verified; {result.anchor}", highlight=False)
+    out.print(f"checkpoints are signed by {rt.signing_key.fingerprint}", highlight=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head now and write it to the checkpoint sinks (for cron, or before a maintenance window)."""
+    rt = runtime()
+    with rt.database.session() as session:
+        checkpoint = write_checkpoint(session, rt.audit_key, rt.signing_key, sinks_for(rt.settings), "manual")
+    if checkpoint is None:
+        out.print("the audit chain is empty: nothing to sign yet")
+        return
+    out.print(
+        f"checkpoint written: event {checkpoint.seq}, hash {checkpoint.hash[:16]}…, signed by {checkpoint.key}",
+        highlight=False,
+    )
 
 
 def _worker_for(rt: Runtime, web_app: Any) -> Any:

@@ -46,6 +46,7 @@ __all__ = [
     "RoleConfig",
     "SearchConfig",
     "Settings",
+    "SigningConfig",
     "WebConfig",
     "get_settings",
     "load_settings",
@@ -330,6 +331,38 @@ class AuditConfig(StrictModel):
     reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
     key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
     page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
+    checkpoint_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        description="How often `platekeeper serve` writes a signed checkpoint of the chain's head (seq, hash, time) "
+        "outside the database; also at shutdown, and on demand with `platekeeper audit checkpoint`.",
+    )
+    checkpoint_sinks: tuple[Literal["file", "syslog"], ...] = Field(
+        ("file",),
+        min_length=1,
+        description="Where checkpoints go: `file` (an append-only file, checkpoint_file) and/or `syslog` (to a "
+        "collector on another host, syslog_address). `audit verify` reads the file, or a copy given with "
+        "--checkpoints.",
+    )
+    checkpoint_file: Path = Field(
+        Path("audit-checkpoints.jsonl"),
+        description="The append-only checkpoint file, relative to data_dir unless absolute. Put it where the "
+        "database's owner cannot rewrite it (another volume, `chattr +a`, or shipped to another host).",
+    )
+    syslog_address: str = Field(
+        "/dev/log",
+        max_length=200,
+        description="The syslog socket path, or host:port (UDP) of a collector, for the `syslog` sink.",
+    )
+
+
+class SigningConfig(StrictModel):
+    key_file: Path = Field(
+        Path("signing.key"),
+        description="The installation's Ed25519 signing key (PEM, mode 0600, created at first use), relative to "
+        "data_dir unless absolute. It signs audit checkpoints; keep it off the database volume where you can.",
+    )
 
 
 class IngestConfig(StrictModel):
@@ -647,6 +680,7 @@ class Settings(BaseSettings):
     access: AccessPolicyConfig = AccessPolicyConfig()
     retention: RetentionConfig = RetentionConfig()
     audit: AuditConfig = AuditConfig()
+    signing: SigningConfig = SigningConfig()
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
     web: WebConfig = WebConfig()
@@ -687,6 +721,10 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database URL actually used."""
         return self.database_url or f"sqlite:///{self.data_dir / 'platekeeper.db'}"
+
+    def data_path(self, path: Path) -> Path:
+        """A configured path: as given when absolute, else under data_dir."""
+        return path if path.is_absolute() else self.data_dir / path
 
     @property
     def resolved_image_dir(self) -> Path:

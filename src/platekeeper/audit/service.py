@@ -13,8 +13,8 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,15 @@ __all__ = [
     "AUDIT_ACTIONS",
     "GENESIS_HASH",
     "Actor",
+    "AnchorCheck",
     "AuditFilter",
     "AuditPage",
     "ChainVerification",
     "UnknownAuditAction",
+    "chain_head",
     "count_events",
     "event_fields",
+    "event_hashes",
     "list_events",
     "load_or_create_key",
     "record_event",
@@ -84,6 +87,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "reads.image": "An image of a plate read was retrieved.",
     "reads.access_refused": "An access to plate data was refused.",
     "audit.view": "The audit log was viewed.",
+    "audit.checkpoint_failed": "A signed checkpoint of the chain's head could not be written to a sink.",
     "audit.verify": "The audit chain was verified.",
     "system.demo_seeded": "Demo data was seeded.",
     "hotlists.create": "A hotlist was created.",
@@ -209,15 +213,22 @@ def record_event(
 
 @dataclass(frozen=True)
 class ChainVerification:
-    """The result of walking the chain: how many events were checked and the first bad one, if any."""
+    """The result of walking the chain: how many events were checked and the first bad one, if any; and, when
+    signed checkpoints were given, which one the chain matched (``anchor``) or how it fails them."""
 
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    anchor: str | None = None
+    anchor_problem: str | None = None
 
     @property
     def intact(self) -> bool:
-        return self.first_bad_seq is None
+        return self.first_bad_seq is None and self.anchor_problem is None
+
+
+AnchorCheck = Callable[[Session], tuple[str | None, str | None]]
+"""Compares the chain with signed checkpoints kept outside the database: (what it matched, or the problem)."""
 
 
 def _check(key: bytes, event: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
@@ -331,15 +342,43 @@ def view_audit_log(
     return AuditPage(events=events, total=total, page=page, page_size=page_size)
 
 
-def verify_and_record(session: Session, key: bytes, actor: Actor) -> ChainVerification:
-    """Verify the chain and record that it was verified, with the result."""
+def verify_and_record(
+    session: Session, key: bytes, actor: Actor, anchor_check: AnchorCheck | None = None
+) -> ChainVerification:
+    """Verify the chain (and, with ``anchor_check``, that it still holds every signed checkpoint), and record that
+    it was verified, with the result."""
     result = verify_chain(session, key)
+    if anchor_check is not None:
+        anchor, problem = anchor_check(session)
+        result = replace(result, anchor=anchor, anchor_problem=problem)
     record_event(
         session,
         key,
         "audit.verify",
         actor,
         outcome="success" if result.intact else "failure",
-        details={"checked": result.checked, "first_bad_seq": result.first_bad_seq, "reason": result.reason},
+        details={
+            "checked": result.checked,
+            "first_bad_seq": result.first_bad_seq,
+            "reason": result.reason,
+            "anchor": result.anchor,
+            "anchor_problem": result.anchor_problem,
+        },
     )
     return result
+
+
+def chain_head(session: Session) -> tuple[int, str] | None:
+    """The newest event's ``seq`` and ``hash``; None for an empty chain."""
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return (int(row.seq), str(row.hash)) if row else None
+
+
+def event_hashes(session: Session, seqs: list[int]) -> dict[int, str]:
+    """The stored ``hash`` of each of these events that exists."""
+    found: dict[int, str] = {}
+    for start in range(0, len(seqs), VERIFY_BATCH):
+        batch = seqs[start : start + VERIFY_BATCH]
+        rows = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(batch)))
+        found.update({int(r.seq): str(r.hash) for r in rows})
+    return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +31,7 @@ from platekeeper.alerts.runtime import AlertRuntime
 from platekeeper.audit import api as audit_api
 from platekeeper.audit import pages as audit_pages
 from platekeeper.audit.service import load_or_create_key
+from platekeeper.audit.signing import InstallationKey
 from platekeeper.cameras import api as cameras_api
 from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
@@ -203,6 +207,13 @@ def _security_headers(app: FastAPI) -> None:
         return response
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    for hook in app.state.platekeeper.on_shutdown:  # e.g. the last audit checkpoint (platekeeper serve)
+        await run_in_threadpool(hook)
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the web app for these settings (and database, which tests pass in)."""
     database = database or Database(settings.resolved_database_url)
@@ -212,11 +223,13 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         description="ALPR platform that enforces the agency's privacy and usage policy.",
+        lifespan=_lifespan,
     )
     app.state.platekeeper = AppState(
         settings=settings,
         database=database,
         audit_key=load_or_create_key(settings.data_dir / settings.audit.key_file),
+        signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
         image_store=ImageStore(settings.resolved_image_dir),
         templates=_templates(settings),
     )

@@ -30,6 +30,7 @@ from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState, open_session_csrf, resolve_session, token_hash
 from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
+from platekeeper.audit.signing import InstallationKey
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
@@ -81,9 +82,11 @@ class AppState:
     settings: Settings
     database: Database
     audit_key: bytes
+    signing_key: InstallationKey
     image_store: ImageStore
     templates: Jinja2Templates
     after_ingest: list[AfterIngest] = field(default_factory=list)
+    on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # run when the server stops, in order
 
 
 class AuthRequired(Exception):
