@@ -25,6 +25,11 @@ def _id(harness: Harness, username: str) -> int:
         return session.scalars(select(User.id).where(User.username == username)).one()
 
 
+def _user(harness: Harness, username: str) -> User:
+    with harness.database.session() as session:
+        return session.scalars(select(User).where(User.username == username)).one()
+
+
 def _request(client: TestClient, username: str, role: str = "records") -> dict:
     body = {"username": username, "display_name": username.title(), "role": role, "password": PASSWORD}
     response = client.post("/api/v1/users", json=body)
@@ -98,6 +103,27 @@ def test_accounts_inactive_for_90_days_are_suspended(harness: Harness) -> None:
     back = admin.post(f"/api/v1/users/{_id(harness, 'dana')}/reactivate")
     assert back.status_code == 200 and back.json()["status"] == "active"
     harness.login("dana", TestClient(harness.client.app))
+
+
+def test_a_token_of_an_account_inactive_for_90_days_suspends_it_for_good(harness: Harness) -> None:
+    """The token request was refused, but the suspension and its event were rolled back with it, and the
+    account's old cookie session still worked."""
+    officer = harness.signed_in("sworn_officer", "dana")
+    token = officer.post("/api/v1/account/tokens", json={"name": "laptop", "scopes": ["reads.search"]}).json()
+    days = harness.settings.access.accounts.inactive_suspend_days
+    with harness.database.session() as session:
+        old = utcnow() - timedelta(days=days, hours=1)
+        session.execute(
+            update(User)
+            .where(User.username == "dana")
+            .values(last_activity_at=old, last_login_at=old, approved_at=old, created_at=old)
+        )
+    script = TestClient(harness.client.app)
+    response = script.get("/api/v1/me", headers={"Authorization": f"Bearer {token['token']}"})
+    assert response.status_code == 401
+    assert _user(harness, "dana").status == "suspended"
+    assert [e.details["username"] for e in _events(harness, "users.suspend")] == ["dana"]
+    assert officer.get("/api/v1/me").status_code == 401  # the cookie session ended with the suspension
 
 
 def test_a_role_with_more_rights_needs_a_new_approval(harness: Harness) -> None:

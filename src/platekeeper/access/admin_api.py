@@ -20,7 +20,7 @@ from platekeeper.access.service import SessionState, UserError, create_user, lis
 from platekeeper.access.training import TrainingError, add_training_record, expiring_training, void_training_record
 from platekeeper.audit.service import record_event
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import DbSession, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "user_json"]
 
@@ -109,7 +109,7 @@ def api_request_account(body: AccountRequest, request: Request, session: DbSessi
 
 
 @router.post("/users/{user_id}/approve")
-def api_approve(user_id: int, request: Request, session: DbSession, state: Approve) -> Any:
+def api_approve(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
     """Approve a requested account (not your own request, not a role with rights you lack)."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(
@@ -118,7 +118,7 @@ def api_approve(user_id: int, request: Request, session: DbSession, state: Appro
 
 
 @router.post("/users/{user_id}/reactivate")
-def api_reactivate(user_id: int, request: Request, session: DbSession, state: Approve) -> Any:
+def api_reactivate(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
     """Return a suspended or deactivated account to service."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(
@@ -127,35 +127,35 @@ def api_reactivate(user_id: int, request: Request, session: DbSession, state: Ap
 
 
 @router.post("/users/{user_id}/deactivate")
-def api_deactivate(user_id: int, body: Reason, request: Request, session: DbSession, state: Manage) -> Any:
+def api_deactivate(user_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage) -> Any:
     """Deactivate at once: sessions end and tokens are revoked."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.deactivate_account(session, app.audit_key, actor, user_id, body.reason))
 
 
 @router.post("/users/{user_id}/role")
-def api_change_role(user_id: int, body: RoleChange, request: Request, session: DbSession, state: Manage) -> Any:
+def api_change_role(user_id: RowId, body: RoleChange, request: Request, session: DbSession, state: Manage) -> Any:
     """Change the role; gaining rights sends the account back for approval."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.change_role(session, app.settings, app.audit_key, actor, user_id, body.role))
 
 
 @router.post("/users/{user_id}/unlock")
-def api_unlock(user_id: int, request: Request, session: DbSession, state: Manage) -> Any:
+def api_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """Lift a lockout."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.unlock_account(session, app.audit_key, actor, user_id))
 
 
 @router.post("/users/{user_id}/mfa-reset")
-def api_reset_mfa(user_id: int, request: Request, session: DbSession, state: Manage) -> Any:
+def api_reset_mfa(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """Forget the user's authenticator; they enrol again at the next sign-in."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.reset_mfa(session, app.audit_key, actor, user_id))
 
 
 @router.post("/users/{user_id}/password-reset")
-def api_reset_password(user_id: int, request: Request, session: DbSession, state: Manage) -> Any:
+def api_reset_password(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """A new random password for a user who forgot theirs; in this answer only. Their sessions end."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
     return _answer(lambda: {"password": lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)})
@@ -163,7 +163,7 @@ def api_reset_password(user_id: int, request: Request, session: DbSession, state
 
 @router.post("/users/{user_id}/training/{record_id}/void")
 def api_void_training(
-    user_id: int, record_id: int, body: Reason, request: Request, session: DbSession, state: Manage
+    user_id: RowId, record_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage
 ) -> Any:
     """Void a training record entered in error (it stays on file, marked void)."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
@@ -176,7 +176,7 @@ def api_void_training(
 
 
 @router.post("/users/{user_id}/training", status_code=201)
-def api_add_training(user_id: int, body: TrainingIn, request: Request, session: DbSession, state: Manage) -> Any:
+def api_add_training(user_id: RowId, body: TrainingIn, request: Request, session: DbSession, state: Manage) -> Any:
     """Record a completed course with its date, instructor and evidence."""
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
 

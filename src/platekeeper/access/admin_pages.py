@@ -25,7 +25,7 @@ from platekeeper.access.training import training_status as course_statuses
 from platekeeper.audit.service import record_event
 from platekeeper.db import utcnow
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import SIGNED_IN, DbSession, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import SIGNED_IN, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
 
@@ -91,7 +91,7 @@ def users_create(
     return _users_page(request, session, created=user.username)
 
 
-def _user_page(request: Request, session: DbSession, user_id: int, **extra: object) -> Response:
+def _user_page(request: Request, session: DbSession, user_id: RowId, **extra: object) -> Response:
     settings = app_state(request).settings
     user = session.get(User, user_id)
     if user is None:
@@ -115,13 +115,13 @@ def _user_page(request: Request, session: DbSession, user_id: int, **extra: obje
 
 
 @router.get("/users/{user_id}")
-def user_page(user_id: int, request: Request, session: DbSession, state: Manage) -> Response:
+def user_page(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Response:
     """One account: status, approval, role, lockout, MFA and training records, with the actions on them."""
     return _user_page(request, session, user_id)
 
 
 def _act(
-    request: Request, session: DbSession, state: SessionState, user_id: int, message: str, action: Callable[[], Any]
+    request: Request, session: DbSession, state: SessionState, user_id: RowId, message: str, action: Callable[[], Any]
 ) -> Response:
     """Run a lifecycle action and show the account again, with the message or the rule it broke."""
     try:
@@ -132,7 +132,9 @@ def _act(
 
 
 @router.post("/users/{user_id}/approve")
-def user_approve(user_id: int, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = "") -> Response:
+def user_approve(
+    user_id: RowId, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
+) -> Response:
     """Approve a requested account."""
     check_csrf(state, csrf_token)
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
@@ -148,7 +150,7 @@ def user_approve(user_id: int, request: Request, session: DbSession, state: Appr
 
 @router.post("/users/{user_id}/reactivate")
 def user_reactivate(
-    user_id: int, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
+    user_id: RowId, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
 ) -> Response:
     """Return a suspended or deactivated account to service."""
     check_csrf(state, csrf_token)
@@ -165,7 +167,7 @@ def user_reactivate(
 
 @router.post("/users/{user_id}/deactivate")
 def user_deactivate(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     session: DbSession,
     state: Manage,
@@ -187,7 +189,7 @@ def user_deactivate(
 
 @router.post("/users/{user_id}/role")
 def user_role(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     session: DbSession,
     state: Manage,
@@ -208,7 +210,7 @@ def user_role(
 
 
 @router.post("/users/{user_id}/unlock")
-def user_unlock(user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = "") -> Response:
+def user_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = "") -> Response:
     """Lift a lockout."""
     check_csrf(state, csrf_token)
     app, actor = app_state(request), actor_of(state.principal, client_of(request))
@@ -224,7 +226,7 @@ def user_unlock(user_id: int, request: Request, session: DbSession, state: Manag
 
 @router.post("/users/{user_id}/mfa-reset")
 def user_mfa_reset(
-    user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
+    user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
 ) -> Response:
     """Forget the user's authenticator app (lost phone); they enrol again at the next sign-in."""
     check_csrf(state, csrf_token)
@@ -241,7 +243,7 @@ def user_mfa_reset(
 
 @router.post("/users/{user_id}/password-reset")
 def user_password_reset(
-    user_id: int, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
+    user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
 ) -> Response:
     """A new random password for a user who forgot theirs, shown once on this page."""
     check_csrf(state, csrf_token)
@@ -261,8 +263,8 @@ def user_password_reset(
 
 @router.post("/users/{user_id}/training/{record_id}/void")
 def user_training_void(
-    user_id: int,
-    record_id: int,
+    user_id: RowId,
+    record_id: RowId,
     request: Request,
     session: DbSession,
     state: Manage,
@@ -284,7 +286,7 @@ def user_training_void(
 
 @router.post("/users/{user_id}/training")
 def user_training(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     session: DbSession,
     state: Manage,

@@ -19,7 +19,7 @@ from platekeeper.access.signin import sign_in
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGN_OUT, SIGNED_IN, DbSession, app_state, client_of
+from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGN_OUT, SIGNED_IN, DbSession, RowId, app_state, client_of
 from platekeeper.web.session_cookie import set_session_cookie
 
 __all__ = ["course_json", "router", "token_json"]
@@ -158,7 +158,7 @@ def api_create_token(
 
 @router.delete("/account/tokens/{token_id}", tags=["access"])
 def api_revoke_token(
-    token_id: int, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
+    token_id: RowId, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
 ) -> Any:
     """Revoke one of the caller's tokens; it stops working at once."""
     app = app_state(request)

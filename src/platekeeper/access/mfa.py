@@ -78,7 +78,7 @@ def matching_step(
 ) -> int | None:
     """The time step a 6-digit code belongs to, or None if it matches none in the window or was already used."""
     code = normalize_code(code)
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # Arabic-Indic, full-width... are digits too
         return None
     totp = pyotp.TOTP(secret)
     current = int((now if now is not None else time.time()) // TOTP_STEP_SECONDS)

@@ -24,6 +24,7 @@ from platekeeper.web.deps import (
     SIGN_OUT,
     SIGNED_IN,
     DbSession,
+    RowId,
     app_state,
     check_csrf,
     client_of,
@@ -263,7 +264,7 @@ def account_token_create(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def account_token_revoke(
-    token_id: int, request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
+    token_id: RowId, request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """Revoke one of your tokens."""
     check_csrf(state, csrf_token)

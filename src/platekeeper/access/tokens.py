@@ -107,7 +107,8 @@ def revoke_token(session: Session, key: bytes, principal: Principal, actor: Acto
 def resolve_token(session: Session, settings: Settings, key: bytes, raw: str | None) -> SessionState | None:
     """The session state for a valid, unexpired, unrevoked token of an active account; None otherwise.
 
-    An account unused past the inactivity limit is suspended here too (a token does not keep a dormant account).
+    An account unused past the inactivity limit is suspended here too (a token does not keep a dormant account),
+    and that is committed at once, with the audit event and the end of the account's sessions.
     """
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
@@ -116,7 +117,10 @@ def resolve_token(session: Session, settings: Settings, key: bytes, raw: str | N
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = session.get(User, token.user_id)
-    if user is None or suspend_if_inactive(session, settings, key, user, now) or user.status != "active":
+    if user is not None and suspend_if_inactive(session, settings, key, user, now):
+        session.commit()  # the request is refused (and rolled back); the suspension, its event and the ended
+        return None  # sessions must stay
+    if user is None or user.status != "active":
         return None
     token.last_used_at = user.last_activity_at = now
     principal = principal_for(user, settings, training_gaps(training_status(session, settings, user)))

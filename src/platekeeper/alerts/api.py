@@ -34,7 +34,7 @@ from platekeeper.alerts.stream import sse_events
 from platekeeper.audit.service import record_event
 from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import DbSession, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router"]
 
@@ -160,7 +160,7 @@ def api_alert_figures(
 
 @router.get("/alerts/{alert_id}", responses={400: {"description": "Missing purpose or case number"}})
 def api_get_alert(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
@@ -245,7 +245,7 @@ def _step(request: Request, session: DbSession, run: Any) -> Response:
 
 @router.post("/alerts/{alert_id}/acknowledge", responses={409: {"description": "Out of order"}})
 def api_acknowledge(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.verify"))],
@@ -260,7 +260,7 @@ def api_acknowledge(
 
 @router.post("/alerts/{alert_id}/visual-check", responses={409: {"description": "Out of order or not attested"}})
 def api_visual_check(
-    alert_id: int,
+    alert_id: RowId,
     body: VisualIn,
     request: Request,
     session: DbSession,
@@ -284,7 +284,7 @@ def api_visual_check(
 
 @router.post("/alerts/{alert_id}/clets", responses={409: {"description": "Out of order or bad reference"}})
 def api_clets(
-    alert_id: int,
+    alert_id: RowId,
     body: CletsIn,
     request: Request,
     session: DbSession,
@@ -308,7 +308,7 @@ def api_clets(
 
 @router.post("/alerts/{alert_id}/disposition", responses={409: {"description": "Refused (e.g. enforcement unchecked)"}})
 def api_disposition(
-    alert_id: int,
+    alert_id: RowId,
     body: DispositionIn,
     request: Request,
     session: DbSession,

@@ -28,7 +28,7 @@ from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
 from platekeeper.reads.access_params import context_or_refusal, stated_context
-from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["char_diff", "router"]
 
@@ -107,7 +107,7 @@ def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[
 
 @router.get("/alerts/{alert_id}")
 def alert_page(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
@@ -132,7 +132,7 @@ def alert_page(
     return render(request, "alert.html", {**context, "context": ctx})
 
 
-def _after_step(alert_id: int, run: Any) -> Response:
+def _after_step(alert_id: RowId, run: Any) -> Response:
     try:
         run()
     except AlertNotFound as exc:
@@ -148,7 +148,7 @@ Csrf = Annotated[str, Form()]
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def alert_acknowledge(
-    alert_id: int, request: Request, session: DbSession, state: Verify, csrf_token: Csrf = ""
+    alert_id: RowId, request: Request, session: DbSession, state: Verify, csrf_token: Csrf = ""
 ) -> Response:
     """Acknowledge the alert."""
     check_csrf(state, csrf_token)
@@ -160,7 +160,7 @@ def alert_acknowledge(
 
 @router.post("/alerts/{alert_id}/visual-check")
 def alert_visual_check(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Verify,
@@ -188,7 +188,7 @@ def alert_visual_check(
 
 @router.post("/alerts/{alert_id}/clets")
 def alert_clets(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Verify,
@@ -216,7 +216,7 @@ def alert_clets(
 
 @router.post("/alerts/{alert_id}/disposition")
 def alert_disposition(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     session: DbSession,
     state: Verify,

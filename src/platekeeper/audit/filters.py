@@ -14,13 +14,19 @@ class AuditFilterError(ValueError):
     """A filter value that cannot be used; the message names it."""
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # room for the day after and any time zone
+
+
 def _day(value: str | None, name: str, tz: ZoneInfo) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=tz)
+        day = date.fromisoformat(value)
     except ValueError:
         raise AuditFilterError(f"{name}: not a date (use YYYY-MM-DD)") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise AuditFilterError(f"{name}: must be a date from {FIRST_DAY} to {LAST_DAY}")
+    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def parse_audit_filter(

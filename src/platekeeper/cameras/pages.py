@@ -15,7 +15,7 @@ from platekeeper.cameras.service import (
     rotate_camera_key,
 )
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
 
@@ -64,7 +64,7 @@ def cameras_create(
 
 @router.post("/cameras/{camera_id}/rotate-key")
 def cameras_rotate(
-    camera_id: int,
+    camera_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("cameras.manage"))],
@@ -83,7 +83,7 @@ def cameras_rotate(
 
 @router.post("/cameras/{camera_id}/deactivate")
 def cameras_deactivate(
-    camera_id: int,
+    camera_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("cameras.manage"))],

@@ -28,7 +28,7 @@ from platekeeper.hotlists.service import (
 )
 from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import DbSession, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "summary_json"]
 
@@ -90,7 +90,7 @@ def api_create_hotlist(
 
 @router.post("/hotlists/{hotlist_id}/import", responses={422: {"description": "Bad rows; nothing was loaded"}})
 async def api_import(
-    hotlist_id: int,
+    hotlist_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
@@ -157,7 +157,7 @@ def _hit_json(hit: HistoricalHit, camera_names: dict[int, str]) -> dict[str, Any
 
 @router.get("/hotlists/{hotlist_id}/entries", responses={400: {"description": "Missing purpose or case number"}})
 def api_list_entries(
-    hotlist_id: int,
+    hotlist_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
@@ -195,7 +195,7 @@ class EntryIn(BaseModel):
 
 @router.post("/hotlists/{hotlist_id}/entries", status_code=201)
 def api_add_entry(
-    hotlist_id: int,
+    hotlist_id: RowId,
     body: EntryIn,
     request: Request,
     session: DbSession,

@@ -24,7 +24,7 @@ from platekeeper.hotlists.service import (
 )
 from platekeeper.reads.access_params import StatedContext, context_or_refusal, stated_context
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
 
@@ -94,7 +94,7 @@ async def hotlists_import(
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
     file: Annotated[UploadFile, File()],
-    hotlist_id: Annotated[int, Form()],
+    hotlist_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     csrf_token: Csrf = "",
     mode: Annotated[str, Form(max_length=12)] = "full",
     format: Annotated[str, Form(max_length=8)] = "csv",
@@ -188,7 +188,7 @@ async def hotlists_add_entry(
 
 @router.get("/hotlists/{hotlist_id}")
 def hotlist_entries_page(
-    hotlist_id: int,
+    hotlist_id: RowId,
     request: Request,
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 from starlette.datastructures import UploadFile
 
 from platekeeper.access.context import AccessContextError
@@ -26,31 +27,42 @@ from platekeeper.reads.service import (
     get_read_image,
     search_reads,
 )
-from platekeeper.web.deps import CAMERA, DbSession, app_state, client_of, requires
+from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
 MAX_PARTS = 2 * 10_000 + 1
+MAX_INT_DIGITS = 4300  # Python's own limit for int() of a string (sys.get_int_max_str_digits())
+
+
+def _number(text: str) -> int | float:
+    """An integer in the JSON. Past 4,300 digits ``int()`` refuses (a denial-of-service guard): read such a number
+    as a float (infinity), so that the read's own validation names the field and its bounds."""
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def parse_json(data: bytes | str, what: str) -> Any:
+    """JSON from a client, or a 400 that says what is wrong with it (nesting too deep included)."""
+    try:
+        return json.loads(data, parse_int=_number)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise HTTPException(400, f"{what} is not valid JSON: it is nested too deeply") from None
 
 
 async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        try:
-            return json.loads(await request.body()), {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
+        return parse_json(await request.body(), "the body"), {}
     if content_type == "multipart/form-data":
         limit = app_state(request).settings.ingest.max_request_bytes
         form = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS, max_part_size=limit)
         batch = form.get("batch")
         if not isinstance(batch, str):
             raise HTTPException(400, "a multipart upload needs a text part named 'batch' holding the JSON batch")
-        try:
-            payload = json.loads(batch)
-        except json.JSONDecodeError as exc:
-            raise HTTPException(400, f"the 'batch' part is not valid JSON: {exc}") from None
+        payload = parse_json(batch, "the 'batch' part")
         parts = {name: await value.read() for name, value in form.multi_items() if isinstance(value, UploadFile)}
         return payload, parts
     raise HTTPException(415, "send application/json, or multipart/form-data with a 'batch' part")
@@ -163,7 +175,7 @@ def api_search_reads(
     plate: Annotated[str | None, Query(max_length=32, description="Plate, or a pattern with * and ?")] = None,
     since: Annotated[datetime | None, Query(description="From this time (ISO 8601 with timezone)")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with timezone)")] = None,
-    camera: Annotated[list[int] | None, Query(description="Camera ids")] = None,
+    camera: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None, Query(description="Camera ids")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     purpose: Annotated[str | None, Query(description="An authorized purpose code")] = None,
     case_number: Annotated[str | None, Query(description="Case or incident number")] = None,

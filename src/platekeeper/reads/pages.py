@@ -14,11 +14,15 @@ from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
 from platekeeper.reads.access_params import StatedContext, context_or_refusal, stated_context
 from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
-from platekeeper.web.deps import DbSession, app_state, client_of, render, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+def _is_row_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
+
+
 SEARCH_FIELDS = ("plate", "since", "until", "camera")
 
 
@@ -40,7 +44,9 @@ def _form(request: Request, stated: StatedContext) -> dict[str, Any]:
         "plate": params.get("plate", ""),
         "since": params.get("since", ""),
         "until": params.get("until", ""),
-        "cameras": [int(c) for c in params.getlist("camera") if c.isdigit()],
+        "cameras": [
+            int(c) for c in params.getlist("camera") if c.isascii() and c.isdigit() and 0 < int(c) <= MAX_ROW_ID
+        ],
     }
 
 

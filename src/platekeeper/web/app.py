@@ -83,10 +83,18 @@ class BodyLimit:
                 raise _BodyTooLarge
             return message
 
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await _too_large(self.max_bytes)(scope, receive, send)
+            await self.app(scope, counting_receive, tracking_send)
+        except* _BodyTooLarge:  # a group when it crossed a task group (the headers middleware runs the app in one)
+            if not started:
+                await _too_large(self.max_bytes)(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

@@ -16,10 +16,10 @@ import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Path, Request, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from platekeeper.reads.images import ImageStore
 __all__ = [
     "CAMERA",
     "CSRF_HEADER",
+    "MAX_ROW_ID",
     "PUBLIC",
     "SESSION_COOKIE",
     "SIGNED_IN",
@@ -52,6 +53,7 @@ __all__ = [
     "DbSession",
     "Forbidden",
     "Requirement",
+    "RowId",
     "app_state",
     "check_csrf",
     "client_of",
@@ -64,11 +66,14 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "pk_session"
+MAX_ROW_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a row, and SQLite refuses to bind it
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2^63-1")]
+"""A numeric id in a route's path: out of range is a 422 naming the parameter, never a database error."""
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = FilePath(__file__).parent / "templates"
 
 
 AfterIngest = Callable[[Session, Settings, list[uuid.UUID]], None]

@@ -1,0 +1,168 @@
+"""Bad input found in a security review that answered 500: each is now a 4xx naming the field, and stores nothing.
+
+Non-ASCII digits in a one-time code, integers past 64 bits in ids and filters, a date at the end of the calendar,
+JSON nested 100,000 deep, a 5,000-digit number in a read, and a chunked body over the limit without a declared
+length.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from platekeeper.access.models import User
+from platekeeper.audit.models import AuditEvent
+from platekeeper.reads.models import PlateRead
+from tests.browser import live_server
+from tests.conftest import CONTEXT, PASSWORD, Harness, csrf_of, make_read
+
+ARABIC_INDIC = "\u0661\u0662\u0663\u0664\u0665\u0666"  # ١٢٣٤٥٦: str.isdigit() says yes
+FULL_WIDTH = "\uff11\uff12\uff13\uff14\uff15\uff16"  # １２３４５６
+HUGE = str(2**63)  # one past the largest 64-bit signed integer
+HUGER = "9" * 40
+
+
+def _failures(harness: Harness, username: str) -> int:
+    with harness.database.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return user.failed_attempts
+
+
+def _events(harness: Harness, action: str) -> int:
+    with harness.database.session() as session:
+        return int(session.scalar(select(func.count()).where(AuditEvent.action == action)) or 0)
+
+
+@pytest.mark.parametrize("code", [ARABIC_INDIC, FULL_WIDTH, "12345\u0667"])
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_code_of_non_ascii_digits_is_a_failed_attempt(harness: Harness, code: str) -> None:
+    harness.user("dana", "sworn_officer")
+    before = _events(harness, "auth.sign_in_failed") + _events(harness, "auth.mfa_failed")
+    response = harness.client.post("/api/v1/session", json={"username": "dana", "password": PASSWORD, "code": code})
+    assert response.status_code == 401, response.text
+    assert _failures(harness, "dana") == 1
+    browser = TestClient(harness.client.app)
+    browser.post("/login", data={"username": "dana", "password": PASSWORD}, follow_redirects=False)
+    page = browser.post("/login/mfa", data={"code": code, "csrf_token": csrf_of(browser.get("/login/mfa").text)})
+    assert page.status_code == 401 and "one-time code is wrong" in page.text
+    assert _failures(harness, "dana") == 2
+    after = _events(harness, "auth.sign_in_failed") + _events(harness, "auth.mfa_failed")
+    assert after - before == 2  # both attempts are in the audit log
+
+
+def _ids_to_try(harness: Harness) -> list[tuple[str, str]]:
+    routes = []
+    for value in (HUGE, HUGER, "-" + HUGE):
+        routes += [
+            ("GET", f"/api/v1/reads?camera={value}&since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z"),
+            ("GET", f"/search?camera={value}&since=2026-01-01T00:00&until=2026-01-02T00:00"),
+            ("GET", f"/api/v1/alerts/{value}"),
+            ("GET", f"/alerts/{value}"),
+            ("POST", f"/api/v1/alerts/{value}/acknowledge"),
+            ("GET", f"/api/v1/hotlists/{value}"),
+            ("GET", f"/hotlists/{value}"),
+            ("POST", f"/api/v1/hotlists/{value}/import"),
+            ("GET", f"/api/v1/users/{value}"),
+            ("GET", f"/users/{value}"),
+            ("POST", f"/api/v1/users/{value}/unlock"),
+            ("POST", f"/api/v1/users/{value}/password-reset"),
+            ("POST", f"/users/{value}/unlock"),
+            ("DELETE", f"/api/v1/account/tokens/{value}"),
+            ("GET", f"/cameras/{value}"),
+            ("POST", f"/cameras/{value}/deactivate"),
+        ]
+    return routes
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_ids_past_64_bits_are_a_4xx(harness: Harness) -> None:
+    clients = {role: harness.signed_in(role) for role in ("alpr_admin", "sworn_officer", "records_manager")}
+    failures = []
+    for method, path in _ids_to_try(harness):
+        for role, client in clients.items():
+            params = CONTEXT if "reads" in path or "search" in path else None
+            data = {"csrf_token": client.headers["X-CSRF-Token"]} if method == "POST" else None
+            response = client.request(method, path, params=params, data=data, follow_redirects=False)
+            if response.status_code >= 500:
+                failures.append(f"{role} {method} {path}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_date_at_the_end_of_the_calendar_is_a_4xx_or_an_empty_page(harness: Harness) -> None:
+    auditor = harness.signed_in("auditor")
+    for path in ("/api/v1/audit/events", "/audit"):
+        for query in ({"until": "9999-12-31"}, {"since": "9999-12-31"}, {"since": "0001-01-01"}):
+            response = auditor.get(path, params=query)
+            assert response.status_code in (200, 400, 422), (path, query, response.status_code)
+            if response.status_code != 200 and path.startswith("/api/"):
+                assert "until" in response.text or "since" in response.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_json_nested_100000_deep_is_a_4xx(harness: Harness) -> None:
+    _, key = harness.camera()
+    body = b"[" * 100_000 + b"]" * 100_000
+    for path, headers in (
+        ("/api/v1/reads", {"Authorization": f"Bearer {key}"}),
+        ("/api/v1/session", {}),
+    ):
+        response = harness.client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+    admin = harness.signed_in("alpr_admin")
+    response = admin.post("/api/v1/users", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_number_of_5000_digits_in_a_read_is_refused_for_that_read(harness: Harness) -> None:
+    _, key = harness.camera()
+    huge = "9" * 5000
+    for field in ("confidence", "latitude", "heading"):
+        read = make_read()
+        raw = '{"reads": [' + _with_raw_number(read, field, huge) + "]}"
+        response = harness.client.post(
+            "/api/v1/reads", content=raw, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, (field, response.status_code, response.text[:200])
+        assert field in response.text
+    with harness.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(PlateRead)) == 0
+
+
+def _with_raw_number(read: dict, field: str, digits: str) -> str:
+    import json
+
+    text = json.dumps({**read, field: 0.5})
+    return text.replace(f'"{field}": 0.5', f'"{field}": {digits}')
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_chunked_body_over_the_limit_is_413_like_a_declared_one(harness: Harness) -> None:
+    _, key = harness.camera()
+    limit = harness.settings.ingest.max_request_bytes
+    with live_server(harness.client.app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as conn:
+            conn.sendall(
+                (
+                    "POST /api/v1/reads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                    f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n\r\n"
+                ).encode()
+            )
+            chunk = b"x" * (1024 * 1024)
+            sent = 0
+            try:
+                while sent <= limit + len(chunk):
+                    conn.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    sent += len(chunk)
+                conn.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the server may close the connection once it has answered
+            answer = conn.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert "max_request_bytes" in answer
