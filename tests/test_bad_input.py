@@ -20,7 +20,7 @@ from tests.browser import live_server
 from tests.conftest import CONTEXT, PASSWORD, Harness, csrf_of, make_read
 
 ARABIC_INDIC = "\u0661\u0662\u0663\u0664\u0665\u0666"  # ١٢٣٤٥٦: str.isdigit() says yes
-FULL_WIDTH = "\uff11\uff12\uff13\uff14\uff15\uff16"  # １２３４５６
+FULL_WIDTH = "\uff11\uff12\uff13\uff14\uff15\uff16"  # full-width digits one to six
 HUGE = str(2**63)  # one past the largest 64-bit signed integer
 HUGER = "9" * 40
 
