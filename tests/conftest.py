@@ -197,6 +197,7 @@ class Harness:
         response = client.post("/api/v1/session", json=self.sign_in_body(username))
         assert response.status_code == 200, response.text
         client.headers["X-CSRF-Token"] = response.json()["csrf_token"]  # cookie-authenticated writes need it
+        client.headers["Sec-Fetch-Site"] = "same-origin"  # as a browser on platekeeper's own pages says
         return client
 
     def signed_in(self, role: str, username: str | None = None) -> TestClient:

@@ -28,6 +28,7 @@ def _cross_site(harness: Harness, role: str) -> TestClient:
     """A browser signed in as ``role`` whose cookie is sent by another site's page: it has no CSRF token."""
     client = harness.signed_in(role)
     del client.headers["X-CSRF-Token"]
+    client.headers["Sec-Fetch-Site"] = "cross-site"
     return client
 
 

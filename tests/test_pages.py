@@ -170,3 +170,32 @@ def test_an_address_that_is_no_page_says_so_plainly(harness: Harness) -> None:
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
     own = auditor.post("/audit/verify", data={})  # a route's own message stays as it is
     assert own.status_code == 403 and "the form has expired or did not come from this site" in own.text
+
+
+def test_a_link_from_another_site_does_not_search_under_the_remembered_case(harness: Harness) -> None:
+    """A cross-site link to /search?plate=... ran an audited search under the officer's last case: now it shows
+    the filled-in form, searches nothing and records nothing; the officer's own pages still reuse the context."""
+    _upload(harness, "5SOW350")
+    officer = harness.signed_in("sworn_officer")
+    assert officer.get("/search", params={**CONTEXT, "plate": "7ABC*"}).status_code == 200  # the context is stated
+    searches = _count(harness, "reads.search")
+    for site in ("cross-site", "same-site", "none"):
+        linked = officer.get("/search", params={"plate": "5SOW350"}, headers={"Sec-Fetch-Site": site})
+        assert linked.status_code == 200 and "has not run" in linked.text, site
+        assert "reads found" not in linked.text and 'value="5SOW350"' in linked.text
+        assert f'value="{CONTEXT["case_number"]}"' not in linked.text  # the remembered case is not offered
+    no_header = TestClient(harness.client.app, cookies=officer.cookies)
+    assert "has not run" in no_header.get("/search", params={"plate": "5SOW350"}).text
+    assert _count(harness, "reads.search") == searches and _count(harness, "reads.access_refused") == 0
+    own = officer.get("/search", params={"plate": "5SOW350"})  # from the officer's own page: reused
+    assert own.status_code == 200 and "1 read found" in own.text
+    assert _count(harness, "reads.search") == searches + 1
+    read_id = re.search(r'href="/reads/([0-9a-f-]{36})"', own.text).group(1)
+    foreign = officer.get(f"/reads/{read_id}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert foreign.status_code == 400 and "State the purpose first" in foreign.text
+    assert _count(harness, "reads.view") == 0
+
+
+def _count(harness: Harness, action: str) -> int:
+    with harness.database.session() as session:
+        return len(session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all())

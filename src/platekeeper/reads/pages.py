@@ -12,13 +12,28 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
-from platekeeper.reads.access_params import StatedContext, context_or_refusal, stated_context
+from platekeeper.reads.access_params import CONTEXT_FIELDS, StatedContext, context_or_refusal, stated_context
 from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
-from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires, same_origin
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+CROSS_SITE_NOTICE = (
+    "This search was opened from a link outside platekeeper, so it has not run. Check the purpose, case number "
+    "and justification below, then press Search."
+)
+
+
+def _remembered(request: Request, state: SessionState) -> dict[str, str] | None:
+    """The context last stated in this session, for requests from this site's own pages only."""
+    return state.access_context if same_origin(request) else None
+
+
+def _states_context(request: Request) -> bool:
+    return any(request.query_params.get(name) for name in CONTEXT_FIELDS)
+
+
 def _is_row_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
 
@@ -62,12 +77,18 @@ def search_page(
     state: Annotated[SessionState, Depends(requires("reads.search"))],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Search form and results. The purpose, case number and justification are asked for every search."""
-    stated = stated_context(request, fallback=state.access_context)
+    """Search form and results. The purpose, case number and justification are asked for every search.
+
+    The context last stated in this session is reused only for a request from this site's own pages (its result
+    pages, its links); a link from anywhere else shows the filled-in form and searches nothing until the officer
+    submits it."""
+    stated = stated_context(request, fallback=_remembered(request, state))
     form = _form(request, stated)
     base = {"form": form, "cameras": list_cameras(session), "problems": {}, "error": None, "result": None}
     if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
         return render(request, "search.html", base)
+    if not same_origin(request) and not _states_context(request):
+        return render(request, "search.html", {**base, "notice": CROSS_SITE_NOTICE})
     try:
         query = ReadQuery(
             plate=form["plate"] or None,
@@ -109,8 +130,9 @@ def read_page(
     session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.view"))],
 ) -> Response:
-    """One read with its plate crop and overview. Opening it is a data access and is audited."""
-    stated = stated_context(request, fallback=state.access_context)
+    """One read with its plate crop and overview. Opening it is a data access and is audited (the remembered
+    context is reused only from this site's own pages, as for a search)."""
+    stated = stated_context(request, fallback=_remembered(request, state))
     ctx = context_or_refusal(session, request, state.principal, stated, "reads.view", {"read_id": str(read_id)})
     if isinstance(ctx, AccessContextError):
         return render(

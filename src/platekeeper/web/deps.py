@@ -63,6 +63,7 @@ __all__ = [
     "render",
     "require_csrf",
     "requires",
+    "same_origin",
 ]
 
 SESSION_COOKIE = "pk_session"
@@ -250,6 +251,14 @@ def requires(permission: str) -> Requirement:
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     return _BY_PERMISSION.setdefault(permission, Requirement("permission", permission))
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the browser says the request came from one of this site's own pages (``Sec-Fetch-Site``).
+
+    A link or form on another site makes the browser send ``cross-site``; browsers too old to send the header
+    count as not same-origin (fail closed)."""
+    return request.headers.get("sec-fetch-site") == "same-origin"
 
 
 def current(request: Request) -> Principal | None:
