@@ -166,3 +166,35 @@ def test_a_chunked_body_over_the_limit_is_413_like_a_declared_one(harness: Harne
             answer = conn.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert "max_request_bytes" in answer
+
+
+def _bomb_png() -> bytes:
+    """49 million pixels of one grey in about 48 KB: decoding it costs a quarter of a second and 49 MB."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (7000, 7000), 128).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(harness: Harness) -> None:
+    """20 such PNGs in one batch took 5 s to decode: each is now refused from its header and byte size."""
+    _, key = harness.camera()
+    bomb = _bomb_png()
+    assert len(bomb) < 100_000
+    reads = [make_read(crop_image={"base64": _b64(bomb)}) for _ in range(20)]
+    response = harness.client.post("/api/v1/reads", json={"reads": reads}, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 422, response.text
+    reasons = {item["reason"] for item in response.json()["results"]}
+    assert len(reasons) == 1 and "ingest.max_pixels_per_byte" in reasons.pop()
+    with harness.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(PlateRead)) == 0

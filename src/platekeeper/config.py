@@ -374,7 +374,31 @@ class IngestConfig(StrictModel):
         le=500_000_000,
         description="Largest width x height accepted (decompression-bomb guard).",
     )
+    max_batch_pixels: int = Field(
+        250_000_000,
+        ge=100_000,
+        le=10_000_000_000,
+        description="Most pixels (width x height, read from the headers before decoding) all the images of one "
+        "request may hold together; the reads whose images go past it are rejected, so one request cannot keep "
+        "the server decoding for long.",
+    )
+    max_pixels_per_byte: dict[str, float] = Field(
+        default_factory=lambda: {"JPEG": 100.0, "PNG": 400.0, "WEBP": 1000.0},
+        description="An image claiming more pixels per byte of file than this, for its format, is refused before "
+        "decoding (a decompression bomb). Camera photographs hold under 30; a single flat colour reaches about 64 "
+        "in JPEG, 310 in RGB PNG and 560 in WebP.",
+    )
     max_batch_reads: int = Field(500, ge=1, le=10_000, description="Most reads in one batch.")
+
+    @field_validator("max_pixels_per_byte")
+    @classmethod
+    def _densities(cls, value: dict[str, float]) -> dict[str, float]:
+        for fmt, density in value.items():
+            if fmt not in ("JPEG", "PNG", "WEBP"):
+                raise ValueError(f"{fmt!r} is not an accepted image format (JPEG, PNG, WEBP)")
+            if not 1 <= density <= 100_000:
+                raise ValueError(f"{fmt}: {density} pixels per byte is outside 1..100000")
+        return value
     max_clock_skew_minutes: int = Field(10, ge=0, le=1440, description="How far in the future captured_at may lie.")
 
 

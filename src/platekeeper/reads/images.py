@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from platekeeper.config import IngestConfig
 
-__all__ = ["ImageRejected", "ImageStore", "ValidImage", "validate_image"]
+__all__ = ["ImageRejected", "ImageStore", "PixelBudget", "ValidImage", "validate_image"]
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 ACCEPTED = "JPEG, PNG or WebP"  # MEDIA_TYPES, as a camera owner reads them
@@ -28,6 +28,23 @@ Image.MAX_IMAGE_PIXELS = None  # our own limit (IngestConfig.max_image_pixels) a
 
 class ImageRejected(ValueError):
     """The bytes are not an acceptable image; the message says why."""
+
+
+class PixelBudget:
+    """The pixels one request's images may still hold (``ingest.max_batch_pixels``), spent before decoding."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.remaining = limit
+
+    def spend(self, pixels: int) -> None:
+        """Take ``pixels`` from the budget, or refuse the image when they do not fit."""
+        if pixels > self.remaining:
+            raise ImageRejected(
+                f"this request's images hold more than {self.limit} pixels in all (ingest.max_batch_pixels); "
+                "send this read again in a smaller batch"
+            )
+        self.remaining -= pixels
 
 
 @dataclass(frozen=True)
@@ -39,8 +56,9 @@ class ValidImage:
     height: int
 
 
-def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
-    """Check format, size, pixel count and integrity; return the image with its digest."""
+def validate_image(data: bytes, limits: IngestConfig, budget: PixelBudget | None = None) -> ValidImage:
+    """Check format, size, pixel count (alone, per byte, and against the request's ``budget``) and integrity,
+    reading only the header until every check on the pixel count has passed; return the image with its digest."""
     if not data:
         raise ImageRejected("image is empty (0 bytes)")
     if len(data) > limits.max_image_bytes:
@@ -54,6 +72,15 @@ def validate_image(data: bytes, limits: IngestConfig) -> ValidImage:
                 raise ImageRejected(
                     f"image is {width}x{height} pixels; the limit is {limits.max_image_pixels} pixels in all"
                 )
+            density = limits.max_pixels_per_byte.get(fmt)
+            if density is not None and width * height > density * len(data):
+                raise ImageRejected(
+                    f"image claims {width}x{height} pixels in only {len(data)} bytes, more than "
+                    f"{density:g} pixels per byte for {fmt} (ingest.max_pixels_per_byte): a decompression bomb, "
+                    "not a photograph"
+                )
+            if budget is not None:
+                budget.spend(width * height)
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 image.load()

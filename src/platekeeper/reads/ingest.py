@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from platekeeper.cameras.models import Camera
 from platekeeper.config import Settings
 from platekeeper.db import Base, utcnow
-from platekeeper.reads.images import ImageRejected, ImageStore, ValidImage, validate_image
+from platekeeper.reads.images import ImageRejected, ImageStore, PixelBudget, ValidImage, validate_image
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.schemas import ImageRef, ReadIn
@@ -79,7 +79,9 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _decode(ref: ImageRef | None, parts: dict[str, bytes], settings: Settings, name: str) -> ValidImage | None:
+def _decode(
+    ref: ImageRef | None, parts: dict[str, bytes], settings: Settings, name: str, budget: PixelBudget
+) -> ValidImage | None:
     if ref is None:
         return None
     if ref.part is not None:
@@ -92,7 +94,7 @@ def _decode(ref: ImageRef | None, parts: dict[str, bytes], settings: Settings, n
         except (binascii.Error, ValueError):
             raise ImageRejected(f"{name}: not valid base64") from None
     try:
-        return validate_image(data, settings.ingest)
+        return validate_image(data, settings.ingest, budget)
     except ImageRejected as exc:
         raise ImageRejected(f"{name}: {exc}") from None
 
@@ -105,7 +107,9 @@ class _Prepared:
     overview: ValidImage | None
 
 
-def _prepare(index: int, raw: Any, parts: dict[str, bytes], settings: Settings) -> _Prepared | IngestItem:
+def _prepare(
+    index: int, raw: Any, parts: dict[str, bytes], settings: Settings, budget: PixelBudget
+) -> _Prepared | IngestItem:
     raw_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
     if not isinstance(raw, dict):
         return IngestItem(index, None, "rejected", "a read must be a JSON object")
@@ -124,8 +128,8 @@ def _prepare(index: int, raw: Any, parts: dict[str, bytes], settings: Settings) 
             f"captured_at: older than the {settings.retention.days}-day retention period",
         )
     try:
-        crop = _decode(read.crop_image, parts, settings, "crop_image")
-        overview = _decode(read.overview_image, parts, settings, "overview_image")
+        crop = _decode(read.crop_image, parts, settings, "crop_image", budget)
+        overview = _decode(read.overview_image, parts, settings, "overview_image", budget)
     except ImageRejected as exc:
         return IngestItem(index, raw_id, "rejected", str(exc))
     return _Prepared(index, read, crop, overview)
@@ -244,8 +248,9 @@ def ingest_batch(
         raise BatchError(f"the batch holds {len(reads)} reads; the limit is {settings.ingest.max_batch_reads}")
     result = IngestResult()
     prepared: list[_Prepared] = []
+    budget = PixelBudget(settings.ingest.max_batch_pixels)
     for index, raw in enumerate(reads):
-        outcome = _prepare(index, raw, parts or {}, settings)
+        outcome = _prepare(index, raw, parts or {}, settings, budget)
         if isinstance(outcome, IngestItem):
             result.items.append(outcome)
         else:
