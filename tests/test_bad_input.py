@@ -163,9 +163,28 @@ def test_a_chunked_body_over_the_limit_is_413_like_a_declared_one(harness: Harne
                 conn.sendall(b"0\r\n\r\n")
             except OSError:
                 pass  # the server may close the connection once it has answered
-            answer = conn.recv(4096).decode(errors="replace")
+            answer = _read_answer(conn)
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert "max_request_bytes" in answer
+
+
+def _read_answer(conn: socket.socket) -> str:
+    """The whole answer: headers, then the body up to its declared length."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _length(data):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
+
+
+def _length(data: bytes) -> int:
+    for line in data.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
 
 
 def _bomb_png() -> bytes:
