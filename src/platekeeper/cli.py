@@ -30,6 +30,7 @@ from platekeeper.cameras.service import (
 )
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
+from platekeeper.files import restrict_umask, start_up_warning, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
 
@@ -57,6 +58,11 @@ app.add_typer(worker_app, name="worker")
 out = Console()
 err = Console(stderr=True)
 EXIT_USAGE = 2
+
+
+@app.callback()
+def _private_files() -> None:
+    restrict_umask()  # whatever the shell's umask, the database, images and keys are 0600 (folders 0700)
 
 
 @dataclass
@@ -88,6 +94,9 @@ def runtime(*, migrated: bool = True) -> Runtime:
         settings = load_settings()
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    warning = start_up_warning(settings)
+    if warning:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     database = Database(settings.resolved_database_url)
     if migrated and not database.is_migrated():
         raise fail(
@@ -109,8 +118,7 @@ def _announce_admin(rt: Runtime) -> None:
         created = ensure_initial_admin(session, rt.settings, rt.audit_key)
     if created:
         path = rt.settings.data_dir / "initial-admin.txt"
-        path.write_text(f"username: {created[0]}\npassword: {created[1]}\n")
-        path.chmod(0o600)
+        write_private_text(path, f"username: {created[0]}\npassword: {created[1]}\n")
         out.print(
             f"[bold]First start:[/] created the administrator [bold]{created[0]}[/] with password "
             f"[bold]{created[1]}[/] (also saved in {path}, readable by you only). At the first sign-in it sets up "

@@ -35,6 +35,7 @@ __all__ = [
     "AuthenticationConfig",
     "ConfigError",
     "CourseConfig",
+    "FilesConfig",
     "HotlistConfig",
     "HotlistKindConfig",
     "IngestConfig",
@@ -365,6 +366,16 @@ class SigningConfig(StrictModel):
     )
 
 
+class FilesConfig(StrictModel):
+    wide_names_shown: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="At start-up, files and folders readable by other users are named in one warning: at most this "
+        "many by name, then a count.",
+    )
+
+
 class IngestConfig(StrictModel):
     max_request_bytes: int = Field(32 * MiB, ge=1024, le=1024 * MiB, description="Largest request body accepted.")
     max_image_bytes: int = Field(8 * MiB, ge=1024, le=512 * MiB, description="Largest single image accepted.")
@@ -399,6 +410,7 @@ class IngestConfig(StrictModel):
             if not 1 <= density <= 100_000:
                 raise ValueError(f"{fmt}: {density} pixels per byte is outside 1..100000")
         return value
+
     max_clock_skew_minutes: int = Field(10, ge=0, le=1440, description="How far in the future captured_at may lie.")
 
 
@@ -705,6 +717,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     audit: AuditConfig = AuditConfig()
     signing: SigningConfig = SigningConfig()
+    files: FilesConfig = FilesConfig()
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
     web: WebConfig = WebConfig()

@@ -27,6 +27,7 @@ from platekeeper.cameras.service import create_camera
 from platekeeper.config import Settings
 from platekeeper.db import Database, utcnow
 from platekeeper.demo.render import render_crop, render_overview
+from platekeeper.files import write_private_text
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import ingest_batch
 from platekeeper.reads.models import PlateRead
@@ -168,9 +169,7 @@ def _read(rng: random.Random, vehicle: tuple[str, str, bytes, bytes], camera: Ca
 
 def _write_credentials(path: Path, credentials: list[tuple[str, str, str]]) -> None:
     lines = [f"{user:10} {password:24} {role}" for user, password, role in credentials]
-    with path.open("a") as handle:
-        handle.write("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    write_private_text(path, "\n".join(lines) + "\n", append=True)
 
 
 def seed_demo(

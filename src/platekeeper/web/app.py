@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -36,6 +37,7 @@ from platekeeper.cameras import api as cameras_api
 from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.files import restrict_umask, start_up_warning
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
 from platekeeper.reads import api as reads_api
@@ -46,6 +48,8 @@ from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, a
 from platekeeper.web.error_log import ErrorLog
 
 __all__ = ["create_app"]
+
+logger = logging.getLogger("platekeeper")
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -224,6 +228,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the web app for these settings (and database, which tests pass in)."""
+    restrict_umask()  # a server started without the command line (uvicorn --factory) keeps its files private too
+    warning = start_up_warning(settings)
+    if warning:
+        logger.warning(warning)
     database = database or Database(settings.resolved_database_url)
     app = FastAPI(
         title="platekeeper",
