@@ -8,10 +8,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
+
+from platekeeper.web.transport import server_config
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,12 +41,14 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve the app on a free loopback port in a thread; yield its base URL."""
+def live_server(app: FastAPI, *, certfile: Path | None = None, keyfile: Path | None = None) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread, configured as `platekeeper serve` configures it (HTTPS
+    with a certificate); yield its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = server_config(app, host="127.0.0.1", port=port, certfile=certfile, keyfile=keyfile, log_level="warning")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -52,7 +57,7 @@ def live_server(app: FastAPI) -> Iterator[str]:
             raise RuntimeError("the test server did not start within 15 s")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
+from platekeeper.web.transport import TlsError, server_config
 
 __all__ = ["app"]
 
@@ -149,6 +151,13 @@ def _suspend_inactive(rt: Runtime) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (default from config)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+    certfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate (chain): serve HTTPS, TLS 1.2 or later (default: web.tls_certfile)"),
+    ] = None,
+    keyfile: Annotated[
+        Path | None, typer.Option(help="PEM private key of the certificate (default: web.tls_keyfile)")
+    ] = None,
 ) -> None:
     """Start the web server. At first start, create the administrator and print how to sign in."""
     import uvicorn
@@ -156,21 +165,41 @@ def serve(
     from platekeeper.web.app import create_app
 
     rt = runtime()
+    host, port = host or rt.settings.web.host, port or rt.settings.web.port
+    certfile, keyfile = certfile or rt.settings.web.tls_certfile, keyfile or rt.settings.web.tls_keyfile
+    web_app = create_app(rt.settings, rt.database)
+    try:
+        config = server_config(web_app, host=host, port=port, certfile=certfile, keyfile=keyfile)
+    except TlsError as exc:
+        raise fail(str(exc)) from None
     _announce_admin(rt)
     _suspend_inactive(rt)
-    host, port = host or rt.settings.web.host, port or rt.settings.web.port
-    web_app = create_app(rt.settings, rt.database)
     web_app.state.alerting.start_watch()  # hotlist refresh from hotlists.watch_dir, when set
     if rt.settings.recognition_queue.in_process_worker:
         _worker_for(rt, web_app).start_thread()
     checkpoints = CheckpointSchedule(rt.settings, rt.database, rt.audit_key, rt.signing_key)
     checkpoints.start()  # every audit.checkpoint_minutes, and once more at shutdown
     web_app.state.platekeeper.on_shutdown.append(checkpoints.stop)
-    out.print(f"platekeeper serving on [bold]http://{host}:{port}[/]  (database: {rt.database.dialect})")
+    scheme = "https" if certfile else "http"
+    out.print(f"platekeeper serving on [bold]{scheme}://{host}:{port}[/]  (database: {rt.database.dialect})")
+    if scheme == "http" and not _loopback(host):
+        err.print(
+            f"[bold yellow]warning:[/] serving plain HTTP on {host}: passwords, session cookies and camera keys "
+            "would cross the network in clear. Give --certfile and --keyfile, or listen on 127.0.0.1 behind a "
+            "TLS reverse proxy named in web.trusted_proxies (README, Deployment).",
+            highlight=False,
+        )
     for name in ("initial-admin.txt", "demo-credentials.txt"):
         if (rt.settings.data_dir / name).exists():
             out.print(f"sign in with the credentials in {rt.settings.data_dir / name}")
-    uvicorn.run(web_app, host=host, port=port, log_level="info")
+    uvicorn.Server(config).run()
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @users_app.command("add")

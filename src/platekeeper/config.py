@@ -8,6 +8,7 @@ small ``verify_*`` functions at the bottom.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from functools import lru_cache
@@ -433,6 +434,35 @@ class WebConfig(StrictModel):
     error_log_size: int = Field(
         200, ge=10, le=10_000, description="Recent server errors kept in memory for maintenance (no plate data)."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        max_length=64,
+        description="Addresses or networks (e.g. 127.0.0.1, 10.0.0.0/24) of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto headers are believed. Empty (the default): nobody's, so no client can write a false "
+        "address into the audit log. Name only the proxy that terminates TLS in front of platekeeper.",
+    )
+    hsts_seconds: int = Field(
+        31_536_000,
+        ge=0,
+        le=63_072_000,
+        description="max-age of the Strict-Transport-Security header sent on every response over TLS (0: none).",
+    )
+    tls_certfile: Path | None = Field(
+        None, description="PEM certificate (chain) `platekeeper serve` listens with over TLS; --certfile overrides."
+    )
+    tls_keyfile: Path | None = Field(
+        None, description="PEM private key of tls_certfile (mode 0600); --keyfile overrides."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)") from None
+        return value
 
 
 class RecognitionQueueConfig(StrictModel):

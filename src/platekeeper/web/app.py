@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from platekeeper import __version__
 from platekeeper.access import admin_api as access_admin_api
@@ -46,20 +46,13 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.web import error_log, home
 from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, app_state, client_of, render
 from platekeeper.web.error_log import ErrorLog
+from platekeeper.web.transport import SecurityHeaders, header_pairs
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("platekeeper")
 
 STATIC = Path(__file__).parent / "static"
-SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-    "cache-control": "no-store",
-}
 
 
 class BodyLimit:
@@ -208,15 +201,19 @@ def _templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def _security_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def add_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "cache-control" and request.url.path.startswith("/static/"):
-                continue
+def _with_security_headers(
+    handler: Callable[[Request, Exception], Response], settings: Settings
+) -> Callable[[Request, Exception], Response]:
+    """The unhandled-error handler, its 500 carrying the security headers (Starlette answers it outside every
+    middleware)."""
+
+    def answer(request: Request, exc: Exception) -> Response:
+        response = handler(request, exc)
+        for name, value in header_pairs(request.url.path, request.url.scheme, settings.web.hsts_seconds):
             response.headers.setdefault(name, value)
         return response
+
+    return answer
 
 
 @asynccontextmanager
@@ -251,9 +248,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     _install_error_handlers(app)
     app.state.error_log = ErrorLog(settings.web.error_log_size)
-    app.add_exception_handler(Exception, app.state.error_log.handler)
-    _security_headers(app)
+    app.add_exception_handler(Exception, _with_security_headers(app.state.error_log.handler, settings))
     app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.web.hsts_seconds)  # outside: the 413s get them too
+    if settings.web.trusted_proxies:  # outermost: every layer inside sees the client the proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.web.trusted_proxies))
     for module in (
         home,
         error_log,
