@@ -244,7 +244,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--import-only", action="store_true", help="measure the import alone (e.g. on PostgreSQL)")
+    parser.add_argument("--quick", action="store_true", help="a small size, write nothing: the test suite's size")
     args = parser.parse_args()
+    if args.quick:
+        args.entries, args.reads, args.past_reads, args.latency_samples, args.no_write = 2_000, 2_000, 2_000, 3, True
     rng = random.Random(462)
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:

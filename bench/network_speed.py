@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", type=Path, help="ONNX plate networks (default: the two committed ones)")
     parser.add_argument("--runs", type=int, default=60, help="runs of one crop per model and thread count")
     parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
+    parser.add_argument("--quick", action="store_true", help="3 runs, write nothing: the test suite's size")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.write = 3, False
     models = args.models or [weights_path("plate-ocr-int8.onnx"), weights_path("plate-ocr.onnx")]
     missing = [str(m) for m in models if not m.is_file()]
     if missing or args.runs < 1:

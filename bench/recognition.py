@@ -300,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--recognizer", choices=["plate", "rapidocr", "both"], default="both")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 images per set, the plate recognizer, write nothing: the suite's size"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.limit, args.recognizer, args.no_write = 2, "plate", True
     if not args.data.is_dir():
         print(f"error: data folder {args.data} not found (use --data)", file=sys.stderr)
         return 2
