@@ -23,8 +23,7 @@ from platekeeper.hotlists.matcher import MatchTarget
 from platekeeper.hotlists.service import hotlist_by_name, import_entries, search_past_reads
 from platekeeper.hotlists.watch import refresh_from_watch_dir
 from platekeeper.reads.queue import claim_job, complete_job
-from platekeeper.recognition.base import PlateBox, PlateCandidate
-from platekeeper.recognition.base import PlateRead as RecognizedPlate
+from platekeeper.recognition.base import PlateBox, PlateCandidate, RecognizedPlate
 from tests.conftest import CONTEXT, Harness, jpeg_bytes
 from tests.hotlist_helpers import CSV_HEADER, ingest, load, make_list, make_read
 from tests.test_cli import _cli

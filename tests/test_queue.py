@@ -14,8 +14,7 @@ from platekeeper.db import utcnow
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.queue import claim_job, complete_job, fail_job, queue_counts, requeue_failed
-from platekeeper.recognition.base import PlateBox, PlateCandidate
-from platekeeper.recognition.base import PlateRead as RecognizedPlate
+from platekeeper.recognition.base import PlateBox, PlateCandidate, RecognizedPlate
 from tests.conftest import CONTEXT, Harness, jpeg_bytes, make_read
 
 

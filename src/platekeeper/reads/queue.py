@@ -23,7 +23,7 @@ from platekeeper.reads.ingest import insert_new_rows, store_images
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead
 from platekeeper.reads.schemas import normalize_plate
-from platekeeper.recognition.base import PlateRead as RecognizedPlate
+from platekeeper.recognition.base import RecognizedPlate
 
 __all__ = [
     "ClaimedJob",

@@ -17,7 +17,7 @@ from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.queue import ClaimedJob, claim_job, complete_job, fail_job
-from platekeeper.recognition.base import PlateRead as RecognizedPlate
+from platekeeper.recognition.base import RecognizedPlate
 from platekeeper.recognition.imageio import ImageError, decode_image
 from platekeeper.recognition.pipeline import PlatePipeline
 

@@ -1,6 +1,6 @@
 """Plate recognition engine (pure: numpy, opencv, onnxruntime, rapidocr and the standard library only).
 
-``PlatePipeline().read(image)`` returns ``list[PlateRead]``. Nothing is downloaded at run time: the detector
+``PlatePipeline().read(image)`` returns ``list[RecognizedPlate]``. Nothing is downloaded at run time: the detector
 is provisioned by ``python scripts/provision_models.py`` and the PP-OCRv6 models ship in the rapidocr wheel.
 The CLI adapter (``recognition.cli``) is the one module here that may import typer and rich.
 """
@@ -14,7 +14,7 @@ _EXPORTS = {
     "Detector": "base",
     "PlateBox": "base",
     "PlateCandidate": "base",
-    "PlateRead": "base",
+    "RecognizedPlate": "base",
     "PlateText": "base",
     "Recognizer": "base",
     "RecognitionConfig": "config",
@@ -37,10 +37,10 @@ __all__ = [
     "PlateCandidate",
     "PlateOcrRecognizer",
     "PlatePipeline",
-    "PlateRead",
     "PlateText",
     "RapidOcrRecognizer",
     "RecognitionConfig",
+    "RecognizedPlate",
     "Recognizer",
     "YoloPlateDetector",
     "normalize_plate",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Detector", "PlateBox", "PlateCandidate", "PlateRead", "PlateText", "Recognizer"]
+__all__ = ["Detector", "PlateBox", "PlateCandidate", "PlateText", "RecognizedPlate", "Recognizer"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class PlateText:
 
 
 @dataclass(frozen=True)
-class PlateRead:
+class RecognizedPlate:
     """One plate in one image: the box, the reading and the crop it was read from."""
 
     text: str

@@ -23,7 +23,7 @@ from .config import RECOGNIZERS, RecognitionConfig
 if TYPE_CHECKING:
     import numpy as np
 
-    from .base import PlateRead
+    from .base import RecognizedPlate
     from .pipeline import PlatePipeline
 
 __all__ = ["annotate_image", "read_command"]
@@ -32,7 +32,7 @@ PROGRESS_MIN_FILES = 5  # a progress bar is shown when at least this many files 
 _BOX_COLOR, _TEXT_COLOR = (0, 255, 0), (0, 0, 0)
 
 
-def annotate_image(image: np.ndarray, reads: list[PlateRead]) -> np.ndarray:
+def annotate_image(image: np.ndarray, reads: list[RecognizedPlate]) -> np.ndarray:
     """A copy of ``image`` with each plate's box and text drawn on it."""
     import cv2
 
@@ -50,7 +50,7 @@ def annotate_image(image: np.ndarray, reads: list[PlateRead]) -> np.ndarray:
     return canvas
 
 
-def _read_one(pipeline: PlatePipeline, path: Path, crops: bool) -> tuple[np.ndarray, list[PlateRead], float]:
+def _read_one(pipeline: PlatePipeline, path: Path, crops: bool) -> tuple[np.ndarray, list[RecognizedPlate], float]:
     from .imageio import read_image
 
     image = read_image(path, pipeline.config.images)
@@ -59,7 +59,7 @@ def _read_one(pipeline: PlatePipeline, path: Path, crops: bool) -> tuple[np.ndar
     return image, reads, (time.perf_counter() - start) * 1000
 
 
-def _report(path: Path, reads: list[PlateRead], millis: float, as_json: bool, console: Console) -> None:
+def _report(path: Path, reads: list[RecognizedPlate], millis: float, as_json: bool, console: Console) -> None:
     if as_json:
         record = {"image": str(path), "ms": round(millis, 1), "plates": [r.to_dict() for r in reads]}
         sys.stdout.write(json.dumps(record) + "\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .base import Detector, PlateBox, PlateRead, PlateText, Recognizer
+from .base import Detector, PlateBox, PlateText, RecognizedPlate, Recognizer
 from .config import RecognitionConfig
 from .detector import YoloPlateDetector
 from .imageio import read_image
@@ -67,30 +67,30 @@ class PlatePipeline:
             self._detector = YoloPlateDetector(self.config.detector, self.config.runtime)
         return self._detector
 
-    def read(self, image: np.ndarray) -> list[PlateRead]:
+    def read(self, image: np.ndarray) -> list[RecognizedPlate]:
         """Every plate read in a BGR or grayscale image, best confidence first; empty when there is none."""
         return self.read_boxes(image, self.detector.detect(image))
 
-    def read_boxes(self, image: np.ndarray, boxes: list[PlateBox]) -> list[PlateRead]:
+    def read_boxes(self, image: np.ndarray, boxes: list[PlateBox]) -> list[RecognizedPlate]:
         """Read the plates in already-detected boxes (one batch where the recognizer can), best confidence first."""
         crops = [crop_box(image, box, self.config.detector.crop_padding) for box in boxes]
         texts = self.recognizer.recognize_many(crops)
         reads = [self._plate_read(t, box, crop) for t, box, crop in zip(texts, boxes, crops, strict=True)]
         return sorted((r for r in reads if r is not None), key=lambda r: -r.confidence)
 
-    def read_crop(self, crop: np.ndarray) -> list[PlateRead]:
+    def read_crop(self, crop: np.ndarray) -> list[RecognizedPlate]:
         """Read an image that is already a plate crop (no detection); at most one read."""
         height, width = crop.shape[:2]
         whole = PlateBox(0.0, 0.0, float(width), float(height), 1.0)
         plate = self._plate_read(self.recognizer.recognize(crop), whole, crop)
         return [] if plate is None else [plate]
 
-    def read_file(self, path: Path, crops: bool = False) -> list[PlateRead]:
+    def read_file(self, path: Path, crops: bool = False) -> list[RecognizedPlate]:
         """Safely load an image file (limits checked before decoding) and read it."""
         image = read_image(path, self.config.images)
         return self.read_crop(image) if crops else self.read(image)
 
-    def _plate_read(self, text: PlateText | None, box: PlateBox, crop: np.ndarray) -> PlateRead | None:
+    def _plate_read(self, text: PlateText | None, box: PlateBox, crop: np.ndarray) -> RecognizedPlate | None:
         if text is None or not text.text or text.confidence < self.config.plates.min_confidence:
             return None
-        return PlateRead(text.text, text.confidence, box, text.raw, text.region, text.candidates, crop)
+        return RecognizedPlate(text.text, text.confidence, box, text.raw, text.region, text.candidates, crop)
