@@ -34,6 +34,8 @@ from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
+from platekeeper.storage.cli import keys_app
+from platekeeper.storage.keys import env_key
 from platekeeper.web.transport import TlsError, server_config
 
 __all__ = ["app"]
@@ -56,6 +58,7 @@ app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -94,6 +97,7 @@ def runtime(*, migrated: bool = True) -> Runtime:
     """Settings and database, or a clear error: a bad config or a database that is not migrated yet."""
     try:
         settings = load_settings()
+        env_key()  # a bad PLATEKEEPER_STORAGE_KEY is a config error, before anything is read or sealed
     except ConfigError as exc:
         raise fail(str(exc)) from None
     warning = start_up_warning(settings)

@@ -49,6 +49,7 @@ __all__ = [
     "SearchConfig",
     "Settings",
     "SigningConfig",
+    "StorageConfig",
     "WebConfig",
     "get_settings",
     "load_settings",
@@ -364,6 +365,34 @@ class SigningConfig(StrictModel):
         Path("signing.key"),
         description="The installation's Ed25519 signing key (PEM, mode 0600, created at first use), relative to "
         "data_dir unless absolute. It signs audit checkpoints; keep it off the database volume where you can.",
+    )
+
+
+class StorageConfig(StrictModel):
+    encrypt_images: bool = Field(
+        True,
+        description="Seal every image file written from now on with AES-256-GCM under the storage key ring "
+        "(key_file or PLATEKEEPER_STORAGE_KEY). Off: new images are written plain; sealed files still open.",
+    )
+    key_file: Path = Field(
+        Path("storage.key"),
+        description="The storage key ring (one `<id> <base64 key>` line per key, the last one current; mode 0600, "
+        "created at first use), relative to data_dir unless absolute: keep it off the image volume and out of its "
+        "backups. PLATEKEEPER_STORAGE_KEY (base64 of 32 bytes) overrides the current key.",
+    )
+    rotate_batch_size: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="Files `platekeeper keys rotate` re-seals per batch before it reports progress "
+        "(--batch-size overrides it).",
+    )
+    rotate_pause_ms: int = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="Pause after each batch of `keys rotate`, leaving disk bandwidth to a running server "
+        "(--pause-ms overrides it).",
     )
 
 
@@ -747,6 +776,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     audit: AuditConfig = AuditConfig()
     signing: SigningConfig = SigningConfig()
+    storage: StorageConfig = StorageConfig()
     files: FilesConfig = FilesConfig()
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()

@@ -89,6 +89,12 @@ def key_files(settings: Settings) -> list[KeyFile]:
             "ed25519",
             "Ed25519 signing key of audit checkpoints (signing.key_file)",
         ),
+        KeyFile(
+            "storage",
+            settings.data_path(settings.storage.key_file),
+            "secret",
+            "AES-256-GCM key ring sealing image files at rest (storage.key_file; PLATEKEEPER_STORAGE_KEY overrides)",
+        ),
     ]
 
 

@@ -90,6 +90,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit.checkpoint_failed": "A signed checkpoint of the chain's head could not be written to a sink.",
     "audit.verify": "The audit chain was verified.",
     "system.demo_seeded": "Demo data was seeded.",
+    "storage.rotation_started": "`keys rotate` began re-sealing the image files (under a new key, or resuming).",
+    "storage.rotation_finished": "`keys rotate` ended a pass: files re-sealed, already current, failed; keys retired.",
     "hotlists.create": "A hotlist was created.",
     "hotlists.import": "A hotlist was loaded from a file (full replace or incremental).",
     "hotlists.import_refused": "A hotlist import was refused (bad rows or a refused category); nothing was loaded.",

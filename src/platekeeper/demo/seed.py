@@ -183,7 +183,7 @@ def seed_demo(
     credentials = _seed_people(settings, database, key)
     cameras = _seed_cameras(database, key)
     vehicles = _vehicles(rng)
-    store = ImageStore(settings.resolved_image_dir)
+    store = ImageStore.for_settings(settings)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("seeding demo reads", total=reads)
         for start in range(0, reads, BATCH):

@@ -3,23 +3,38 @@
 Images are checked before they are kept: a known format (JPEG, PNG, WebP), within the byte and pixel limits
 (the pixel check reads only the header, so a decompression bomb is refused before it is decoded), and fully
 decodable (a truncated file is refused).
+
+Files are sealed at rest (AES-256-GCM, :mod:`platekeeper.storage.sealing`) under the storage key ring, bound to
+their name, and still named by the SHA-256 of the plaintext: reading gives the plaintext back, checked against its
+name. Files written before encryption, or with ``storage.encrypt_images`` off, are plain and read as they are.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
+import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from platekeeper.config import IngestConfig
+from platekeeper.config import IngestConfig, Settings
+from platekeeper.storage.keys import KeyRing, key_ring_for
+from platekeeper.storage.sealing import (
+    HEADER_BYTES,
+    SealedFileError,
+    open_sealed,
+    seal,
+    sealed_key_id,
+    write_file_atomic,
+)
 
-__all__ = ["ImageRejected", "ImageStore", "PixelBudget", "ValidImage", "validate_image"]
+__all__ = ["ImageRejected", "ImageStore", "PixelBudget", "SealedFileError", "ValidImage", "validate_image"]
+
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 ACCEPTED = "JPEG, PNG or WebP"  # MEDIA_TYPES, as a camera owner reads them
@@ -100,35 +115,74 @@ def validate_image(data: bytes, limits: IngestConfig, budget: PixelBudget | None
 
 
 class ImageStore:
-    """Files under ``root/ab/cd/<sha256>``; writing the same image twice is a no-op."""
+    """Files under ``root/ab/cd/<sha256>``, sealed under ``ring`` when ``encrypt``; writing the same image twice is a
+    no-op. Without a ring, files are written plain and only plain files open."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ring: KeyRing | None = None, *, encrypt: bool = True) -> None:
         self.root = root
+        self.ring = ring
+        self.encrypt = encrypt and ring is not None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ImageStore:
+        """The installation's store: ``image_dir``, the storage key ring, ``storage.encrypt_images``."""
+        return cls(settings.resolved_image_dir, key_ring_for(settings), encrypt=settings.storage.encrypt_images)
 
     def path(self, sha256: str) -> Path:
         """Where the image with this digest lives."""
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not DIGEST.match(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, image: ValidImage) -> Path:
-        """Write the image atomically (temp file, fsync, rename) unless it is already there."""
+        """Write the image atomically (sealed; temp file, fsync, rename) unless it is already there."""
         target = self.path(image.sha256)
         if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(image.data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomic(target, self._stored_form(image.data, image.sha256))
         return target
 
     def get(self, sha256: str) -> bytes:
-        """The image's bytes; FileNotFoundError if it is missing."""
-        return self.path(sha256).read_bytes()
+        """The image's plaintext, checked against its digest; FileNotFoundError if it is missing,
+        :class:`SealedFileError` if it cannot be opened or is not the image its name says."""
+        return self._open(sha256, self.path(sha256).read_bytes())
+
+    def digests(self) -> Iterator[str]:
+        """Every stored image's digest, in order (temp files of writes in progress are skipped)."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(p for p in self.root.iterdir() if p.is_dir() and len(p.name) == 2):
+            for second in sorted(p for p in first.iterdir() if p.is_dir() and len(p.name) == 2):
+                yield from sorted(p.name for p in second.iterdir() if DIGEST.match(p.name))
+
+    def key_id(self, sha256: str) -> str | None:
+        """The id of the key an image is sealed under (from its header only), or None when it is plain."""
+        with self.path(sha256).open("rb") as handle:
+            return sealed_key_id(handle.read(HEADER_BYTES))
+
+    def reseal(self, sha256: str) -> bool:
+        """Seal the image under the current key (temp file, fsync, rename) unless it already is; True when it was
+        re-sealed. A file that cannot be opened raises :class:`SealedFileError` and is left as it is."""
+        if self.ring is None:
+            raise SealedFileError("no storage key ring: images cannot be sealed")
+        path = self.path(sha256)
+        data = path.read_bytes()
+        if sealed_key_id(data) == self.ring.current().id:
+            return False
+        write_file_atomic(path, seal(self.ring, self._open(sha256, data), sha256))
+        return True
+
+    def _stored_form(self, plaintext: bytes, sha256: str) -> bytes:
+        return seal(self.ring, plaintext, sha256) if self.encrypt and self.ring is not None else plaintext
+
+    def _open(self, sha256: str, data: bytes) -> bytes:
+        if self.ring is None:
+            if sealed_key_id(data) is not None:
+                raise SealedFileError(f"image {sha256}: is sealed, and this store has no key ring")
+            plaintext = data
+        else:
+            plaintext = open_sealed(self.ring, data, sha256)
+        actual = hashlib.sha256(plaintext).hexdigest()
+        if actual != sha256:
+            raise SealedFileError(f"image {sha256}: its content's SHA-256 is {actual}, not its name")
+        return plaintext

@@ -243,7 +243,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         database=database,
         audit_key=load_or_create_key(settings.data_dir / settings.audit.key_file),
         signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
-        image_store=ImageStore(settings.resolved_image_dir),
+        image_store=ImageStore.for_settings(settings),
         templates=_templates(settings),
     )
     _install_error_handlers(app)
