@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -43,6 +44,7 @@ __all__ = [
     "MatchConfig",
     "PasswordHashConfig",
     "PurposeConfig",
+    "RateLimitConfig",
     "RecognitionQueueConfig",
     "RetentionConfig",
     "RoleConfig",
@@ -494,6 +496,54 @@ class WebConfig(StrictModel):
         return value
 
 
+RATE_LIMIT_MAX_AMOUNT = 1_000_000
+RATE_LIMIT_MAX_WINDOW_SECONDS = 86_400
+RATE_LIMIT_TEXT = "a count per window, like '10/minute' or '30 per 5 minutes'"
+
+
+class RateLimitConfig(StrictModel):
+    """Requests counted per key in a moving window; over the count the answer is 429 with ``Retry-After``.
+
+    Each limit is one rule in the ``limits`` notation (``10/minute``, ``30 per 5 minutes``), checked at load time.
+    The counters live in the memory of one server process."""
+
+    enabled: bool = Field(True, description="Apply the limits below (off only for load tests on a closed network).")
+    sign_in_per_account: str = Field(
+        "10/minute",
+        min_length=3,
+        max_length=40,
+        description="Sign-in attempts (password or one-time code) for one username as typed, from anywhere.",
+    )
+    sign_in_per_address: str = Field(
+        "30/minute",
+        min_length=3,
+        max_length=40,
+        description="Sign-in attempts (password or one-time code) from one client address, whatever the username.",
+    )
+    api_per_token: str = Field(
+        "600/minute", min_length=3, max_length=40, description="API requests made with one personal API token."
+    )
+    api_per_camera: str = Field(
+        "1200/minute", min_length=3, max_length=40, description="Uploads (reads, images) made with one camera key."
+    )
+
+    @field_validator("sign_in_per_account", "sign_in_per_address", "api_per_token", "api_per_camera")
+    @classmethod
+    def _one_rule(cls, value: str) -> str:
+        try:
+            rules = parse_many(value)
+        except ValueError:
+            rules = []
+        if len(rules) != 1:
+            raise ValueError(f"{value!r} is not {RATE_LIMIT_TEXT}")
+        rule = rules[0]
+        if not 1 <= rule.amount <= RATE_LIMIT_MAX_AMOUNT:
+            raise ValueError(f"{value!r}: the count must be from 1 to {RATE_LIMIT_MAX_AMOUNT}")
+        if rule.get_expiry() > RATE_LIMIT_MAX_WINDOW_SECONDS:
+            raise ValueError(f"{value!r}: the window must be at most one day")
+        return value
+
+
 class RecognitionQueueConfig(StrictModel):
     in_process_worker: bool = Field(
         True, description="Run one recognition worker inside `platekeeper serve` (else run `platekeeper worker`)."
@@ -781,6 +831,7 @@ class Settings(BaseSettings):
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
     web: WebConfig = WebConfig()
+    rate_limits: RateLimitConfig = RateLimitConfig()
     hotlists: HotlistConfig = HotlistConfig()
     matching: MatchConfig = MatchConfig()
     alerts: AlertConfig = AlertConfig()

@@ -15,11 +15,21 @@ from pydantic import BaseModel, Field
 from platekeeper.access.matrix import permission_matrix
 from platekeeper.access.models import ApiToken, User
 from platekeeper.access.service import SessionState, end_session, open_session_csrf
-from platekeeper.access.signin import sign_in
+from platekeeper.access.signin import sign_in, sign_in_rate_limited
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
 from platekeeper.reads.service import actor_of
-from platekeeper.web.deps import PUBLIC, SESSION_COOKIE, SIGN_OUT, SIGNED_IN, DbSession, RowId, app_state, client_of
+from platekeeper.web.deps import (
+    PUBLIC,
+    SESSION_COOKIE,
+    SIGN_OUT,
+    SIGNED_IN,
+    DbSession,
+    RowId,
+    app_state,
+    client_of,
+    rate_limited_json,
+)
 from platekeeper.web.session_cookie import set_session_cookie
 
 __all__ = ["course_json", "router", "token_json"]
@@ -71,8 +81,13 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
     """Sign in with the password and the one-time code; the session cookie is set on the response.
 
-    The answer's ``csrf_token`` goes with every state-changing call made with that cookie, as ``X-CSRF-Token``."""
+    The answer's ``csrf_token`` goes with every state-changing call made with that cookie, as ``X-CSRF-Token``.
+    Over a sign-in rate limit the answer is 429 with ``Retry-After``, and nothing is checked."""
     state = app_state(request)
+    step = "password and one-time code" if body.code else "password"
+    refusal = sign_in_rate_limited(session, state.audit_key, state.rate_limits, body.username, client_of(request), step)
+    if refusal is not None:
+        return rate_limited_json(refusal)
     result = sign_in(
         session,
         state.settings,

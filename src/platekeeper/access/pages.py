@@ -13,7 +13,14 @@ from platekeeper.access import lifecycle
 from platekeeper.access.mfa import open_secret, provisioning_uri, qr_svg
 from platekeeper.access.models import User
 from platekeeper.access.service import SessionState, end_session
-from platekeeper.access.signin import SignInResult, complete_enrolment, complete_mfa, resolve_pending, sign_in
+from platekeeper.access.signin import (
+    SignInResult,
+    complete_enrolment,
+    complete_mfa,
+    resolve_pending,
+    sign_in,
+    sign_in_rate_limited,
+)
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import training_records, training_status
 from platekeeper.reads.service import actor_of
@@ -28,6 +35,7 @@ from platekeeper.web.deps import (
     app_state,
     check_csrf,
     client_of,
+    rate_limited_page,
     render,
 )
 from platekeeper.web.session_cookie import set_session_cookie
@@ -68,6 +76,11 @@ def login_submit(
 ) -> Response:
     """Check the password; then the one-time code (or, the first time, the enrolment) comes next."""
     state = app_state(request)
+    refusal = sign_in_rate_limited(
+        session, state.audit_key, state.rate_limits, username, client_of(request), "password"
+    )
+    if refusal is not None:
+        return rate_limited_page(request, refusal)
     result = sign_in(session, state.settings, state.audit_key, username, password, client_of(request))
     target = _safe_next(next)
     if result.token is None:
@@ -109,6 +122,11 @@ def mfa_submit(
     pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "mfa")
     if pending is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    refusal = sign_in_rate_limited(
+        session, app.audit_key, app.rate_limits, pending.user.username, client_of(request), "one-time code"
+    )
+    if refusal is not None:
+        return rate_limited_page(request, refusal)
     result = complete_mfa(session, app.settings, app.audit_key, pending, code, client_of(request))
     if not result.ok or result.token is None:
         return _step_failed(request, "login_mfa.html", result, {"next": _safe_next(next)})
@@ -143,6 +161,11 @@ def enrol_submit(
     pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "enrol")
     if pending is None or pending.row.pending_secret is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
+    refusal = sign_in_rate_limited(
+        session, app.audit_key, app.rate_limits, pending.user.username, client_of(request), "enrolment code"
+    )
+    if refusal is not None:
+        return rate_limited_page(request, refusal)
     result = complete_enrolment(session, app.settings, app.audit_key, pending, code, client_of(request))
     if not result.ok or result.token is None:
         context = _enrol_context(request, pending.row.pending_secret, pending.user, next)

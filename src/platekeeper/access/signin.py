@@ -5,6 +5,8 @@ Every attempt is audited. Failed passwords and failed one-time codes count towar
 password opens a short-lived *pending* session (stage ``mfa`` or ``enrol``) that reaches nothing but the next step;
 the code turns it into a full session under a new cookie token. API clients send the code with the password.
 Failures return a result instead of raising, so the caller's transaction commits the failure's audit event.
+Before any step, :func:`sign_in_rate_limited` counts the attempt against the ``rate_limits`` section; a refused
+attempt is answered 429 without looking at the password or the code.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from platekeeper.access.service import (
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
+from platekeeper.rate_limits import RateLimitRefusal, RateLimits
 
 __all__ = [
     "PendingSignIn",
@@ -48,6 +51,7 @@ __all__ = [
     "issue_recovery_codes",
     "resolve_pending",
     "sign_in",
+    "sign_in_rate_limited",
 ]
 
 STATUS_MESSAGES = {
@@ -157,6 +161,21 @@ def _second_factor(
         session, key, "auth.recovery_code_used", actor_for_user(user, client), details={"codes_left": left is not None}
     )
     return "recovery_code"
+
+
+def sign_in_rate_limited(
+    session: Session, key: bytes, limits: RateLimits, username: str, client: str | None, step: str
+) -> RateLimitRefusal | None:
+    """Count a sign-in attempt (any step) against the per-account and per-address limits; when one is used up,
+    return the refusal and audit it (once per limit, key and window). A refused attempt checks nothing."""
+    name = username.strip().lower()
+    refusal = limits.hit(("sign_in_per_account", name), ("sign_in_per_address", client or "unknown"))
+    if refusal is not None and refusal.first_in_window:
+        user = user_by_name(session, name) if name else None
+        actor = actor_for_user(user, client) if user else Actor(username=name[:64] or None, client=client)
+        details = {"limit": refusal.limit, "rule": refusal.rule, "step": step, "retry_after": refusal.retry_after}
+        record_event(session, key, "auth.rate_limited", actor, outcome="failure", details=details)
+    return refusal
 
 
 def sign_in(

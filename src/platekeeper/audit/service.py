@@ -55,6 +55,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "auth.sign_in_failed": "A sign-in attempt failed.",
     "auth.sign_out": "A user signed out.",
     "auth.lockout": "An account was locked after too many failed sign-in attempts.",
+    "auth.rate_limited": "Sign-in attempts were refused by a rate limit (one event per limit, key and window).",
     "auth.unlock": "An administrator lifted a lockout.",
     "auth.mfa_enrolled": "A user enrolled an authenticator app (TOTP) and received recovery codes.",
     "auth.mfa_reset": "An administrator reset a user's MFA; they enrol again at the next sign-in.",

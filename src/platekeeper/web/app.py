@@ -40,11 +40,22 @@ from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
+from platekeeper.rate_limits import RateLimited, RateLimits
 from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
 from platekeeper.reads.images import ImageStore
 from platekeeper.web import error_log, home
-from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, app_state, client_of, render
+from platekeeper.web.deps import (
+    TEMPLATES,
+    AppState,
+    AuthRequired,
+    Forbidden,
+    app_state,
+    client_of,
+    rate_limited_json,
+    rate_limited_page,
+    render,
+)
 from platekeeper.web.error_log import ErrorLog
 from platekeeper.web.transport import SecurityHeaders, header_pairs
 
@@ -136,6 +147,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": exc.message}, status_code=403)
         return _error_page(request, 403, exc.message)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        if _wants_json(request):
+            return rate_limited_json(exc.refusal)
+        return rate_limited_page(request, exc.refusal)
 
     @app.exception_handler(PermissionDenied)
     def permission_denied(request: Request, exc: PermissionDenied) -> Response:
@@ -245,6 +262,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
         image_store=ImageStore.for_settings(settings),
         templates=_templates(settings),
+        rate_limits=RateLimits(settings.rate_limits),
     )
     _install_error_handlers(app)
     app.state.error_log = ErrorLog(settings.web.error_log_size)

@@ -6,7 +6,9 @@ walks ``app.routes`` and fails on any route without one. A state-changing reques
 OPTIONS) that comes with a session cookie needs that session's CSRF token, as the ``X-CSRF-Token`` header or a
 form's ``csrf_token`` field, or it is refused with 403 before anything runs; bearer-token calls are exempt. A
 user is known by the session cookie or by a personal API token (``Authorization: Bearer pkt_...``); ``CAMERA``
-accepts only camera keys (``pkc_...``). A plate-data permission also needs current training: the requirement
+accepts only camera keys (``pkc_...``). Requests with a personal API token count against
+``rate_limits.api_per_token``, and camera uploads against ``rate_limits.api_per_camera`` (429 beyond them; cookie
+sessions are covered by the sign-in limits). A plate-data permission also needs current training: the requirement
 refuses with :class:`TrainingRequired` naming the course.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +38,7 @@ from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
 from platekeeper.reads.images import ImageStore
 
 __all__ = [
@@ -60,6 +64,8 @@ __all__ = [
     "csrf_sent",
     "current",
     "db_session",
+    "rate_limited_json",
+    "rate_limited_page",
     "render",
     "require_csrf",
     "requires",
@@ -91,6 +97,7 @@ class AppState:
     signing_key: InstallationKey
     image_store: ImageStore
     templates: Jinja2Templates
+    rate_limits: RateLimits  # this app's counters: a fresh app (each test's) starts from zero
     after_ingest: list[AfterIngest] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # run when the server stops, in order
 
@@ -139,6 +146,18 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     return app_state(request).templates.TemplateResponse(
         request, template, {**base, **(context or {})}, status_code=status
     )
+
+
+def rate_limited_page(request: Request, refusal: RateLimitRefusal) -> Response:
+    """The error page for a request refused by a rate limit: 429, a plain sentence and ``Retry-After``."""
+    response = render(request, "error.html", {"status": 429, "message": f"{refusal.message}."}, 429)
+    response.headers.update(refusal.headers)
+    return response
+
+
+def rate_limited_json(refusal: RateLimitRefusal) -> JSONResponse:
+    """The API answer for a request refused by a rate limit: 429, the detail naming the limit, ``Retry-After``."""
+    return JSONResponse({"detail": refusal.detail, "limit": refusal.limit}, status_code=429, headers=refusal.headers)
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -204,6 +223,7 @@ class Requirement:
             state = resolve_token(session, settings, app_state(request).audit_key, credential)
             if state is None:
                 raise AuthRequired("the API token is unknown, expired or revoked, or its account is not active")
+            _within_limit(request, "api_per_token", str(state.token_id))
         else:
             state = resolve_session(session, settings, request.cookies.get(SESSION_COOKIE))
         if state is None:
@@ -233,7 +253,15 @@ class Requirement:
                 "a valid camera API key is required: Authorization: Bearer pkc_...",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        _within_limit(request, "api_per_camera", str(camera.id))
         return camera
+
+
+def _within_limit(request: Request, limit: str, key: str) -> None:
+    """Count an API request against one rate limit (per token or per camera); over it, 429 with Retry-After."""
+    refusal = app_state(request).rate_limits.hit((limit, key))
+    if refusal is not None:
+        raise RateLimited(refusal)
 
 
 PUBLIC = Requirement("public")
