@@ -90,6 +90,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit.checkpoint_failed": "A signed checkpoint of the chain's head could not be written to a sink.",
     "audit.verify": "The audit chain was verified.",
     "system.demo_seeded": "Demo data was seeded.",
+    "system.backup": "A backup of the installation was written (database, images, checkpoints; not the keys).",
+    "system.restore": "A backup was restored into this (empty) installation, and checked.",
     "hotlists.create": "A hotlist was created.",
     "hotlists.import": "A hotlist was loaded from a file (full replace or incremental).",
     "hotlists.import_refused": "A hotlist import was refused (bad rows or a refused category); nothing was loaded.",
