@@ -27,12 +27,13 @@ from tests.conftest import PG_URL, RUN_ID, _pg_execute, _pg_url
 LOOSE_UMASK = 0o022
 
 
-def _cli(data_dir: Path, *args: str, database_url: str = "") -> subprocess.CompletedProcess:
+def _cli(data_dir: Path, *args: str, database_url: str = "", **extra_env: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLATEKEEPER_")}
     env.update(
         PLATEKEEPER_DATA_DIR=str(data_dir),
         PLATEKEEPER_ACCESS__PASSWORD_HASH__MEMORY_KIB="1024",
         COLUMNS="300",
+        **extra_env,
     )
     if database_url:
         env["PLATEKEEPER_DATABASE_URL"] = database_url
@@ -133,6 +134,7 @@ def test_round_trip_restores_a_verifiable_installation(source: Path, backup: Pat
     manifest = _manifest(backup)
     restored = _ok(_cli(target, "restore", str(backup)))
     assert "audit chain intact" in restored.stdout and "row counts match" in restored.stdout
+    assert "matches the signed checkpoint" in restored.stdout  # the checkpoint file came along, and still holds
     _ok(_cli(target, "audit", "verify"))
     counts = _counts(_sqlite(target))
     assert counts["plate_reads"] == manifest["row_counts"]["plate_reads"] == 20
@@ -260,6 +262,16 @@ def test_restore_refuses_another_database_kind(backup: Path, target: Path, empty
     refused = _cli(target, "restore", str(backup), database_url=empty_pg)
     assert refused.returncode == 2 and "sqlite" in refused.stderr and "postgresql" in refused.stderr
     assert _counts(empty_pg) == {}
+
+
+def test_backup_without_pg_dump_is_refused_and_leaves_nothing(tmp_path: Path, empty_pg: str) -> None:
+    source = tmp_path / "source" / "var"
+    source.parent.mkdir()
+    _ok(_cli(source, "db", "upgrade", database_url=empty_pg))
+    env = {"PATH": str(tmp_path / "no-tools")}
+    refused = _cli(source, "backup", str(tmp_path / "backup"), database_url=empty_pg, **env)
+    assert refused.returncode == 2 and "pg_dump is not installed" in refused.stderr
+    assert not (tmp_path / "backup").exists()
 
 
 @pytest.fixture
