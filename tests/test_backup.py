@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
+from platekeeper.audit.signing import InstallationKey
 from platekeeper.config import load_settings
 from platekeeper.files import key_files
 from tests.conftest import PG_URL, RUN_ID, _pg_execute, _pg_url
@@ -215,6 +216,22 @@ def test_restore_refuses_a_file_changed_with_its_checksum(backup: Path, target: 
     refused = _cli(target, "restore", str(backup))
     assert refused.returncode == 1 and "signature" in refused.stderr
     assert _counts(_sqlite(target)) == {}
+
+
+def test_restore_fails_when_the_restored_rows_differ_from_the_manifest(
+    source: Path, backup: Path, target: Path
+) -> None:
+    """A manifest signed with the installation's key but claiming another count: the check after writing says so."""
+    manifest = _manifest(backup)
+    manifest["row_counts"]["plate_reads"] += 1
+    raw = json.dumps(manifest).encode()
+    (backup / "manifest.json").write_bytes(raw)
+    signer = InstallationKey.load_or_create(load_settings(data_dir=source / "var").data_dir / "signing.key")
+    (backup / "manifest.sig").write_text(json.dumps({"key": signer.fingerprint, "signature": signer.sign(raw)}))
+    failed = _cli(target, "restore", str(backup))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "plate_reads: 20 rows, the backup had 21" in failed.stderr
+    assert _actions(_sqlite(target))[-1] == "system.restore"  # recorded, as a failure
 
 
 @pytest.mark.parametrize("problem", ["missing", "other"])
