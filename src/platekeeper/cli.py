@@ -1,4 +1,4 @@
-"""The ``platekeeper`` command: database, server, users, cameras, audit, demo data."""
+"""The ``platekeeper`` command: database, server, users, cameras, audit, backups, demo data."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from platekeeper.access import cli as access_cli
 from platekeeper.access.service import (
@@ -20,7 +21,7 @@ from platekeeper.access.service import (
     list_users,
 )
 from platekeeper.audit.checkpoints import CheckpointSchedule, anchor_check, sinks_for, write_checkpoint
-from platekeeper.audit.service import Actor, load_or_create_key, verify_and_record
+from platekeeper.audit.service import Actor, load_or_create_key, record_event, verify_and_record
 from platekeeper.audit.signing import InstallationKey, SigningKeyError
 from platekeeper.cameras.service import (
     CameraError,
@@ -31,7 +32,7 @@ from platekeeper.cameras.service import (
 )
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
-from platekeeper.files import restrict_umask, start_up_warning, write_private_text
+from platekeeper.files import key_files, restrict_umask, start_up_warning, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
 from platekeeper.storage.cli import keys_app
@@ -401,6 +402,98 @@ def worker_requeue_failed() -> None:
     with rt.database.session() as session:
         count = requeue_failed(session)
     out.print(f"{count} job(s) back in the queue")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new or empty folder to write the backup into")],
+) -> None:
+    """Back up the database, images and audit checkpoints, with a signed manifest of checksums and the keys'
+    fingerprints. The keys themselves are not in it: keep copies of them apart from the backups."""
+    from platekeeper.backup import BackupError, create_backup
+
+    rt = runtime()
+    signer, key = rt.signing_key, rt.audit_key
+    try:
+        with _progress() as progress:
+            result = create_backup(rt.settings, rt.database, signer, dest, progress)
+    except BackupError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    manifest = result.manifest
+    with rt.database.session() as session:
+        record_event(
+            session,
+            key,
+            "system.backup",
+            Actor.system("cli"),
+            details={
+                "destination": str(dest.resolve()),
+                "files": result.files,
+                "bytes": result.bytes,
+                "audit_head": manifest["audit_head"],
+            },
+        )
+    out.print(
+        f"backup written to {dest}: {result.files} files, {result.bytes:,} bytes; "
+        f"{manifest['row_counts'].get('plate_reads', 0)} reads, audit chain to event "
+        f"{(manifest['audit_head'] or {}).get('seq', 0)}",
+        highlight=False,
+    )
+    paths = ", ".join(str(k.path) for k in key_files(rt.settings) if k.path.exists())
+    out.print(
+        f"the keys are not in the backup (only their fingerprints): keep copies of {paths} apart from it; a restore "
+        "needs them",
+        highlight=False,
+    )
+
+
+@app.command()
+def restore(
+    src: Annotated[Path, typer.Argument(help="A folder written by `platekeeper backup`")],
+) -> None:
+    """Restore a backup into this installation, which must be empty and hold the key files the backup was made
+    with. Every checksum, key and the manifest's signature are checked first; then the row counts and the audit
+    chain. Exit 1 when the backup is damaged or the restored installation does not verify."""
+    from platekeeper.backup import BackupError, check_restorable, restore_backup
+
+    rt = runtime(migrated=False)
+    try:
+        with _progress() as progress:
+            manifest = check_restorable(rt.settings, rt.database, src, progress)
+            result = restore_backup(rt.settings, rt.database, src, manifest, progress)
+    except BackupError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    out.print(f"restored {result.files} files, {result.bytes:,} bytes, from {src}", highlight=False)
+    for problem in result.problems:
+        err.print(f"[bold red]does not match the backup:[/] {problem}", highlight=False)
+    if not result.problems:
+        out.print(f"row counts match the backup ({len(manifest['row_counts'])} tables)", highlight=False)
+    check = anchor_check(rt.settings, rt.signing_key)
+    with rt.database.session() as session:
+        verified = verify_and_record(session, rt.audit_key, Actor.system("restore"), check)
+        ok = verified.intact and not result.problems
+        record_event(
+            session,
+            rt.audit_key,
+            "system.restore",
+            Actor.system("restore"),
+            outcome="success" if ok else "failure",
+            details={"source": str(src.resolve()), "created_at": manifest["created_at"], "problems": result.problems},
+        )
+    if not verified.intact:
+        err.print(
+            f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False
+        )
+    else:
+        out.print(f"audit chain intact: {verified.checked} events verified; {verified.anchor}", highlight=False)
+    if not ok:
+        raise typer.Exit(1)
+    if result.upgrade_needed:
+        out.print("the backup is from an earlier schema: run `platekeeper db upgrade` next", highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=out)
 
 
 @app.command()

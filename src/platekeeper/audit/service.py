@@ -93,6 +93,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "system.demo_seeded": "Demo data was seeded.",
     "storage.rotation_started": "`keys rotate` began re-sealing the image files (under a new key, or resuming).",
     "storage.rotation_finished": "`keys rotate` ended a pass: files re-sealed, already current, failed; keys retired.",
+    "system.backup": "A backup of the installation was written (database, images, checkpoints; not the keys).",
+    "system.restore": "A backup was restored into this (empty) installation, and checked.",
     "hotlists.create": "A hotlist was created.",
     "hotlists.import": "A hotlist was loaded from a file (full replace or incremental).",
     "hotlists.import_refused": "A hotlist import was refused (bad rows or a refused category); nothing was loaded.",
