@@ -47,9 +47,9 @@ def _enrol(settings, app, username: str):
     import pyotp
     from sqlalchemy import select
 
+    from platekeeper.access.enrolment import enrol_totp
     from platekeeper.access.mfa import new_totp_secret
     from platekeeper.access.models import User
-    from platekeeper.access.signin import enrol_totp
 
     secret = new_totp_secret()
     database = app.state.platekeeper.database

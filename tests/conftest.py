@@ -27,9 +27,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.engine import make_url
 
+from platekeeper.access.enrolment import enrol_totp
 from platekeeper.access.mfa import new_totp_secret
 from platekeeper.access.service import create_user, needs_mfa
-from platekeeper.access.signin import enrol_totp
 from platekeeper.access.training import add_training_record, required_courses
 from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import create_camera

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from platekeeper.access import cli as access_cli
 from platekeeper.access.service import (
-    UserError,
-    create_user,
     ensure_initial_admin,
-    generate_password,
-    list_users,
 )
 from platekeeper.audit.checkpoints import CheckpointSchedule, anchor_check, sinks_for, write_checkpoint
-from platekeeper.audit.service import Actor, load_or_create_key, record_event, verify_and_record
-from platekeeper.audit.signing import InstallationKey, SigningKeyError
+from platekeeper.audit.service import Actor, record_event, verify_and_record
 from platekeeper.cameras.service import (
     CameraError,
     create_camera,
@@ -30,13 +22,11 @@ from platekeeper.cameras.service import (
     list_cameras,
     rotate_camera_key,
 )
-from platekeeper.config import ConfigError, Settings, load_settings
-from platekeeper.db import Database
-from platekeeper.files import key_files, restrict_umask, start_up_warning, write_private_text
+from platekeeper.cli_support import Runtime, err, fail, out, runtime
+from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
 from platekeeper.storage.cli import keys_app
-from platekeeper.storage.keys import env_key
 from platekeeper.web.transport import TlsError, server_config
 
 __all__ = ["app"]
@@ -47,69 +37,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 cameras_app = typer.Typer(help="Cameras and their API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 worker_app = typer.Typer(help="The server-side recognition queue.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(users_app, name="users")
-users_app.registered_commands.extend(access_cli.commands.registered_commands)  # approve, deactivate, unlock...
-users_app.add_typer(access_cli.training_app, name="training")
+app.add_typer(access_cli.users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")
 
-out = Console()
-err = Console(stderr=True)
-EXIT_USAGE = 2
-
 
 @app.callback()
 def _private_files() -> None:
     restrict_umask()  # whatever the shell's umask, the database, images and keys are 0600 (folders 0700)
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    database: Database
-
-    @property
-    def audit_key(self) -> bytes:
-        return load_or_create_key(self.settings.data_dir / self.settings.audit.key_file)
-
-    @property
-    def signing_key(self) -> InstallationKey:
-        try:
-            return InstallationKey.load_or_create(self.settings.data_path(self.settings.signing.key_file))
-        except SigningKeyError as exc:
-            raise fail(str(exc)) from None
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def runtime(*, migrated: bool = True) -> Runtime:
-    """Settings and database, or a clear error: a bad config or a database that is not migrated yet."""
-    try:
-        settings = load_settings()
-        env_key()  # a bad PLATEKEEPER_STORAGE_KEY is a config error, before anything is read or sealed
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-    warning = start_up_warning(settings)
-    if warning:
-        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    database = Database(settings.resolved_database_url)
-    if migrated and not database.is_migrated():
-        raise fail(
-            f"the database at {settings.resolved_database_url} has no schema yet; run `platekeeper db upgrade` first"
-        )
-    return Runtime(settings, database)
 
 
 @db_app.command("upgrade")
@@ -205,49 +147,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-@users_app.command("add")
-def users_add(
-    username: str,
-    role: Annotated[str, typer.Option(help="Role from the config (e.g. sworn_officer, auditor)")],
-    name: Annotated[str, typer.Option(help="Full name")] = "",
-    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
-) -> None:
-    """Request a user account (it signs in once approved: `users approve`); without --password-stdin a random
-    password is generated and printed once."""
-    rt = runtime()
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    try:
-        with rt.database.session() as session:
-            create_user(
-                session,
-                rt.settings,
-                rt.audit_key,
-                Actor.system("cli"),
-                username=username,
-                display_name=name or username,
-                role=role,
-                password=password,
-            )
-    except UserError as exc:
-        raise fail(str(exc)) from None
-    out.print(
-        f"created {username.lower()} ({role}), waiting for approval: "
-        f"platekeeper users approve {username.lower()} --approver SUPERVISOR"
-    )
-    if not password_stdin:
-        out.print(f"password: {password}", highlight=False)
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List user accounts."""
-    rt = runtime()
-    with rt.database.session() as session:
-        for user in list_users(session):
-            state = user.status + (" (locked)" if user.locked_until else "")
-            out.print(f"{user.username:20} {user.role:24} {state:11} {user.display_name}", highlight=False)
 
 
 @cameras_app.command("add")

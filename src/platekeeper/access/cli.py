@@ -1,5 +1,5 @@
-"""``platekeeper users ...`` lifecycle commands: approve, deactivate, reactivate, unlock, reset-mfa, role,
-suspend-inactive, and ``users training add|list``. ``platekeeper.cli`` attaches them to its ``users`` group.
+"""``platekeeper users ...``: add, list, approve, deactivate, reactivate, unlock, reset-mfa, reset-password, role,
+suspend-inactive, and ``users training add|list``: one Typer group, which ``platekeeper.cli`` attaches as ``users``.
 
 The operator at the console has the database in hand, so these commands act as the system; an approval still names
 the approving account (``--approver``), which must hold ``users.approve`` and not be the requester.
@@ -7,6 +7,7 @@ the approving account (``--approver``), which must hold ``users.approve`` and no
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -16,22 +17,29 @@ import typer
 from sqlalchemy.orm import Session
 
 from platekeeper.access import lifecycle
-from platekeeper.access.service import UserError, principal_for, user_by_name
+from platekeeper.access.service import (
+    UserError,
+    create_user,
+    generate_password,
+    list_users,
+    principal_for,
+    user_by_name,
+)
 from platekeeper.access.training import TrainingError, add_training_record, training_status
 from platekeeper.audit.service import Actor
+from platekeeper.cli_support import fail, out, runtime
 
-__all__ = ["commands", "training_app"]
+__all__ = ["users_app"]
 
-commands = typer.Typer()
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 training_app = typer.Typer(help="Training records (policy 462.10).", no_args_is_help=True)
+users_app.add_typer(training_app, name="training")
 RULES = (lifecycle.AccountError, UserError, TrainingError)
 
 
 @contextmanager
 def _transaction() -> Iterator[tuple[Any, Session]]:
     """The runtime and one transaction; a rule error exits 2 with its message (the transaction keeps its audit)."""
-    from platekeeper.cli import fail, runtime
-
     rt = runtime()
     try:
         with rt.database.session() as session:
@@ -45,8 +53,6 @@ def _transaction() -> Iterator[tuple[Any, Session]]:
 
 
 def _user_id(session: Session, username: str) -> int:
-    from platekeeper.cli import fail
-
     user = user_by_name(session, username)
     if user is None:
         raise fail(f"username: no account named {username!r}")
@@ -54,8 +60,6 @@ def _user_id(session: Session, username: str) -> int:
 
 
 def _say(message: str) -> None:
-    from platekeeper.cli import out
-
     out.print(message, highlight=False)
 
 
@@ -65,7 +69,50 @@ def _run(username: str, action: Callable[[Any, Session, int, Actor], Any], done:
     _say(done)
 
 
-@commands.command("approve")
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="Role from the config (e.g. sworn_officer, auditor)")],
+    name: Annotated[str, typer.Option(help="Full name")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
+) -> None:
+    """Request a user account (it signs in once approved: `users approve`); without --password-stdin a random
+    password is generated and printed once."""
+    rt = runtime()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
+    try:
+        with rt.database.session() as session:
+            create_user(
+                session,
+                rt.settings,
+                rt.audit_key,
+                Actor.system("cli"),
+                username=username,
+                display_name=name or username,
+                role=role,
+                password=password,
+            )
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    out.print(
+        f"created {username.lower()} ({role}), waiting for approval: "
+        f"platekeeper users approve {username.lower()} --approver SUPERVISOR"
+    )
+    if not password_stdin:
+        out.print(f"password: {password}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List user accounts."""
+    rt = runtime()
+    with rt.database.session() as session:
+        for user in list_users(session):
+            state = user.status + (" (locked)" if user.locked_until else "")
+            out.print(f"{user.username:20} {user.role:24} {state:11} {user.display_name}", highlight=False)
+
+
+@users_app.command("approve")
 def users_approve(
     username: str,
     approver: Annotated[str, typer.Option(help="The supervisor or administrator approving (not the requester)")],
@@ -81,7 +128,7 @@ def users_approve(
     _say(f"{username.lower()} approved by {approver.lower()}: active")
 
 
-@commands.command("deactivate")
+@users_app.command("deactivate")
 def users_deactivate(username: str, reason: Annotated[str, typer.Option(help="Why (separation, misuse...)")]) -> None:
     """Deactivate an account at once: its sessions end and its API tokens are revoked."""
     _run(
@@ -91,7 +138,7 @@ def users_deactivate(username: str, reason: Annotated[str, typer.Option(help="Wh
     )
 
 
-@commands.command("reactivate")
+@users_app.command("reactivate")
 def users_reactivate(
     username: str, approver: Annotated[str, typer.Option(help="The supervisor or administrator reactivating")]
 ) -> None:
@@ -107,13 +154,13 @@ def users_reactivate(
     _say(f"{username.lower()} reactivated")
 
 
-@commands.command("unlock")
+@users_app.command("unlock")
 def users_unlock(username: str) -> None:
     """Lift a lockout after too many failed sign-ins."""
     _run(username, lambda rt, s, uid, actor: lifecycle.unlock_account(s, rt.audit_key, actor, uid), "unlocked")
 
 
-@commands.command("reset-mfa")
+@users_app.command("reset-mfa")
 def users_reset_mfa(username: str) -> None:
     """Forget an account's authenticator app (lost phone); it enrols again at the next sign-in."""
     _run(
@@ -123,7 +170,7 @@ def users_reset_mfa(username: str) -> None:
     )
 
 
-@commands.command("reset-password")
+@users_app.command("reset-password")
 def users_reset_password(username: str) -> None:
     """Give an account that forgot its password a new random one (printed once); its sessions end."""
     box: dict[str, str] = {}
@@ -135,7 +182,7 @@ def users_reset_password(username: str) -> None:
     _say(f"password: {box['password']}")
 
 
-@commands.command("role")
+@users_app.command("role")
 def users_role(username: str, role: Annotated[str, typer.Option(help="The new role")]) -> None:
     """Change an account's role; a role with more rights sends it back for approval."""
     _run(
@@ -145,7 +192,7 @@ def users_role(username: str, role: Annotated[str, typer.Option(help="The new ro
     )
 
 
-@commands.command("suspend-inactive")
+@users_app.command("suspend-inactive")
 def users_suspend_inactive() -> None:
     """Suspend accounts without activity for access.accounts.inactive_suspend_days (run daily, e.g. from cron)."""
     with _transaction() as (rt, session):
@@ -165,8 +212,6 @@ def training_add(
     try:
         when = date.fromisoformat(completed_on)
     except ValueError:
-        from platekeeper.cli import fail
-
         raise fail("completed_on: not a date (use YYYY-MM-DD)") from None
     with _transaction() as (rt, session):
         add_training_record(

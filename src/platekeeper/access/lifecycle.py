@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from platekeeper.access.enrolment import issue_recovery_codes
 from platekeeper.access.models import ApiToken, RecoveryCode, User, UserSession
 from platekeeper.access.passwords import (
     PasswordRejected,
@@ -23,7 +24,6 @@ from platekeeper.access.passwords import (
 )
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import end_all_sessions
-from platekeeper.access.signin import issue_recovery_codes
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from platekeeper.access.enrolment import enrol_totp
+from platekeeper.access.lifecycle import suspend_if_inactive
 from platekeeper.access.mfa import (
-    generate_recovery_codes,
     hash_recovery_code,
     matching_step,
     new_totp_secret,
@@ -46,9 +47,7 @@ __all__ = [
     "SignInResult",
     "complete_enrolment",
     "complete_mfa",
-    "enrol_totp",
     "finish_sign_in",
-    "issue_recovery_codes",
     "resolve_pending",
     "sign_in",
     "sign_in_rate_limited",
@@ -119,8 +118,6 @@ def _refusal_for_state(
     session: Session, settings: Settings, key: bytes, user: User, client: str | None
 ) -> SignInResult | None:
     """A refusal for an account that may not sign in now (not active, or inactive too long), else None."""
-    from platekeeper.access.lifecycle import suspend_if_inactive
-
     suspend_if_inactive(session, settings, key, user)
     if user.status == "active":
         return None
@@ -275,16 +272,6 @@ def complete_mfa(
     return SignInResult("signed_in", token=token, user=user)
 
 
-def issue_recovery_codes(session: Session, settings: Settings, user: User) -> tuple[str, ...]:
-    """Replace a user's recovery codes with new ones; return them (shown once, stored hashed)."""
-    for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
-        session.delete(old)
-    session.flush()
-    codes = generate_recovery_codes(settings.access.authentication.recovery_codes)
-    session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_recovery_code(c), created_at=utcnow()) for c in codes)
-    return tuple(codes)
-
-
 def complete_enrolment(
     session: Session, settings: Settings, key: bytes, pending: PendingSignIn, code: str, client: str | None
 ) -> SignInResult:
@@ -300,16 +287,3 @@ def complete_enrolment(
     codes = enrol_totp(session, settings, key, user, secret, step, client)
     token = finish_sign_in(session, settings, key, user, client, "totp", pending.row)
     return SignInResult("signed_in", token=token, user=user, recovery_codes=codes)
-
-
-def enrol_totp(
-    session: Session, settings: Settings, key: bytes, user: User, secret: str, step: int, client: str | None
-) -> tuple[str, ...]:
-    """Store a confirmed TOTP secret (``step``: the time step of the code that confirmed it), issue recovery codes
-    and audit the enrolment; return the codes (shown once)."""
-    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = seal_secret(key, secret), utcnow(), step
-    codes = issue_recovery_codes(session, settings, user)
-    record_event(
-        session, key, "auth.mfa_enrolled", actor_for_user(user, client), details={"recovery_codes": len(codes)}
-    )
-    return codes

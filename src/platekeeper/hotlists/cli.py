@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from platekeeper.audit.service import Actor
+from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.db import utcnow
 
 if TYPE_CHECKING:
-    from platekeeper.cli import Runtime
     from platekeeper.hotlists.importers import ImportSpec
     from platekeeper.hotlists.service import ImportOutcome
 
@@ -26,7 +26,6 @@ hotlists_app = typer.Typer(
 @hotlists_app.command("list")
 def hotlists_list() -> None:
     """Every list with its kind, entries, last load and whether it is stale."""
-    from platekeeper.cli import out, runtime
     from platekeeper.hotlists.service import list_hotlists
 
     rt = runtime()
@@ -49,7 +48,6 @@ def hotlists_create(
     manual: Annotated[bool, typer.Option(help="No refresh cadence (e.g. officer entries)")] = False,
 ) -> None:
     """Create an empty list."""
-    from platekeeper.cli import fail, out, runtime
     from platekeeper.hotlists.service import HotlistError, create_hotlist
 
     rt = runtime()
@@ -86,7 +84,6 @@ def hotlists_import(
     Then the past reads within retention are searched for the plates new to the list; hits become historical
     alerts (past reads, not live sightings) on the dashboard.
     """
-    from platekeeper.cli import fail, runtime
     from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 
     if mode not in ("full", "incremental"):
@@ -109,7 +106,6 @@ def hotlists_import(
 def _run_import(
     rt: Runtime, file: Path, list_name: str, spec: ImportSpec, mode: Literal["full", "incremental"]
 ) -> None:
-    from platekeeper.cli import err, fail, out
     from platekeeper.hotlists.service import HotlistError, ImportRejected, hotlist_by_name, import_entries
 
     started = time.monotonic()
@@ -146,7 +142,6 @@ def _search_history(rt: Runtime, outcome: ImportOutcome, file_name: str) -> None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from platekeeper.alerts.historical import search_history_for_import
-    from platekeeper.cli import err, out
 
     with Progress(
         TextColumn("searching past reads for new plates"),
@@ -178,7 +173,6 @@ def hotlists_refresh_watch(
     hotlists.watch_interval_minutes when hotlists.watch_dir is set. Each load is followed by the historical-hit
     search for the plates new to its list. Exit 1 when a file was refused or a search failed.
     """
-    from platekeeper.cli import fail, out, runtime
     from platekeeper.hotlists.watch import refresh_from_watch_dir
 
     rt = runtime()

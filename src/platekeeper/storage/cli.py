@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from platekeeper.audit.service import Actor, record_event
+from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.storage.keys import KEY_ENV, StorageKeyError
 
 if TYPE_CHECKING:
-    from platekeeper.cli import Runtime
     from platekeeper.reads.images import ImageStore
     from platekeeper.storage.rotation import RotationPlan, RotationResult
 
@@ -20,7 +20,6 @@ keys_app = typer.Typer(help="The storage key ring that seals image files at rest
 
 
 def _store(rt: Runtime) -> ImageStore:
-    from platekeeper.cli import fail
     from platekeeper.reads.images import ImageStore
 
     try:
@@ -32,7 +31,6 @@ def _store(rt: Runtime) -> ImageStore:
 @keys_app.command("status")
 def keys_status() -> None:
     """The current key, the keys in the ring, and how many images are under each key (and plain)."""
-    from platekeeper.cli import fail, out, runtime
     from platekeeper.storage.rotation import census
 
     rt = runtime(migrated=False)
@@ -70,7 +68,6 @@ def keys_rotate(
     """Re-seal every image under a new key, in batches. With more than one key in the ring, a rotation is
     unfinished (interrupted, or failed on some file): this resumes it instead of making another key. The old keys
     are dropped at the end of a pass that failed on no file. Exit 1 when a file could not be re-sealed."""
-    from platekeeper.cli import fail, runtime
     from platekeeper.storage.rotation import RotationBusy, plan_rotation, reseal_images, rotation_lock
 
     rt = runtime()
@@ -95,8 +92,6 @@ def keys_rotate(
 
 
 def _announce(plan: RotationPlan) -> None:
-    from platekeeper.cli import out
-
     if plan.resumed:
         what = f"resuming the unfinished rotation to key {plan.key.id}"
     elif plan.new_key:
@@ -107,14 +102,10 @@ def _announce(plan: RotationPlan) -> None:
 
 
 def _progress(result: RotationResult) -> None:
-    from platekeeper.cli import out
-
     out.print(f"re-sealed {result.done}/{result.total}", highlight=False)
 
 
 def _report(plan: RotationPlan, result: RotationResult) -> None:
-    from platekeeper.cli import err, out
-
     out.print(
         f"done: {result.resealed} re-sealed, {result.already_current} already under {plan.key.id}, "
         f"{len(result.failed)} failed",

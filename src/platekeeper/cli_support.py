@@ -1,0 +1,67 @@
+"""What every ``platekeeper`` command shares: the consoles, the usage-error exit, and the runtime (settings,
+database, keys) with clear errors for a bad config or an unmigrated database.
+
+The command groups (``cli.py``, ``access/cli.py``, ``hotlists/cli.py``, ``storage/cli.py``) import it; it imports no
+command group, so there is no cycle among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+from rich.console import Console
+
+from platekeeper.audit.service import load_or_create_key
+from platekeeper.audit.signing import InstallationKey, SigningKeyError
+from platekeeper.config import ConfigError, Settings, load_settings
+from platekeeper.db import Database
+from platekeeper.files import start_up_warning
+from platekeeper.storage.keys import env_key
+
+__all__ = ["EXIT_USAGE", "Runtime", "err", "fail", "out", "runtime"]
+
+out = Console()
+err = Console(stderr=True)
+EXIT_USAGE = 2
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+
+    @property
+    def audit_key(self) -> bytes:
+        return load_or_create_key(self.settings.data_dir / self.settings.audit.key_file)
+
+    @property
+    def signing_key(self) -> InstallationKey:
+        try:
+            return InstallationKey.load_or_create(self.settings.data_path(self.settings.signing.key_file))
+        except SigningKeyError as exc:
+            raise fail(str(exc)) from None
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print an error and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def runtime(*, migrated: bool = True) -> Runtime:
+    """Settings and database, or a clear error: a bad config or a database that is not migrated yet."""
+    try:
+        settings = load_settings()
+        env_key()  # a bad PLATEKEEPER_STORAGE_KEY is a config error, before anything is read or sealed
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    warning = start_up_warning(settings)
+    if warning:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    database = Database(settings.resolved_database_url)
+    if migrated and not database.is_migrated():
+        raise fail(
+            f"the database at {settings.resolved_database_url} has no schema yet; run `platekeeper db upgrade` first"
+        )
+    return Runtime(settings, database)
