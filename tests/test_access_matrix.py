@@ -12,8 +12,8 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from platekeeper.access.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from platekeeper.access.training import required_courses
+from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.test_routes import PATH_VALUES, ROLES, _requirements
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.config import ConfigError, load_settings
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 
 
 def test_defaults_follow_the_policy() -> None:

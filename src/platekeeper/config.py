@@ -25,7 +25,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from platekeeper.access.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
+from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from platekeeper.recognition.config import RecognitionConfig
 
 __all__ = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from platekeeper.access.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from platekeeper.access.service import needs_mfa
 from platekeeper.access.training import required_courses
 from platekeeper.config import Settings
+from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 
 __all__ = ["permission_matrix"]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from platekeeper.access.models import ApiToken, User, UserSession
-from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.service import SessionState, principal_for, session_is_live
 from platekeeper.access.training import training_gaps, training_status
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 
 __all__ = ["access_ended"]
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User, UserSession
 from platekeeper.access.passwords import PasswordRejected, check_new_password, generate_password, hash_password
-from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
 from platekeeper.access.training import training_gaps, training_status
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",

@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.models import UserSession
-from platekeeper.access.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState, open_session_csrf, resolve_session, token_hash
 from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
@@ -38,6 +37,7 @@ from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
 from platekeeper.reads.images import ImageStore
 
@@ -274,7 +274,7 @@ _BY_PERMISSION: dict[str, Requirement] = {}
 
 def requires(permission: str) -> Requirement:
     """The requirement for one permission from the catalogue (one shared instance per permission)."""
-    from platekeeper.access.permissions import PERMISSIONS
+    from platekeeper.permissions import PERMISSIONS
 
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")

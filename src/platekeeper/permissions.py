@@ -1,7 +1,7 @@
 """The permission catalogue: every action a route or service may require, and which of them expose plate data.
 
 Roles (in config) grant permissions from this catalogue only; a route declares exactly one of them, or one of
-the special markers in :mod:`platekeeper.web.auth` (public, signed-in, camera).
+the special markers in :mod:`platekeeper.web.deps` (public, signed-in, camera).
 """
 
 from __future__ import annotations
