@@ -254,7 +254,8 @@ def test_the_watched_folder_refresh_searches_history(harness: Harness, tmp_path:
     settings = harness.settings.model_copy(
         update={"hotlists": harness.settings.hotlists.model_copy(update={"watch_dir": watch})}
     )
-    (result,) = refresh_from_watch_dir(settings, harness.database, harness.key)
+    alerting = harness.client.app.state.alerting  # type: ignore[attr-defined]
+    (result,) = refresh_from_watch_dir(settings, harness.database, harness.key, search_history=alerting.search_history)
     assert result.loaded == 1 and not result.historical_failed
     assert result.historical is not None and "1 historical alert(s) raised" in result.historical
     (alert,) = _alerts(harness)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,7 +13,7 @@ from platekeeper.access import cli as access_cli
 from platekeeper.access.service import (
     ensure_initial_admin,
 )
-from platekeeper.audit.checkpoints import CheckpointSchedule, anchor_check, sinks_for, write_checkpoint
+from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
 from platekeeper.audit.service import Actor, record_event, verify_and_record
 from platekeeper.cameras.service import (
     CameraError,
@@ -26,6 +26,7 @@ from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
+from platekeeper.services import build_services
 from platekeeper.storage.cli import keys_app
 from platekeeper.web.transport import TlsError, server_config
 
@@ -114,17 +115,18 @@ def serve(
     rt = runtime()
     host, port = host or rt.settings.web.host, port or rt.settings.web.port
     certfile, keyfile = certfile or rt.settings.web.tls_certfile, keyfile or rt.settings.web.tls_keyfile
-    web_app = create_app(rt.settings, rt.database)
+    services = build_services(rt.settings, rt.database)
+    web_app = create_app(rt.settings, services=services)
     try:
         config = server_config(web_app, host=host, port=port, certfile=certfile, keyfile=keyfile)
     except TlsError as exc:
         raise fail(str(exc)) from None
     _announce_admin(rt)
     _suspend_inactive(rt)
-    web_app.state.alerting.start_watch()  # hotlist refresh from hotlists.watch_dir, when set
+    services.alerting.start_watch()  # hotlist refresh from hotlists.watch_dir, when set
     if rt.settings.recognition_queue.in_process_worker:
-        _worker_for(rt, web_app).start_thread()
-    checkpoints = CheckpointSchedule(rt.settings, rt.database, rt.audit_key, rt.signing_key)
+        services.recognition_worker().start_thread()
+    checkpoints = services.checkpoint_schedule()
     checkpoints.start()  # every audit.checkpoint_minutes, and once more at shutdown
     web_app.state.platekeeper.on_shutdown.append(checkpoints.stop)
     scheme = "https" if certfile else "http"
@@ -249,14 +251,6 @@ def audit_checkpoint() -> None:
     )
 
 
-def _worker_for(rt: Runtime, web_app: Any) -> Any:
-    """A recognition worker that runs the same after-ingest hooks (hotlist matching...) as camera uploads."""
-    from platekeeper.reads.worker import RecognitionWorker
-
-    state = web_app.state.platekeeper
-    return RecognitionWorker(rt.settings, rt.database, state.image_store, state.after_ingest)
-
-
 @worker_app.command("run")
 def worker_run(
     once: Annotated[bool, typer.Option(help="Exit when the queue is empty instead of waiting for more")] = False,
@@ -264,10 +258,8 @@ def worker_run(
     """Read queued images (uploads without plate text) and store the plates found."""
     import threading
 
-    from platekeeper.web.app import create_app
-
     rt = runtime()
-    worker = _worker_for(rt, create_app(rt.settings, rt.database))
+    worker = build_services(rt.settings, rt.database).recognition_worker()
     if once:
         done = 0
         while worker.run_once():

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.recheck import access_ended
 from platekeeper.access.service import SessionState
-from platekeeper.alerts.runtime import runtime_of
 from platekeeper.alerts.service import (
     AlertNotFound,
     AlertStepRefused,
@@ -32,8 +31,8 @@ from platekeeper.alerts.service import (
 )
 from platekeeper.alerts.stream import sse_events
 from platekeeper.audit.service import record_event
-from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.service import actor_of
+from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router"]
@@ -119,7 +118,7 @@ def api_alert_stream(
         details={"stream": True} if cursor is None else {"stream": True, "replay_after": cursor},
     )
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
-    runtime = runtime_of(request)
+    runtime = app.services.alerting
     broker = runtime.broker
     keepalive = app.settings.alerts.stream_keepalive_seconds
 

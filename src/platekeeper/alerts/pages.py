@@ -27,7 +27,7 @@ from platekeeper.alerts.service import (
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
-from platekeeper.reads.access_params import context_or_refusal, stated_context
+from platekeeper.web.access_params import context_or_refusal, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["char_diff", "router"]

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -21,8 +20,9 @@ from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.runtime import HotlistMatcher
 from platekeeper.hotlists.service import ImportOutcome
+from platekeeper.hotlists.watch import refresh_from_watch_dir
 
-__all__ = ["AlertRuntime", "AlertTableFeed", "runtime_of"]
+__all__ = ["AlertRuntime", "AlertTableFeed"]
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +45,18 @@ class AlertTableFeed:
 
 @dataclass
 class AlertRuntime:
-    """The matcher and broker of one app; ``after_ingest`` is registered in ``AppState.after_ingest``."""
+    """The matcher and broker of one installation's process; ``services.build_services`` registers ``after_ingest``
+    and ``after_import`` as the hooks of reads and hotlists."""
 
     settings: Settings
     database: Database
     audit_key: bytes
-    matcher: HotlistMatcher = field(init=False)
+    matcher: HotlistMatcher
     broker: AlertBroker = field(init=False)
     _watch_stop: threading.Event = field(default_factory=threading.Event, init=False)
     _history: list[threading.Thread] = field(default_factory=list, init=False)  # running historical searches
 
     def __post_init__(self) -> None:
-        self.matcher = HotlistMatcher(self.database, self.settings.matching)
         config = self.settings.alerts
         self.broker = AlertBroker(
             config.stream_queue_size,
@@ -81,6 +81,17 @@ class AlertRuntime:
         index = self.matcher.current(session)
         messages = raise_alerts(session, settings, self.audit_key, index, read_ids)
         publish_after_commit(session, self.broker, messages)
+
+    def after_import(self, session: Session, actor: Actor, outcome: ImportOutcome, file_name: str) -> None:
+        """A hotlist import's hook: reload the matcher once it commits, then search past reads for its new plates."""
+        self.matcher.reload_after_commit(session)
+        self.search_history_after_commit(session, actor, outcome, file_name)
+
+    def search_history(self, actor: Actor, outcome: ImportOutcome, file_name: str) -> str:
+        """Search past reads for an import's new plates now, the alerts pushed to the dashboards; say what it found."""
+        return search_history_for_import(
+            self.settings, self.database, self.audit_key, actor, outcome, file_name=file_name, broker=self.broker
+        ).describe()
 
     def search_history_after_commit(
         self, session: Session, actor: Actor, outcome: ImportOutcome, file_name: str
@@ -114,8 +125,6 @@ class AlertRuntime:
 
     def start_watch(self) -> None:
         """Scan hotlists.watch_dir every watch_interval_minutes in a daemon thread (used by `platekeeper serve`)."""
-        from platekeeper.hotlists.watch import refresh_from_watch_dir
-
         if self.settings.hotlists.watch_dir is None:
             return
         interval = self.settings.hotlists.watch_interval_minutes * 60
@@ -123,7 +132,9 @@ class AlertRuntime:
         def loop() -> None:
             while not self._watch_stop.is_set():
                 try:
-                    if refresh_from_watch_dir(self.settings, self.database, self.audit_key, broker=self.broker):
+                    if refresh_from_watch_dir(
+                        self.settings, self.database, self.audit_key, search_history=self.search_history
+                    ):
                         self.matcher.invalidate()
                 except Exception:  # keep watching; the failure is logged and written beside the file
                     log.exception("hotlist watch-folder refresh failed")
@@ -134,9 +145,3 @@ class AlertRuntime:
     def stop(self) -> None:
         self._watch_stop.set()
         self.broker.stop()
-
-
-def runtime_of(request: Request) -> AlertRuntime:
-    """The app's alert runtime (set by create_app)."""
-    runtime: AlertRuntime = request.app.state.alerting
-    return runtime

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
-from platekeeper.alerts.runtime import runtime_of
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -26,8 +25,8 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.service import actor_of
+from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "summary_json"]
@@ -134,9 +133,8 @@ async def api_import(
         return JSONResponse({"detail": str(exc), "bad_rows": exc.error_count, "errors": errors}, status_code=422)
     except (HotlistError, ValueError) as exc:
         return _bad(exc)
-    alerting = runtime_of(request)
-    alerting.matcher.reload_after_commit(session)
-    alerting.search_history_after_commit(session, actor, outcome, file_name)
+    for hook in app_state(request).services.after_import:  # the matcher's reload, the historical-hit search
+        hook(session, actor, outcome, file_name)
     return JSONResponse(outcome.as_dict())
 
 
@@ -220,7 +218,7 @@ def api_add_entry(
         )
     except HotlistError as exc:
         return _bad(exc)
-    runtime_of(request).matcher.reload_after_commit(session)
+    app_state(request).services.matcher.reload_after_commit(session)
     return JSONResponse(
         {
             "entry": result.entry,

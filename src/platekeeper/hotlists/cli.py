@@ -173,6 +173,7 @@ def hotlists_refresh_watch(
     hotlists.watch_interval_minutes when hotlists.watch_dir is set. Each load is followed by the historical-hit
     search for the plates new to its list. Exit 1 when a file was refused or a search failed.
     """
+    from platekeeper.alerts.historical import search_history_for_import
     from platekeeper.hotlists.watch import refresh_from_watch_dir
 
     rt = runtime()
@@ -181,7 +182,13 @@ def hotlists_refresh_watch(
         settings = settings.model_copy(update={"hotlists": settings.hotlists.model_copy(update={"watch_dir": folder})})
     if settings.hotlists.watch_dir is None:
         raise fail("--folder: no folder given and hotlists.watch_dir is not set")
-    results = refresh_from_watch_dir(settings, rt.database, rt.audit_key)
+
+    def search_history(actor: Actor, outcome: ImportOutcome, file_name: str) -> str:
+        return search_history_for_import(
+            settings, rt.database, rt.audit_key, actor, outcome, file_name=file_name
+        ).describe()
+
+    results = refresh_from_watch_dir(settings, rt.database, rt.audit_key, search_history=search_history)
     for r in results:
         done = f"REFUSED: {r.error}" if r.error else f"loaded {r.loaded} entries; {r.historical}"
         out.print(f"{r.file}: {done}", highlight=False)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
-from platekeeper.alerts.runtime import runtime_of
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -22,8 +21,8 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.reads.access_params import StatedContext, context_or_refusal, stated_context
 from platekeeper.reads.service import actor_of
+from platekeeper.web.access_params import StatedContext, context_or_refusal, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -129,9 +128,8 @@ async def hotlists_import(
         return _page(request, session, state, 422, error=str(exc), import_errors=exc.errors)
     except (HotlistError, ValueError) as exc:
         return _page(request, session, state, 400, error=str(exc))
-    alerting = runtime_of(request)
-    alerting.matcher.reload_after_commit(session)
-    alerting.search_history_after_commit(session, actor, outcome, file.filename or "upload")
+    for hook in app_state(request).services.after_import:  # the matcher's reload, the historical-hit search
+        hook(session, actor, outcome, file.filename or "upload")
     message = f"Loaded {outcome.loaded} entries ({outcome.mode}); {outcome.removed} replaced or removed."
     if outcome.new_plates:
         message += (
@@ -182,7 +180,7 @@ async def hotlists_add_entry(
     except HotlistError as exc:
         return _page(request, session, state, 400, form=form, error=str(exc))
     remember_access_context(session, state.session_id, ctx.as_dict())
-    runtime_of(request).matcher.reload_after_commit(session)
+    app_state(request).services.matcher.reload_after_commit(session)
     return _page(request, session, state, form=ctx.as_dict(), added=result)
 
 

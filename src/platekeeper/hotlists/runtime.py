@@ -9,18 +9,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.service import Actor
 from platekeeper.config import MatchConfig
 from platekeeper.db import Database
 from platekeeper.hotlists.matcher import Confusables, MatchIndex
-from platekeeper.hotlists.service import iter_match_targets, match_signature
+from platekeeper.hotlists.service import ImportOutcome, iter_match_targets, match_signature
 
-__all__ = ["HotlistMatcher"]
+__all__ = ["AfterImport", "HotlistMatcher"]
 
 log = logging.getLogger(__name__)
+
+AfterImport = Callable[[Session, Actor, ImportOutcome, str], None]
+"""Called in the transaction of a hotlist import (page, API) with who imported, what changed and the file's name:
+the alert runtime reloads the matcher and, once the import commits, searches past reads for the new plates.
+Hotlists know only this signature; ``services.build_services`` registers the hooks."""
 
 
 class HotlistMatcher:

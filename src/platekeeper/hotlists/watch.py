@@ -10,21 +10,21 @@ row. After a load, the past reads are searched for the plates new to the list (h
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from platekeeper.alerts.historical import search_history_for_import
 from platekeeper.audit.service import Actor
 from platekeeper.config import Settings
 from platekeeper.db import Database, utcnow
 from platekeeper.hotlists.importers import ImportSpec
-from platekeeper.hotlists.service import HotlistError, ImportRejected, hotlist_by_name, import_entries
+from platekeeper.hotlists.service import HotlistError, ImportOutcome, ImportRejected, hotlist_by_name, import_entries
 
-if TYPE_CHECKING:
-    from platekeeper.alerts.stream import AlertBroker
+__all__ = ["HistorySearch", "WatchResult", "refresh_from_watch_dir"]
 
-__all__ = ["WatchResult", "refresh_from_watch_dir"]
+HistorySearch = Callable[[Actor, ImportOutcome, str], str]
+"""Searches the past reads for the plates an import added and says what it found (the alert runtime's, or the
+command line's with a progress bar); hotlists know only this signature."""
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _move(path: Path, folder: str) -> Path:
 
 
 def _load_one(
-    settings: Settings, database: Database, key: bytes, path: Path, broker: AlertBroker | None
+    settings: Settings, database: Database, key: bytes, path: Path, search_history: HistorySearch | None
 ) -> WatchResult:
     spec = ImportSpec(format=FORMATS[path.suffix.lower()])  # type: ignore[arg-type]
     actor = Actor.system("watch")
@@ -74,24 +74,26 @@ def _load_one(
         moved.with_name(moved.name + ".errors.txt").write_text("\n".join(lines) + "\n")
         return WatchResult(path.name, path.stem, 0, str(exc))
     _move(path, "loaded")
+    if search_history is None:
+        return WatchResult(path.name, path.stem, outcome.loaded)
     try:
-        found = search_history_for_import(settings, database, key, actor, outcome, file_name=path.name, broker=broker)
+        found = search_history(actor, outcome, path.name)
     except Exception as exc:  # the load stands; say the search failed
         log.exception("historical-hit search after %s failed", path.name)
         failed = f"historical search FAILED: {type(exc).__name__}: {exc}"
         return WatchResult(path.name, path.stem, outcome.loaded, historical=failed, historical_failed=True)
-    return WatchResult(path.name, path.stem, outcome.loaded, historical=found.describe())
+    return WatchResult(path.name, path.stem, outcome.loaded, historical=found)
 
 
 def refresh_from_watch_dir(
-    settings: Settings, database: Database, key: bytes, *, broker: AlertBroker | None = None
+    settings: Settings, database: Database, key: bytes, *, search_history: HistorySearch | None = None
 ) -> list[WatchResult]:
     """Load every refresh file waiting in the watch folder, oldest first, each followed by its historical-hit
-    search (alerts pushed through ``broker`` when given); empty when there is none."""
+    search (``search_history``, when given); empty when there is none."""
     folder = settings.hotlists.watch_dir
     if folder is None or not folder.is_dir():
         return []
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS), key=lambda p: p.stat().st_mtime
     )
-    return [_load_one(settings, database, key, path, broker) for path in files]
+    return [_load_one(settings, database, key, path, search_history) for path in files]

@@ -16,7 +16,6 @@ from starlette.datastructures import UploadFile
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.models import Camera
-from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.ingest import BatchError, IngestResult, ingest_batch
 from platekeeper.reads.service import (
     ReadNotFound,
@@ -27,6 +26,7 @@ from platekeeper.reads.service import (
     get_read_image,
     search_reads,
 )
+from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
 
 __all__ = ["router"]
@@ -87,7 +87,7 @@ async def upload_reads(
         )
     except BatchError as exc:
         raise HTTPException(422, str(exc)) from None
-    for hook in state.after_ingest:
+    for hook in state.services.after_ingest:
         await run_in_threadpool(hook, session, state.settings, result.stored_ids)
     return JSONResponse(result.as_dict(), status_code=_batch_status(result))
 

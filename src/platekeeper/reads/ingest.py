@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,7 +29,11 @@ from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.schemas import ImageRef, ReadIn
 
-__all__ = ["BatchError", "IngestItem", "IngestResult", "ingest_batch", "insert_new_rows", "store_images"]
+__all__ = ["AfterIngest", "BatchError", "IngestItem", "IngestResult", "ingest_batch", "insert_new_rows", "store_images"]
+
+AfterIngest = Callable[[Session, Settings, list[uuid.UUID]], None]
+"""Called in the transaction that stored new reads (camera uploads and the recognition worker alike), with their
+ids: hotlist matching raises alerts there (``services.build_services`` registers the hooks)."""
 
 
 class BatchError(ValueError):

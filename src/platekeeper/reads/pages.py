@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
-from platekeeper.reads.access_params import CONTEXT_FIELDS, StatedContext, context_or_refusal, stated_context
 from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
+from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, context_or_refusal, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires, same_origin
 
 __all__ = ["router"]

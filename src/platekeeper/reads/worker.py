@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
-from collections.abc import Callable, Sequence
-
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
 
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore
+from platekeeper.reads.ingest import AfterIngest
 from platekeeper.reads.queue import ClaimedJob, claim_job, complete_job, fail_job
 from platekeeper.recognition.base import RecognizedPlate
 from platekeeper.recognition.imageio import ImageError, decode_image
 from platekeeper.recognition.pipeline import PlatePipeline
 
-__all__ = ["AfterStored", "RecognitionWorker"]
+__all__ = ["RecognitionWorker"]
 
 log = logging.getLogger("platekeeper.worker")
-AfterStored = Callable[[Session, Settings, list[uuid.UUID]], None]
 
 
 class RecognitionWorker:
@@ -35,7 +32,7 @@ class RecognitionWorker:
         settings: Settings,
         database: Database,
         store: ImageStore,
-        after_stored: Sequence[AfterStored] = (),
+        after_stored: Sequence[AfterIngest] = (),
         pipeline: PlatePipeline | None = None,
     ) -> None:
         self.settings = settings

@@ -28,11 +28,8 @@ from platekeeper.access.principal import PermissionDenied, TrainingRequired
 from platekeeper.access.training import record_training_refusal
 from platekeeper.alerts import api as alerts_api
 from platekeeper.alerts import pages as alerts_pages
-from platekeeper.alerts.runtime import AlertRuntime
 from platekeeper.audit import api as audit_api
 from platekeeper.audit import pages as audit_pages
-from platekeeper.audit.service import load_or_create_key
-from platekeeper.audit.signing import InstallationKey
 from platekeeper.cameras import api as cameras_api
 from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
@@ -40,10 +37,10 @@ from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
-from platekeeper.rate_limits import RateLimited, RateLimits
+from platekeeper.rate_limits import RateLimited
 from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
-from platekeeper.reads.images import ImageStore
+from platekeeper.services import Services, build_services
 from platekeeper.web import error_log, home
 from platekeeper.web.deps import (
     TEMPLATES,
@@ -240,13 +237,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(hook)
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    """Build the web app for these settings (and database, which tests pass in)."""
+def create_app(settings: Settings, database: Database | None = None, services: Services | None = None) -> FastAPI:
+    """Build the web app for these settings over the installation's services (built here from ``database`` unless
+    the caller, e.g. ``platekeeper serve``, built them already)."""
     restrict_umask()  # a server started without the command line (uvicorn --factory) keeps its files private too
     warning = start_up_warning(settings)
     if warning:
         logger.warning(warning)
-    database = database or Database(settings.resolved_database_url)
     app = FastAPI(
         title="platekeeper",
         version=__version__,
@@ -255,15 +252,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         description="ALPR platform that enforces the agency's privacy and usage policy.",
         lifespan=_lifespan,
     )
-    app.state.platekeeper = AppState(
-        settings=settings,
-        database=database,
-        audit_key=load_or_create_key(settings.data_dir / settings.audit.key_file),
-        signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
-        image_store=ImageStore.for_settings(settings),
-        templates=_templates(settings),
-        rate_limits=RateLimits(settings.rate_limits),
-    )
+    services = services or build_services(settings, database)
+    app.state.platekeeper = AppState(services=services, templates=_templates(settings))
     _install_error_handlers(app)
     app.state.error_log = ErrorLog(settings.web.error_log_size)
     app.add_exception_handler(Exception, _with_security_headers(app.state.error_log.handler, settings))
@@ -291,7 +281,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    alerting = AlertRuntime(settings, database, app.state.platekeeper.audit_key)  # hotlist matcher + live alerts
-    app.state.alerting = alerting
-    app.state.platekeeper.after_ingest.append(alerting.after_ingest)
+    app.state.alerting = services.alerting  # the live alert stream's broker, for its route (and tests)
     return app

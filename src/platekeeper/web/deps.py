@@ -15,7 +15,6 @@ refuses with :class:`TrainingRequired` naming the course.
 from __future__ import annotations
 
 import hmac
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -40,6 +39,7 @@ from platekeeper.db import Database
 from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
 from platekeeper.reads.images import ImageStore
+from platekeeper.services import Services
 
 __all__ = [
     "CAMERA",
@@ -50,7 +50,6 @@ __all__ = [
     "SIGNED_IN",
     "SIGN_IN_STEP",
     "SIGN_OUT",
-    "AfterIngest",
     "AppState",
     "AuthRequired",
     "CsrfRefused",
@@ -83,23 +82,38 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 TEMPLATES = FilePath(__file__).parent / "templates"
 
 
-AfterIngest = Callable[[Session, Settings, list[uuid.UUID]], None]
-"""Called in the ingest transaction with the ids of newly stored reads (e.g. hotlist matching)."""
-
-
 @dataclass
 class AppState:
-    """What the running app shares between requests."""
+    """What the running app shares between requests: the installation's services (built by the composition root,
+    ``services.build_services``), the page templates, and what to run when the server stops."""
 
-    settings: Settings
-    database: Database
-    audit_key: bytes
-    signing_key: InstallationKey
-    image_store: ImageStore
+    services: Services
     templates: Jinja2Templates
-    rate_limits: RateLimits  # this app's counters: a fresh app (each test's) starts from zero
-    after_ingest: list[AfterIngest] = field(default_factory=list)
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)  # run when the server stops, in order
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+    @property
+    def audit_key(self) -> bytes:
+        return self.services.audit_key
+
+    @property
+    def signing_key(self) -> InstallationKey:
+        return self.services.signing_key
+
+    @property
+    def image_store(self) -> ImageStore:
+        return self.services.image_store
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        return self.services.rate_limits
 
 
 class AuthRequired(Exception):

@@ -1,0 +1,76 @@
+"""The composition root: the one place that builds what a running platekeeper shares.
+
+``build_services(settings, database)`` makes the keys, the image store, the rate limits, the hotlist matcher, the
+alert runtime and the hooks that join the domains: after reads are stored (hotlist matching, alerts) and after a
+hotlist import (the matcher's reload and the historical-hit search). The web app (``create_app``), the command line
+(``serve``, ``worker run``, ``hotlists refresh-watch``) and the benchmarks all build their services here, so no
+domain reaches up for another: hotlists never import alerts, they call the hooks they are given.
+
+Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
+recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
+then cameras, reads (and storage's rotation, which walks the image store); then hotlists; then alerts; then this
+module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py,
+every domain's cli.py), demo, backup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from platekeeper.alerts.runtime import AlertRuntime
+from platekeeper.audit.checkpoints import CheckpointSchedule
+from platekeeper.audit.service import load_or_create_key
+from platekeeper.audit.signing import InstallationKey
+from platekeeper.config import Settings
+from platekeeper.db import Database
+from platekeeper.hotlists.runtime import AfterImport, HotlistMatcher
+from platekeeper.rate_limits import RateLimits
+from platekeeper.reads.images import ImageStore
+from platekeeper.reads.ingest import AfterIngest
+from platekeeper.reads.worker import RecognitionWorker
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass
+class Services:
+    """What one running installation shares between requests, commands and background work."""
+
+    settings: Settings
+    database: Database
+    audit_key: bytes
+    signing_key: InstallationKey
+    image_store: ImageStore
+    rate_limits: RateLimits  # in memory: a fresh set of services (each test's app) starts from zero
+    matcher: HotlistMatcher
+    alerting: AlertRuntime
+    after_ingest: list[AfterIngest] = field(default_factory=list)  # in the transaction that stored the reads
+    after_import: list[AfterImport] = field(default_factory=list)  # in the transaction of a hotlist import
+
+    def recognition_worker(self) -> RecognitionWorker:
+        """A worker for the server-side recognition queue, running the same after-ingest hooks as uploads."""
+        return RecognitionWorker(self.settings, self.database, self.image_store, self.after_ingest)
+
+    def checkpoint_schedule(self) -> CheckpointSchedule:
+        """The audit chain's signed checkpoints every ``audit.checkpoint_minutes`` (started by ``serve``)."""
+        return CheckpointSchedule(self.settings, self.database, self.audit_key, self.signing_key)
+
+
+def build_services(settings: Settings, database: Database | None = None) -> Services:
+    """Build and join the services for these settings (and database, which tests and commands pass in)."""
+    database = database or Database(settings.resolved_database_url)
+    audit_key = load_or_create_key(settings.data_dir / settings.audit.key_file)
+    matcher = HotlistMatcher(database, settings.matching)
+    alerting = AlertRuntime(settings, database, audit_key, matcher)
+    return Services(
+        settings=settings,
+        database=database,
+        audit_key=audit_key,
+        signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
+        image_store=ImageStore.for_settings(settings),
+        rate_limits=RateLimits(settings.rate_limits),
+        matcher=matcher,
+        alerting=alerting,
+        after_ingest=[alerting.after_ingest],  # hotlist matching raises alerts, pushed once the reads commit
+        after_import=[alerting.after_import],  # reload the matcher, then search past reads for the new plates
+    )
