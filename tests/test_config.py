@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from platekeeper.config import ConfigError, load_settings
+from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 
 
@@ -93,8 +97,13 @@ def test_environment_overrides_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_the_readme_configuration_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
-    _write(tmp_path, example, monkeypatch)
+    examples = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
+    assert len(examples) >= 2  # the deployment behind a proxy, and the configuration section's
+    for example in examples:  # every YAML example in the README is a configuration that loads
+        _write(tmp_path, example, monkeypatch)
+        load_settings()
+    configuration = readme.split("## Configuration", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    _write(tmp_path, configuration, monkeypatch)
     settings = load_settings()
     assert settings.agency.name == "Example Police Department"
     assert settings.recognition.plates.regions == ("us-ca", "us-nv")
@@ -129,3 +138,31 @@ def test_dashboard_purpose_must_be_authorized(tmp_path: Path, monkeypatch: pytes
     _write(tmp_path, "alerts:\n  dashboard_purpose: protest_monitoring\n", monkeypatch)
     with pytest.raises(ConfigError, match=r"alerts\.dashboard_purpose"):
         load_settings()
+
+
+def _sections(model: type[BaseModel], path: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    """Every field of the tree under model, with its dotted path (lists and maps of sections included)."""
+    for name, info in model.model_fields.items():
+        where = f"{path}.{name}" if path else name
+        yield where, info
+        pending = [info.annotation]
+        while pending:
+            kind = pending.pop()
+            pending.extend(typing.get_args(kind))
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                yield from _sections(kind, where)
+
+
+def test_every_config_field_says_what_it_is() -> None:
+    fields = dict(_sections(Settings))
+    assert {"web.trusted_proxies", "access.roles.label", "alerts.clets_results.code"} <= set(fields)
+    undocumented = sorted(path for path, info in fields.items() if not (info.description or "").strip())
+    assert undocumented == [], f"config fields without a description: {undocumented}"
+
+
+@pytest.mark.parametrize(
+    ("section", "field"), [("access", "case_number_pattern"), ("alerts", "clets_reference_pattern")]
+)
+def test_a_regular_expression_field_must_compile(section: str, field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"{section}\.{field}: not a valid regular expression"):
+        load_settings(**{section: {field: "^[A-Z"}})

@@ -18,7 +18,7 @@ ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 WEB_MODULES = re.compile(r"\.(api|pages|admin_api|admin_pages|cli)$")
 LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("recognition", re.compile(r"^platekeeper(\.recognition(\..+)?|\.training(\..+)?)?$")),
-    ("foundation", re.compile(r"^platekeeper\.(permissions|config|db|files|rate_limits)$")),
+    ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|rate_limits)$")),
     ("access and audit", re.compile(r"^platekeeper\.(access|audit)(\..+)?$|^platekeeper\.storage(\.keys|\.sealing)?$")),
     ("cameras and reads", re.compile(r"^platekeeper\.(cameras|reads)(\..+)?$|^platekeeper\.storage\.rotation$")),
     ("hotlists", re.compile(r"^platekeeper\.hotlists(\..+)?$")),

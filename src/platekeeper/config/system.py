@@ -1,0 +1,187 @@
+"""The installation: retention, the audit log and its checkpoints, keys, files on disk, the web server and rate
+limits."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from limits import parse_many
+from pydantic import Field, field_validator
+
+from platekeeper.config.base import StrictModel
+
+
+class RetentionConfig(StrictModel):
+    days: int = Field(365, ge=30, le=3650, description="Days a read and its images are kept (462.9).")
+
+
+class AuditConfig(StrictModel):
+    reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
+    key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
+    page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
+    checkpoint_minutes: int = Field(
+        60,
+        ge=1,
+        le=1440,
+        description="How often `platekeeper serve` writes a signed checkpoint of the chain's head (seq, hash, time) "
+        "outside the database; also at shutdown, and on demand with `platekeeper audit checkpoint`.",
+    )
+    checkpoint_sinks: tuple[Literal["file", "syslog"], ...] = Field(
+        ("file",),
+        min_length=1,
+        description="Where checkpoints go: `file` (an append-only file, checkpoint_file) and/or `syslog` (to a "
+        "collector on another host, syslog_address). `audit verify` reads the file, or a copy given with "
+        "--checkpoints.",
+    )
+    checkpoint_file: Path = Field(
+        Path("audit-checkpoints.jsonl"),
+        description="The append-only checkpoint file, relative to data_dir unless absolute. Put it where the "
+        "database's owner cannot rewrite it (another volume, `chattr +a`, or shipped to another host).",
+    )
+    syslog_address: str = Field(
+        "/dev/log",
+        max_length=200,
+        description="The syslog socket path, or host:port (UDP) of a collector, for the `syslog` sink.",
+    )
+
+
+class SigningConfig(StrictModel):
+    key_file: Path = Field(
+        Path("signing.key"),
+        description="The installation's Ed25519 signing key (PEM, mode 0600, created at first use), relative to "
+        "data_dir unless absolute. It signs audit checkpoints; keep it off the database volume where you can.",
+    )
+
+
+class StorageConfig(StrictModel):
+    encrypt_images: bool = Field(
+        True,
+        description="Seal every image file written from now on with AES-256-GCM under the storage key ring "
+        "(key_file or PLATEKEEPER_STORAGE_KEY). Off: new images are written plain; sealed files still open.",
+    )
+    key_file: Path = Field(
+        Path("storage.key"),
+        description="The storage key ring (one `<id> <base64 key>` line per key, the last one current; mode 0600, "
+        "created at first use), relative to data_dir unless absolute: keep it off the image volume and out of its "
+        "backups. PLATEKEEPER_STORAGE_KEY (base64 of 32 bytes) overrides the current key.",
+    )
+    rotate_batch_size: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="Files `platekeeper keys rotate` re-seals per batch before it reports progress "
+        "(--batch-size overrides it).",
+    )
+    rotate_pause_ms: int = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="Pause after each batch of `keys rotate`, leaving disk bandwidth to a running server "
+        "(--pause-ms overrides it).",
+    )
+
+
+class FilesConfig(StrictModel):
+    wide_names_shown: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="At start-up, files and folders readable by other users are named in one warning: at most this "
+        "many by name, then a count.",
+    )
+
+
+class WebConfig(StrictModel):
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
+    session_idle_minutes: int = Field(30, ge=1, le=30, description="Idle session ends after this (CJIS: <= 30).")
+    session_max_hours: int = Field(12, ge=1, le=24, description="A session ends after this regardless.")
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto", description="Secure flag on cookies: auto sets it when the request came over TLS."
+    )
+    error_log_size: int = Field(
+        200, ge=10, le=10_000, description="Recent server errors kept in memory for maintenance (no plate data)."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        max_length=64,
+        description="Addresses or networks (e.g. 127.0.0.1, 10.0.0.0/24) of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto headers are believed. Empty (the default): nobody's, so no client can write a false "
+        "address into the audit log. Name only the proxy that terminates TLS in front of platekeeper.",
+    )
+    hsts_seconds: int = Field(
+        31_536_000,
+        ge=0,
+        le=63_072_000,
+        description="max-age of the Strict-Transport-Security header sent on every response over TLS (0: none).",
+    )
+    tls_certfile: Path | None = Field(
+        None, description="PEM certificate (chain) `platekeeper serve` listens with over TLS; --certfile overrides."
+    )
+    tls_keyfile: Path | None = Field(
+        None, description="PEM private key of tls_certfile (mode 0600); --keyfile overrides."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)") from None
+        return value
+
+
+RATE_LIMIT_MAX_AMOUNT = 1_000_000
+
+
+RATE_LIMIT_MAX_WINDOW_SECONDS = 86_400
+
+
+RATE_LIMIT_TEXT = "a count per window, like '10/minute' or '30 per 5 minutes'"
+
+
+class RateLimitConfig(StrictModel):
+    """Requests counted per key in a moving window; over the count the answer is 429 with ``Retry-After``.
+
+    Each limit is one rule in the ``limits`` notation (``10/minute``, ``30 per 5 minutes``), checked at load time.
+    The counters live in the memory of one server process."""
+
+    enabled: bool = Field(True, description="Apply the limits below (off only for load tests on a closed network).")
+    sign_in_per_account: str = Field(
+        "10/minute",
+        min_length=3,
+        max_length=40,
+        description="Sign-in attempts (password or one-time code) for one username as typed, from anywhere.",
+    )
+    sign_in_per_address: str = Field(
+        "30/minute",
+        min_length=3,
+        max_length=40,
+        description="Sign-in attempts (password or one-time code) from one client address, whatever the username.",
+    )
+    api_per_token: str = Field(
+        "600/minute", min_length=3, max_length=40, description="API requests made with one personal API token."
+    )
+    api_per_camera: str = Field(
+        "1200/minute", min_length=3, max_length=40, description="Uploads (reads, images) made with one camera key."
+    )
+
+    @field_validator("sign_in_per_account", "sign_in_per_address", "api_per_token", "api_per_camera")
+    @classmethod
+    def _one_rule(cls, value: str) -> str:
+        try:
+            rules = parse_many(value)
+        except ValueError:
+            rules = []
+        if len(rules) != 1:
+            raise ValueError(f"{value!r} is not {RATE_LIMIT_TEXT}")
+        rule = rules[0]
+        if not 1 <= rule.amount <= RATE_LIMIT_MAX_AMOUNT:
+            raise ValueError(f"{value!r}: the count must be from 1 to {RATE_LIMIT_MAX_AMOUNT}")
+        if rule.get_expiry() > RATE_LIMIT_MAX_WINDOW_SECONDS:
+            raise ValueError(f"{value!r}: the window must be at most one day")
+        return value
