@@ -119,7 +119,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def database(settings: Settings) -> Iterator[Database]:
-    db = Database(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
     yield db
     db.dispose()
 

@@ -59,7 +59,7 @@ def runtime(*, migrated: bool = True) -> Runtime:
     warning = start_up_warning(settings)
     if warning:
         err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
     if migrated and not database.is_migrated():
         raise fail(
             f"the database at {settings.resolved_database_url} has no schema yet; run `platekeeper db upgrade` first"

@@ -6,11 +6,11 @@ the audit chain relies on that (PostgreSQL uses an advisory lock instead, see ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -38,6 +38,9 @@ NAMING = {
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "platekeeper_read_only"  # execution option: a snapshot that only reads (SQLite: deferred BEGIN)
+
+
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -83,11 +86,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
+DEFAULT_BATCH_SIZE = 500
+BATCH_SIZE = "platekeeper_batch_size"  # the key in a session's (or read connection's) info
+
+
+def in_batches(handle: Session | Connection, items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of the database's query batch size (``query_batch_size``): one query each,
+    so that an IN list never outgrows what the database binds in one statement."""
+    size = handle.info.get(BATCH_SIZE, DEFAULT_BATCH_SIZE)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 class Database:
     """One database: its engine, sessions and migrations."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.url = url
+        self.batch_size = batch_size  # Settings.query_batch_size: values one query names in an IN list
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             # 0600 before SQLite opens it: its -wal and -shm journals take the database file's mode.
             create_private_file(Path(url.removeprefix("sqlite:///")))
@@ -95,7 +111,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={BATCH_SIZE: batch_size})
 
     @property
     def dialect(self) -> str:
@@ -117,6 +133,7 @@ class Database:
         """
         with self.engine.connect() as conn:
             conn.execution_options(**{READ_ONLY: True})
+            conn.info[BATCH_SIZE] = self.batch_size
             with conn.begin() as transaction:
                 try:
                     yield conn

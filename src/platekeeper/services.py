@@ -58,7 +58,7 @@ class Services:
 
 def build_services(settings: Settings, database: Database | None = None) -> Services:
     """Build and join the services for these settings (and database, which tests and commands pass in)."""
-    database = database or Database(settings.resolved_database_url)
+    database = database or Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
     audit_key = load_or_create_key(settings.data_dir / settings.audit.key_file)
     matcher = HotlistMatcher(database, settings.matching)
     alerting = AlertRuntime(settings, database, audit_key, matcher)

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Folder for the SQLite database, images and keys.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at data_dir/platekeeper.db.")
     image_dir: Path | None = Field(None, description="Folder for content-addressed images; default data_dir/images.")
+    query_batch_size: int = Field(
+        500,
+        ge=10,
+        le=30_000,
+        description="Most values one query names in an IN list (SQLite binds at most 32,766 variables, PostgreSQL "
+        "65,535); a lookup of more reads, alerts or plates is split into queries of this many.",
+    )
     agency: AgencyConfig = Field(
         default_factory=AgencyConfig,
         description="The agency: name, organization recorded with every access, time zone, custodian.",

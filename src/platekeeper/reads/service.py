@@ -21,6 +21,7 @@ from platekeeper.access.principal import Principal
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
+from platekeeper.db import in_batches
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
 
@@ -392,8 +393,8 @@ def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[Matc
     opening an alert is an audited access with a context.
     """
     found: list[MatchableRead] = []
-    for start in range(0, len(read_ids), 500):
-        rows = session.execute(select(*_MATCHABLE_COLUMNS).where(PlateRead.id.in_(read_ids[start : start + 500])))
+    for batch in in_batches(session, read_ids):
+        rows = session.execute(select(*_MATCHABLE_COLUMNS).where(PlateRead.id.in_(batch)))
         found.extend(MatchableRead(*row) for row in rows)
     return found
 

@@ -18,7 +18,7 @@ from platekeeper.alerts.models import Alert
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
-from platekeeper.db import utcnow
+from platekeeper.db import in_batches, utcnow
 from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
@@ -183,10 +183,8 @@ def _alerted(session: Session, read_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID
     """(read, list) pairs that already have an alert."""
     pairs: set[tuple[uuid.UUID | None, int | None]] = set()
     unique = sorted(set(read_ids))
-    for start in range(0, len(unique), 500):
-        rows = session.execute(
-            select(Alert.read_id, Alert.hotlist_id).where(Alert.read_id.in_(unique[start : start + 500]))
-        )
+    for batch in in_batches(session, unique):
+        rows = session.execute(select(Alert.read_id, Alert.hotlist_id).where(Alert.read_id.in_(batch)))
         pairs.update((row.read_id, row.hotlist_id) for row in rows)
     return pairs
 
@@ -327,10 +325,10 @@ def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_id
     """
     now, released = utcnow(), 0
     unique = sorted(set(read_ids))
-    for start in range(0, len(unique), 500):
+    for batch in in_batches(session, unique):
         result = session.execute(
             update(Alert)
-            .where(Alert.read_id.in_(unique[start : start + 500]))
+            .where(Alert.read_id.in_(batch))
             .values(
                 read_id=None,
                 plate="",

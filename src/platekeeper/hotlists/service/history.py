@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from platekeeper.config import Settings
-from platekeeper.db import utcnow
+from platekeeper.db import in_batches, utcnow
 from platekeeper.hotlists.matcher import Confusables, Match, MatchIndex, MatchTarget, texts_of_read
 from platekeeper.hotlists.models import HotlistEntry
 from platekeeper.reads.service import FoldedTextFilter, MatchableRead, count_past_reads, iter_past_reads
@@ -72,15 +72,15 @@ def new_entry_targets(
     connection: Connection, hotlist_id: int, plates: Iterable[str], *, lookup_limit: int
 ) -> list[MatchTarget]:
     """The list's entries whose plate is one of ``plates`` (the ones an import added): up to ``lookup_limit``
-    plates through the (list, plate) index, 500 a query; more in one pass over the list's entries."""
+    plates through the (list, plate) index, ``query_batch_size`` a query; more in one pass over the list's entries."""
     wanted = set(plates)
     entry = HotlistEntry
     columns = (entry.id, entry.hotlist_id, entry.plate, entry.state, entry.expires_at)
     rows: list[Any] = []
     if len(wanted) <= lookup_limit:
         ordered = sorted(wanted)
-        for start in range(0, len(ordered), 500):
-            chunk = entry.plate.in_(ordered[start : start + 500])
+        for batch in in_batches(connection, ordered):
+            chunk = entry.plate.in_(batch)
             rows.extend(connection.execute(select(*columns).where(entry.hotlist_id == hotlist_id, chunk)))
     elif wanted:
         stream = select(*columns).where(entry.hotlist_id == hotlist_id).execution_options(yield_per=50_000)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
-from platekeeper.db import utcnow
+from platekeeper.db import in_batches, utcnow
 from platekeeper.hotlists.importers import (
     EntryRow,
     ImportSpec,
@@ -142,10 +142,10 @@ def _remove_for_incremental(session: Session, hotlist_id: int, rows: list[EntryR
     removed, listed = 0, set[str]()
     keys = {(r.plate, r.state) for r in rows}
     plates = sorted({p for p, _ in keys})
-    for start in range(0, len(plates), 500):
+    for batch in in_batches(session, plates):
         existing = session.execute(
             select(HotlistEntry.id, HotlistEntry.plate, HotlistEntry.state).where(
-                HotlistEntry.hotlist_id == hotlist_id, HotlistEntry.plate.in_(plates[start : start + 500])
+                HotlistEntry.hotlist_id == hotlist_id, HotlistEntry.plate.in_(batch)
             )
         ).all()
         listed.update(e.plate for e in existing)
