@@ -18,6 +18,7 @@ from platekeeper.access.service import SessionState
 from platekeeper.cameras.models import Camera
 from platekeeper.reads.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.reads.ingest import BatchError, IngestResult, ingest_batch
+from platekeeper.reads.schemas import ImageBatchIn, IngestReport, ReadBatchIn
 from platekeeper.reads.service import (
     ReadNotFound,
     ReadQuery,
@@ -28,11 +29,16 @@ from platekeeper.reads.service import (
     search_reads,
 )
 from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
+from platekeeper.web.openapi import upload_body
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
 MAX_PARTS = 2 * 10_000 + 1
+UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON, or the multipart upload has no 'batch' part"},
+    415: {"description": "The body is neither JSON nor multipart"},
+}
 MAX_INT_DIGITS = 4300  # Python's own limit for int() of a string (sys.get_int_max_str_digits())
 
 
@@ -71,9 +77,12 @@ async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
 @router.post(
     "/reads",
     responses={
-        207: {"description": "Some reads were rejected"},
-        422: {"description": "Every read was rejected"},
+        200: {"model": IngestReport, "description": "Every read stored, queued or already stored"},
+        207: {"model": IngestReport, "description": "Some reads were rejected"},
+        422: {"model": IngestReport, "description": "Every read was rejected, or the body is not a batch"},
+        **UPLOAD_REFUSALS,
     },
+    openapi_extra=upload_body(ReadBatchIn),
 )
 async def upload_reads(
     request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
@@ -121,7 +130,13 @@ def _images_as_reads(payload: Any) -> tuple[Any, dict[int, str]]:
 
 @router.post(
     "/images",
-    responses={207: {"description": "Some images were rejected"}, 422: {"description": "Every image was rejected"}},
+    responses={
+        200: {"model": IngestReport, "description": "Every image queued or already queued"},
+        207: {"model": IngestReport, "description": "Some images were rejected"},
+        422: {"model": IngestReport, "description": "Every image was rejected, or the body is not a batch"},
+        **UPLOAD_REFUSALS,
+    },
+    openapi_extra=upload_body(ImageBatchIn),
 )
 async def upload_images(
     request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
@@ -205,7 +220,10 @@ def _context_for_read(
     )
 
 
-@router.get("/reads/{read_id}", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/reads/{read_id}",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such read"}},
+)
 def api_get_read(
     read_id: uuid.UUID,
     request: Request,
@@ -240,7 +258,10 @@ def api_get_read(
     )
 
 
-@router.get("/reads/{read_id}/images/{kind}", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/reads/{read_id}/images/{kind}",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such read or image"}},
+)
 def api_get_read_image(
     read_id: uuid.UUID,
     kind: str,

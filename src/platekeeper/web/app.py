@@ -46,6 +46,7 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.web import error_log, home
 from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, app_state, client_of, render
 from platekeeper.web.error_log import ErrorLog
+from platekeeper.web.openapi import install_openapi
 
 __all__ = ["create_app"]
 
@@ -274,6 +275,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_openapi(app)  # every refusal in the schema, with platekeeper's error body
     alerting = AlertRuntime(settings, database, app.state.platekeeper.audit_key)  # hotlist matcher + live alerts
     app.state.alerting = alerting
     app.state.platekeeper.after_ingest.append(alerting.after_ingest)
