@@ -121,6 +121,8 @@ def _fuzz(harness: Harness, schema: Any) -> None:
 
     Each operation is its own hypothesis test (so ``max_examples`` is per operation, and its failure is shrunk
     to a small example); the failures are collected and reported together."""
+    # schemathesis's own pytest integration (schema.parametrize, from_fixture) renames pytest's node ids through a
+    # private attribute that pytest 9.2 no longer has, so the operations' strategies are driven by hypothesis here.
     failures = []
     operations = [result.ok() for result in schema.get_all_operations()]
     assert operations, "the filters left no operation to fuzz"
