@@ -8,6 +8,7 @@ length.
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -219,3 +220,37 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(harness: Harness) 
     assert len(reasons) == 1 and "ingest.max_pixels_per_byte" in reasons.pop()
     with harness.database.session() as session:
         assert session.scalar(select(func.count()).select_from(PlateRead)) == 0
+
+
+def _count(harness: Harness, model: type) -> int:
+    with harness.database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_nul_character_in_any_text_is_a_4xx_naming_the_field(harness: Harness) -> None:
+    """PostgreSQL cannot store or compare text holding U+0000: sign-in, a list's name, a token's name, a case
+    number and a read's raw text answered 500 there."""
+    from platekeeper.hotlists.models import Hotlist
+
+    officer = harness.signed_in("sworn_officer")
+    admin = harness.signed_in("alpr_admin")
+    _, key = harness.camera()
+    camera = {"Authorization": f"Bearer {key}"}
+    read = make_read(plate_raw="7ABC\x00123")
+    answers = {
+        "username": harness.client.post("/api/v1/session", json={"username": "dana\x00", "password": PASSWORD}),
+        "name": admin.post("/api/v1/hotlists", json={"name": "Stolen\x00", "kind": "stolen_vehicle", "source": "x"}),
+        "scopes.0": officer.post("/api/v1/account/tokens", json={"name": "t", "scopes": ["reads.search\x00"]}),
+        "case_number": officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC123", "case_number": "26\x00"}),
+        "reads.0.plate_raw": harness.client.post("/api/v1/reads", json={"reads": [read]}, headers=camera),
+        "the 'batch' part: reads.0.plate_raw": harness.client.post(
+            "/api/v1/reads", data={"batch": json.dumps({"reads": [read]})}, files={"x": b""}, headers=camera
+        ),
+    }
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.status_code, response.text[:200])
+        assert field in response.json()["detail"], (field, response.text[:200])
+    page = TestClient(harness.client.app).post("/login", data={"username": "dana\x00", "password": PASSWORD})
+    assert page.status_code == 422 and "username" in page.text
+    assert _count(harness, Hotlist) == 0 and _count(harness, PlateRead) == 0

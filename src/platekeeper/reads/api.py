@@ -29,6 +29,7 @@ from platekeeper.reads.service import (
     search_reads,
 )
 from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
+from platekeeper.web.nul import NUL_MESSAGE, nul_field
 from platekeeper.web.openapi import upload_body
 
 __all__ = ["router"]
@@ -51,11 +52,15 @@ def _number(text: str) -> int | float:
 def parse_json(data: bytes | str, what: str) -> Any:
     """JSON from a client, or a 400 that says what is wrong with it (nesting too deep included)."""
     try:
-        return json.loads(data, parse_int=_number)
+        payload = json.loads(data, parse_int=_number)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(400, f"{what} is not valid JSON: {exc}") from None
     except RecursionError:
         raise HTTPException(400, f"{what} is not valid JSON: it is nested too deeply") from None
+    field = nul_field(payload)  # a JSON body was checked on the way in; a multipart batch part is checked here
+    if field is not None:
+        raise HTTPException(422, f"{what}: {field} {NUL_MESSAGE}")
+    return payload
 
 
 async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:

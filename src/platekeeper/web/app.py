@@ -46,6 +46,7 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.web import error_log, home
 from platekeeper.web.deps import TEMPLATES, AppState, AuthRequired, Forbidden, app_state, client_of, render
 from platekeeper.web.error_log import ErrorLog
+from platekeeper.web.nul import RefuseNul
 from platekeeper.web.openapi import install_openapi
 
 __all__ = ["create_app"]
@@ -254,6 +255,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.error_log = ErrorLog(settings.web.error_log_size)
     app.add_exception_handler(Exception, app.state.error_log.handler)
     _security_headers(app)
+    app.add_middleware(RefuseNul)  # inside BodyLimit: the body it reads is already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
     for module in (
         home,

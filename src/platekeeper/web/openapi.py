@@ -1,11 +1,12 @@
 """The API's OpenAPI document says every refusal a route can answer, with the body it carries.
 
 Refusals shared by a kind of route are added from facts about the route: its :class:`Requirement` (401 without
-valid credentials, 403 when the role, the token's scopes, training or the CSRF token fall short), its parameters or
-body (422, in platekeeper's shape rather than FastAPI's default one) and its method (413 past
-``ingest.max_request_bytes``); a JSON body adds 400 (not JSON at all). What only some routes answer (400, 404,
-409, 415, 423) is declared on the route (``responses={404: {"description": ...}}``). Every 4xx gets
-:class:`ErrorBody` as its body, or, where the route declares a body of its own for that status, either.
+valid credentials, 403 when the role, the token's scopes, training or the CSRF token fall short), its method (413
+past ``ingest.max_request_bytes``) and its body (400: not JSON at all); every route may answer 422 (an invalid
+parameter or body, in platekeeper's shape rather than FastAPI's default one, or NUL in any text: ``web/nul.py``).
+What only some routes answer (400, 404, 409, 415, 423) is declared on the route (``responses={404: {"description":
+...}}``). Every 4xx gets :class:`ErrorBody` as its body, or, where the route declares a body of its own for that
+status, either.
 ``tests/test_fuzz.py`` holds every answer of the API to this document.
 """
 
@@ -96,9 +97,7 @@ def _shared_refusals(route: APIRoute) -> set[int]:
     codes: set[int] = set()
     for requirement in _requirements(route.dependant):
         codes.update(BY_REQUIREMENT.get(requirement.kind, ()))
-    dependant = route.dependant
-    if dependant.path_params or dependant.query_params or dependant.header_params or route.body_field:
-        codes.add(422)
+    codes.add(422)  # any route: a parameter or body that fails validation, or NUL in any text (web/nul.py)
     if route.body_field:
         codes.add(400)  # a body that is not JSON at all
     if (route.methods or set()) & WRITES:
