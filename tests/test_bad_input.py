@@ -2,8 +2,8 @@
 
 Non-ASCII digits in a one-time code, integers past 64 bits in ids and filters (and, on PostgreSQL, past 32
 bits: the id columns are INTEGER), a date at the end of the calendar,
-JSON nested 100,000 deep, a 5,000-digit number in a read, and a chunked body over the limit without a declared
-length.
+JSON nested 100,000 deep, a 5,000-digit number in a read, a chunked body over the limit without a declared
+length, and (on PostgreSQL) the NUL character in request text or in an imported hotlist file.
 """
 
 from __future__ import annotations
@@ -254,3 +254,19 @@ def test_the_nul_character_in_any_text_is_a_4xx_naming_the_field(harness: Harnes
     page = TestClient(harness.client.app).post("/login", data={"username": "dana\x00", "password": PASSWORD})
     assert page.status_code == 422 and "username" in page.text
     assert _count(harness, Hotlist) == 0 and _count(harness, PlateRead) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_hotlist_file_with_the_nul_character_is_refused_naming_the_line(harness: Harness) -> None:
+    """A NUL inside an imported file's reason or make answered 500 on PostgreSQL; the list is left as it was."""
+    from platekeeper.hotlists.models import HotlistEntry
+    from tests.hotlist_helpers import CSV_HEADER, make_list
+
+    manager = harness.signed_in("records_manager")
+    hotlist_id = make_list(manager)
+    good = "7XYZ999,CA,WAN,Felony warrant,,TOYT,CAM,BLK\n"
+    for bad in ("5SOW350,CA,VEH,Sto\x00len,V123456789,HOND,CIV,GRY\n", "5SOW350,CA,VEH,Stolen,,HO\x00ND,CIV,GRY\n"):
+        response = manager.post(f"/api/v1/hotlists/{hotlist_id}/import", content=(CSV_HEADER + good + bad).encode())
+        assert response.status_code == 400, response.text
+        assert "line 3" in response.json()["detail"] and "NUL" in response.json()["detail"]
+    assert _count(harness, HotlistEntry) == 0
