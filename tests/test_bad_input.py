@@ -1,12 +1,14 @@
 """Bad input found in a security review that answered 500: each is now a 4xx naming the field, and stores nothing.
 
-Non-ASCII digits in a one-time code, integers past 64 bits in ids and filters, a date at the end of the calendar,
-JSON nested 100,000 deep, a 5,000-digit number in a read, and a chunked body over the limit without a declared
-length.
+Non-ASCII digits in a one-time code, integers past 64 bits in ids and filters (and, on PostgreSQL, past 32
+bits: the id columns are INTEGER), a date at the end of the calendar,
+JSON nested 100,000 deep, a 5,000-digit number in a read, a chunked body over the limit without a declared
+length, and (on PostgreSQL) the NUL character in request text or in an imported hotlist file.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -23,6 +25,7 @@ ARABIC_INDIC = "\u0661\u0662\u0663\u0664\u0665\u0666"  # ١٢٣٤٥٦: str.isdig
 FULL_WIDTH = "\uff11\uff12\uff13\uff14\uff15\uff16"  # full-width digits one to six
 HUGE = str(2**63)  # one past the largest 64-bit signed integer
 HUGER = "9" * 40
+PAST_INT32 = str(2**31)  # one past PostgreSQL's INTEGER, the id columns' type
 
 
 def _failures(harness: Harness, username: str) -> int:
@@ -56,7 +59,7 @@ def test_a_code_of_non_ascii_digits_is_a_failed_attempt(harness: Harness, code: 
 
 def _ids_to_try(harness: Harness) -> list[tuple[str, str]]:
     routes = []
-    for value in (HUGE, HUGER, "-" + HUGE):
+    for value in (PAST_INT32, HUGE, HUGER, "-" + HUGE):
         routes += [
             ("GET", f"/api/v1/reads?camera={value}&since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z"),
             ("GET", f"/search?camera={value}&since=2026-01-01T00:00&until=2026-01-02T00:00"),
@@ -79,7 +82,7 @@ def _ids_to_try(harness: Harness) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-def test_ids_past_64_bits_are_a_4xx(harness: Harness) -> None:
+def test_ids_past_32_bits_are_a_4xx(harness: Harness) -> None:
     clients = {role: harness.signed_in(role) for role in ("alpr_admin", "sworn_officer", "records_manager")}
     failures = []
     for method, path in _ids_to_try(harness):
@@ -217,3 +220,53 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(harness: Harness) 
     assert len(reasons) == 1 and "ingest.max_pixels_per_byte" in reasons.pop()
     with harness.database.session() as session:
         assert session.scalar(select(func.count()).select_from(PlateRead)) == 0
+
+
+def _count(harness: Harness, model: type) -> int:
+    with harness.database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_nul_character_in_any_text_is_a_4xx_naming_the_field(harness: Harness) -> None:
+    """PostgreSQL cannot store or compare text holding U+0000: sign-in, a list's name, a token's name, a case
+    number and a read's raw text answered 500 there."""
+    from platekeeper.hotlists.models import Hotlist
+
+    officer = harness.signed_in("sworn_officer")
+    admin = harness.signed_in("alpr_admin")
+    _, key = harness.camera()
+    camera = {"Authorization": f"Bearer {key}"}
+    read = make_read(plate_raw="7ABC\x00123")
+    answers = {
+        "username": harness.client.post("/api/v1/session", json={"username": "dana\x00", "password": PASSWORD}),
+        "name": admin.post("/api/v1/hotlists", json={"name": "Stolen\x00", "kind": "stolen_vehicle", "source": "x"}),
+        "scopes.0": officer.post("/api/v1/account/tokens", json={"name": "t", "scopes": ["reads.search\x00"]}),
+        "case_number": officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC123", "case_number": "26\x00"}),
+        "reads.0.plate_raw": harness.client.post("/api/v1/reads", json={"reads": [read]}, headers=camera),
+        "the 'batch' part: reads.0.plate_raw": harness.client.post(
+            "/api/v1/reads", data={"batch": json.dumps({"reads": [read]})}, files={"x": b""}, headers=camera
+        ),
+    }
+    for field, response in answers.items():
+        assert response.status_code == 422, (field, response.status_code, response.text[:200])
+        assert field in response.json()["detail"], (field, response.text[:200])
+    page = TestClient(harness.client.app).post("/login", data={"username": "dana\x00", "password": PASSWORD})
+    assert page.status_code == 422 and "username" in page.text
+    assert _count(harness, Hotlist) == 0 and _count(harness, PlateRead) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_hotlist_file_with_the_nul_character_is_refused_naming_the_line(harness: Harness) -> None:
+    """A NUL inside an imported file's reason or make answered 500 on PostgreSQL; the list is left as it was."""
+    from platekeeper.hotlists.models import HotlistEntry
+    from tests.hotlist_helpers import CSV_HEADER, make_list
+
+    manager = harness.signed_in("records_manager")
+    hotlist_id = make_list(manager)
+    good = "7XYZ999,CA,WAN,Felony warrant,,TOYT,CAM,BLK\n"
+    for bad in ("5SOW350,CA,VEH,Sto\x00len,V123456789,HOND,CIV,GRY\n", "5SOW350,CA,VEH,Stolen,,HO\x00ND,CIV,GRY\n"):
+        response = manager.post(f"/api/v1/hotlists/{hotlist_id}/import", content=(CSV_HEADER + good + bad).encode())
+        assert response.status_code == 400, response.text
+        assert "line 3" in response.json()["detail"] and "NUL" in response.json()["detail"]
+    assert _count(harness, HotlistEntry) == 0

@@ -24,7 +24,15 @@ from platekeeper.web.deps import DbSession, RowId, app_state, client_of, require
 
 __all__ = ["router", "user_json"]
 
-router = APIRouter(prefix="/api/v1", tags=["users"])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["users"],
+    responses={  # AccountError's statuses
+        400: {"description": "A rule broken; the detail names the field"},
+        404: {"description": "No such account or training record"},
+        409: {"description": "The account is not in a state that allows this"},
+    },
+)
 Manage = Annotated[SessionState, Depends(requires("users.manage"))]
 Approve = Annotated[SessionState, Depends(requires("users.approve"))]
 Review = Annotated[SessionState, Depends(requires("users.review"))]

@@ -77,7 +77,16 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     }
 
 
-@router.post("/session", dependencies=[Depends(PUBLIC)])
+@router.post(
+    "/session",
+    dependencies=[Depends(PUBLIC)],
+    responses={
+        401: {"description": "Wrong username, password or one-time code, or the code is missing"},
+        403: {"description": "The account must enrol a second factor first (on the sign-in page)"},
+        423: {"description": "The account is locked after failed sign-ins"},
+        429: {"description": "Too many sign-in attempts for this account or from this address (Retry-After)"},
+    },
+)
 def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
     """Sign in with the password and the one-time code; the session cookie is set on the response.
 
@@ -147,7 +156,9 @@ def api_list_tokens(session: DbSession, state: Annotated[SessionState, Depends(S
     return {"tokens": [token_json(t) for t in list_tokens(session, state.principal.user_id)]}
 
 
-@router.post("/account/tokens", tags=["access"], status_code=201)
+@router.post(
+    "/account/tokens", tags=["access"], status_code=201, responses={400: {"description": "A rule on the token broken"}}
+)
 def api_create_token(
     body: TokenRequest, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
 ) -> Any:
@@ -171,7 +182,9 @@ def api_create_token(
     return {**token_json(token), "token": raw}
 
 
-@router.delete("/account/tokens/{token_id}", tags=["access"])
+@router.delete(
+    "/account/tokens/{token_id}", tags=["access"], responses={404: {"description": "No such token of yours"}}
+)
 def api_revoke_token(
     token_id: RowId, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
 ) -> Any:

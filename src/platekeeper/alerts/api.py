@@ -157,7 +157,10 @@ def api_alert_figures(
     return alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
 
 
-@router.get("/alerts/{alert_id}", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/alerts/{alert_id}",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such alert"}},
+)
 def api_get_alert(
     alert_id: RowId,
     request: Request,
@@ -242,7 +245,10 @@ def _step(request: Request, session: DbSession, run: Any) -> Response:
     return JSONResponse({**alert_json(alert, app.settings), "verification": _steps_json(alert)})
 
 
-@router.post("/alerts/{alert_id}/acknowledge", responses={409: {"description": "Out of order"}})
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    responses={404: {"description": "No such alert"}, 409: {"description": "Out of order"}},
+)
 def api_acknowledge(
     alert_id: RowId,
     request: Request,
@@ -257,7 +263,10 @@ def api_acknowledge(
     )
 
 
-@router.post("/alerts/{alert_id}/visual-check", responses={409: {"description": "Out of order or not attested"}})
+@router.post(
+    "/alerts/{alert_id}/visual-check",
+    responses={404: {"description": "No such alert"}, 409: {"description": "Out of order or not attested"}},
+)
 def api_visual_check(
     alert_id: RowId,
     body: VisualIn,
@@ -281,7 +290,10 @@ def api_visual_check(
     )
 
 
-@router.post("/alerts/{alert_id}/clets", responses={409: {"description": "Out of order or bad reference"}})
+@router.post(
+    "/alerts/{alert_id}/clets",
+    responses={404: {"description": "No such alert"}, 409: {"description": "Out of order or bad reference"}},
+)
 def api_clets(
     alert_id: RowId,
     body: CletsIn,
@@ -305,7 +317,10 @@ def api_clets(
     )
 
 
-@router.post("/alerts/{alert_id}/disposition", responses={409: {"description": "Refused (e.g. enforcement unchecked)"}})
+@router.post(
+    "/alerts/{alert_id}/disposition",
+    responses={404: {"description": "No such alert"}, 409: {"description": "Refused (e.g. enforcement unchecked)"}},
+)
 def api_disposition(
     alert_id: RowId,
     body: DispositionIn,

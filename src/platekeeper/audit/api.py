@@ -23,7 +23,7 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
     return {**event_fields(event), "hash": event.hash}
 
 
-@router.get("/audit/events")
+@router.get("/audit/events", responses={400: {"description": "A filter broken; the detail names it"}})
 def api_audit_events(
     request: Request,
     session: DbSession,

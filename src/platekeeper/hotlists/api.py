@@ -69,7 +69,7 @@ class HotlistIn(BaseModel):
     refresh_hours: int | None = Field(None, description="Refresh cadence; empty for a list without one")
 
 
-@router.post("/hotlists", status_code=201)
+@router.post("/hotlists", status_code=201, responses={400: {"description": "A rule on lists broken"}})
 def api_create_hotlist(
     body: HotlistIn,
     request: Request,
@@ -87,7 +87,14 @@ def api_create_hotlist(
     return JSONResponse({"id": hotlist.id, "name": hotlist.name}, status_code=201)
 
 
-@router.post("/hotlists/{hotlist_id}/import", responses={422: {"description": "Bad rows; nothing was loaded"}})
+@router.post(
+    "/hotlists/{hotlist_id}/import",
+    responses={
+        400: {"description": "The options or the file broken"},
+        404: {"description": "No such list"},
+        422: {"description": "Bad rows; nothing was loaded"},
+    },
+)
 async def api_import(
     hotlist_id: RowId,
     request: Request,
@@ -153,7 +160,10 @@ def _hit_json(hit: HistoricalHit, camera_names: dict[int, str]) -> dict[str, Any
     }
 
 
-@router.get("/hotlists/{hotlist_id}/entries", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/hotlists/{hotlist_id}/entries",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such list"}},
+)
 def api_list_entries(
     hotlist_id: RowId,
     request: Request,
@@ -191,7 +201,14 @@ class EntryIn(BaseModel):
     notes: str = Field("", max_length=2000)
 
 
-@router.post("/hotlists/{hotlist_id}/entries", status_code=201)
+@router.post(
+    "/hotlists/{hotlist_id}/entries",
+    status_code=201,
+    responses={
+        400: {"description": "A rule on entries broken, or no access context"},
+        404: {"description": "No such list"},
+    },
+)
 def api_add_entry(
     hotlist_id: RowId,
     body: EntryIn,

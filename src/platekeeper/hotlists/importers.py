@@ -235,6 +235,9 @@ def parse_rows(data: bytes, spec: ImportSpec, config: HotlistConfig, today: date
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"file: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if "\x00" in text:  # PostgreSQL cannot store it, and no field of an entry takes it
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValueError(f"file: line {line} contains the NUL character (U+0000), which no field accepts")
     kinds = KindResolver(config, spec.default_kind)
     result = ParseResult()
     source = _fixed(text, config) if spec.format == "fixed" else _delimited(text, spec)

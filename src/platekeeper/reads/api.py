@@ -17,6 +17,7 @@ from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.models import Camera
 from platekeeper.reads.ingest import BatchError, IngestResult, ingest_batch
+from platekeeper.reads.schemas import ImageBatchIn, IngestReport, ReadBatchIn
 from platekeeper.reads.service import (
     ReadNotFound,
     ReadQuery,
@@ -28,11 +29,17 @@ from platekeeper.reads.service import (
 )
 from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
+from platekeeper.web.nul import NUL_MESSAGE, nul_field
+from platekeeper.web.openapi import upload_body
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
 MAX_PARTS = 2 * 10_000 + 1
+UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not valid JSON, or the multipart upload has no 'batch' part"},
+    415: {"description": "The body is neither JSON nor multipart"},
+}
 MAX_INT_DIGITS = 4300  # Python's own limit for int() of a string (sys.get_int_max_str_digits())
 
 
@@ -45,11 +52,15 @@ def _number(text: str) -> int | float:
 def parse_json(data: bytes | str, what: str) -> Any:
     """JSON from a client, or a 400 that says what is wrong with it (nesting too deep included)."""
     try:
-        return json.loads(data, parse_int=_number)
+        payload = json.loads(data, parse_int=_number)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HTTPException(400, f"{what} is not valid JSON: {exc}") from None
     except RecursionError:
         raise HTTPException(400, f"{what} is not valid JSON: it is nested too deeply") from None
+    field = nul_field(payload)  # a JSON body was checked on the way in; a multipart batch part is checked here
+    if field is not None:
+        raise HTTPException(422, f"{what}: {field} {NUL_MESSAGE}")
+    return payload
 
 
 async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
@@ -71,9 +82,12 @@ async def _read_batch(request: Request) -> tuple[Any, dict[str, bytes]]:
 @router.post(
     "/reads",
     responses={
-        207: {"description": "Some reads were rejected"},
-        422: {"description": "Every read was rejected"},
+        200: {"model": IngestReport, "description": "Every read stored, queued or already stored"},
+        207: {"model": IngestReport, "description": "Some reads were rejected"},
+        422: {"model": IngestReport, "description": "Every read was rejected, or the body is not a batch"},
+        **UPLOAD_REFUSALS,
     },
+    openapi_extra=upload_body(ReadBatchIn),
 )
 async def upload_reads(
     request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
@@ -121,7 +135,13 @@ def _images_as_reads(payload: Any) -> tuple[Any, dict[int, str]]:
 
 @router.post(
     "/images",
-    responses={207: {"description": "Some images were rejected"}, 422: {"description": "Every image was rejected"}},
+    responses={
+        200: {"model": IngestReport, "description": "Every image queued or already queued"},
+        207: {"model": IngestReport, "description": "Some images were rejected"},
+        422: {"model": IngestReport, "description": "Every image was rejected, or the body is not a batch"},
+        **UPLOAD_REFUSALS,
+    },
+    openapi_extra=upload_body(ImageBatchIn),
 )
 async def upload_images(
     request: Request, session: DbSession, camera: Annotated[Camera, Depends(CAMERA)]
@@ -205,7 +225,10 @@ def _context_for_read(
     )
 
 
-@router.get("/reads/{read_id}", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/reads/{read_id}",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such read"}},
+)
 def api_get_read(
     read_id: uuid.UUID,
     request: Request,
@@ -240,7 +263,10 @@ def api_get_read(
     )
 
 
-@router.get("/reads/{read_id}/images/{kind}", responses={400: {"description": "Missing purpose or case number"}})
+@router.get(
+    "/reads/{read_id}/images/{kind}",
+    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such read or image"}},
+)
 def api_get_read_image(
     read_id: uuid.UUID,
     kind: str,

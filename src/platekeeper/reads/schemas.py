@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["CandidateIn", "ImageRef", "ReadIn", "normalize_plate"]
+__all__ = [
+    "CandidateIn",
+    "ImageBatchIn",
+    "ImageIn",
+    "ImageRef",
+    "IngestItemOut",
+    "IngestReport",
+    "ReadBatchIn",
+    "ReadIn",
+    "normalize_plate",
+]
 
 MAX_PLATE_LENGTH = 12
 
@@ -108,3 +118,47 @@ class ReadIn(BaseModel):
     @property
     def normalized_plate(self) -> str:
         return normalize_plate(self.plate or "")
+
+
+class ReadBatchIn(BaseModel):
+    """The body of ``POST /api/v1/reads`` as documented; ingest checks each read alone (``ReadIn``)."""
+
+    reads: list[ReadIn] = Field(description="The reads, each judged alone.")
+
+
+class ImageIn(BaseModel):
+    """One image for the server to read (``POST /api/v1/images``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID = Field(description="Chosen by the camera; sending the same id again queues nothing new.")
+    captured_at: AwareDatetime = Field(description="When the image was taken, ISO 8601 with a timezone.")
+    image: ImageRef
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    heading: Annotated[float, Field(ge=0, lt=360)] | None = None
+
+
+class ImageBatchIn(BaseModel):
+    """The body of ``POST /api/v1/images`` as documented."""
+
+    images: list[ImageIn] = Field(description="The images, each judged alone.")
+
+
+class IngestItemOut(BaseModel):
+    """What became of one read or image of a batch."""
+
+    index: int
+    id: str | None
+    status: Literal["stored", "queued", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class IngestReport(BaseModel):
+    """The answer to an upload: counts, then each item in the order sent."""
+
+    stored: int
+    queued: int
+    duplicates: int
+    rejected: int
+    results: list[IngestItemOut]

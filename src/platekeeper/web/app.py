@@ -54,6 +54,8 @@ from platekeeper.web.deps import (
     render,
 )
 from platekeeper.web.error_log import ErrorLog
+from platekeeper.web.nul import RefuseNul
+from platekeeper.web.openapi import install_openapi
 from platekeeper.web.transport import SecurityHeaders, header_pairs
 
 __all__ = ["create_app"]
@@ -257,6 +259,7 @@ def create_app(settings: Settings, database: Database | None = None, services: S
     _install_error_handlers(app)
     app.state.error_log = ErrorLog(settings.web.error_log_size)
     app.add_exception_handler(Exception, _with_security_headers(app.state.error_log.handler, settings))
+    app.add_middleware(RefuseNul)  # inside BodyLimit: the body it reads is already bounded
     app.add_middleware(BodyLimit, max_bytes=settings.ingest.max_request_bytes)
     app.add_middleware(SecurityHeaders, hsts_seconds=settings.web.hsts_seconds)  # outside: the 413s get them too
     if settings.web.trusted_proxies:  # outermost: every layer inside sees the client the proxy names
@@ -281,5 +284,6 @@ def create_app(settings: Settings, database: Database | None = None, services: S
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_openapi(app)  # every refusal in the schema, with platekeeper's error body
     app.state.alerting = services.alerting  # the live alert stream's broker, for its route (and tests)
     return app

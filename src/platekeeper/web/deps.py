@@ -72,8 +72,8 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "pk_session"
-MAX_ROW_ID = 2**63 - 1  # the databases' BIGINT: a larger id cannot name a row, and SQLite refuses to bind it
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2^63-1")]
+MAX_ROW_ID = 2**31 - 1  # the id columns are INTEGER: PostgreSQL refuses to compare one with a larger number
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2^31-1")]
 """A numeric id in a route's path: out of range is a 422 naming the parameter, never a database error."""
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
