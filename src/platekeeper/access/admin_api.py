@@ -18,8 +18,7 @@ from platekeeper.access.models import User
 from platekeeper.access.review import ReviewError, account_review, review_summary, sign_off_review
 from platekeeper.access.service import SessionState, UserError, create_user, list_users
 from platekeeper.access.training import TrainingError, add_training_record, expiring_training, void_training_record
-from platekeeper.audit.service import record_event
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "user_json"]
@@ -101,7 +100,7 @@ def api_users(session: DbSession, state: Manage, status: str | None = None) -> d
 def api_request_account(body: AccountRequest, request: Request, session: DbSession, state: Manage) -> Any:
     """Request an account; it stays inactive until someone else approves it."""
     app = app_state(request)
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     return _answer(
         lambda: create_user(
             session,
@@ -119,7 +118,7 @@ def api_request_account(body: AccountRequest, request: Request, session: DbSessi
 @router.post("/users/{user_id}/approve")
 def api_approve(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
     """Approve a requested account (not your own request, not a role with rights you lack)."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(
         lambda: lifecycle.approve_account(session, app.settings, app.audit_key, state.principal, actor, user_id)
     )
@@ -128,7 +127,7 @@ def api_approve(user_id: RowId, request: Request, session: DbSession, state: App
 @router.post("/users/{user_id}/reactivate")
 def api_reactivate(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
     """Return a suspended or deactivated account to service."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(
         lambda: lifecycle.reactivate_account(session, app.settings, app.audit_key, state.principal, actor, user_id)
     )
@@ -137,35 +136,35 @@ def api_reactivate(user_id: RowId, request: Request, session: DbSession, state: 
 @router.post("/users/{user_id}/deactivate")
 def api_deactivate(user_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage) -> Any:
     """Deactivate at once: sessions end and tokens are revoked."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.deactivate_account(session, app.audit_key, actor, user_id, body.reason))
 
 
 @router.post("/users/{user_id}/role")
 def api_change_role(user_id: RowId, body: RoleChange, request: Request, session: DbSession, state: Manage) -> Any:
     """Change the role; gaining rights sends the account back for approval."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.change_role(session, app.settings, app.audit_key, actor, user_id, body.role))
 
 
 @router.post("/users/{user_id}/unlock")
 def api_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """Lift a lockout."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.unlock_account(session, app.audit_key, actor, user_id))
 
 
 @router.post("/users/{user_id}/mfa-reset")
 def api_reset_mfa(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """Forget the user's authenticator; they enrol again at the next sign-in."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(lambda: lifecycle.reset_mfa(session, app.audit_key, actor, user_id))
 
 
 @router.post("/users/{user_id}/password-reset")
 def api_reset_password(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
     """A new random password for a user who forgot theirs; in this answer only. Their sessions end."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _answer(lambda: {"password": lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)})
 
 
@@ -174,7 +173,7 @@ def api_void_training(
     user_id: RowId, record_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage
 ) -> Any:
     """Void a training record entered in error (it stays on file, marked void)."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def void() -> dict[str, Any]:
         record = void_training_record(session, app.audit_key, actor, record_id, body.reason, user_id=user_id)
@@ -186,7 +185,7 @@ def api_void_training(
 @router.post("/users/{user_id}/training", status_code=201)
 def api_add_training(user_id: RowId, body: TrainingIn, request: Request, session: DbSession, state: Manage) -> Any:
     """Record a completed course with its date, instructor and evidence."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def add() -> dict[str, Any]:
         record = add_training_record(session, app.settings, app.audit_key, actor, user_id, **body.model_dump())
@@ -208,7 +207,7 @@ def api_account_review(request: Request, session: DbSession, state: Review) -> d
     app = app_state(request)
     rows = account_review(session, app.settings)
     summary = review_summary(session, app.settings)
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     record_event(session, app.audit_key, "users.review_viewed", actor, details={"accounts": len(rows)})
     return {
         "accounts": [r.__dict__ for r in rows],
@@ -222,7 +221,7 @@ def api_account_review(request: Request, session: DbSession, state: Review) -> d
 @router.post("/reviews/accounts", status_code=201)
 def api_sign_off_review(body: SignOff, request: Request, session: DbSession, state: Review) -> Any:
     """Sign off the account review with a note of what was checked and changed."""
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def sign() -> dict[str, Any]:
         review = sign_off_review(session, app.settings, app.audit_key, actor, body.note)

@@ -22,9 +22,8 @@ from platekeeper.access.training import (
     void_training_record,
 )
 from platekeeper.access.training import training_status as course_statuses
-from platekeeper.audit.service import record_event
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.db import utcnow
-from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import SIGNED_IN, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -80,7 +79,7 @@ def users_create(
             session,
             app.settings,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             username=username,
             display_name=display_name,
             role=role,
@@ -137,7 +136,7 @@ def user_approve(
 ) -> Response:
     """Approve a requested account."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -154,7 +153,7 @@ def user_reactivate(
 ) -> Response:
     """Return a suspended or deactivated account to service."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -176,7 +175,7 @@ def user_deactivate(
 ) -> Response:
     """Deactivate at once; open sessions end."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -198,7 +197,7 @@ def user_role(
 ) -> Response:
     """Change the role (gaining rights needs a new approval)."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -213,7 +212,7 @@ def user_role(
 def user_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = "") -> Response:
     """Lift a lockout."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -230,7 +229,7 @@ def user_mfa_reset(
 ) -> Response:
     """Forget the user's authenticator app (lost phone); they enrol again at the next sign-in."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -247,7 +246,7 @@ def user_password_reset(
 ) -> Response:
     """A new random password for a user who forgot theirs, shown once on this page."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     try:
         password = lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)
     except RULE_ERRORS as exc:
@@ -273,7 +272,7 @@ def user_training_void(
 ) -> Response:
     """Void a training record entered in error."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
         session,
@@ -298,7 +297,7 @@ def user_training(
 ) -> Response:
     """Record a completed course."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), actor_of(state.principal, client_of(request))
+    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     if completed_on is None:
         return _user_page(request, session, user_id, error="completed_on: give the date the course was completed")
     return _act(
@@ -334,7 +333,7 @@ def _review_page(request: Request, session: DbSession, state: SessionState, **ex
         session,
         app.audit_key,
         "users.review_viewed",
-        actor_of(state.principal, client_of(request)),
+        Actor.of(state.principal, client_of(request)),
         details={"accounts": len(rows)},
     )
     context = {"rows": rows, "summary": review_summary(session, app.settings), "error": None, "signed": None, **extra}
@@ -360,7 +359,7 @@ def review_sign_off(
     app = app_state(request)
     try:
         review = sign_off_review(
-            session, app.settings, app.audit_key, actor_of(state.principal, client_of(request)), note
+            session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)), note
         )
     except ReviewError as exc:
         return _review_page(request, session, state, error=str(exc))

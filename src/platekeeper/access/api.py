@@ -18,7 +18,7 @@ from platekeeper.access.service import SessionState, end_session, open_session_c
 from platekeeper.access.signin import sign_in, sign_in_rate_limited
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import Actor
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
@@ -172,7 +172,7 @@ def api_create_token(
             app.settings,
             app.audit_key,
             state.principal,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             name=body.name,
             scopes=body.scopes,
             expires_in_days=body.expires_in_days,
@@ -192,7 +192,7 @@ def api_revoke_token(
     app = app_state(request)
     try:
         token = revoke_token(
-            session, app.audit_key, state.principal, actor_of(state.principal, client_of(request)), token_id
+            session, app.audit_key, state.principal, Actor.of(state.principal, client_of(request)), token_id
         )
     except TokenError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)

@@ -122,7 +122,7 @@ def users_approve(
         boss = user_by_name(session, approver)
         if boss is None or boss.status != "active":
             raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
-        actor = Actor(username=boss.username, organization=boss.organization, role=boss.role, client="cli")
+        actor = Actor.of(boss, "cli")
         principal = principal_for(boss, rt.settings)
         lifecycle.approve_account(session, rt.settings, rt.audit_key, principal, actor, _user_id(session, username))
     _say(f"{username.lower()} approved by {approver.lower()}: active")
@@ -147,7 +147,7 @@ def users_reactivate(
         boss = user_by_name(session, approver)
         if boss is None or boss.status != "active":
             raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
-        actor = Actor(username=boss.username, organization=boss.organization, role=boss.role, client="cli")
+        actor = Actor.of(boss, "cli")
         lifecycle.reactivate_account(
             session, rt.settings, rt.audit_key, principal_for(boss, rt.settings), actor, _user_id(session, username)
         )

@@ -23,7 +23,7 @@ from platekeeper.access.signin import (
 )
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import training_records, training_status
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import Actor
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
@@ -228,7 +228,7 @@ def account_password(
             session,
             app.settings,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             state.principal.user_id,
             current=current_password,
             new=new_password,
@@ -246,7 +246,7 @@ def account_recovery_codes(
     """New recovery codes (the old ones stop working), shown once."""
     check_csrf(state, csrf_token)
     app = app_state(request)
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     try:
         codes = lifecycle.regenerate_recovery_codes(
             session, app.settings, app.audit_key, actor, state.principal.user_id
@@ -275,7 +275,7 @@ def account_token_create(
             app.settings,
             app.audit_key,
             state.principal,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             name=name,
             scopes=scopes or [],
             expires_in_days=expires_in_days,
@@ -293,7 +293,7 @@ def account_token_revoke(
     check_csrf(state, csrf_token)
     app = app_state(request)
     try:
-        revoke_token(session, app.audit_key, state.principal, actor_of(state.principal, client_of(request)), token_id)
+        revoke_token(session, app.audit_key, state.principal, Actor.of(state.principal, client_of(request)), token_id)
     except TokenError as exc:
         return _account_page(request, session, state, error=str(exc))
     return _account_page(request, session, state, message="Token revoked.")

@@ -30,7 +30,6 @@ __all__ = [
     "SIGN_IN_FAILED",
     "SessionState",
     "UserError",
-    "actor_for_user",
     "create_user",
     "end_all_sessions",
     "end_session",
@@ -83,11 +82,6 @@ def principal_for(user: User, settings: Settings, gaps: tuple[str, ...] = ()) ->
         permissions=settings.access.role_permissions(user.role),
         training_gaps=gaps,
     )
-
-
-def actor_for_user(user: User, client: str | None = None) -> Actor:
-    """The audit actor for a user account."""
-    return Actor(username=user.username, organization=user.organization, role=user.role, client=client)
 
 
 def user_by_name(session: Session, username: str) -> User | None:
@@ -281,7 +275,7 @@ def end_session(session: Session, key: bytes, token: str | None, client: str | N
     row.ended_at = utcnow()
     user = session.get(User, row.user_id)
     if user is not None and row.stage == "active":
-        record_event(session, key, "auth.sign_out", actor_for_user(user, client))
+        record_event(session, key, "auth.sign_out", Actor.of(user, client))
     return True
 
 

@@ -31,7 +31,6 @@ from platekeeper.access.models import RecoveryCode, User, UserSession
 from platekeeper.access.passwords import verify_password
 from platekeeper.access.service import (
     SIGN_IN_FAILED,
-    actor_for_user,
     needs_mfa,
     open_session,
     token_hash,
@@ -93,7 +92,7 @@ def _fail(
     session: Session, settings: Settings, key: bytes, user: User | None, name: str, client: str | None, reason: str
 ) -> SignInResult:
     """Audit a failure and count it towards the lockout; lock the account when the limit is reached."""
-    actor = actor_for_user(user, client) if user else Actor(username=name[:64] or None, client=client)
+    actor = Actor.of(user, client) if user else Actor(username=name[:64] or None, client=client)
     record_event(session, key, "auth.sign_in_failed", actor, outcome="failure", details={"reason": reason})
     if user is None:
         return SignInResult("failed", SIGN_IN_FAILED)
@@ -125,7 +124,7 @@ def _refusal_for_state(
         session,
         key,
         "auth.sign_in_failed",
-        actor_for_user(user, client),
+        Actor.of(user, client),
         outcome="failure",
         details={"reason": f"account {user.status}"},
     )
@@ -155,7 +154,7 @@ def _second_factor(
         select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)).limit(1)
     )
     record_event(
-        session, key, "auth.recovery_code_used", actor_for_user(user, client), details={"codes_left": left is not None}
+        session, key, "auth.recovery_code_used", Actor.of(user, client), details={"codes_left": left is not None}
     )
     return "recovery_code"
 
@@ -169,7 +168,7 @@ def sign_in_rate_limited(
     refusal = limits.hit(("sign_in_per_account", name), ("sign_in_per_address", client or "unknown"))
     if refusal is not None and refusal.first_in_window:
         user = user_by_name(session, name) if name else None
-        actor = actor_for_user(user, client) if user else Actor(username=name[:64] or None, client=client)
+        actor = Actor.of(user, client) if user else Actor(username=name[:64] or None, client=client)
         details = {"limit": refusal.limit, "rule": refusal.rule, "step": step, "retry_after": refusal.retry_after}
         record_event(session, key, "auth.rate_limited", actor, outcome="failure", details=details)
     return refusal
@@ -194,7 +193,7 @@ def sign_in(
             session,
             key,
             "auth.sign_in_failed",
-            actor_for_user(user, client),
+            Actor.of(user, client),
             outcome="failure",
             details={"reason": "account locked"},
         )
@@ -240,7 +239,7 @@ def finish_sign_in(
     now = utcnow()
     user.failed_attempts, user.locked_until = 0, None
     user.last_login_at = user.last_activity_at = now
-    record_event(session, key, "auth.sign_in", actor_for_user(user, client), details={"factors": method})
+    record_event(session, key, "auth.sign_in", Actor.of(user, client), details={"factors": method})
     return token
 
 

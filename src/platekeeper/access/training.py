@@ -227,6 +227,6 @@ def record_training_refusal(
     session: Session, key: bytes, principal: Principal, refusal: TrainingRequired, client: str | None
 ) -> None:
     """Audit a refused access to plate data for missing or expired training, naming the courses."""
-    actor = Actor(username=principal.username, organization=principal.organization, role=principal.role, client=client)
+    actor = Actor.of(principal, client)
     details = {"attempted": refusal.permission, "courses": list(refusal.gaps)}
     record_event(session, key, "auth.training_refused", actor, outcome="denied", details=details)

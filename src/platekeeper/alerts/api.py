@@ -30,8 +30,7 @@ from platekeeper.alerts.service import (
     record_visual_check,
 )
 from platekeeper.alerts.stream import sse_events
-from platekeeper.audit.service import record_event
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
@@ -113,7 +112,7 @@ def api_alert_stream(
         session,
         app.audit_key,
         "alerts.dashboard",
-        actor_of(state.principal, client_of(request)),
+        Actor.of(state.principal, client_of(request)),
         purpose=app.settings.alerts.dashboard_purpose,
         details={"stream": True} if cursor is None else {"stream": True, "replay_after": cursor},
     )

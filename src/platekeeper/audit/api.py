@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from platekeeper.access.service import SessionState
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.service import event_fields, view_audit_log
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import Actor, event_fields, view_audit_log
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["event_json", "router"]
@@ -43,7 +42,7 @@ def api_audit_events(
     result = view_audit_log(
         session,
         app.audit_key,
-        actor_of(state.principal, client_of(request)),
+        Actor.of(state.principal, client_of(request)),
         state.principal.permissions,
         flt,
         page,

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from platekeeper.access.service import SessionState
 from platekeeper.audit.checkpoints import anchor_check
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
-from platekeeper.audit.service import AUDIT_ACTIONS, verify_and_record, view_audit_log
-from platekeeper.reads.service import actor_of
+from platekeeper.audit.service import AUDIT_ACTIONS, Actor, verify_and_record, view_audit_log
 from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -41,7 +40,7 @@ def audit_page(
     result = view_audit_log(
         session,
         app.audit_key,
-        actor_of(state.principal, client_of(request)),
+        Actor.of(state.principal, client_of(request)),
         state.principal.permissions,
         flt,
         page,
@@ -65,7 +64,7 @@ def audit_verify(
     """Walk the whole chain and show whether it is intact, or the first bad event."""
     check_csrf(state, csrf_token)
     app = app_state(request)
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     check = anchor_check(app.settings, app.signing_key)
     verification = verify_and_record(session, app.audit_key, actor, check)
     return render(request, "audit_verify.html", {"verification": verification})

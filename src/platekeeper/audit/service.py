@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
@@ -118,6 +118,19 @@ class UnknownAuditAction(ValueError):
     """An event kind that is not registered in :data:`AUDIT_ACTIONS`."""
 
 
+class Identity(Protocol):
+    """Whatever names a person in the audit log (``Principal``, ``User``)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def organization(self) -> str | None: ...
+
+    @property
+    def role(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who did it: a user, or the system itself (username None)."""
@@ -126,6 +139,12 @@ class Actor:
     organization: str | None = None
     role: str | None = None
     client: str | None = None
+
+    @classmethod
+    def of(cls, who: Identity, client: str | None = None) -> Actor:
+        """A person as the audit log names them: a signed-in principal, a token's owner or a user account, all of
+        which carry a username, an organization and a role. The one way every layer builds a person's actor."""
+        return cls(username=who.username, organization=who.organization, role=who.role, client=client)
 
     @classmethod
     def system(cls, client: str = "cli") -> Actor:

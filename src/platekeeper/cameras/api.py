@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from platekeeper.access.service import SessionState
+from platekeeper.audit.service import Actor
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import CameraError, create_camera, list_cameras
-from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["camera_json", "router"]
@@ -60,7 +60,7 @@ def api_create_camera(
     app = app_state(request)
     try:
         camera, api_key = create_camera(
-            session, app.audit_key, actor_of(state.principal, client_of(request)), **body.model_dump()
+            session, app.audit_key, Actor.of(state.principal, client_of(request)), **body.model_dump()
         )
     except CameraError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 
 from platekeeper.access.service import SessionState
+from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import (
     CameraError,
     create_camera,
@@ -14,7 +15,6 @@ from platekeeper.cameras.service import (
     list_cameras,
     rotate_camera_key,
 )
-from platekeeper.reads.service import actor_of
 from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -52,7 +52,7 @@ def cameras_create(
         camera, key = create_camera(
             session,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             name=name,
             kind=kind,
             location=location,
@@ -74,7 +74,7 @@ def cameras_rotate(
     check_csrf(state, csrf_token)
     app = app_state(request)
     try:
-        key = rotate_camera_key(session, app.audit_key, actor_of(state.principal, client_of(request)), camera_id)
+        key = rotate_camera_key(session, app.audit_key, Actor.of(state.principal, client_of(request)), camera_id)
     except CameraError as exc:
         return _page(request, session, 404, error=str(exc))
     cameras = {c.id: c.name for c in list_cameras(session)}
@@ -93,7 +93,7 @@ def cameras_deactivate(
     check_csrf(state, csrf_token)
     app = app_state(request)
     try:
-        deactivate_camera(session, app.audit_key, actor_of(state.principal, client_of(request)), camera_id)
+        deactivate_camera(session, app.audit_key, Actor.of(state.principal, client_of(request)), camera_id)
     except CameraError as exc:
         return _page(request, session, 404, error=str(exc))
     return _page(request, session)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
+from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -25,7 +26,6 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.reads.service import actor_of
 from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
@@ -80,7 +80,7 @@ def api_create_hotlist(
     app = app_state(request)
     try:
         hotlist = create_hotlist(
-            session, app.settings, app.audit_key, actor_of(state.principal, client_of(request)), **body.model_dump()
+            session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)), **body.model_dump()
         )
     except HotlistError as exc:
         return _bad(exc)
@@ -115,7 +115,7 @@ async def api_import(
     """
     data = await request.body()
     app = app_state(request)
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     try:
         spec = ImportSpec(
             format=format,

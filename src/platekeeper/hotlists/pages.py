@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 
 from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
+from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -21,7 +22,6 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.reads.service import actor_of
 from platekeeper.web.access_params import StatedContext, context_or_refusal, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
@@ -76,7 +76,7 @@ def hotlists_create(
             session,
             app.settings,
             app.audit_key,
-            actor_of(state.principal, client_of(request)),
+            Actor.of(state.principal, client_of(request)),
             name=name,
             kind=kind,
             source=source,
@@ -104,7 +104,7 @@ async def hotlists_import(
     check_csrf(state, csrf_token)
     app = app_state(request)
     data = await file.read()
-    actor = actor_of(state.principal, client_of(request))
+    actor = Actor.of(state.principal, client_of(request))
     try:
         if mode not in ("full", "incremental") or format not in ("csv", "fixed"):
             raise HotlistError("mode: full or incremental; format: csv or fixed")

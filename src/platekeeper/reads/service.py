@@ -37,7 +37,6 @@ __all__ = [
     "ReadSummary",
     "SearchError",
     "SearchPage",
-    "actor_of",
     "count_past_reads",
     "get_read",
     "get_read_image",
@@ -62,11 +61,6 @@ class ReadNotFound(LookupError):
     """No read with that id (or no such image for it)."""
 
 
-def actor_of(principal: Principal, client: str | None = None) -> Actor:
-    """The audit actor for a principal."""
-    return Actor(username=principal.username, organization=principal.organization, role=principal.role, client=client)
-
-
 def _audit_access(
     session: Session, key: bytes, ctx: AccessContext, action: str, details: dict[str, Any], client: str | None
 ) -> None:
@@ -74,7 +68,7 @@ def _audit_access(
         session,
         key,
         action,
-        actor_of(ctx.principal, client),
+        Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
@@ -96,7 +90,7 @@ def record_refusal(
         session,
         key,
         "reads.access_refused",
-        actor_of(principal, client),
+        Actor.of(principal, client),
         outcome="denied",
         purpose=str(query.get("purpose") or "") or None,
         case_number=str(query.get("case_number") or "") or None,

@@ -23,7 +23,7 @@ from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
 from platekeeper.reads.images import ImageStore
-from platekeeper.reads.service import ReadDetail, actor_of, get_read, reads_for_matching
+from platekeeper.reads.service import ReadDetail, get_read, reads_for_matching
 
 __all__ = [
     "AlertDetail",
@@ -227,7 +227,7 @@ def list_alerts(
         session,
         key,
         "alerts.dashboard",
-        actor_of(principal, client),
+        Actor.of(principal, client),
         purpose=settings.alerts.dashboard_purpose,
         details={"shown": len(alerts)},
     )
@@ -259,7 +259,7 @@ def get_alert_detail(
         session,
         key,
         "alerts.view",
-        actor_of(ctx.principal, client),
+        Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
@@ -311,7 +311,7 @@ def alert_figures(
         select(Alert.hotlist_name, Alert.kind, func.count(Alert.id)).group_by(Alert.hotlist_name, Alert.kind)
     ).all()
     lists = [{"hotlist": name, "kind": kind, "hits": n} for name, kind, n in sorted(hits, key=lambda h: -h[2])]
-    record_event(session, key, "alerts.figures", actor_of(principal, client), details={"cameras": len(cameras)})
+    record_event(session, key, "alerts.figures", Actor.of(principal, client), details={"cameras": len(cameras)})
     return {"cameras": cameras, "lists": lists, "generated_at": datetime.now(settings.tz).isoformat()}
 
 

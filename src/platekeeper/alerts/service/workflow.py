@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service.records import AlertNotFound, purged_reason
-from platekeeper.audit.service import record_event
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import AlertConfig
 from platekeeper.db import utcnow
-from platekeeper.reads.service import actor_of
 
 __all__ = [
     "STATUSES",
@@ -80,7 +79,7 @@ def _refuse(
         session,
         key,
         "alerts.transition_refused",
-        actor_of(principal, client),
+        Actor.of(principal, client),
         outcome="denied",
         details={"alert_id": alert.id, "step": step, "status": alert.status, "reason": reason},
     )
@@ -94,7 +93,7 @@ def _audit_step(
         session,
         key,
         action,
-        actor_of(principal, client),
+        Actor.of(principal, client),
         details={"alert_id": alert.id, "plate": alert.plate, "status": alert.status, **details},
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
-from platekeeper.audit.service import record_event
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -24,7 +24,6 @@ from platekeeper.hotlists.matcher import MatchTarget
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service.history import HistoricalHit, search_past_reads
 from platekeeper.hotlists.service.lists import HotlistError, get_hotlist
-from platekeeper.reads.service import actor_of
 
 __all__ = ["EntryInput", "OfficerEntryResult", "add_officer_entry", "entry_snapshot", "list_entries"]
 
@@ -137,7 +136,7 @@ def add_officer_entry(
     session.add(entry)
     session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(revision=Hotlist.revision + 1))
     session.flush()
-    actor = actor_of(ctx.principal, client)
+    actor = Actor.of(ctx.principal, client)
     snapshot = entry_snapshot(entry)
     record_event(
         session,
@@ -203,7 +202,7 @@ def list_entries(
         session,
         key,
         "hotlists.entries_view",
-        actor_of(ctx.principal, client),
+        Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
