@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.mfa import generate_recovery_codes, hash_recovery_code, seal_secret
 from platekeeper.access.models import RecoveryCode, User
 from platekeeper.access.service import actor_for_user
+from platekeeper.audit.events import MfaEnrolled
 from platekeeper.audit.service import record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -36,7 +37,5 @@ def enrol_totp(
     and audit the enrolment; return the codes (shown once)."""
     user.totp_secret, user.totp_enrolled_at, user.totp_last_step = seal_secret(key, secret), utcnow(), step
     codes = issue_recovery_codes(session, settings, user)
-    record_event(
-        session, key, "auth.mfa_enrolled", actor_for_user(user, client), details={"recovery_codes": len(codes)}
-    )
+    record_event(session, key, MfaEnrolled(recovery_codes=len(codes)), actor_for_user(user, client))
     return codes
