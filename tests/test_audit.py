@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from platekeeper.audit.events import REGISTRY, ReadsSearched
 from platekeeper.audit.service import (
     AUDIT_ACTIONS,
     Actor,
     UnknownAuditAction,
+    checked_details,
     load_or_create_key,
     record_event,
     verify_chain,
 )
 from platekeeper.db import Database
+from tests.test_audit_events import sample_event
 
 KEY = b"k" * 64
 ACTOR = Actor(username="officer1", organization="EXPD", role="sworn_officer", client="127.0.0.1")
@@ -29,12 +32,20 @@ def _fill(database: Database, count: int) -> None:
             record_event(
                 session,
                 KEY,
-                "reads.search",
+                ReadsSearched(
+                    plate=f"7ABC{i:03d}",
+                    wildcard=False,
+                    since=None,
+                    until=None,
+                    cameras=[],
+                    page=1,
+                    results=0,
+                    thumbnails=False,
+                ),
                 ACTOR,
                 purpose="crime_analysis",
                 case_number=f"2026-{i:06d}",
                 justification="pattern analysis of thefts",
-                details={"plate": f"7ABC{i:03d}"},
             )
 
 
@@ -116,7 +127,9 @@ def test_renumbered_rows_are_detected(database: Database) -> None:
 
 def test_unregistered_action_is_refused(database: Database) -> None:
     with pytest.raises(UnknownAuditAction), database.session() as session:
-        record_event(session, KEY, "reads.export_everything", ACTOR)
+        record_event(session, KEY, "reads.export_everything", ACTOR)  # type: ignore[arg-type]
+    with pytest.raises(UnknownAuditAction):
+        checked_details("reads.export_everything")  # type: ignore[arg-type]
 
 
 def test_key_file_is_private_and_stable(tmp_path) -> None:
@@ -139,7 +152,7 @@ def test_any_single_change_is_found_at_its_row(database: Database, actions: list
         conn.execute(text("DELETE FROM audit_events"))
     with database.session() as session:
         for action in actions:
-            record_event(session, KEY, action, ACTOR, case_number="2026-000001")
+            record_event(session, KEY, sample_event(REGISTRY[action]), ACTOR, case_number="2026-000001")
     assert _verify(database).intact
     seq = victim % len(actions) + 1
     _drop_guards_sqlite_update(database)

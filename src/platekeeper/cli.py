@@ -14,6 +14,7 @@ from platekeeper.access.service import (
     ensure_initial_admin,
 )
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
+from platekeeper.audit.events import BackupRestored, BackupWritten
 from platekeeper.audit.service import Actor, record_event, verify_and_record
 from platekeeper.cameras.service import (
     CameraError,
@@ -312,18 +313,13 @@ def backup(
         raise fail(str(exc), exc.exit_code) from None
     manifest = result.manifest
     with rt.database.session() as session:
-        record_event(
-            session,
-            key,
-            "system.backup",
-            Actor.system("cli"),
-            details={
-                "destination": str(dest.resolve()),
-                "files": result.files,
-                "bytes": result.bytes,
-                "audit_head": manifest["audit_head"],
-            },
+        written = BackupWritten(
+            destination=str(dest.resolve()),
+            files=result.files,
+            bytes=result.bytes,
+            audit_head=manifest["audit_head"],
         )
+        record_event(session, key, written, Actor.system("cli"))
     out.print(
         f"backup written to {dest}: {result.files} files, {result.bytes:,} bytes; "
         f"{manifest['row_counts'].get('plate_reads', 0)} reads, audit chain to event "
@@ -363,14 +359,10 @@ def restore(
     with rt.database.session() as session:
         verified = verify_and_record(session, rt.audit_key, Actor.system("restore"), check)
         ok = verified.intact and not result.problems
-        record_event(
-            session,
-            rt.audit_key,
-            "system.restore",
-            Actor.system("restore"),
-            outcome="success" if ok else "failure",
-            details={"source": str(src.resolve()), "created_at": manifest["created_at"], "problems": result.problems},
+        restored = BackupRestored(
+            source=str(src.resolve()), created_at=manifest["created_at"], problems=result.problems
         )
+        record_event(session, rt.audit_key, restored, Actor.system("restore"), outcome="success" if ok else "failure")
     if not verified.intact:
         err.print(
             f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False

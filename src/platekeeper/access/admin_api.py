@@ -15,10 +15,10 @@ from platekeeper.access import lifecycle
 from platekeeper.access.api import course_json
 from platekeeper.access.lifecycle import AccountError
 from platekeeper.access.models import User
-from platekeeper.access.review import ReviewError, account_review, review_summary, sign_off_review
+from platekeeper.access.review import ReviewError, review_summary, sign_off_review, view_account_review
 from platekeeper.access.service import SessionState, UserError, create_user, list_users
 from platekeeper.access.training import TrainingError, add_training_record, expiring_training, void_training_record
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "user_json"]
@@ -205,10 +205,8 @@ def api_expiring_training(request: Request, session: DbSession, state: Manage) -
 def api_account_review(request: Request, session: DbSession, state: Review) -> dict[str, Any]:
     """The account review as it stands now, with the last sign-off and the due date. Viewing it is audited."""
     app = app_state(request)
-    rows = account_review(session, app.settings)
+    rows = view_account_review(session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)))
     summary = review_summary(session, app.settings)
-    actor = Actor.of(state.principal, client_of(request))
-    record_event(session, app.audit_key, "users.review_viewed", actor, details={"accounts": len(rows)})
     return {
         "accounts": [r.__dict__ for r in rows],
         "last_signed_off_by": summary.last.signed_off_by if summary.last else None,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from platekeeper.access import lifecycle
 from platekeeper.access.matrix import permission_matrix
 from platekeeper.access.models import User
-from platekeeper.access.review import ReviewError, account_review, review_summary, sign_off_review
+from platekeeper.access.review import ReviewError, review_summary, sign_off_review, view_account_review
 from platekeeper.access.service import SessionState, UserError, create_user, list_users
 from platekeeper.access.training import (
     TrainingError,
@@ -22,7 +22,7 @@ from platekeeper.access.training import (
     void_training_record,
 )
 from platekeeper.access.training import training_status as course_statuses
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
 from platekeeper.web.deps import SIGNED_IN, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
@@ -328,14 +328,7 @@ def matrix_page(request: Request, state: Annotated[SessionState, Depends(SIGNED_
 
 def _review_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
     app = app_state(request)
-    rows = account_review(session, app.settings)
-    record_event(
-        session,
-        app.audit_key,
-        "users.review_viewed",
-        Actor.of(state.principal, client_of(request)),
-        details={"accounts": len(rows)},
-    )
+    rows = view_account_review(session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)))
     context = {"rows": rows, "summary": review_summary(session, app.settings), "error": None, "signed": None, **extra}
     return render(request, "review.html", context, 400 if extra.get("error") else 200)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.mfa import generate_recovery_codes, hash_recovery_code, seal_secret
 from platekeeper.access.models import RecoveryCode, User
+from platekeeper.audit.events import MfaEnrolled
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -35,5 +36,5 @@ def enrol_totp(
     and audit the enrolment; return the codes (shown once)."""
     user.totp_secret, user.totp_enrolled_at, user.totp_last_step = seal_secret(key, secret), utcnow(), step
     codes = issue_recovery_codes(session, settings, user)
-    record_event(session, key, "auth.mfa_enrolled", Actor.of(user, client), details={"recovery_codes": len(codes)})
+    record_event(session, key, MfaEnrolled(recovery_codes=len(codes)), Actor.of(user, client))
     return codes

@@ -24,6 +24,19 @@ from platekeeper.access.passwords import (
 )
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import end_all_sessions
+from platekeeper.audit.events import (
+    AccountUnlocked,
+    MfaReset,
+    PasswordChanged,
+    PasswordReset,
+    RecoveryCodesIssued,
+    UserApprovalRefused,
+    UserApproved,
+    UserDeactivated,
+    UserReactivated,
+    UserRoleChanged,
+    UserSuspended,
+)
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -90,19 +103,14 @@ def approve_account(
         raise AccountError(f"status: {user.username!r} is {user.status}, not waiting for approval", 409)
     problem = _approval_problem(settings, approver, user)
     if problem:
-        record_event(
-            session,
-            key,
-            "users.approve_refused",
-            actor,
-            outcome="denied",
-            details={"username": user.username, "role": user.role, "reason": problem},
-        )
+        refused = UserApprovalRefused(username=user.username, role=user.role, reason=problem)
+        record_event(session, key, refused, actor, outcome="denied")
         raise AccountError(problem, 403)
     _set_status(user, "active", None)
     user.approved_by, user.approved_at, user.last_activity_at = approver.username, utcnow(), utcnow()
-    details = {"username": user.username, "role": user.role, "requested_by": user.requested_by}
-    record_event(session, key, "users.approve", actor, details=details)
+    record_event(
+        session, key, UserApproved(username=user.username, role=user.role, requested_by=user.requested_by), actor
+    )
     return user
 
 
@@ -122,9 +130,8 @@ def deactivate_account(session: Session, key: bytes, actor: Actor, user_id: int,
     record_event(
         session,
         key,
-        "users.deactivate",
+        UserDeactivated(username=user.username, reason=user.status_reason, sessions_ended=ended),
         actor,
-        details={"username": user.username, "reason": user.status_reason, "sessions_ended": ended},
     )
     return user
 
@@ -142,7 +149,7 @@ def reactivate_account(
     previous = user.status
     _set_status(user, "active", None)
     user.last_activity_at, user.failed_attempts, user.locked_until = utcnow(), 0, None
-    record_event(session, key, "users.reactivate", actor, details={"username": user.username, "was": previous})
+    record_event(session, key, UserReactivated(username=user.username, was=previous), actor)
     return user
 
 
@@ -164,9 +171,8 @@ def suspend_if_inactive(
     record_event(
         session,
         key,
-        "users.suspend",
+        UserSuspended(username=user.username, last_activity=last_activity(user).isoformat()),
         Actor.system("inactivity"),
-        details={"username": user.username, "last_activity": last_activity(user).isoformat()},
     )
     return True
 
@@ -198,16 +204,15 @@ def change_role(session: Session, settings: Settings, key: bytes, actor: Actor, 
     record_event(
         session,
         key,
-        "users.role_change",
+        UserRoleChanged(
+            username=user.username,
+            from_role=old,
+            to_role=role,
+            gained=sorted(gained),
+            status=user.status,
+            sessions_ended=ended,
+        ),
         actor,
-        details={
-            "username": user.username,
-            "from": old,
-            "to": role,
-            "gained": sorted(gained),
-            "status": user.status,
-            "sessions_ended": ended,
-        },
     )
     return user
 
@@ -216,7 +221,7 @@ def unlock_account(session: Session, key: bytes, actor: Actor, user_id: int) -> 
     """Lift a lockout before it expires (after the administrator has checked who was trying)."""
     user = _get(session, user_id)
     user.locked_until, user.failed_attempts = None, 0
-    record_event(session, key, "auth.unlock", actor, details={"username": user.username})
+    record_event(session, key, AccountUnlocked(username=user.username), actor)
     return user
 
 
@@ -227,7 +232,7 @@ def reset_mfa(session: Session, key: bytes, actor: Actor, user_id: int) -> User:
     for code in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         session.delete(code)
     ended = end_all_sessions(session, user.id)
-    record_event(session, key, "auth.mfa_reset", actor, details={"username": user.username, "sessions_ended": ended})
+    record_event(session, key, MfaReset(username=user.username, sessions_ended=ended), actor)
     return user
 
 
@@ -243,9 +248,7 @@ def reset_password(session: Session, settings: Settings, key: bytes, actor: Acto
     user.password_hash, user.password_changed_at = hash_password(password, settings.access.password_hash), utcnow()
     user.locked_until, user.failed_attempts = None, 0
     ended = end_all_sessions(session, user.id)
-    record_event(
-        session, key, "auth.password_reset", actor, details={"username": user.username, "sessions_ended": ended}
-    )
+    record_event(session, key, PasswordReset(username=user.username, sessions_ended=ended), actor)
     return password
 
 
@@ -257,7 +260,7 @@ def regenerate_recovery_codes(
     if not user.totp_secret:
         raise AccountError("mfa: enrol an authenticator app first")
     codes = issue_recovery_codes(session, settings, user)
-    record_event(session, key, "auth.recovery_codes_issued", actor, details={"username": user.username})
+    record_event(session, key, RecoveryCodesIssued(username=user.username), actor)
     return codes
 
 
@@ -275,9 +278,7 @@ def change_password(
     """Change one's own password: the current one must match; other sessions of the account end."""
     user = _get(session, user_id)
     if not verify_password(user.password_hash, current, settings.access.password_hash):
-        record_event(
-            session, key, "auth.password_change", actor, outcome="failure", details={"reason": "wrong current"}
-        )
+        record_event(session, key, PasswordChanged(reason="wrong current"), actor, outcome="failure")
         raise AccountError("current_password: this is not your current password", 403)
     try:
         check_new_password(
@@ -289,7 +290,7 @@ def change_password(
         raise AccountError("new_password: must differ from the current password")
     user.password_hash, user.password_changed_at = hash_password(new, settings.access.password_hash), utcnow()
     ended = end_all_sessions(session, user.id, keep_session_id=keep_session_id)
-    record_event(session, key, "auth.password_change", actor, details={"other_sessions_ended": ended})
+    record_event(session, key, PasswordChanged(other_sessions_ended=ended), actor)
     return user
 
 

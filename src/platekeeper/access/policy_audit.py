@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from platekeeper.access.training import required_courses
+from platekeeper.audit.events import AccessPolicyChanged
 from platekeeper.audit.service import Actor, AuditFilter, list_events, record_event
 from platekeeper.config import Settings
 
@@ -49,11 +50,6 @@ def record_policy_changes(session: Session, settings: Settings, key: bytes) -> d
     before = last[0].details.get("policy", {}) if last else {}
     changes = _diff(before, current)
     if changes:
-        record_event(
-            session,
-            key,
-            "access.policy_changed",
-            Actor.system("start-up"),
-            details={"changes": changes, "policy": current, "first": not last},
-        )
+        changed = AccessPolicyChanged(changes=changes, policy=dict(current), first=not last)
+        record_event(session, key, changed, Actor.system("start-up"))
     return changes

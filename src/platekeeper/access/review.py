@@ -12,11 +12,20 @@ from sqlalchemy.orm import Session
 from platekeeper.access.lifecycle import last_activity
 from platekeeper.access.models import AccountReview, User
 from platekeeper.access.training import add_months, training_status
+from platekeeper.audit.events import UsersReviewSignedOff, UsersReviewViewed
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
-__all__ = ["ReviewError", "ReviewRow", "ReviewSummary", "account_review", "review_summary", "sign_off_review"]
+__all__ = [
+    "ReviewError",
+    "ReviewRow",
+    "ReviewSummary",
+    "account_review",
+    "review_summary",
+    "sign_off_review",
+    "view_account_review",
+]
 
 NOTE_MIN = 10
 
@@ -82,6 +91,13 @@ def account_review(session: Session, settings: Settings) -> list[ReviewRow]:
     return rows
 
 
+def view_account_review(session: Session, settings: Settings, key: bytes, actor: Actor) -> list[ReviewRow]:
+    """The account review as it stands now, for a reviewer; viewing it is audited (``users.review_viewed``)."""
+    rows = account_review(session, settings)
+    record_event(session, key, UsersReviewViewed(accounts=len(rows)), actor)
+    return rows
+
+
 def review_summary(session: Session, settings: Settings, now: datetime | None = None) -> ReviewSummary:
     """The last signed-off review and the due date of the next (now, if there has never been one)."""
     now = now or utcnow()
@@ -105,7 +121,5 @@ def sign_off_review(session: Session, settings: Settings, key: bytes, actor: Act
     review = AccountReview(signed_off_by=actor.username, signed_off_at=utcnow(), note=note[:4000], accounts=rows)
     session.add(review)
     session.flush()
-    record_event(
-        session, key, "users.review_signed_off", actor, details={"review_id": review.id, "accounts": len(rows)}
-    )
+    record_event(session, key, UsersReviewSignedOff(review_id=review.id, accounts=len(rows)), actor)
     return review

@@ -20,6 +20,7 @@ from platekeeper.access.models import User, UserSession
 from platekeeper.access.passwords import PasswordRejected, check_new_password, generate_password, hash_password
 from platekeeper.access.principal import Principal
 from platekeeper.access.training import training_gaps, training_status
+from platekeeper.audit.events import SignOut, UserBootstrapped, UserCreated
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -113,14 +114,15 @@ def create_user(
     role: str,
     password: str,
     organization: str | None = None,
-    action: str = "users.create",
+    bootstrap: bool = False,
     approved_by: str | None = None,
 ) -> User:
     """Create an account with an argon2id password hash, and audit it.
 
     The account is ``requested`` and cannot sign in until someone other than the requester approves it
     (:func:`platekeeper.access.lifecycle.approve_account`). Only the system itself (first start, demo seed) passes
-    ``approved_by`` to create an account that is active at once; that approval is in the audit event.
+    ``approved_by`` to create an account that is active at once; that approval is in the audit event. The first
+    administrator, created at first start, passes ``bootstrap`` and is audited as ``users.bootstrap``.
     """
     username = username.strip().lower()
     _validate_new_user(session, settings, username, role, password)
@@ -144,10 +146,15 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    details = {"username": username, "role": role, "organization": user.organization, "status": status}
-    if approved_by:
-        details["approved_by"] = approved_by
-    record_event(session, key, action, actor, details=details)
+    event_type = UserBootstrapped if bootstrap else UserCreated
+    created = event_type(
+        username=username,
+        role=role,
+        organization=user.organization,
+        status=status,
+        approved_by=approved_by or None,
+    )
+    record_event(session, key, created, actor)
     return user
 
 
@@ -173,7 +180,7 @@ def ensure_initial_admin(session: Session, settings: Settings, key: bytes) -> tu
         display_name="ALPR administrator",
         role=settings.access.bootstrap_role,
         password=password,
-        action="users.bootstrap",
+        bootstrap=True,
         approved_by="system:first-start",
     )
     return "admin", password
@@ -275,7 +282,7 @@ def end_session(session: Session, key: bytes, token: str | None, client: str | N
     row.ended_at = utcnow()
     user = session.get(User, row.user_id)
     if user is not None and row.stage == "active":
-        record_event(session, key, "auth.sign_out", Actor.of(user, client))
+        record_event(session, key, SignOut(), Actor.of(user, client))
     return True
 
 

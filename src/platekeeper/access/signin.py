@@ -36,6 +36,7 @@ from platekeeper.access.service import (
     token_hash,
     user_by_name,
 )
+from platekeeper.audit.events import AccountLocked, RecoveryCodeUsed, SignIn, SignInFailed, SignInRateLimited
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -93,7 +94,7 @@ def _fail(
 ) -> SignInResult:
     """Audit a failure and count it towards the lockout; lock the account when the limit is reached."""
     actor = Actor.of(user, client) if user else Actor(username=name[:64] or None, client=client)
-    record_event(session, key, "auth.sign_in_failed", actor, outcome="failure", details={"reason": reason})
+    record_event(session, key, SignInFailed(reason=reason), actor, outcome="failure")
     if user is None:
         return SignInResult("failed", SIGN_IN_FAILED)
     policy = settings.access.authentication
@@ -102,14 +103,8 @@ def _fail(
         return SignInResult("failed", SIGN_IN_FAILED if reason == "bad password" else "the one-time code is wrong")
     user.locked_until = utcnow() + timedelta(minutes=policy.lockout_minutes)
     user.failed_attempts = 0
-    record_event(
-        session,
-        key,
-        "auth.lockout",
-        actor,
-        outcome="failure",
-        details={"attempts": policy.lockout_attempts, "locked_until": user.locked_until.isoformat()},
-    )
+    locked = AccountLocked(attempts=policy.lockout_attempts, locked_until=user.locked_until.isoformat())
+    record_event(session, key, locked, actor, outcome="failure")
     return SignInResult("locked", _locked_message(user.locked_until, settings))
 
 
@@ -120,14 +115,7 @@ def _refusal_for_state(
     suspend_if_inactive(session, settings, key, user)
     if user.status == "active":
         return None
-    record_event(
-        session,
-        key,
-        "auth.sign_in_failed",
-        Actor.of(user, client),
-        outcome="failure",
-        details={"reason": f"account {user.status}"},
-    )
+    record_event(session, key, SignInFailed(reason=f"account {user.status}"), Actor.of(user, client), outcome="failure")
     return SignInResult("failed", STATUS_MESSAGES.get(user.status, SIGN_IN_FAILED))
 
 
@@ -153,9 +141,7 @@ def _second_factor(
     left = session.scalar(
         select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)).limit(1)
     )
-    record_event(
-        session, key, "auth.recovery_code_used", Actor.of(user, client), details={"codes_left": left is not None}
-    )
+    record_event(session, key, RecoveryCodeUsed(codes_left=left is not None), Actor.of(user, client))
     return "recovery_code"
 
 
@@ -169,8 +155,8 @@ def sign_in_rate_limited(
     if refusal is not None and refusal.first_in_window:
         user = user_by_name(session, name) if name else None
         actor = Actor.of(user, client) if user else Actor(username=name[:64] or None, client=client)
-        details = {"limit": refusal.limit, "rule": refusal.rule, "step": step, "retry_after": refusal.retry_after}
-        record_event(session, key, "auth.rate_limited", actor, outcome="failure", details=details)
+        limited = SignInRateLimited(limit=refusal.limit, rule=refusal.rule, step=step, retry_after=refusal.retry_after)
+        record_event(session, key, limited, actor, outcome="failure")
     return refusal
 
 
@@ -189,14 +175,7 @@ def sign_in(
     name = username.strip().lower()
     user = user_by_name(session, name)
     if user is not None and user.locked_until is not None and user.locked_until > utcnow():
-        record_event(
-            session,
-            key,
-            "auth.sign_in_failed",
-            Actor.of(user, client),
-            outcome="failure",
-            details={"reason": "account locked"},
-        )
+        record_event(session, key, SignInFailed(reason="account locked"), Actor.of(user, client), outcome="failure")
         return SignInResult("locked", _locked_message(user.locked_until, settings))
     if not verify_password(user.password_hash if user else None, password, settings.access.password_hash):
         return _fail(session, settings, key, user, name, client, "bad password")
@@ -239,7 +218,7 @@ def finish_sign_in(
     now = utcnow()
     user.failed_attempts, user.locked_until = 0, None
     user.last_login_at = user.last_activity_at = now
-    record_event(session, key, "auth.sign_in", Actor.of(user, client), details={"factors": method})
+    record_event(session, key, SignIn(factors=method), Actor.of(user, client))
     return token
 
 

@@ -19,6 +19,7 @@ from platekeeper.access.models import ApiToken, User
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState, principal_for, token_hash
 from platekeeper.access.training import training_gaps, training_status
+from platekeeper.audit.events import TokenCreated, TokenRevoked
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -82,8 +83,8 @@ def create_token(
     )
     session.add(token)
     session.flush()
-    details = {"token_id": token.id, "name": name, "scopes": scopes, "expires_at": token.expires_at.isoformat()}
-    record_event(session, key, "auth.token_created", actor, details=details)
+    created = TokenCreated(token_id=token.id, name=name, scopes=scopes, expires_at=token.expires_at.isoformat())
+    record_event(session, key, created, actor)
     return token, raw
 
 
@@ -100,7 +101,7 @@ def revoke_token(session: Session, key: bytes, principal: Principal, actor: Acto
         raise TokenError(f"token: you have no token with id {token_id}", 404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record_event(session, key, "auth.token_revoked", actor, details={"token_id": token.id, "name": token.name})
+        record_event(session, key, TokenRevoked(token_id=token.id, name=token.name), actor)
     return token
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.models import TrainingRecord, User
 from platekeeper.access.principal import Principal, TrainingRequired
+from platekeeper.audit.events import TrainingRecordAdded, TrainingRecordVoided, TrainingRefused
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import CourseConfig, Settings
 from platekeeper.db import utcnow
@@ -171,19 +172,14 @@ def add_training_record(
     )
     session.add(record)
     session.flush()
-    record_event(
-        session,
-        key,
-        "training.record_added",
-        actor,
-        details={
-            "username": user.username,
-            "course": course,
-            "completed_on": completed_on.isoformat(),
-            "instructor": instructor,
-            "record_id": record.id,
-        },
+    added = TrainingRecordAdded(
+        username=user.username,
+        course=course,
+        completed_on=completed_on.isoformat(),
+        instructor=instructor,
+        record_id=record.id,
     )
+    record_event(session, key, added, actor)
     return record
 
 
@@ -199,13 +195,8 @@ def void_training_record(
         raise TrainingError("reason: say why the record is void (at least 5 characters)")
     record.voided_at, record.voided_by, record.void_reason = utcnow(), actor.username or "system", reason[:200]
     user = session.get(User, record.user_id)
-    record_event(
-        session,
-        key,
-        "training.record_voided",
-        actor,
-        details={"username": user.username if user else None, "course": record.course, "record_id": record.id},
-    )
+    voided = TrainingRecordVoided(username=user.username if user else None, course=record.course, record_id=record.id)
+    record_event(session, key, voided, actor)
     return record
 
 
@@ -227,6 +218,6 @@ def record_training_refusal(
     session: Session, key: bytes, principal: Principal, refusal: TrainingRequired, client: str | None
 ) -> None:
     """Audit a refused access to plate data for missing or expired training, naming the courses."""
-    actor = Actor.of(principal, client)
-    details = {"attempted": refusal.permission, "courses": list(refusal.gaps)}
-    record_event(session, key, "auth.training_refused", actor, outcome="denied", details=details)
+    actor = Actor(username=principal.username, organization=principal.organization, role=principal.role, client=client)
+    refused = TrainingRefused(attempted=refusal.permission, courses=list(refusal.gaps))
+    record_event(session, key, refused, actor, outcome="denied")

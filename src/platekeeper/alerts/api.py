@@ -27,10 +27,10 @@ from platekeeper.alerts.service import (
     latest_alert_id,
     list_alerts,
     record_clets,
+    record_stream_opened,
     record_visual_check,
 )
 from platekeeper.alerts.stream import sse_events
-from platekeeper.audit.service import Actor, record_event
 from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
@@ -108,14 +108,7 @@ def api_alert_stream(
     reconnect = _alert_id(request.headers.get("last-event-id", ""), latest)
     if reconnect is not None:
         cursor = reconnect
-    record_event(
-        session,
-        app.audit_key,
-        "alerts.dashboard",
-        Actor.of(state.principal, client_of(request)),
-        purpose=app.settings.alerts.dashboard_purpose,
-        details={"stream": True} if cursor is None else {"stream": True, "replay_after": cursor},
-    )
+    record_stream_opened(session, app.settings, app.audit_key, state.principal, cursor, client_of(request))
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
     runtime = app.services.alerting
     broker = runtime.broker

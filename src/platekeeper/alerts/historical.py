@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from platekeeper.alerts.service import store_alerts
 from platekeeper.alerts.stream import AlertBroker, publish_after_commit
+from platekeeper.audit.events import HotlistHistoricalSearch
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import Database
@@ -76,21 +77,15 @@ def search_history_for_import(
     with database.session() as session:
         found = [(hit.read, hit.match) for hit in scan.hits]
         messages = store_alerts(session, settings, key, actor, found, historical=True)
-        record_event(
-            session,
-            key,
-            "hotlists.historical_search",
-            actor,
-            purpose=settings.hotlists.historical_search_purpose,
-            details={
-                "hotlist_id": outcome.hotlist_id,
-                "file": file_name,
-                "mode": outcome.mode,
-                "new_plates": len(outcome.new_plates),
-                **scan.describe(),
-                "alerts": len(messages),
-            },
+        searched = HotlistHistoricalSearch(
+            hotlist_id=outcome.hotlist_id,
+            file=file_name,
+            mode=outcome.mode,
+            new_plates=len(outcome.new_plates),
+            **scan.describe(),
+            alerts=len(messages),
         )
+        record_event(session, key, searched, actor, purpose=settings.hotlists.historical_search_purpose)
         if broker is not None:
             publish_after_commit(session, broker, messages)
     return HistoricalOutcome(new_plates=len(outcome.new_plates), scan=scan, alerts=len(messages))

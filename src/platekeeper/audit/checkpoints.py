@@ -32,6 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.events import AuditCheckpointFailed
 from platekeeper.audit.service import Actor, AnchorCheck, chain_head, event_hashes, record_event
 from platekeeper.audit.signing import InstallationKey, fingerprint_of, verify_signature
 from platekeeper.config import AuditConfig, Settings
@@ -153,14 +154,8 @@ def write_checkpoint(
             sink.write(checkpoint)
         except OSError as exc:
             log.error("audit checkpoint: %s failed: %s", type(sink).__name__, exc)
-            record_event(
-                session,
-                key,
-                "audit.checkpoint_failed",
-                Actor.system("checkpoint"),
-                outcome="failure",
-                details={"sink": type(sink).__name__, "error": str(exc)[:200], "seq": checkpoint.seq},
-            )
+            failed = AuditCheckpointFailed(sink=type(sink).__name__, error=str(exc)[:200], seq=checkpoint.seq)
+            record_event(session, key, failed, Actor.system("checkpoint"), outcome="failure")
     return checkpoint
 
 

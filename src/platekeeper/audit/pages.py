@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
 from platekeeper.access.service import SessionState
 from platekeeper.audit.checkpoints import anchor_check
+from platekeeper.audit.events import labelled_details
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
 from platekeeper.audit.service import AUDIT_ACTIONS, Actor, verify_and_record, view_audit_log
 from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
@@ -32,7 +33,14 @@ def audit_page(
     """The audit log, newest first."""
     app = app_state(request)
     form = {"username": username, "action": action, "since": since, "until": until}
-    context = {"form": form, "actions": AUDIT_ACTIONS, "result": None, "error": None, "verification": None}
+    context = {
+        "form": form,
+        "actions": AUDIT_ACTIONS,
+        "labelled": labelled_details,
+        "result": None,
+        "error": None,
+        "verification": None,
+    }
     try:
         flt = parse_audit_filter(username, action, since, until, app.settings.tz)
     except AuditFilterError as exc:

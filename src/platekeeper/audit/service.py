@@ -22,6 +22,14 @@ from typing import Any, Protocol
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.events import (
+    EVENT_TYPES,
+    REGISTRY,
+    AuditChainVerified,
+    AuditEventType,
+    AuditViewed,
+    InvalidAuditEvent,
+)
 from platekeeper.audit.models import AuditEvent
 from platekeeper.db import utcnow
 
@@ -33,8 +41,10 @@ __all__ = [
     "AuditFilter",
     "AuditPage",
     "ChainVerification",
+    "InvalidAuditEvent",
     "UnknownAuditAction",
     "chain_head",
+    "checked_details",
     "count_events",
     "event_fields",
     "event_hashes",
@@ -50,72 +60,12 @@ GENESIS_HASH = "0" * 64
 ADVISORY_LOCK_ID = 462_0006  # any constant shared by every writer of the chain
 VERIFY_BATCH = 2000
 
-AUDIT_ACTIONS: dict[str, str] = {
-    "auth.sign_in": "A user signed in.",
-    "auth.sign_in_failed": "A sign-in attempt failed.",
-    "auth.sign_out": "A user signed out.",
-    "auth.lockout": "An account was locked after too many failed sign-in attempts.",
-    "auth.rate_limited": "Sign-in attempts were refused by a rate limit (one event per limit, key and window).",
-    "auth.unlock": "An administrator lifted a lockout.",
-    "auth.mfa_enrolled": "A user enrolled an authenticator app (TOTP) and received recovery codes.",
-    "auth.mfa_reset": "An administrator reset a user's MFA; they enrol again at the next sign-in.",
-    "auth.recovery_code_used": "A one-time recovery code was used to sign in.",
-    "auth.recovery_codes_issued": "A user's MFA recovery codes were replaced.",
-    "auth.password_change": "A user changed their password (or tried to).",
-    "auth.password_reset": "An administrator gave a user a new random password (forgotten password).",
-    "auth.training_refused": "Plate data was refused because required training is missing or expired.",
-    "auth.token_created": "A user created a personal API token.",
-    "auth.token_revoked": "A user revoked a personal API token.",
-    "users.create": "A user account was requested (created, waiting for approval).",
-    "users.approve": "A requested account was approved by someone other than its requester.",
-    "users.approve_refused": "An approval was refused (own request, own account, or a more powerful role).",
-    "users.suspend": "An account was suspended after too long without activity.",
-    "users.reactivate": "A suspended or deactivated account was returned to service.",
-    "users.role_change": "An account's role (and so its permissions) changed.",
-    "users.review_viewed": "The account review report was viewed.",
-    "users.review_signed_off": "The account review was signed off by a reviewer.",
-    "training.record_added": "A training record was added for a user.",
-    "training.record_voided": "A training record was voided.",
-    "access.policy_changed": "Roles, permissions or required courses in the config differ from those last recorded.",
-    "users.bootstrap": "The first administrator account was created at first start.",
-    "users.update": "An administrator changed a user account.",
-    "users.deactivate": "An administrator deactivated a user account.",
-    "cameras.create": "A camera was registered and given an API key.",
-    "cameras.rotate_key": "A camera's API key was replaced.",
-    "cameras.deactivate": "A camera was deactivated.",
-    "reads.search": "Plate reads were searched.",
-    "reads.view": "One plate read was opened, with its images.",
-    "reads.image": "An image of a plate read was retrieved.",
-    "reads.access_refused": "An access to plate data was refused.",
-    "audit.view": "The audit log was viewed.",
-    "audit.checkpoint_failed": "A signed checkpoint of the chain's head could not be written to a sink.",
-    "audit.verify": "The audit chain was verified.",
-    "system.demo_seeded": "Demo data was seeded.",
-    "storage.rotation_started": "`keys rotate` began re-sealing the image files (under a new key, or resuming).",
-    "storage.rotation_finished": "`keys rotate` ended a pass: files re-sealed, already current, failed; keys retired.",
-    "system.backup": "A backup of the installation was written (database, images, checkpoints; not the keys).",
-    "system.restore": "A backup was restored into this (empty) installation, and checked.",
-    "hotlists.create": "A hotlist was created.",
-    "hotlists.import": "A hotlist was loaded from a file (full replace or incremental).",
-    "hotlists.import_refused": "A hotlist import was refused (bad rows or a refused category); nothing was loaded.",
-    "hotlists.entry_add": "An officer added a hotlist entry.",
-    "hotlists.entries_view": "The entries of a hotlist were viewed.",
-    "hotlists.historical_search": "Past reads were searched for a new hotlist entry (historical hits).",
-    "alerts.create": "A read matched a hotlist entry and an alert was raised.",
-    "alerts.dashboard": "The live alert dashboard or alert list was opened.",
-    "alerts.view": "One alert was opened with its read, images and hotlist entry.",
-    "alerts.acknowledge": "An alert was acknowledged.",
-    "alerts.visual_check": "An officer attested the visual check of an alert (match, misread, wrong state...).",
-    "alerts.clets": "A CLETS confirmation of an alert was recorded.",
-    "alerts.disposition": "An alert was closed with a disposition.",
-    "alerts.transition_refused": "A verification step was refused (out of order, or enforcement without checks).",
-    "alerts.figures": "Misread rates and hits per list were viewed.",
-    "alerts.purge": "Alerts of reads being purged lost their plate details; their dispositions stay for the figures.",
-}
+AUDIT_ACTIONS: dict[str, str] = {cls.action: cls.description() for cls in EVENT_TYPES}
+"""Every registered action with its description (the declared types are in :mod:`platekeeper.audit.events`)."""
 
 
 class UnknownAuditAction(ValueError):
-    """An event kind that is not registered in :data:`AUDIT_ACTIONS`."""
+    """An event kind that is not registered in :data:`platekeeper.audit.events.REGISTRY`."""
 
 
 class Identity(Protocol):
@@ -197,24 +147,38 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
 
 
+def checked_details(event: AuditEventType) -> dict[str, Any]:
+    """The event's details as they will be stored, after checking that its type is the registered one for its
+    action and that its fields still validate (a model built without validation is refused here too)."""
+    action = getattr(event, "action", None)
+    if not isinstance(event, AuditEventType) or REGISTRY.get(str(action)) is not type(event):
+        raise UnknownAuditAction(
+            f"unregistered audit action {action or event!r}: declare it in platekeeper.audit.events"
+        )
+    return type(event)(**event.__dict__).details()
+
+
 def record_event(
     session: Session,
     key: bytes,
-    action: str,
+    event: AuditEventType,
     actor: Actor,
     *,
     outcome: str = "success",
     purpose: str | None = None,
     case_number: str | None = None,
     justification: str | None = None,
-    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain in the caller's transaction (so it commits or rolls back with the action)."""
-    if action not in AUDIT_ACTIONS:
-        raise UnknownAuditAction(f"unregistered audit action {action!r}")
+    """Append one event to the chain in the caller's transaction (so it commits or rolls back with the action).
+
+    ``event`` is a declared type from :mod:`platekeeper.audit.events`; its fields are the stored ``details``. An
+    unregistered type raises :class:`UnknownAuditAction`, details that do not match the declared fields raise
+    :class:`InvalidAuditEvent`; either before anything is written."""
+    details = checked_details(event)
+    action = event.action
     _lock_chain(session)
     last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    event = AuditEvent(
+    row = AuditEvent(
         seq=(last.seq + 1) if last else 1,
         occurred_at=utcnow(),
         action=action,
@@ -226,13 +190,13 @@ def record_event(
         case_number=case_number,
         justification=justification,
         client=actor.client,
-        details=json.loads(json.dumps(details or {}, default=str, sort_keys=True)),
+        details=json.loads(json.dumps(details, default=str, sort_keys=True)),
         prev_hash=last.hash if last else GENESIS_HASH,
     )
-    event.hash = _seal(key, event)
-    session.add(event)
+    row.hash = _seal(key, row)
+    session.add(row)
     session.flush()
-    return event
+    return row
 
 
 @dataclass(frozen=True)
@@ -362,7 +326,7 @@ def view_audit_log(
         raise PermissionError("reading the audit log needs the permission 'audit.view'")
     total = count_events(session, flt)
     events = list_events(session, flt, offset=(page - 1) * page_size, limit=page_size)
-    record_event(session, key, "audit.view", actor, details={**flt.describe(), "page": page})
+    record_event(session, key, AuditViewed(**flt.describe(), page=page), actor)
     return AuditPage(events=events, total=total, page=page, page_size=page_size)
 
 
@@ -375,20 +339,14 @@ def verify_and_record(
     if anchor_check is not None:
         anchor, problem = anchor_check(session)
         result = replace(result, anchor=anchor, anchor_problem=problem)
-    record_event(
-        session,
-        key,
-        "audit.verify",
-        actor,
-        outcome="success" if result.intact else "failure",
-        details={
-            "checked": result.checked,
-            "first_bad_seq": result.first_bad_seq,
-            "reason": result.reason,
-            "anchor": result.anchor,
-            "anchor_problem": result.anchor_problem,
-        },
+    verified = AuditChainVerified(
+        checked=result.checked,
+        first_bad_seq=result.first_bad_seq,
+        reason=result.reason,
+        anchor=result.anchor,
+        anchor_problem=result.anchor_problem,
     )
+    record_event(session, key, verified, actor, outcome="success" if result.intact else "failure")
     return result
 
 

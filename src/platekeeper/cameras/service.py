@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.events import CameraCreated, CameraDeactivated, CameraKeyRotated
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import CAMERA_KINDS, Camera
 from platekeeper.db import utcnow
@@ -75,13 +76,7 @@ def create_camera(
     )
     session.add(camera)
     session.flush()
-    record_event(
-        session,
-        key,
-        "cameras.create",
-        actor,
-        details={"camera_id": camera.id, "name": name, "kind": kind, "key_prefix": prefix},
-    )
+    record_event(session, key, CameraCreated(camera_id=camera.id, name=name, kind=kind, key_prefix=prefix), actor)
     return camera, api_key
 
 
@@ -91,13 +86,8 @@ def rotate_camera_key(session: Session, key: bytes, actor: Actor, camera_id: int
     if camera is None:
         raise CameraError(f"camera: no camera with id {camera_id}")
     api_key, camera.key_prefix, camera.key_hash = _new_key()
-    record_event(
-        session,
-        key,
-        "cameras.rotate_key",
-        actor,
-        details={"camera_id": camera.id, "name": camera.name, "key_prefix": camera.key_prefix},
-    )
+    rotated = CameraKeyRotated(camera_id=camera.id, name=camera.name, key_prefix=camera.key_prefix)
+    record_event(session, key, rotated, actor)
     return api_key
 
 
@@ -107,7 +97,7 @@ def deactivate_camera(session: Session, key: bytes, actor: Actor, camera_id: int
     if camera is None:
         raise CameraError(f"camera: no camera with id {camera_id}")
     camera.active = False
-    record_event(session, key, "cameras.deactivate", actor, details={"camera_id": camera.id, "name": camera.name})
+    record_event(session, key, CameraDeactivated(camera_id=camera.id, name=camera.name), actor)
     return camera
 
 

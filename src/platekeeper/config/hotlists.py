@@ -47,7 +47,7 @@ def _default_fixed_width() -> tuple[FixedWidthFieldConfig, ...]:
     layout += [("reason", 20), ("expires_at", 8)]
     fields, start = [], 0
     for name, width in layout:
-        fields.append(FixedWidthFieldConfig(name=name, start=start, width=width))
+        fields.append(FixedWidthFieldConfig.model_validate({"name": name, "start": start, "width": width}))
         start += width
     return tuple(fields)
 

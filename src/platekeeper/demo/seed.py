@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.models import User
 from platekeeper.access.service import create_user, ensure_initial_admin, generate_password
 from platekeeper.access.training import add_training_record, required_courses, training_records
+from platekeeper.audit.events import DemoSeeded
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import create_camera
@@ -194,13 +195,8 @@ def seed_demo(
                 ingest_batch(session, settings, store, camera, payload)
             progress.advance(task, count)
     with database.session() as session:
-        record_event(
-            session,
-            key,
-            "system.demo_seeded",
-            Actor.system("demo"),
-            details={"reads": reads, "cameras": len(cameras), "users": len(credentials)},
-        )
+        seeded = DemoSeeded(reads=reads, cameras=len(cameras), users=len(credentials))
+        record_event(session, key, seeded, Actor.system("demo"))
     path = settings.data_dir / "demo-credentials.txt"
     if credentials:
         _write_credentials(path, credentials)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
 from platekeeper.access.principal import Principal
+from platekeeper.audit.events import AuditEventType, ReadAccessRefused, ReadImageViewed, ReadsSearched, ReadViewed
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
@@ -61,18 +62,15 @@ class ReadNotFound(LookupError):
     """No read with that id (or no such image for it)."""
 
 
-def _audit_access(
-    session: Session, key: bytes, ctx: AccessContext, action: str, details: dict[str, Any], client: str | None
-) -> None:
+def _audit_access(session: Session, key: bytes, ctx: AccessContext, event: AuditEventType, client: str | None) -> None:
     record_event(
         session,
         key,
-        action,
+        event,
         Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-        details=details,
     )
 
 
@@ -86,19 +84,17 @@ def record_refusal(
     client: str | None,
 ) -> None:
     """Audit a refused access to plate data (missing purpose, wrong role...), with what was asked."""
+    refused = ReadAccessRefused(
+        attempted=action, reason=reason, query={k: v for k, v in query.items() if k != "justification"}
+    )
     record_event(
         session,
         key,
-        "reads.access_refused",
+        refused,
         Actor.of(principal, client),
         outcome="denied",
         purpose=str(query.get("purpose") or "") or None,
         case_number=str(query.get("case_number") or "") or None,
-        details={
-            "attempted": action,
-            "reason": reason,
-            "query": {k: v for k, v in query.items() if k != "justification"},
-        },
     )
 
 
@@ -244,14 +240,8 @@ def search_reads(
         )
         for r in rows
     ]
-    _audit_access(
-        session,
-        key,
-        ctx,
-        "reads.search",
-        {**query.describe(), "results": total, "thumbnails": store is not None},
-        client,
-    )
+    searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
+    _audit_access(session, key, ctx, searched, client)
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
 
 
@@ -293,14 +283,8 @@ def get_read(
     """One read with its camera and images. Audited as ``reads.view``, found or not."""
     ctx = require_context(ctx, "reads.view")
     read = session.get(PlateRead, read_id)
-    _audit_access(
-        session,
-        key,
-        ctx,
-        "reads.view",
-        {"read_id": str(read_id), "plate": read.plate if read else None, "found": read is not None},
-        client,
-    )
+    viewed = ReadViewed(read_id=str(read_id), plate=read.plate if read else None, found=read is not None)
+    _audit_access(session, key, ctx, viewed, client)
     if read is None:
         raise ReadNotFound(f"no read with id {read_id}")
     camera = session.get_one(Camera, read.camera_id)
@@ -322,14 +306,8 @@ def get_read_image(
     if kind not in IMAGE_KINDS:
         raise ReadNotFound(f"image kind must be one of {', '.join(IMAGE_KINDS)}")
     read = session.get(PlateRead, read_id)
-    _audit_access(
-        session,
-        key,
-        ctx,
-        "reads.image",
-        {"read_id": str(read_id), "kind": kind, "plate": read.plate if read else None},
-        client,
-    )
+    image_viewed = ReadImageViewed(read_id=str(read_id), kind=kind, plate=read.plate if read else None)
+    _audit_access(session, key, ctx, image_viewed, client)
     image = _read_images(session, store, read, (kind,)).get(kind) if read else None
     if image is None:
         raise ReadNotFound(f"read {read_id} has no {kind} image")

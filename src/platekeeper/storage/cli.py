@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from platekeeper.audit.events import KeyRotationFinished, KeyRotationStarted
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.storage.keys import KEY_ENV, StorageKeyError
@@ -80,10 +81,10 @@ def keys_rotate(
     try:
         with rotation_lock(store.ring):
             plan = plan_rotation(store.ring, keep_key=keep_key)
-            _record(rt, "storage.rotation_started", plan, None)
+            _record(rt, plan, None)
             _announce(plan)
             result = reseal_images(store, size, pause, _progress)
-            _record(rt, "storage.rotation_finished", plan, result)
+            _record(rt, plan, result)
     except (RotationBusy, StorageKeyError) as exc:
         raise fail(str(exc)) from None
     _report(plan, result)
@@ -119,16 +120,22 @@ def _report(plan: RotationPlan, result: RotationResult) -> None:
         out.print("the old keys stay in the ring; fix the files named, then run `platekeeper keys rotate` again")
 
 
-def _record(rt: Runtime, action: str, plan: RotationPlan, result: RotationResult | None) -> None:
-    details: dict[str, object] = {"key_id": plan.key.id, "resumed": plan.resumed, "new_key": plan.new_key}
-    if result is not None:
-        details |= {
-            "files": result.total,
-            "resealed": result.resealed,
-            "already_current": result.already_current,
-            "failed": len(result.failed),
-            "retired": result.retired,
-        }
+def _record(rt: Runtime, plan: RotationPlan, result: RotationResult | None) -> None:
+    """Audit the start of a pass (no result yet) or its end (``storage.rotation_started`` / ``_finished``)."""
+    event: KeyRotationStarted | KeyRotationFinished
+    if result is None:
+        event = KeyRotationStarted(key_id=plan.key.id, resumed=plan.resumed, new_key=plan.new_key)
+    else:
+        event = KeyRotationFinished(
+            key_id=plan.key.id,
+            resumed=plan.resumed,
+            new_key=plan.new_key,
+            files=result.total,
+            resealed=result.resealed,
+            already_current=result.already_current,
+            failed=len(result.failed),
+            retired=result.retired,
+        )
     outcome = "failure" if result is not None and result.failed else "success"
     with rt.database.session() as session:
-        record_event(session, rt.audit_key, action, Actor.system("cli"), outcome=outcome, details=details)
+        record_event(session, rt.audit_key, event, Actor.system("cli"), outcome=outcome)

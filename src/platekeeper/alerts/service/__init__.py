@@ -18,6 +18,7 @@ from platekeeper.alerts.service.records import (
     missed_alerts,
     purged_reason,
     raise_alerts,
+    record_stream_opened,
     release_alerts_for_purge,
     store_alerts,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "purged_reason",
     "raise_alerts",
     "record_clets",
+    "record_stream_opened",
     "record_visual_check",
     "release_alerts_for_purge",
     "store_alerts",

@@ -15,6 +15,13 @@ from sqlalchemy.orm import Session
 from platekeeper.access.context import AccessContext, require_context
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
+from platekeeper.audit.events import (
+    AlertCreated,
+    AlertFiguresViewed,
+    AlertsDashboardOpened,
+    AlertsPurged,
+    AlertViewed,
+)
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
@@ -37,6 +44,7 @@ __all__ = [
     "missed_alerts",
     "purged_reason",
     "raise_alerts",
+    "record_stream_opened",
     "release_alerts_for_purge",
     "store_alerts",
 ]
@@ -160,22 +168,17 @@ def store_alerts(
     session.flush()
     names = _camera_names(session) if alerts else {}
     for alert in alerts:
-        record_event(
-            session,
-            key,
-            "alerts.create",
-            actor,
-            details={
-                "alert_id": alert.id,
-                "read_id": str(alert.read_id),
-                "plate": alert.plate,
-                "entry_id": alert.entry_id,
-                "hotlist": alert.hotlist_name,
-                "match_kind": alert.match_kind,
-                "matched_via": alert.matched_via,
-                "historical": historical,
-            },
+        created = AlertCreated(
+            alert_id=alert.id,
+            read_id=str(alert.read_id),
+            plate=alert.plate,
+            entry_id=alert.entry_id,
+            hotlist=alert.hotlist_name,
+            match_kind=alert.match_kind,
+            matched_via=alert.matched_via,
+            historical=historical,
         )
+        record_event(session, key, created, actor)
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
 
@@ -214,6 +217,19 @@ def missed_alerts(session: Session, settings: Settings, after_id: int, limit: in
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts], len(rows) > limit
 
 
+def record_stream_opened(
+    session: Session, settings: Settings, key: bytes, principal: Principal, replay_after: int | None, client: str | None
+) -> None:
+    """Audit the opening of the live alert stream (``alerts.dashboard``), and the alert it replays after, if any."""
+    record_event(
+        session,
+        key,
+        AlertsDashboardOpened(stream=True, replay_after=replay_after),
+        Actor.of(principal, client),
+        purpose=settings.alerts.dashboard_purpose,
+    )
+
+
 def list_alerts(
     session: Session, settings: Settings, key: bytes, principal: Principal, *, limit: int, client: str | None = None
 ) -> list[dict[str, Any]]:
@@ -226,10 +242,9 @@ def list_alerts(
     record_event(
         session,
         key,
-        "alerts.dashboard",
+        AlertsDashboardOpened(shown=len(alerts)),
         Actor.of(principal, client),
         purpose=settings.alerts.dashboard_purpose,
-        details={"shown": len(alerts)},
     )
     names = _camera_names(session)
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
@@ -258,12 +273,11 @@ def get_alert_detail(
     record_event(
         session,
         key,
-        "alerts.view",
+        AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None),
         Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-        details={"alert_id": alert_id, "plate": alert.plate if alert else None, "found": alert is not None},
     )
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
@@ -311,7 +325,7 @@ def alert_figures(
         select(Alert.hotlist_name, Alert.kind, func.count(Alert.id)).group_by(Alert.hotlist_name, Alert.kind)
     ).all()
     lists = [{"hotlist": name, "kind": kind, "hits": n} for name, kind, n in sorted(hits, key=lambda h: -h[2])]
-    record_event(session, key, "alerts.figures", Actor.of(principal, client), details={"cameras": len(cameras)})
+    record_event(session, key, AlertFiguresViewed(cameras=len(cameras)), Actor.of(principal, client))
     return {"cameras": cameras, "lists": lists, "generated_at": datetime.now(settings.tz).isoformat()}
 
 
@@ -342,5 +356,5 @@ def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_id
         )
         released += int(getattr(result, "rowcount", 0) or 0)
     if released:
-        record_event(session, key, "alerts.purge", actor, details={"reads": len(unique), "alerts_released": released})
+        record_event(session, key, AlertsPurged(reads=len(unique), alerts_released=released), actor)
     return released

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +16,14 @@ from sqlalchemy.orm import Session
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service.records import AlertNotFound, purged_reason
+from platekeeper.audit.events import (
+    AlertAcknowledged,
+    AlertClets,
+    AlertDisposition,
+    AlertTransitionRefused,
+    AlertVisualCheck,
+    AuditEventType,
+)
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import AlertConfig
 from platekeeper.db import utcnow
@@ -75,27 +82,13 @@ def _out_of_order(alert: Alert, step: str) -> str:
 def _refuse(
     session: Session, key: bytes, principal: Principal, alert: Alert, step: str, reason: str, client: str | None
 ) -> None:
-    record_event(
-        session,
-        key,
-        "alerts.transition_refused",
-        Actor.of(principal, client),
-        outcome="denied",
-        details={"alert_id": alert.id, "step": step, "status": alert.status, "reason": reason},
-    )
+    refused = AlertTransitionRefused(alert_id=alert.id, step=step, status=alert.status, reason=reason)
+    record_event(session, key, refused, Actor.of(principal, client), outcome="denied")
     raise AlertStepRefused(reason)
 
 
-def _audit_step(
-    session: Session, key: bytes, principal: Principal, action: str, alert: Alert, client: str | None, **details: Any
-) -> None:
-    record_event(
-        session,
-        key,
-        action,
-        Actor.of(principal, client),
-        details={"alert_id": alert.id, "plate": alert.plate, "status": alert.status, **details},
-    )
+def _audit_step(session: Session, key: bytes, principal: Principal, event: AuditEventType, client: str | None) -> None:
+    record_event(session, key, event, Actor.of(principal, client))
 
 
 def acknowledge(
@@ -104,7 +97,8 @@ def acknowledge(
     """Step 1 -> 2: someone has seen the alert and is working it."""
     alert = _load_for_step(session, key, principal, alert_id, "acknowledge", client)
     alert.status, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", principal.username, utcnow()
-    _audit_step(session, key, principal, "alerts.acknowledge", alert, client)
+    step = AlertAcknowledged(alert_id=alert.id, plate=alert.plate, status=alert.status)
+    _audit_step(session, key, principal, step, client)
     return alert
 
 
@@ -129,7 +123,8 @@ def record_visual_check(
         _refuse(session, key, principal, alert, "visual_check", reason, client)
     alert.status, alert.visual_result = "visual_checked", result
     alert.visual_by, alert.visual_at = principal.username, utcnow()
-    _audit_step(session, key, principal, "alerts.visual_check", alert, client, result=result)
+    step = AlertVisualCheck(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result)
+    _audit_step(session, key, principal, step, client)
     return alert
 
 
@@ -155,7 +150,8 @@ def record_clets(
         _refuse(session, key, principal, alert, "clets", reason, client)
     alert.status, alert.clets_result, alert.clets_reference = "clets_recorded", result, reference
     alert.clets_by, alert.clets_at = principal.username, utcnow()
-    _audit_step(session, key, principal, "alerts.clets", alert, client, result=result, reference=reference)
+    step = AlertClets(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result, reference=reference)
+    _audit_step(session, key, principal, step, client)
     return alert
 
 
@@ -215,5 +211,6 @@ def dispose(
         _refuse(session, key, principal, alert, "disposition", blocker, client)
     alert.status, alert.disposition, alert.notes = "closed", chosen.code, " ".join(notes.split())[:2000]
     alert.disposition_by, alert.disposition_at = principal.username, utcnow()
-    _audit_step(session, key, principal, "alerts.disposition", alert, client, disposition=chosen.code)
+    closed = AlertDisposition(alert_id=alert.id, plate=alert.plate, status=alert.status, disposition=chosen.code)
+    _audit_step(session, key, principal, closed, client)
     return alert

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
+from platekeeper.audit.events import HotlistEntriesViewed, HotlistEntryAdded, HotlistHistoricalSearch
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
@@ -141,12 +142,11 @@ def add_officer_entry(
     record_event(
         session,
         key,
-        "hotlists.entry_add",
+        HotlistEntryAdded(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, state=entry.state),
         actor,
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-        details={"hotlist_id": hotlist.id, "entry_id": entry.id, "plate": entry.plate, "state": entry.state},
     )
     target = MatchTarget(
         entry.id, hotlist.id, entry.plate, entry.state, row.expires_at.timestamp() if row.expires_at else math.inf
@@ -155,12 +155,11 @@ def add_officer_entry(
     record_event(
         session,
         key,
-        "hotlists.historical_search",
+        HotlistHistoricalSearch(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, **scan.describe()),
         actor,
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-        details={"hotlist_id": hotlist.id, "entry_id": entry.id, "plate": entry.plate, **scan.describe()},
     )
     return OfficerEntryResult(
         entry=snapshot,
@@ -201,11 +200,10 @@ def list_entries(
     record_event(
         session,
         key,
-        "hotlists.entries_view",
+        HotlistEntriesViewed(hotlist_id=hotlist.id, plate=plate, page=page, results=total),
         Actor.of(ctx.principal, client),
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-        details={"hotlist_id": hotlist.id, "plate": plate, "page": page, "results": total},
     )
     return hotlist, rows, total

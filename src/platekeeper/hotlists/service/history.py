@@ -55,7 +55,7 @@ class HistoricalScan:
         """Hits past the limit (counted, not kept)."""
         return self.found - len(self.hits)
 
-    def describe(self) -> dict[str, object]:
+    def describe(self) -> dict[str, Any]:
         """The search as its audit event records it."""
         return {
             "since": self.since.isoformat(),

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.events import HotlistImported, HotlistImportRefused
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import in_batches, utcnow
@@ -184,14 +185,9 @@ def import_entries(
         raise HotlistError(str(exc)) from None
     base = {"hotlist_id": hotlist.id, "name": hotlist.name, "mode": mode, "file": file_name, **describe(spec)}
     if parsed.error_count:
-        record_event(
-            session,
-            key,
-            "hotlists.import_refused",
-            actor,
-            outcome="failure",
-            details={**base, "bad_rows": parsed.error_count, "first_errors": [e.__dict__ for e in parsed.errors[:10]]},
-        )
+        first_errors = [dict(e.__dict__) for e in parsed.errors[:10]]
+        refused = HotlistImportRefused(**base, bad_rows=parsed.error_count, first_errors=first_errors)
+        record_event(session, key, refused, actor, outcome="failure")
         raise ImportRejected(parsed.errors, parsed.error_count, len(parsed.rows))
     if mode == "full":
         listed = set(session.scalars(select(HotlistEntry.plate).where(HotlistEntry.hotlist_id == hotlist.id)))
@@ -204,6 +200,6 @@ def import_entries(
     if mode == "full":
         values["loaded_at"] = now
     session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(**values))
-    counts = {"loaded": loaded, "removed": removed, "new_plates": len(new_plates)}
-    record_event(session, key, "hotlists.import", actor, details={**base, **counts})
+    imported = HotlistImported(**base, loaded=loaded, removed=removed, new_plates=len(new_plates))
+    record_event(session, key, imported, actor)
     return ImportOutcome(hotlist_id=hotlist.id, mode=mode, loaded=loaded, removed=removed, new_plates=new_plates)

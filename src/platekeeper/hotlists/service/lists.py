@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from platekeeper.audit.events import HotlistCreated
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import Settings
 from platekeeper.db import Database
@@ -69,7 +70,7 @@ def create_hotlist(
     hotlist = Hotlist(name=name, kind=kind, source=source, refresh_hours=refresh_hours, created_by=actor.username)
     session.add(hotlist)
     session.flush()
-    record_event(session, key, "hotlists.create", actor, details={"hotlist_id": hotlist.id, "name": name, "kind": kind})
+    record_event(session, key, HotlistCreated(hotlist_id=hotlist.id, name=name, kind=kind), actor)
     return hotlist
 
 

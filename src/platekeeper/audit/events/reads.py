@@ -1,0 +1,85 @@
+"""Audit events of cameras and plate reads."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from platekeeper.audit.events.base import AuditEventType, detail
+
+__all__ = [
+    "CameraCreated",
+    "CameraDeactivated",
+    "CameraKeyRotated",
+    "ReadAccessRefused",
+    "ReadImageViewed",
+    "ReadViewed",
+    "ReadsSearched",
+]
+
+
+class CameraCreated(AuditEventType):
+    """A camera was registered and given an API key."""
+
+    action: ClassVar[str] = "cameras.create"
+    camera_id: int = detail("Camera")
+    name: str = detail("Name")
+    kind: str = detail("Kind")
+    key_prefix: str = detail("Key prefix")
+
+
+class CameraKeyRotated(AuditEventType):
+    """A camera's API key was replaced."""
+
+    action: ClassVar[str] = "cameras.rotate_key"
+    camera_id: int = detail("Camera")
+    name: str = detail("Name")
+    key_prefix: str = detail("New key prefix")
+
+
+class CameraDeactivated(AuditEventType):
+    """A camera was deactivated."""
+
+    action: ClassVar[str] = "cameras.deactivate"
+    camera_id: int = detail("Camera")
+    name: str = detail("Name")
+
+
+class ReadsSearched(AuditEventType):
+    """Plate reads were searched."""
+
+    action: ClassVar[str] = "reads.search"
+    plate: str | None = detail("Plate")
+    wildcard: bool = detail("Wildcard")
+    since: str | None = detail("Since")
+    until: str | None = detail("Until")
+    cameras: list[int] = detail("Cameras")
+    page: int = detail("Page")
+    results: int = detail("Results")
+    thumbnails: bool = detail("Thumbnails shown")
+
+
+class ReadViewed(AuditEventType):
+    """One plate read was opened, with its images."""
+
+    action: ClassVar[str] = "reads.view"
+    read_id: str = detail("Read")
+    plate: str | None = detail("Plate")
+    found: bool = detail("Found")
+
+
+class ReadImageViewed(AuditEventType):
+    """An image of a plate read was retrieved."""
+
+    action: ClassVar[str] = "reads.image"
+    read_id: str = detail("Read")
+    kind: str = detail("Image")
+    plate: str | None = detail("Plate")
+
+
+class ReadAccessRefused(AuditEventType):
+    """An access to plate data was refused."""
+
+    action: ClassVar[str] = "reads.access_refused"
+    attempted: str = detail("Action attempted")
+    reason: str = detail("Reason")
+    query: dict[str, Any] = detail("Query")

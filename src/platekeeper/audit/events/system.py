@@ -1,0 +1,103 @@
+"""Audit events of the audit log itself, backups, image-key rotation and the demo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from platekeeper.audit.events.base import AuditEventType, detail, optional_detail
+
+__all__ = [
+    "AuditChainVerified",
+    "AuditCheckpointFailed",
+    "AuditViewed",
+    "BackupRestored",
+    "BackupWritten",
+    "DemoSeeded",
+    "KeyRotationFinished",
+    "KeyRotationStarted",
+]
+
+
+class AuditViewed(AuditEventType):
+    """The audit log was viewed.
+
+    Each filter field is recorded only when it was set."""
+
+    action: ClassVar[str] = "audit.view"
+    username: str | None = optional_detail("User filter")
+    action_filter: str | None = optional_detail("Action filter", alias="action")
+    since: datetime | None = optional_detail("Since")
+    until: datetime | None = optional_detail("Until")
+    page: int = detail("Page")
+
+
+class AuditCheckpointFailed(AuditEventType):
+    """A signed checkpoint of the chain's head could not be written to a sink."""
+
+    action: ClassVar[str] = "audit.checkpoint_failed"
+    sink: str = detail("Sink")
+    error: str = detail("Error")
+    seq: int = detail("Checkpoint at event")
+
+
+class AuditChainVerified(AuditEventType):
+    """The audit chain was verified."""
+
+    action: ClassVar[str] = "audit.verify"
+    checked: int = detail("Events checked")
+    first_bad_seq: int | None = detail("First bad event")
+    reason: str | None = detail("Problem")
+    anchor: str | None = detail("Checkpoint matched")
+    anchor_problem: str | None = detail("Checkpoint problem")
+
+
+class DemoSeeded(AuditEventType):
+    """Demo data was seeded."""
+
+    action: ClassVar[str] = "system.demo_seeded"
+    reads: int = detail("Reads")
+    cameras: int = detail("Cameras")
+    users: int = detail("Accounts created")
+
+
+class KeyRotationStarted(AuditEventType):
+    """`keys rotate` began re-sealing the image files (under a new key, or resuming)."""
+
+    action: ClassVar[str] = "storage.rotation_started"
+    key_id: str = detail("Key")
+    resumed: bool = detail("Resumed")
+    new_key: bool = detail("New key")
+
+
+class KeyRotationFinished(AuditEventType):
+    """`keys rotate` ended a pass: files re-sealed, already current, failed; keys retired."""
+
+    action: ClassVar[str] = "storage.rotation_finished"
+    key_id: str = detail("Key")
+    resumed: bool = detail("Resumed")
+    new_key: bool = detail("New key")
+    files: int = detail("Files")
+    resealed: int = detail("Re-sealed")
+    already_current: int = detail("Already current")
+    failed: int = detail("Failed")
+    retired: list[str] = detail("Keys retired")
+
+
+class BackupWritten(AuditEventType):
+    """A backup of the installation was written (database, images, checkpoints; not the keys)."""
+
+    action: ClassVar[str] = "system.backup"
+    destination: str = detail("Destination")
+    files: int = detail("Files")
+    bytes: int = detail("Bytes")
+    audit_head: dict[str, Any] | None = detail("Audit chain head")
+
+
+class BackupRestored(AuditEventType):
+    """A backup was restored into this (empty) installation, and checked."""
+
+    action: ClassVar[str] = "system.restore"
+    source: str = detail("Source")
+    created_at: str = detail("Backup written at")
+    problems: list[str] = detail("Problems")
