@@ -61,6 +61,12 @@ def test_alert_detail_needs_a_purpose_and_shows_candidates(harness: Harness) -> 
     alert_id = _alerts(officer)[0]["id"]
     refused = officer.get(f"/api/v1/alerts/{alert_id}")
     assert refused.status_code == 400 and set(refused.json()["problems"]) == {"purpose", "case_number", "justification"}
+    refusal = _actions(harness, "alerts.access_refused")[-1]  # alert work is refused under its own domain
+    assert (refusal.details["attempted"], refusal.outcome) == ("alerts.view", "denied")
+    assert _actions(harness, "reads.access_refused") == []
+    page = officer.get(f"/alerts/{alert_id}", params={"purpose": "curiosity"})
+    assert page.status_code == 400 and "not an authorized purpose" in page.text
+    assert len(_actions(harness, "alerts.access_refused")) == 2
     detail = officer.get(f"/api/v1/alerts/{alert_id}", params=CONTEXT)
     assert detail.status_code == 200, detail.text
     body = detail.json()

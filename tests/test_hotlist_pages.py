@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from platekeeper.audit.models import AuditEvent
 from tests.conftest import CONTEXT, Harness
 from tests.hotlist_helpers import CSV_HEADER, hotlist_with, ingest, make_read
 
@@ -81,3 +84,23 @@ def test_alert_page_asks_for_purpose_and_refusals_are_shown(harness: Harness) ->
     assert step.status_code == 200 and "clets is allowed when the alert is visual_checked" in step.text
     figures = harness.signed_in("auditor").get("/alerts/figures")
     assert figures.status_code == 200 and "Misread rate per camera" in figures.text and "5SOW" not in figures.text
+
+
+def test_a_refused_purpose_on_the_pages_is_recorded_under_hotlists(harness: Harness) -> None:
+    _, hotlist_id = hotlist_with(harness, "5SOW350,CA,VEH,stolen,,,,\n")
+    officer = harness.signed_in("sworn_officer", "dana")
+    page = officer.get(f"/hotlists/{hotlist_id}", params={"purpose": "criminal_investigation"})
+    assert page.status_code == 400 and "case" in page.text.lower()
+    added = officer.post(
+        "/hotlists/entries",
+        data={"csrf_token": officer.headers["X-CSRF-Token"], "hotlist_id": str(hotlist_id), "plate": "7XYZ123",
+              "purpose": "criminal_investigation", "case_number": "2026-001234", "justification": "n/a"},
+    )  # fmt: skip
+    assert added.status_code == 400 and "too generic" in added.text  # the page itself, with the lists to pick from
+    with harness.database.session() as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action.like("%access_refused"))))
+    assert [(e.action, e.details["attempted"]) for e in events] == [
+        ("hotlists.access_refused", "hotlists.entries_view"),
+        ("hotlists.access_refused", "hotlists.entry_add"),
+    ]
+    assert all("justification" not in e.details["query"] for e in events)

@@ -113,7 +113,7 @@ def test_entries_are_plate_data(harness: Harness) -> None:
     _, hotlist_id = hotlist_with(harness, "5SOW350,CA,VEH,stolen,,,,\n")
     officer = harness.signed_in("sworn_officer", "dana")
     assert officer.get(f"/api/v1/hotlists/{hotlist_id}/entries").status_code == 400
-    assert _events(harness, "reads.access_refused")[-1].details["attempted"] == "hotlists.entries_view"
+    assert _events(harness, "hotlists.access_refused")[-1].details["attempted"] == "hotlists.entries_view"
     assert officer.get(f"/api/v1/hotlists/{hotlist_id}/entries", params=CONTEXT).json()["total"] == 1
     assert _events(harness, "hotlists.entries_view")[-1].case_number == CONTEXT["case_number"]
     assert harness.signed_in("parking_animal_control").get(f"/api/v1/hotlists/{hotlist_id}/entries").status_code == 403

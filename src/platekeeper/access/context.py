@@ -11,10 +11,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from platekeeper.access.principal import PermissionDenied, Principal
+from platekeeper.audit.events import ACCESS_REFUSED
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import AccessPolicyConfig
 
-__all__ = ["AccessContext", "AccessContextError", "build_access_context", "require_context"]
+__all__ = [
+    "AccessContext",
+    "AccessContextError",
+    "build_access_context",
+    "record_context_refusal",
+    "require_context",
+]
 
 
 class AccessContextError(ValueError):
@@ -118,3 +128,28 @@ def require_context(ctx: object, permission: str) -> AccessContext:
         raise PermissionDenied(permission, ctx.principal.role)
     ctx.principal.require_training(permission)
     return ctx
+
+
+def record_context_refusal(
+    session: Session,
+    key: bytes,
+    principal: Principal,
+    attempted: str,
+    error: AccessContextError,
+    asked: dict[str, Any],
+    client: str | None,
+) -> None:
+    """Audit a refused context under the attempted action's own domain (``reads.access_refused``,
+    ``alerts.access_refused``, ``hotlists.access_refused``), with what was asked but never the justification."""
+    refused = ACCESS_REFUSED[attempted.split(".", 1)[0]](
+        attempted=attempted, reason=str(error), query={k: v for k, v in asked.items() if k != "justification"}
+    )
+    record_event(
+        session,
+        key,
+        refused,
+        Actor.of(principal, client),
+        outcome="denied",
+        purpose=str(asked.get("purpose") or "") or None,
+        case_number=str(asked.get("case_number") or "") or None,
+    )

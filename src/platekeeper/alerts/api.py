@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.recheck import access_ended
 from platekeeper.access.service import SessionState
 from platekeeper.alerts.service import (
@@ -31,7 +30,7 @@ from platekeeper.alerts.service import (
     record_visual_check,
 )
 from platekeeper.alerts.stream import sse_events
-from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.web.access_params import require_access_context, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router"]
@@ -160,11 +159,9 @@ def api_get_alert(
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
 ) -> Response:
     """One alert with its hotlist entry, the read's OCR candidates and image links. Needs a stated purpose."""
-    ctx = context_or_refusal(
-        session, request, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id}
+    ctx = require_access_context(
+        request, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id}
     )
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
     app = app_state(request)
     try:
         detail = get_alert_detail(

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.alerts.service import (
     VISUAL_MATCH,
@@ -27,7 +26,7 @@ from platekeeper.alerts.service import (
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
-from platekeeper.web.access_params import context_or_refusal, stated_context
+from platekeeper.web.access_params import require_access_context, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["char_diff", "router"]
@@ -114,12 +113,16 @@ def alert_page(
 ) -> Response:
     """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps."""
     stated = stated_context(request, fallback=state.access_context)
-    ctx = context_or_refusal(session, request, state.principal, stated, "alerts.view", {"alert_id": alert_id})
-    if isinstance(ctx, AccessContextError):
-        form = stated.as_dict()
-        return render(
-            request, "alert_context.html", {"alert_id": alert_id, "form": form, "problems": ctx.problems}, 400
-        )
+    ctx = require_access_context(
+        request,
+        state.principal,
+        stated,
+        "alerts.view",
+        {"alert_id": alert_id},
+        page=lambda _, problems: render(
+            request, "alert_context.html", {"alert_id": alert_id, "form": stated.as_dict(), "problems": problems}, 400
+        ),
+    )
     app = app_state(request)
     try:
         detail = get_alert_detail(

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
 from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
@@ -26,7 +25,7 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.web.access_params import require_access_context, stated_context
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "summary_json"]
@@ -173,11 +172,9 @@ def api_list_entries(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """A page of a list's entries. Plate data: needs a purpose, case number and justification; audited."""
-    ctx = context_or_refusal(
-        session, request, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
+    ctx = require_access_context(
+        request, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
     )
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
     app = app_state(request)
     try:
         hotlist, rows, total = list_entries(
@@ -217,11 +214,9 @@ def api_add_entry(
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
 ) -> Response:
     """Add an officer entry (expires within 30 days by default) and get the historical hits in past reads."""
-    ctx = context_or_refusal(
-        session, request, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
+    ctx = require_access_context(
+        request, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
     )
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
     app = app_state(request)
     try:
         result = add_officer_entry(

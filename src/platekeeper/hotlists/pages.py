@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
@@ -22,7 +21,7 @@ from platekeeper.hotlists.service import (
     list_entries,
     list_hotlists,
 )
-from platekeeper.web.access_params import StatedContext, context_or_refusal, stated_context
+from platekeeper.web.access_params import StatedContext, require_access_context, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -162,11 +161,16 @@ async def hotlists_add_entry(
     app = app_state(request)
     hotlist_id = int(form["hotlist_id"]) if form.get("hotlist_id", "").isdigit() else 0
     stated = StatedContext(form.get("purpose"), form.get("case_number"), form.get("justification"))
-    ctx = context_or_refusal(
-        session, request, state.principal, stated, "hotlists.entry_add", {"hotlist_id": hotlist_id}
+    ctx = require_access_context(
+        request,
+        state.principal,
+        stated,
+        "hotlists.entry_add",
+        {"hotlist_id": hotlist_id},
+        page=lambda fresh, problems: _page(
+            request, fresh, state, 400, form=form, problems=problems, error="State the purpose first."
+        ),
     )
-    if isinstance(ctx, AccessContextError):
-        return _page(request, session, state, 400, form=form, problems=ctx.problems, error="State the purpose first.")
     try:
         result = add_officer_entry(
             session,
@@ -193,13 +197,16 @@ def hotlist_entries_page(
 ) -> Response:
     """The entries of one list (plate data: needs a stated purpose; audited)."""
     stated = stated_context(request, fallback=state.access_context)
-    ctx = context_or_refusal(
-        session, request, state.principal, stated, "hotlists.entries_view", {"hotlist_id": hotlist_id}
+    ctx = require_access_context(
+        request,
+        state.principal,
+        stated,
+        "hotlists.entries_view",
+        {"hotlist_id": hotlist_id},
+        page=lambda _, problems: render(
+            request, "hotlist.html", {"hotlist_id": hotlist_id, "form": stated.as_dict(), "problems": problems}, 400
+        ),
     )
-    if isinstance(ctx, AccessContextError):
-        return render(
-            request, "hotlist.html", {"hotlist_id": hotlist_id, "form": stated.as_dict(), "problems": ctx.problems}, 400
-        )
     app = app_state(request)
     page = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
     plate = request.query_params.get("plate") or None

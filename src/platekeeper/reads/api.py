@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from starlette.datastructures import UploadFile
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.models import Camera
 from platekeeper.reads.ingest import BatchError, IngestResult, ingest_batch
@@ -27,7 +26,7 @@ from platekeeper.reads.service import (
     get_read_image,
     search_reads,
 )
-from platekeeper.web.access_params import context_or_refusal, refusal_response, stated_context
+from platekeeper.web.access_params import require_access_context, search_refusal, stated_context
 from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
 from platekeeper.web.nul import NUL_MESSAGE, nul_field
 from platekeeper.web.openapi import upload_body
@@ -204,25 +203,13 @@ def api_search_reads(
     """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
     headers); every search is audited with its query elements."""
     query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page)
-    ctx = context_or_refusal(
-        session, request, state.principal, stated_context(request), "reads.search", query.describe()
-    )
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
+    ctx = require_access_context(request, state.principal, stated_context(request), "reads.search", query.describe())
     app = app_state(request)
     try:
         result = search_reads(session, app.audit_key, ctx, query, app.settings.search, client=client_of(request))
     except SearchError as exc:  # raised before anything is written
-        return refusal_response(exc)
+        return search_refusal(exc)
     return JSONResponse(_summary_json(result, app.settings.tz))
-
-
-def _context_for_read(
-    request: Request, session: DbSession, state: SessionState, read_id: uuid.UUID, action: str
-) -> Any:
-    return context_or_refusal(
-        session, request, state.principal, stated_context(request), action, {"read_id": str(read_id)}
-    )
 
 
 @router.get(
@@ -236,9 +223,9 @@ def api_get_read(
     state: Annotated[SessionState, Depends(requires("reads.view"))],
 ) -> Response:
     """One read. Needs the same purpose, case number and justification as a search; audited."""
-    ctx = _context_for_read(request, session, state, read_id, "reads.view")
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
+    ctx = require_access_context(
+        request, state.principal, stated_context(request), "reads.view", {"read_id": str(read_id)}
+    )
     app = app_state(request)
     try:
         detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))
@@ -275,9 +262,9 @@ def api_get_read_image(
     state: Annotated[SessionState, Depends(requires("reads.view"))],
 ) -> Response:
     """The plate crop or overview image of a read; audited."""
-    ctx = _context_for_read(request, session, state, read_id, "reads.image")
-    if isinstance(ctx, AccessContextError):
-        return refusal_response(ctx)
+    ctx = require_access_context(
+        request, state.principal, stated_context(request), "reads.image", {"read_id": str(read_id)}
+    )
     app = app_state(request)
     try:
         image = get_read_image(session, app.audit_key, ctx, read_id, kind, app.image_store, client=client_of(request))

@@ -9,11 +9,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from platekeeper.access.context import AccessContextError
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
 from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
-from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, context_or_refusal, stated_context
+from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, require_access_context, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires, same_origin
 
 __all__ = ["router"]
@@ -99,9 +98,16 @@ def search_page(
         )
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
-    ctx = context_or_refusal(session, request, state.principal, stated, "reads.search", query.describe())
-    if isinstance(ctx, AccessContextError):
-        return render(request, "search.html", {**base, "problems": ctx.problems}, 400)
+    ctx = require_access_context(
+        request,
+        state.principal,
+        stated,
+        "reads.search",
+        query.describe(),
+        page=lambda fresh, problems: render(  # the request's session has ended: its cameras are read again
+            request, "search.html", {**base, "cameras": list_cameras(fresh), "problems": problems}, 400
+        ),
+    )
     app = app_state(request)
     try:
         result = search_reads(
@@ -133,14 +139,16 @@ def read_page(
     """One read with its plate crop and overview. Opening it is a data access and is audited (the remembered
     context is reused only from this site's own pages, as for a search)."""
     stated = stated_context(request, fallback=_remembered(request, state))
-    ctx = context_or_refusal(session, request, state.principal, stated, "reads.view", {"read_id": str(read_id)})
-    if isinstance(ctx, AccessContextError):
-        return render(
-            request,
-            "read_context.html",
-            {"read_id": read_id, "form": stated.as_dict(), "problems": ctx.problems},
-            400,
-        )
+    ctx = require_access_context(
+        request,
+        state.principal,
+        stated,
+        "reads.view",
+        {"read_id": str(read_id)},
+        page=lambda _, problems: render(
+            request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(), "problems": problems}, 400
+        ),
+    )
     app = app_state(request)
     try:
         detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))

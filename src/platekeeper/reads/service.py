@@ -17,8 +17,7 @@ from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, false
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, require_context
-from platekeeper.access.principal import Principal
-from platekeeper.audit.events import AuditEventType, ReadAccessRefused, ReadImageViewed, ReadsSearched, ReadViewed
+from platekeeper.audit.events import AuditEventType, ReadImageViewed, ReadsSearched, ReadViewed
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
@@ -44,7 +43,6 @@ __all__ = [
     "iter_past_reads",
     "read_statistics",
     "reads_for_matching",
-    "record_refusal",
     "search_reads",
     "validate_query",
 ]
@@ -71,30 +69,6 @@ def _audit_access(session: Session, key: bytes, ctx: AccessContext, event: Audit
         purpose=ctx.purpose,
         case_number=ctx.case_number,
         justification=ctx.justification,
-    )
-
-
-def record_refusal(
-    session: Session,
-    key: bytes,
-    principal: Principal,
-    action: str,
-    reason: str,
-    query: dict[str, Any],
-    client: str | None,
-) -> None:
-    """Audit a refused access to plate data (missing purpose, wrong role...), with what was asked."""
-    refused = ReadAccessRefused(
-        attempted=action, reason=reason, query={k: v for k, v in query.items() if k != "justification"}
-    )
-    record_event(
-        session,
-        key,
-        refused,
-        Actor.of(principal, client),
-        outcome="denied",
-        purpose=str(query.get("purpose") or "") or None,
-        case_number=str(query.get("case_number") or "") or None,
     )
 
 

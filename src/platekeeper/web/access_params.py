@@ -1,23 +1,42 @@
-"""Reading the stated purpose, case number and justification from a request, and turning them into a context."""
+"""Reading the stated purpose, case number and justification from a request, and turning them into a context.
+
+A plate-data route calls :func:`require_access_context`; an unacceptable context raises :class:`ContextRefused`,
+and the app's one handler (``web/app.py``) records the refusal in its own transaction, under the attempted
+action's domain (``reads.access_refused``, ``alerts.access_refused``, ``hotlists.access_refused``), then answers 400
+naming each problem: JSON for the API, or the page the route gave (its form with the problems) for the pages.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, AccessContextError, build_access_context
 from platekeeper.access.principal import Principal
-from platekeeper.reads.service import SearchError, record_refusal
-from platekeeper.web.deps import app_state, client_of
+from platekeeper.reads.service import SearchError
+from platekeeper.web.deps import app_state
 
-__all__ = ["CONTEXT_FIELDS", "StatedContext", "context_or_refusal", "refusal_response", "stated_context"]
+__all__ = [
+    "CONTEXT_FIELDS",
+    "ContextRefused",
+    "StatedContext",
+    "refusal_response",
+    "require_access_context",
+    "search_refusal",
+    "stated_context",
+]
 
 CONTEXT_FIELDS = ("purpose", "case_number", "justification")
 HEADERS = {"purpose": "x-purpose", "case_number": "x-case-number", "justification": "x-justification"}
+
+RefusalPage = Callable[[Session, dict[str, str]], Response]
+"""How a page answers a refused context: given a session (the request's own has ended) and the problems by field,
+its own form again (status 400)."""
 
 
 @dataclass(frozen=True)
@@ -39,39 +58,49 @@ def stated_context(request: Request, fallback: dict[str, str] | None = None) -> 
     return StatedContext(**values)
 
 
-def context_or_refusal(
-    session: Session,
+class ContextRefused(Exception):
+    """The stated context of a plate-data request was not acceptable (the app records and answers it)."""
+
+    def __init__(
+        self,
+        error: AccessContextError,
+        principal: Principal,
+        action: str,
+        asked: dict[str, Any],
+        page: RefusalPage | None,
+    ) -> None:
+        super().__init__(str(error))
+        self.error, self.principal, self.action, self.asked, self.page = error, principal, action, asked, page
+
+
+def require_access_context(
     request: Request,
     principal: Principal,
     stated: StatedContext,
     action: str,
-    query: dict[str, Any],
-) -> AccessContext | AccessContextError:
-    """Build the access context, or audit the refusal and return the error."""
-    state = app_state(request)
+    asked: dict[str, Any],
+    *,
+    page: RefusalPage | None = None,
+) -> AccessContext:
+    """The access context for ``action``, or :class:`ContextRefused` with what was asked (``asked``: the query's
+    elements, for the audit event) and, for a page, how it answers."""
     try:
-        return build_access_context(principal, state.settings.access, **stated.as_dict())
+        return build_access_context(principal, app_state(request).settings.access, **stated.as_dict())
     except AccessContextError as exc:
-        record_refusal(
-            session,
-            state.audit_key,
-            principal,
-            action,
-            str(exc),
-            {**query, **stated.as_dict()},
-            client_of(request),
-        )
-        return exc
+        raise ContextRefused(exc, principal, action, {**asked, **stated.as_dict()}, page) from None
 
 
-def refusal_response(error: AccessContextError | SearchError) -> JSONResponse:
-    """The 400 answer naming what is missing or wrong."""
-    if isinstance(error, AccessContextError):
-        return JSONResponse(
-            {
-                "detail": f"plate data needs an authorized purpose, a case number and a justification: {error}",
-                "problems": error.problems,
-            },
-            status_code=400,
-        )
+def refusal_response(error: AccessContextError) -> JSONResponse:
+    """The API's 400 naming what is missing or wrong in the stated context."""
+    return JSONResponse(
+        {
+            "detail": f"plate data needs an authorized purpose, a case number and a justification: {error}",
+            "problems": error.problems,
+        },
+        status_code=400,
+    )
+
+
+def search_refusal(error: SearchError) -> JSONResponse:
+    """The API's 400 for a search that breaks a search rule (range, wildcards)."""
     return JSONResponse({"detail": str(error)}, status_code=400)

@@ -24,6 +24,7 @@ from platekeeper.access import admin_api as access_admin_api
 from platekeeper.access import admin_pages as access_admin_pages
 from platekeeper.access import api as access_api
 from platekeeper.access import pages as access_pages
+from platekeeper.access.context import record_context_refusal
 from platekeeper.access.principal import PermissionDenied, TrainingRequired
 from platekeeper.access.training import record_training_refusal
 from platekeeper.alerts import api as alerts_api
@@ -42,6 +43,7 @@ from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
 from platekeeper.services import Services, build_services
 from platekeeper.web import error_log, home
+from platekeeper.web.access_params import ContextRefused, refusal_response
 from platekeeper.web.deps import (
     TEMPLATES,
     AppState,
@@ -152,6 +154,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return rate_limited_json(exc.refusal)
         return rate_limited_page(request, exc.refusal)
+
+    @app.exception_handler(ContextRefused)
+    def context_refused(request: Request, exc: ContextRefused) -> Response:
+        """Record the refusal in its own transaction (the request's was rolled back), then answer 400."""
+        state = app_state(request)
+        with state.database.session() as session:
+            record_context_refusal(
+                session, state.audit_key, exc.principal, exc.action, exc.error, exc.asked, client_of(request)
+            )
+            if exc.page is not None:
+                return exc.page(session, exc.error.problems)
+        return refusal_response(exc.error)
 
     @app.exception_handler(PermissionDenied)
     def permission_denied(request: Request, exc: PermissionDenied) -> Response:

@@ -62,9 +62,13 @@ from platekeeper.audit.events.alerts import (
 )
 from platekeeper.audit.events.base import AuditEventType, InvalidAuditEvent, is_optional, stored_name
 from platekeeper.audit.events.reads import (
+    ACCESS_REFUSED,
+    AccessRefused,
+    AlertAccessRefused,
     CameraCreated,
     CameraDeactivated,
     CameraKeyRotated,
+    HotlistAccessRefused,
     ReadAccessRefused,
     ReadImageViewed,
     ReadsSearched,
@@ -82,11 +86,14 @@ from platekeeper.audit.events.system import (
 )
 
 __all__ = [
+    "ACCESS_REFUSED",
     "EVENT_TYPES",
     "REGISTRY",
     "AccessPolicyChanged",
+    "AccessRefused",
     "AccountLocked",
     "AccountUnlocked",
+    "AlertAccessRefused",
     "AlertAcknowledged",
     "AlertClets",
     "AlertCreated",
@@ -107,6 +114,7 @@ __all__ = [
     "CameraDeactivated",
     "CameraKeyRotated",
     "DemoSeeded",
+    "HotlistAccessRefused",
     "HotlistCreated",
     "HotlistEntriesViewed",
     "HotlistEntryAdded",
@@ -201,10 +209,12 @@ EVENT_TYPES: tuple[type[AuditEventType], ...] = (
     HotlistImportRefused,
     HotlistEntryAdded,
     HotlistEntriesViewed,
+    HotlistAccessRefused,
     HotlistHistoricalSearch,
     AlertCreated,
     AlertsDashboardOpened,
     AlertViewed,
+    AlertAccessRefused,
     AlertAcknowledged,
     AlertVisualCheck,
     AlertClets,

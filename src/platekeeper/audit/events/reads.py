@@ -7,9 +7,13 @@ from typing import Any, ClassVar
 from platekeeper.audit.events.base import AuditEventType, detail
 
 __all__ = [
+    "ACCESS_REFUSED",
+    "AccessRefused",
+    "AlertAccessRefused",
     "CameraCreated",
     "CameraDeactivated",
     "CameraKeyRotated",
+    "HotlistAccessRefused",
     "ReadAccessRefused",
     "ReadImageViewed",
     "ReadViewed",
@@ -76,10 +80,36 @@ class ReadImageViewed(AuditEventType):
     plate: str | None = detail("Plate")
 
 
-class ReadAccessRefused(AuditEventType):
-    """An access to plate data was refused."""
+class AccessRefused(AuditEventType):
+    """What every refusal of a stated purpose, case number or justification records: the action attempted, why it
+    was refused and what was asked (never the justification's text). Each domain records it under its own action."""
 
-    action: ClassVar[str] = "reads.access_refused"
     attempted: str = detail("Action attempted")
     reason: str = detail("Reason")
     query: dict[str, Any] = detail("Query")
+
+
+class ReadAccessRefused(AccessRefused):
+    """An access to plate data was refused."""
+
+    action: ClassVar[str] = "reads.access_refused"
+
+
+class AlertAccessRefused(AccessRefused):
+    """Opening an alert was refused: no acceptable purpose, case number or justification."""
+
+    action: ClassVar[str] = "alerts.access_refused"
+
+
+class HotlistAccessRefused(AccessRefused):
+    """A hotlist's entries (plate data) were refused: no acceptable purpose, case number or justification."""
+
+    action: ClassVar[str] = "hotlists.access_refused"
+
+
+ACCESS_REFUSED: dict[str, type[AccessRefused]] = {
+    "reads": ReadAccessRefused,
+    "alerts": AlertAccessRefused,
+    "hotlists": HotlistAccessRefused,
+}
+"""The refusal each domain records, by the first part of the attempted action's name."""
