@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     (
         "web and command line",
         re.compile(
-            r"^platekeeper\.(web|demo|migrations)(\..+)?$|^platekeeper\.(cli|cli_support|backup|schema|__main__)$"
+            r"^platekeeper\.(web|demo|migrations|backup)(\..+)?$|^platekeeper\.(cli|cli_support|schema|__main__)$"
         ),
     ),
 ]

@@ -14,8 +14,7 @@ from platekeeper.access.service import (
     ensure_initial_admin,
 )
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
-from platekeeper.audit.events import BackupRestored, BackupWritten
-from platekeeper.audit.service import Actor, record_event, verify_and_record
+from platekeeper.audit.service import Actor, verify_and_record
 from platekeeper.cameras.service import (
     CameraError,
     create_camera,
@@ -302,7 +301,7 @@ def backup(
 ) -> None:
     """Back up the database, images and audit checkpoints, with a signed manifest of checksums and the keys'
     fingerprints. The keys themselves are not in it: keep copies of them apart from the backups."""
-    from platekeeper.backup import BackupError, create_backup
+    from platekeeper.backup import BackupError, create_backup, record_backup
 
     rt = runtime()
     signer, key = rt.signing_key, rt.audit_key
@@ -313,13 +312,7 @@ def backup(
         raise fail(str(exc), exc.exit_code) from None
     manifest = result.manifest
     with rt.database.session() as session:
-        written = BackupWritten(
-            destination=str(dest.resolve()),
-            files=result.files,
-            bytes=result.bytes,
-            audit_head=manifest["audit_head"],
-        )
-        record_event(session, key, written, Actor.system("cli"))
+        record_backup(session, key, Actor.system("cli"), dest, result)
     out.print(
         f"backup written to {dest}: {result.files} files, {result.bytes:,} bytes; "
         f"{manifest['row_counts'].get('plate_reads', 0)} reads, audit chain to event "
@@ -341,7 +334,7 @@ def restore(
     """Restore a backup into this installation, which must be empty and hold the key files the backup was made
     with. Every checksum, key and the manifest's signature are checked first; then the row counts and the audit
     chain. Exit 1 when the backup is damaged or the restored installation does not verify."""
-    from platekeeper.backup import BackupError, check_restorable, restore_backup
+    from platekeeper.backup import BackupError, check_restorable, record_restore, restore_backup
 
     rt = runtime(migrated=False)
     try:
@@ -359,10 +352,7 @@ def restore(
     with rt.database.session() as session:
         verified = verify_and_record(session, rt.audit_key, Actor.system("restore"), check)
         ok = verified.intact and not result.problems
-        restored = BackupRestored(
-            source=str(src.resolve()), created_at=manifest["created_at"], problems=result.problems
-        )
-        record_event(session, rt.audit_key, restored, Actor.system("restore"), outcome="success" if ok else "failure")
+        record_restore(session, rt.audit_key, Actor.system("restore"), src, manifest, result, ok=ok)
     if not verified.intact:
         err.print(
             f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from platekeeper.audit.events import KeyRotationFinished, KeyRotationStarted
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
 from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.storage.keys import KEY_ENV, StorageKeyError
 
@@ -121,21 +120,7 @@ def _report(plan: RotationPlan, result: RotationResult) -> None:
 
 
 def _record(rt: Runtime, plan: RotationPlan, result: RotationResult | None) -> None:
-    """Audit the start of a pass (no result yet) or its end (``storage.rotation_started`` / ``_finished``)."""
-    event: KeyRotationStarted | KeyRotationFinished
-    if result is None:
-        event = KeyRotationStarted(key_id=plan.key.id, resumed=plan.resumed, new_key=plan.new_key)
-    else:
-        event = KeyRotationFinished(
-            key_id=plan.key.id,
-            resumed=plan.resumed,
-            new_key=plan.new_key,
-            files=result.total,
-            resealed=result.resealed,
-            already_current=result.already_current,
-            failed=len(result.failed),
-            retired=result.retired,
-        )
-    outcome = "failure" if result is not None and result.failed else "success"
+    from platekeeper.storage.rotation import record_rotation
+
     with rt.database.session() as session:
-        record_event(session, rt.audit_key, event, Actor.system("cli"), outcome=outcome)
+        record_rotation(session, rt.audit_key, Actor.system("cli"), plan, result)

@@ -17,10 +17,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
+from platekeeper.audit.events import KeyRotationFinished, KeyRotationStarted
+from platekeeper.audit.service import Actor, record_event
 from platekeeper.reads.images import ImageStore, SealedFileError
 from platekeeper.storage.keys import KeyRing, StorageKey
 
-__all__ = ["PLAIN", "RotationBusy", "RotationPlan", "RotationResult", "census", "plan_rotation", "reseal_images"]
+__all__ = [
+    "PLAIN",
+    "RotationBusy",
+    "RotationPlan",
+    "RotationResult",
+    "census",
+    "plan_rotation",
+    "record_rotation",
+    "reseal_images",
+]
 
 PLAIN = "plain"
 
@@ -118,3 +131,25 @@ def reseal_images(
     if not result.failed and set(census(store)) <= {current}:
         result.retired = [key.id for key in store.ring.retire_old_keys()]
     return result
+
+
+def record_rotation(
+    session: Session, key: bytes, actor: Actor, plan: RotationPlan, result: RotationResult | None
+) -> None:
+    """Audit the start of a pass (no result yet) or its end (``storage.rotation_started`` / ``_finished``)."""
+    event: KeyRotationStarted | KeyRotationFinished
+    if result is None:
+        event = KeyRotationStarted(key_id=plan.key.id, resumed=plan.resumed, new_key=plan.new_key)
+    else:
+        event = KeyRotationFinished(
+            key_id=plan.key.id,
+            resumed=plan.resumed,
+            new_key=plan.new_key,
+            files=result.total,
+            resealed=result.resealed,
+            already_current=result.already_current,
+            failed=len(result.failed),
+            retired=result.retired,
+        )
+    outcome = "failure" if result is not None and result.failed else "success"
+    record_event(session, key, event, actor, outcome=outcome)
