@@ -16,6 +16,7 @@ every domain's cli.py), demo, backup.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from platekeeper.alerts.runtime import AlertRuntime
 from platekeeper.audit.checkpoints import CheckpointSchedule
@@ -27,7 +28,9 @@ from platekeeper.hotlists.runtime import AfterImport, HotlistMatcher
 from platekeeper.rate_limits import RateLimits
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
-from platekeeper.reads.worker import RecognitionWorker
+
+if TYPE_CHECKING:
+    from platekeeper.reads.worker import RecognitionWorker
 
 __all__ = ["Services", "build_services"]
 
@@ -49,6 +52,9 @@ class Services:
 
     def recognition_worker(self) -> RecognitionWorker:
         """A worker for the server-side recognition queue, running the same after-ingest hooks as uploads."""
+        # here, not at the top: the worker brings opencv and onnxruntime, which no other command needs to load
+        from platekeeper.reads.worker import RecognitionWorker
+
         return RecognitionWorker(self.settings, self.database, self.image_store, self.after_ingest)
 
     def checkpoint_schedule(self) -> CheckpointSchedule:
