@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.audit.events import ACCESS_REFUSED
+from platekeeper.audit.events import ACCESS_REFUSED, AuditEventType
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.config import AccessPolicyConfig
 
@@ -22,6 +22,7 @@ __all__ = [
     "AccessContext",
     "AccessContextError",
     "build_access_context",
+    "record_access",
     "record_context_refusal",
     "require_context",
 ]
@@ -152,4 +153,18 @@ def record_context_refusal(
         outcome="denied",
         purpose=str(asked.get("purpose") or "") or None,
         case_number=str(asked.get("case_number") or "") or None,
+    )
+
+
+def record_access(session: Session, key: bytes, ctx: AccessContext, event: AuditEventType, client: str | None) -> None:
+    """Audit an access to plate data under its stated context: who, the purpose, the case number and the
+    justification (Civil Code 1798.90.52), in the caller's transaction."""
+    record_event(
+        session,
+        key,
+        event,
+        Actor.of(ctx.principal, client),
+        purpose=ctx.purpose,
+        case_number=ctx.case_number,
+        justification=ctx.justification,
     )

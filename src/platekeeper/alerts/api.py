@@ -68,6 +68,18 @@ def _alert_id(text: str, latest: int) -> int | None:
     return value if value <= latest else None
 
 
+def _resume_after(after: str | None, last_event_id: str, latest: int) -> tuple[int | None, str | None]:
+    """The alert id the stream resumes after (a browser's Last-Event-ID wins over ``after``), or the problem with
+    ``after``; a malformed Last-Event-ID is ignored, as browsers send it on their own."""
+    cursor = None
+    if after is not None:
+        cursor = _alert_id(after, latest)
+        if cursor is None:
+            return None, f"after must be an alert id from 0 to {latest} (the newest alert), not {after[:40]!r}"
+    reconnect = _alert_id(last_event_id, latest)
+    return (reconnect if reconnect is not None else cursor), None
+
+
 @router.get(
     "/alerts/stream",
     responses={
@@ -95,18 +107,9 @@ def api_alert_stream(
     if "text/event-stream" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": "this stream needs Accept: text/event-stream (use EventSource)"}, 406)
     app = app_state(request)
-    latest = latest_alert_id(session)
-    cursor = None
-    if after is not None:
-        cursor = _alert_id(after, latest)
-        if cursor is None:
-            return JSONResponse(
-                {"detail": f"after must be an alert id from 0 to {latest} (the newest alert), not {after[:40]!r}"},
-                400,
-            )
-    reconnect = _alert_id(request.headers.get("last-event-id", ""), latest)
-    if reconnect is not None:
-        cursor = reconnect
+    cursor, problem = _resume_after(after, request.headers.get("last-event-id", ""), latest_alert_id(session))
+    if problem:
+        return JSONResponse({"detail": problem}, 400)
     record_stream_opened(session, app.settings, app.audit_key, state.principal, cursor, client_of(request))
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
     runtime = app.services.alerting

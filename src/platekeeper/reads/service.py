@@ -16,9 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from platekeeper.access.context import AccessContext, require_context
-from platekeeper.audit.events import AuditEventType, ReadImageViewed, ReadsSearched, ReadViewed
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.access.context import AccessContext, record_access, require_context
+from platekeeper.audit.events import ReadImageViewed, ReadsSearched, ReadViewed
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
 from platekeeper.db import in_batches
@@ -58,18 +57,6 @@ class SearchError(ValueError):
 
 class ReadNotFound(LookupError):
     """No read with that id (or no such image for it)."""
-
-
-def _audit_access(session: Session, key: bytes, ctx: AccessContext, event: AuditEventType, client: str | None) -> None:
-    record_event(
-        session,
-        key,
-        event,
-        Actor.of(ctx.principal, client),
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
-    )
 
 
 @dataclass(frozen=True)
@@ -215,7 +202,7 @@ def search_reads(
         for r in rows
     ]
     searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
-    _audit_access(session, key, ctx, searched, client)
+    record_access(session, key, ctx, searched, client)
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
 
 
@@ -258,7 +245,7 @@ def get_read(
     ctx = require_context(ctx, "reads.view")
     read = session.get(PlateRead, read_id)
     viewed = ReadViewed(read_id=str(read_id), plate=read.plate if read else None, found=read is not None)
-    _audit_access(session, key, ctx, viewed, client)
+    record_access(session, key, ctx, viewed, client)
     if read is None:
         raise ReadNotFound(f"no read with id {read_id}")
     camera = session.get_one(Camera, read.camera_id)
@@ -281,7 +268,7 @@ def get_read_image(
         raise ReadNotFound(f"image kind must be one of {', '.join(IMAGE_KINDS)}")
     read = session.get(PlateRead, read_id)
     image_viewed = ReadImageViewed(read_id=str(read_id), kind=kind, plate=read.plate if read else None)
-    _audit_access(session, key, ctx, image_viewed, client)
+    record_access(session, key, ctx, image_viewed, client)
     image = _read_images(session, store, read, (kind,)).get(kind) if read else None
     if image is None:
         raise ReadNotFound(f"read {read_id} has no {kind} image")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from platekeeper.access.context import AccessContext, require_context
+from platekeeper.access.context import AccessContext, record_access, require_context
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.events import (
@@ -270,15 +270,8 @@ def get_alert_detail(
     """One alert with its read's crop and overview (read through reads.service, itself audited). Audited."""
     ctx = require_context(ctx, "alerts.view")
     alert = session.get(Alert, alert_id)
-    record_event(
-        session,
-        key,
-        AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None),
-        Actor.of(ctx.principal, client),
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
-    )
+    viewed = AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None)
+    record_access(session, key, ctx, viewed, client)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
     if alert.read_id is None:

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from platekeeper.access.context import AccessContext, require_context
+from platekeeper.access.context import AccessContext, record_access, require_context
 from platekeeper.audit.events import HotlistEntriesViewed, HotlistEntryAdded, HotlistHistoricalSearch
-from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
@@ -137,30 +136,15 @@ def add_officer_entry(
     session.add(entry)
     session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(revision=Hotlist.revision + 1))
     session.flush()
-    actor = Actor.of(ctx.principal, client)
     snapshot = entry_snapshot(entry)
-    record_event(
-        session,
-        key,
-        HotlistEntryAdded(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, state=entry.state),
-        actor,
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
-    )
+    added = HotlistEntryAdded(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, state=entry.state)
+    record_access(session, key, ctx, added, client)
     target = MatchTarget(
         entry.id, hotlist.id, entry.plate, entry.state, row.expires_at.timestamp() if row.expires_at else math.inf
     )
     scan = search_past_reads(session.connection(), settings, [target], limit=settings.matching.historical_result_limit)
-    record_event(
-        session,
-        key,
-        HotlistHistoricalSearch(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, **scan.describe()),
-        actor,
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
-    )
+    searched = HotlistHistoricalSearch(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, **scan.describe())
+    record_access(session, key, ctx, searched, client)
     return OfficerEntryResult(
         entry=snapshot,
         historical_hits=scan.hits,
@@ -197,13 +181,6 @@ def list_entries(
         .limit(size)
     )
     rows = [entry_snapshot(e) for e in entries]
-    record_event(
-        session,
-        key,
-        HotlistEntriesViewed(hotlist_id=hotlist.id, plate=plate, page=page, results=total),
-        Actor.of(ctx.principal, client),
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
-    )
+    viewed = HotlistEntriesViewed(hotlist_id=hotlist.id, plate=plate, page=page, results=total)
+    record_access(session, key, ctx, viewed, client)
     return hotlist, rows, total
