@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,6 +96,19 @@ def in_batches(handle: Session | Connection, items: Sequence[T]) -> Iterator[Seq
     size = handle.info.get(BATCH_SIZE, DEFAULT_BATCH_SIZE)
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def json_value(value: Any) -> Any:
+    """A stored value as JSON: dates and times in ISO 8601, the rest as it is."""
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def json_fields(record: object, *names: str, **computed: Any) -> dict[str, Any]:
+    """The named attributes of a record (a row, a summary) as a JSON object, then the computed ones: what every
+    ``*_json`` answer of the API is made of, so dates are written one way everywhere."""
+    return {name: json_value(getattr(record, name)) for name in names} | {
+        name: json_value(value) for name, value in computed.items()
+    }
 
 
 class Database:

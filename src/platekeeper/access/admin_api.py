@@ -19,6 +19,7 @@ from platekeeper.access.review import ReviewError, review_summary, sign_off_revi
 from platekeeper.access.service import SessionState, UserError, create_user, list_users
 from platekeeper.access.training import TrainingError, add_training_record, expiring_training, void_training_record
 from platekeeper.audit.service import Actor
+from platekeeper.db import json_fields
 from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
 
 __all__ = ["router", "user_json"]
@@ -65,20 +66,13 @@ class SignOff(BaseModel):
 
 def user_json(user: User) -> dict[str, Any]:
     """An account without its secrets."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "organization": user.organization,
-        "role": user.role,
-        "status": user.status,
-        "status_reason": user.status_reason,
-        "requested_by": user.requested_by,
-        "approved_by": user.approved_by,
-        "last_activity_at": lifecycle.last_activity(user).isoformat(),
-        "locked_until": user.locked_until.isoformat() if user.locked_until else None,
-        "mfa_enrolled": user.totp_secret is not None,
-    }
+    return json_fields(
+        user,
+        *("id", "username", "display_name", "organization", "role", "status", "status_reason"),
+        *("requested_by", "approved_by", "locked_until"),
+        last_activity_at=lifecycle.last_activity(user),
+        mfa_enrolled=user.totp_secret is not None,
+    )
 
 
 def _answer(action: Callable[[], Any]) -> Any:

@@ -19,6 +19,7 @@ from platekeeper.access.signin import sign_in, sign_in_rate_limited
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
 from platekeeper.audit.service import Actor
+from platekeeper.db import json_fields
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
@@ -52,29 +53,19 @@ class TokenRequest(BaseModel):
 
 def course_json(status: CourseStatus) -> dict[str, Any]:
     """A course status as JSON."""
-    return {
-        "course": status.code,
-        "title": status.title,
-        "required": status.required,
-        "state": status.state,
-        "completed_on": status.completed_on.isoformat() if status.completed_on else None,
-        "expires_on": status.expires_on.isoformat() if status.expires_on else None,
-        "problem": status.problem,
-    }
+    return json_fields(
+        status, "title", "required", "state", "completed_on", "expires_on", "problem", course=status.code
+    )
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
     """A token without its secret."""
-    return {
-        "id": token.id,
-        "name": token.name,
-        "prefix": token.token_prefix,
-        "scopes": token.scopes,
-        "created_at": token.created_at.isoformat(),
-        "expires_at": token.expires_at.isoformat(),
-        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
-        "revoked": token.revoked_at is not None,
-    }
+    return json_fields(
+        token,
+        *("id", "name", "scopes", "created_at", "expires_at", "last_used_at"),
+        prefix=token.token_prefix,
+        revoked=token.revoked_at is not None,
+    )
 
 
 @router.post(

@@ -11,6 +11,7 @@ from platekeeper.access.service import SessionState
 from platekeeper.audit.service import Actor
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import CameraError, create_camera, list_cameras
+from platekeeper.db import json_fields
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["camera_json", "router"]
@@ -26,19 +27,12 @@ class CameraIn(BaseModel):
     longitude: float | None = None
 
 
+CAMERA_FIELDS = ("id", "name", "kind", "location", "latitude", "longitude", "active", "key_prefix", "last_seen_at")
+
+
 def camera_json(camera: Camera) -> dict[str, Any]:
     """A camera as the API shows it; the key itself is never shown after creation."""
-    return {
-        "id": camera.id,
-        "name": camera.name,
-        "kind": camera.kind,
-        "location": camera.location,
-        "latitude": camera.latitude,
-        "longitude": camera.longitude,
-        "active": camera.active,
-        "key_prefix": camera.key_prefix,
-        "last_seen_at": camera.last_seen_at.isoformat() if camera.last_seen_at else None,
-    }
+    return json_fields(camera, *CAMERA_FIELDS)
 
 
 @router.get("/cameras")

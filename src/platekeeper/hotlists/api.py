@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from platekeeper.access.service import SessionState
 from platekeeper.audit.service import Actor
-from platekeeper.db import utcnow
+from platekeeper.db import json_fields, utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
     EntryInput,
@@ -33,19 +33,12 @@ __all__ = ["router", "summary_json"]
 router = APIRouter(prefix="/api/v1", tags=["hotlists"])
 
 
+SUMMARY_FIELDS = ("id", "name", "kind", "kind_label", "source", "refresh_hours", "loaded_at", "entries", "stale")
+
+
 def summary_json(h: HotlistSummary) -> dict[str, Any]:
     """A list without its entries."""
-    return {
-        "id": h.id,
-        "name": h.name,
-        "kind": h.kind,
-        "kind_label": h.kind_label,
-        "source": h.source,
-        "refresh_hours": h.refresh_hours,
-        "loaded_at": h.loaded_at.isoformat() if h.loaded_at else None,
-        "entries": h.entries,
-        "stale": h.stale,
-    }
+    return json_fields(h, *SUMMARY_FIELDS)
 
 
 def _bad(exc: Exception, status: int = 400) -> JSONResponse:

@@ -14,7 +14,7 @@ from platekeeper.access.context import AccessContext, record_access, require_con
 from platekeeper.audit.events import HotlistEntriesViewed, HotlistEntryAdded, HotlistHistoricalSearch
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
-from platekeeper.db import utcnow
+from platekeeper.db import json_fields, utcnow
 from platekeeper.hotlists.importers import (
     EntryRow,
     KindResolver,
@@ -28,25 +28,15 @@ from platekeeper.hotlists.service.lists import HotlistError, get_hotlist
 __all__ = ["EntryInput", "OfficerEntryResult", "add_officer_entry", "entry_snapshot", "list_entries"]
 
 
+ENTRY_FIELDS = (
+    *("id", "hotlist_id", "plate", "state", "kind", "reason", "nic", "make", "model", "color"),
+    *("entered_by", "entered_at", "expires_at", "notes", "origin"),
+)
+
+
 def entry_snapshot(entry: HotlistEntry) -> dict[str, Any]:
     """The entry as JSON (what an alert keeps of it)."""
-    return {
-        "id": entry.id,
-        "hotlist_id": entry.hotlist_id,
-        "plate": entry.plate,
-        "state": entry.state,
-        "kind": entry.kind,
-        "reason": entry.reason,
-        "nic": entry.nic,
-        "make": entry.make,
-        "model": entry.model,
-        "color": entry.color,
-        "entered_by": entry.entered_by,
-        "entered_at": entry.entered_at.isoformat(),
-        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
-        "notes": entry.notes,
-        "origin": entry.origin,
-    }
+    return json_fields(entry, *ENTRY_FIELDS)
 
 
 @dataclass(frozen=True)
