@@ -11,6 +11,7 @@ import types
 import typing
 from typing import Any
 
+from platekeeper.audit.events import access, alerts, reads, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -159,69 +160,11 @@ __all__ = [
     "labelled_details",
 ]
 
-EVENT_TYPES: tuple[type[AuditEventType], ...] = (
-    SignIn,
-    SignInFailed,
-    SignOut,
-    AccountLocked,
-    SignInRateLimited,
-    AccountUnlocked,
-    MfaEnrolled,
-    MfaReset,
-    RecoveryCodeUsed,
-    RecoveryCodesIssued,
-    PasswordChanged,
-    PasswordReset,
-    TrainingRefused,
-    TokenCreated,
-    TokenRevoked,
-    UserCreated,
-    UserApproved,
-    UserApprovalRefused,
-    UserSuspended,
-    UserReactivated,
-    UserRoleChanged,
-    UsersReviewViewed,
-    UsersReviewSignedOff,
-    TrainingRecordAdded,
-    TrainingRecordVoided,
-    AccessPolicyChanged,
-    UserBootstrapped,
-    UserUpdated,
-    UserDeactivated,
-    CameraCreated,
-    CameraKeyRotated,
-    CameraDeactivated,
-    ReadsSearched,
-    ReadViewed,
-    ReadImageViewed,
-    ReadAccessRefused,
-    AuditViewed,
-    AuditCheckpointFailed,
-    AuditChainVerified,
-    DemoSeeded,
-    KeyRotationStarted,
-    KeyRotationFinished,
-    BackupWritten,
-    BackupRestored,
-    HotlistCreated,
-    HotlistImported,
-    HotlistImportRefused,
-    HotlistEntryAdded,
-    HotlistEntriesViewed,
-    HotlistAccessRefused,
-    HotlistHistoricalSearch,
-    AlertCreated,
-    AlertsDashboardOpened,
-    AlertViewed,
-    AlertAccessRefused,
-    AlertAcknowledged,
-    AlertVisualCheck,
-    AlertClets,
-    AlertDisposition,
-    AlertTransitionRefused,
-    AlertFiguresViewed,
-    AlertsPurged,
+EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
+    member
+    for module in (access, reads, system, alerts)  # the order the audit page lists the actions in
+    for member in vars(module).values()
+    if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )
 """Every declared event, in the order the audit page lists the actions."""
 
