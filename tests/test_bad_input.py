@@ -270,3 +270,37 @@ def test_a_hotlist_file_with_the_nul_character_is_refused_naming_the_line(harnes
         assert response.status_code == 400, response.text
         assert "line 3" in response.json()["detail"] and "NUL" in response.json()["detail"]
     assert _count(harness, HotlistEntry) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_import_page_refuses_the_nul_character_in_its_fields_and_file_name(harness: Harness) -> None:
+    """The import page's form is multipart, which the NUL guard in front of every route does not parse: its text
+    fields and the file's name are checked by the page itself."""
+    from platekeeper.hotlists.models import HotlistEntry
+    from tests.hotlist_helpers import CSV_HEADER, make_list
+
+    manager = harness.signed_in("records_manager")
+    hotlist_id = make_list(manager)
+    form = {"csrf_token": manager.headers["X-CSRF-Token"], "hotlist_id": str(hotlist_id)}
+    body = (CSV_HEADER + "7XYZ999,CA,WAN,Felony warrant,,TOYT,CAM,BLK\n").encode()
+    mapped = manager.post(
+        "/hotlists/import", data={**form, "mapping": "plate=Plate\x00Number"}, files={"file": ("x.csv", body)}
+    )
+    boundary = "b0undary"  # by hand: a client library would percent-encode the NUL in the file's name
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in form.items()]
+    raw = (
+        "".join(parts).encode()
+        + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="extract\x00.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    named = manager.post(
+        "/hotlists/import", content=raw, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    for field, response in (("mapping", mapped), ("file", named)):
+        assert response.status_code == 422, (field, response.status_code)
+        assert f"{field}: contains the NUL character" in response.text
+    assert _count(harness, HotlistEntry) == 0

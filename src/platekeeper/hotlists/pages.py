@@ -23,6 +23,7 @@ from platekeeper.hotlists.service import (
 )
 from platekeeper.web.access_params import StatedContext, require_access_context, stated_context
 from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.nul import NUL_MESSAGE
 
 __all__ = ["router"]
 
@@ -102,6 +103,10 @@ async def hotlists_import(
     """Import an uploaded file into a list, all or nothing; bad rows are listed with their line numbers."""
     check_csrf(state, csrf_token)
     app = app_state(request)
+    texts = {"file": file.filename or "", "mode": mode, "format": format, "delimiter": delimiter, "mapping": mapping}
+    with_nul = next((name for name, text in texts.items() if "\x00" in text), None)
+    if with_nul:  # a multipart form: RefuseNul in front of every route does not parse it
+        return _page(request, session, state, 422, error=f"{with_nul}: {NUL_MESSAGE}")
     data = await file.read()
     actor = Actor.of(state.principal, client_of(request))
     try:
