@@ -20,6 +20,7 @@ from platekeeper.audit.models import AuditEvent
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore, SealedFileError, ValidImage
+from platekeeper.reads.models import PlateRead
 from platekeeper.storage.keys import KEY_ENV, StorageKey, StorageKeyError, key_ring_for, read_key_ring
 from platekeeper.web.app import create_app
 from tests.conftest import CONTEXT, Harness, jpeg_bytes, make_read
@@ -209,9 +210,13 @@ def test_rotate_names_a_file_it_cannot_open_keeps_it_and_exits_1(tmp_path: Path,
     damaged = bytearray(store.path(bad.sha256).read_bytes())
     damaged[-1] ^= 1
     store.path(bad.sha256).write_bytes(bytes(damaged))
+    cut = _image(3)  # a file cut short inside its nonce: it must be named as failed too, not crash the pass
+    store.put(cut)
+    store.path(cut.sha256).write_bytes(store.path(cut.sha256).read_bytes()[:14])
     result = _cli(tmp_path, database_url, "keys", "rotate")
     assert result.returncode == 1
     assert f"failed: {bad.sha256}" in result.stderr and "1 re-sealed" in result.stdout
+    assert f"failed: {cut.sha256}" in result.stderr and "truncated" in result.stderr
     assert store.path(bad.sha256).read_bytes() == bytes(damaged)  # never deleted
     assert len(read_key_ring(tmp_path / "var" / "storage.key")) == 2  # the old key stays
     assert _events(database_url, "storage.rotation_finished")[0].outcome == "failure"
@@ -291,3 +296,38 @@ def test_ingest_through_the_api_seals_images_and_serves_the_original_bytes(harne
     assert page.status_code == 200 and base64.b64encode(crop).decode() in page.text
     image = officer.get(f"/api/v1/reads/{read['id']}/images/crop", params=CONTEXT)
     assert image.status_code == 200 and image.content == crop
+
+
+@pytest.mark.parametrize("length", [7, 11, 18, 29])  # inside the magic, the header, the nonce, the tag
+def test_a_truncated_sealed_file_is_refused_as_sealed(tmp_path: Path, length: int) -> None:
+    store, image = _store(tmp_path), _image(6)
+    path = store.put(image)
+    path.write_bytes(path.read_bytes()[:length])
+    with pytest.raises(SealedFileError):
+        store.get(image.sha256)
+
+
+def test_a_damaged_crop_costs_its_own_image_not_the_search(harness: Harness) -> None:
+    """One altered file made every search page that listed its read answer 500, and the image route too."""
+    _, key = harness.camera()
+    reads = [
+        make_read("7ABC123"),
+        make_read("7ABC124", crop_image={"base64": base64.b64encode(jpeg_bytes(color=(9, 9, 9))).decode()}),
+    ]
+    assert (
+        harness.client.post(
+            "/api/v1/reads", json={"reads": reads}, headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 200
+    )
+    with harness.database.session() as session:
+        damaged = session.scalar(select(PlateRead.crop_sha256).where(PlateRead.plate == "7ABC124"))
+    path = harness.store.path(damaged)
+    path.write_bytes(path.read_bytes()[:-1] + bytes([path.read_bytes()[-1] ^ 1]))
+    officer = harness.signed_in("sworn_officer")
+    page = officer.get("/search", params={**CONTEXT, "plate": "7ABC12*"})
+    assert page.status_code == 200 and "7ABC123" in page.text and "7ABC124" in page.text
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC12*"}).json()["total"] == 2
+    read_id = next(r["id"] for r in reads if r["plate"] == "7ABC124")
+    image = officer.get(f"/api/v1/reads/{read_id}/images/crop", params=CONTEXT)
+    assert image.status_code == 404, image.text

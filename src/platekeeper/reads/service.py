@@ -6,6 +6,7 @@ organization, purpose, case number and justification, in the same transaction as
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from platekeeper.config import SearchConfig
 from platekeeper.db import in_batches
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.storage.sealing import SealedFileError
 
 __all__ = [
     "IMAGE_KINDS",
@@ -45,6 +47,8 @@ __all__ = [
     "search_reads",
     "validate_query",
 ]
+
+log = logging.getLogger(__name__)
 
 SelectT = TypeVar("SelectT", bound=Select)
 IMAGE_KINDS = ("crop", "overview")
@@ -159,6 +163,9 @@ def _load_crop(store: ImageStore, digest: str | None) -> bytes | None:
     try:
         return store.get(digest)
     except FileNotFoundError:
+        return None
+    except SealedFileError as exc:  # a damaged file costs its own image, never the search or the read around it
+        log.warning("image %s could not be opened: %s", digest, exc)
         return None
 
 

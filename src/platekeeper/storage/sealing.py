@@ -33,6 +33,7 @@ __all__ = [
 
 MAGIC = b"PKSEAL"
 VERSION = 1
+TAG_BYTES = 16  # AES-GCM's authentication tag, at the end of the ciphertext
 NONCE_BYTES = 12
 ID_BYTES = 4
 HEADER_BYTES = len(MAGIC) + 1 + ID_BYTES + NONCE_BYTES  # what sealed_key_id needs to see
@@ -73,6 +74,8 @@ def open_sealed(ring: KeyRing, data: bytes, name: str) -> bytes:
             f"{name}: sealed under key {key_id}, which is not in the key ring ({ring.path} or the environment)"
         )
     split = len(MAGIC) + 1 + ID_BYTES
+    if len(data) < split + NONCE_BYTES + TAG_BYTES:
+        raise SealedFileError(f"{name}: sealed file is truncated (shorter than its header, nonce and tag)")
     header, nonce, body = data[:split], data[split : split + NONCE_BYTES], data[split + NONCE_BYTES :]
     try:
         return AESGCM(key.secret).decrypt(nonce, body, header + name.encode())
