@@ -304,3 +304,27 @@ def test_the_import_page_refuses_the_nul_character_in_its_fields_and_file_name(h
         assert response.status_code == 422, (field, response.status_code)
         assert f"{field}: contains the NUL character" in response.text
     assert _count(harness, HotlistEntry) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_the_nul_character_is_refused_however_the_body_is_encoded(harness: Harness) -> None:
+    """Found in review: a JSON media type other than application/json, JSON in UTF-16 and the sign-in page's form
+    sent as multipart all reached PostgreSQL with a NUL (500 there; stored on SQLite)."""
+    body = {"username": "ad\x00min", "password": PASSWORD}
+    encoded = json.dumps(body)
+    answers = {
+        "merge-patch+json": harness.client.post(
+            "/api/v1/session", content=encoded, headers={"content-type": "application/merge-patch+json"}
+        ),
+        "utf-16": harness.client.post(
+            "/api/v1/session", content=encoded.encode("utf-16"), headers={"content-type": "application/json"}
+        ),
+        "multipart page": TestClient(harness.client.app).post(
+            "/login", files={"username": (None, "ad\x00min"), "password": (None, PASSWORD)}
+        ),
+    }
+    for how, response in answers.items():
+        assert response.status_code == 422, (how, response.status_code, response.text[:200])
+        assert "username" in response.text, how
+    with harness.database.session() as session:
+        assert session.scalar(select(func.count(AuditEvent.seq)).where(AuditEvent.username.like("%min%"))) == 0

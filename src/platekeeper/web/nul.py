@@ -3,7 +3,9 @@
 PostgreSQL can neither store nor compare text that holds NUL: a username, list name, case number or plate text
 with one answered 500 (SQLite kept it, so the two databases disagreed too). No field of platekeeper takes it, so
 :class:`RefuseNul` answers 422 naming the field when the path, a query parameter, a form field or a JSON string (key
-or value) holds one. The JSON batch inside a multipart upload is checked where it is parsed (``reads/api.py``).
+or value; any ``application/*+json``, in any of the encodings JSON allows) holds one, and for pages also a
+multipart form's fields and file names. The JSON batch inside the API's multipart uploads is checked where it is
+parsed (``reads/api.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ __all__ = ["NUL_MESSAGE", "RefuseNul", "nul_field"]
 
 NUL = "\x00"
 NUL_MESSAGE = "contains the NUL character (U+0000), which no text field accepts"
-CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded")
+CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded")  # and application/*+json
 
 
 def nul_field(value: Any, where: str = "") -> str | None:
@@ -54,15 +56,39 @@ def _in_pairs(text: str) -> str | None:
     return None
 
 
+def _json_type(content_type: str) -> bool:
+    """``application/json`` and every ``application/*+json``: the media types FastAPI parses as JSON."""
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
 def _in_body(content_type: str, body: bytes) -> str | None:
     if content_type == "application/x-www-form-urlencoded":
         return _in_pairs(body.decode("latin-1"))
-    if b"\\u0000" not in body:  # JSON can carry NUL only escaped
+    if b"\\u0000" not in body and b"\x00" not in body:  # UTF-8 JSON carries NUL only escaped; UTF-16/32 has 00s
         return None
     try:
-        return nul_field(json.loads(body))
+        return nul_field(json.loads(body))  # bytes: json detects UTF-8, -16 and -32 as FastAPI's parsing does
     except (ValueError, RecursionError):
         return None  # not JSON: the route's own parsing says what is wrong
+
+
+async def _in_form(scope: Scope, body: bytes) -> str | None:
+    """A page's multipart form: its field names and texts, and its files' names (never the files' bytes)."""
+    form = await Request(scope, _replay(body, _no_more)).form()
+    try:
+        for name, value in form.multi_items():
+            text = value if isinstance(value, str) else (value.filename or "")
+            if NUL in name or NUL in text:
+                return name.replace(NUL, "\\0")
+        return None
+    finally:
+        await form.close()
+
+
+async def _no_more() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class RefuseNul:
@@ -78,9 +104,13 @@ class RefuseNul:
         field = "path" if NUL in unquote(scope["path"]) else _in_pairs(scope["query_string"].decode("latin-1"))
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-        if field is None and content_type in CHECKED_BODIES:
+        if field is None and (content_type in CHECKED_BODIES or _json_type(content_type)):
             body = await _read_body(receive)
             field = _in_body(content_type, body)
+            receive = _replay(body, receive)
+        elif field is None and content_type == "multipart/form-data" and not scope["path"].startswith("/api/"):
+            body = await _read_body(receive)  # the API's uploads check their JSON part where they parse it
+            field = await _in_form(scope, body)
             receive = _replay(body, receive)
         if field is not None:
             await _refusal(scope, field)(scope, receive, send)
