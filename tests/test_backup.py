@@ -6,9 +6,11 @@ The commands run as an operator runs them (subprocesses), with a loose umask, ag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -18,10 +20,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from rich.progress import Progress
 from sqlalchemy import create_engine, text
 
 from platekeeper.audit.signing import InstallationKey
+from platekeeper.backup import BackupError, check_restorable, restore_backup
 from platekeeper.config import load_settings
+from platekeeper.db import Database
 from platekeeper.files import key_files
 from tests.conftest import PG_URL, RUN_ID, _pg_execute, _pg_url
 
@@ -322,3 +327,62 @@ def test_round_trip_on_postgresql(tmp_path: Path, empty_pg: str, another_empty_p
     assert (target / "images" / image).read_bytes() == (source / "images" / image).read_bytes()
     refused = _cli(target, "restore", str(tmp_path / "backup"), database_url=another_empty_pg)
     assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def _resign(source: Path, backup: Path, manifest: dict) -> None:
+    """What only a holder of the installation's signing key could do: a manifest of its own, signed."""
+    raw = json.dumps(manifest).encode()
+    (backup / "manifest.json").write_bytes(raw)
+    signer = InstallationKey.load_or_create(load_settings(data_dir=source / "var").data_dir / "signing.key")
+    (backup / "manifest.sig").write_text(json.dumps({"key": signer.fingerprint, "signature": signer.sign(raw)}))
+
+
+def test_a_crafted_manifest_cannot_write_outside_the_installation(
+    source: Path, backup: Path, target: Path, tmp_path: Path
+) -> None:
+    """Found in review: a symbolic link inside the backup let a signed manifest's '..' path resolve inside the
+    backup, and then climb out of the image folder when restored."""
+    deep = backup / "images" / "a" / "b" / "c" / "d" / "e" / "f" / "g" / "h"
+    deep.mkdir(parents=True)
+    (backup / "images" / "zz").symlink_to(deep)
+    payload = b"written by a crafted backup\n"
+    escape = "images/zz/../../../../../../../../../escaped"
+    (backup / "images" / "escaped").write_bytes(payload)
+    manifest = _manifest(backup)
+    manifest["files"].append({"path": escape, "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+    _resign(source, backup, manifest)
+    refused = _cli(target, "restore", str(backup))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "which is not a file a backup holds" in refused.stderr
+    assert not list(tmp_path.rglob("escaped")) or all(p.is_relative_to(backup) for p in tmp_path.rglob("escaped"))
+    assert _counts(_sqlite(target)) == {}  # nothing was restored
+
+
+@pytest.mark.parametrize(
+    "damage", [{"files": "all"}, {"database": {"dialect": "sqlite", "file": "../../etc/passwd"}}, {"keys": None}]
+)
+def test_a_manifest_of_the_wrong_shape_is_refused_without_a_traceback(backup: Path, target: Path, damage: dict) -> None:
+    manifest = _manifest(backup) | damage
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    refused = _cli(target, "restore", str(backup))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "a field of the manifest is missing or of the wrong kind" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_dump_changed_after_the_checks_is_not_restored(source: Path, backup: Path, target: Path) -> None:
+    """Found in review: the files were checked, then read again by name to restore; whoever could write the backup
+    folder in between (a shared backup volume) could swap in a database that keeps the same row counts."""
+    settings = load_settings(data_dir=target, access={"password_hash": {"memory_kib": 1024}})
+    database = Database(settings.resolved_database_url)
+    with Progress(disable=True) as progress:
+        manifest = check_restorable(settings, database, backup, progress)
+        dump = backup / manifest["database"]["file"]
+        swapped = sqlite3.connect(dump)
+        swapped.execute("UPDATE users SET role = 'alpr_admin'")
+        swapped.commit()
+        swapped.close()
+        with pytest.raises(BackupError, match="changed while it was restored"):
+            restore_backup(settings, database, backup, manifest, progress)
+    database.dispose()
+    assert _counts(_sqlite(target)) == {}

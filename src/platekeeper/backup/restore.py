@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from platekeeper.audit.service import Actor, record_event
 from platekeeper.audit.signing import InstallationKey, verify_signature
 from platekeeper.backup.common import (
     CHECKPOINTS,
+    DATABASE_FILES,
     FORMAT_VERSION,
     IMAGES,
     MANIFEST,
@@ -66,14 +69,57 @@ def _read_manifest(src: Path) -> tuple[dict[str, Any], bytes]:
             f"{path} is backup format version {version}; this platekeeper {__version__} restores version "
             f"{FORMAT_VERSION} only"
         )
+    if not _well_formed(manifest):
+        raise BackupError(f"{path} is damaged: a field of the manifest is missing or of the wrong kind", exit_code=1)
     return manifest, raw
 
 
-def _inside(src: Path, relative: str) -> Path:
-    path = (src / relative).resolve()
-    if not path.is_relative_to(src.resolve()):
-        raise BackupError(f"the manifest names {relative!r}, outside the backup folder", exit_code=1)
+def _well_formed(manifest: Any) -> bool:
+    """The manifest has the fields a restore reads, of the kinds it reads (before its signature is checked)."""
+    database, files = manifest.get("database"), manifest.get("files")
+    return (
+        isinstance(database, dict)
+        and database.get("dialect") in DATABASE_FILES
+        and database.get("file") == DATABASE_FILES[database["dialect"]]
+        and isinstance(files, list)
+        and all(
+            isinstance(f, dict)
+            and isinstance(f.get("path"), str)
+            and type(f.get("size")) is int
+            and isinstance(f.get("sha256"), str)
+            for f in files
+        )
+        and database["file"] in {f["path"] for f in files}
+        and isinstance(manifest.get("keys"), dict)
+        and isinstance(manifest.get("row_counts"), dict)
+        and isinstance(manifest.get("created_at"), str)
+    )
+
+
+IMAGE_ENTRY = re.compile(rf"{IMAGES}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}")
+
+
+def _entry_path(src: Path, relative: str, dialect: str) -> Path:
+    """Where a file the manifest names lies in the backup: only the names a backup writes (the database file, the
+    checkpoint file, ``images/ab/cd/<sha256>``), with no symbolic link on the way, so a crafted manifest can
+    neither read outside the backup folder nor write outside the installation."""
+    allowed = relative in (DATABASE_FILES[dialect], CHECKPOINTS) or IMAGE_ENTRY.fullmatch(relative)
+    root = src.resolve()
+    path = root / relative
+    if not allowed or path.resolve() != path:
+        raise BackupError(f"the manifest names {relative!r}, which is not a file a backup holds", exit_code=1)
     return path
+
+
+def _copy_checked(source: Path, target: Path, entry: dict[str, Any]) -> None:
+    """Copy a backup file and check what was copied (not what was there when checked) against the manifest."""
+    if (entry["size"], entry["sha256"]) != _copy(source, target):
+        target.unlink(missing_ok=True)
+        raise BackupError(
+            f"backup file {entry['path']} changed while it was restored; the restore stopped (restore again from "
+            "a copy nobody else can write)",
+            exit_code=1,
+        )
 
 
 def _check_files(src: Path, manifest: dict[str, Any], progress: Progress) -> None:
@@ -81,7 +127,7 @@ def _check_files(src: Path, manifest: dict[str, Any], progress: Progress) -> Non
     files = manifest["files"]
     task = progress.add_task("checksums", total=sum(f["size"] for f in files))
     for entry in files:
-        path = _inside(src, entry["path"])
+        path = _entry_path(src, entry["path"], manifest["database"]["dialect"])
         if not path.is_file():
             raise BackupError(f"backup file {entry['path']} is missing; nothing was restored", exit_code=1)
         size, sha256 = _digest(path)
@@ -153,12 +199,12 @@ def check_restorable(settings: Settings, database: Database, src: Path, progress
     held = _occupied(settings, database)
     if held:
         raise BackupError("this installation is not empty: it holds " + ", ".join(held) + "; restore into a new one")
-    _check_files(src, manifest, progress)
     _check_keys(settings, manifest)
     signing_key = settings.data_path(settings.signing.key_file)
     if not signing_key.is_file():
         raise BackupError(f"the signing key {signing_key} is missing: copy in the key the backup was made with")
-    _check_signature(src, raw, InstallationKey.load_or_create(signing_key))
+    _check_signature(src, raw, InstallationKey.load_or_create(signing_key))  # before trusting any name in it
+    _check_files(src, manifest, progress)
     return manifest
 
 
@@ -188,16 +234,24 @@ def restore_backup(
 ) -> RestoreResult:
     """Write a checked backup (``check_restorable``) into this installation, then compare counts and head."""
     task = progress.add_task("database", total=None)
-    dump = _inside(src, manifest["database"]["file"])
-    (_restore_sqlite if database.dialect == "sqlite" else _restore_postgresql)(database, dump)
-    progress.update(task, total=dump.stat().st_size, completed=dump.stat().st_size)
+    dialect = manifest["database"]["dialect"]
+    entries = {f["path"]: f for f in manifest["files"]}
+    dump_entry = entries[manifest["database"]["file"]]
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".restore-") as staging:
+        dump = Path(staging) / "database"  # restored from this checked copy, which nobody else can change
+        _copy_checked(_entry_path(src, dump_entry["path"], dialect), dump, dump_entry)
+        (_restore_sqlite if database.dialect == "sqlite" else _restore_postgresql)(database, dump)
+    progress.update(task, total=dump_entry["size"], completed=dump_entry["size"])
     files = [f for f in manifest["files"] if f["path"].startswith(f"{IMAGES}/")]
     task = progress.add_task(f"images ({len(files)})", total=sum(f["size"] for f in files))
+    images = settings.resolved_image_dir
     for entry in files:
-        _copy(_inside(src, entry["path"]), settings.resolved_image_dir / entry["path"].removeprefix(f"{IMAGES}/"))
+        source = _entry_path(src, entry["path"], dialect)
+        _copy_checked(source, images / entry["path"].removeprefix(f"{IMAGES}/"), entry)
         progress.advance(task, entry["size"])
-    if any(f["path"] == CHECKPOINTS for f in manifest["files"]):
-        _copy(src / CHECKPOINTS, settings.data_path(settings.audit.checkpoint_file))
+    if CHECKPOINTS in entries:
+        source = _entry_path(src, CHECKPOINTS, dialect)
+        _copy_checked(source, settings.data_path(settings.audit.checkpoint_file), entries[CHECKPOINTS])
     with database.engine.connect() as conn:
         facts = database_facts(conn)
     problems = facts.differences(manifest)
