@@ -97,7 +97,9 @@ async def api_import(
     delimiter: Annotated[str, Query(min_length=1, max_length=2, description="e.g. , ; | or \\t")] = ",",
     header: Annotated[bool, Query(description="The first line names the columns")] = True,
     mapping: Annotated[str, Query(max_length=500, description="FIELD=COLUMN,... e.g. plate=PlateNumber")] = "",
-    default_kind: Annotated[str | None, Query(max_length=40)] = None,
+    default_kind: Annotated[
+        str | None, Query(max_length=40, description="Kind for rows without a category (default: the list's kind)")
+    ] = None,
     file_name: Annotated[str, Query(max_length=200)] = "upload",
 ) -> Response:
     """Load the request body (the file itself) into a list, all or nothing; bad rows come back with line numbers.

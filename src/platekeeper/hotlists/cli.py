@@ -77,7 +77,9 @@ def hotlists_import(
     delimiter: Annotated[str, typer.Option(help="Field delimiter; \\t for tab")] = ",",
     header: Annotated[bool, typer.Option(help="The first line names the columns")] = True,
     mapping: Annotated[str, typer.Option("--map", help="FIELD=COLUMN,... e.g. plate=PlateNumber,state=State")] = "",
-    default_kind: Annotated[str | None, typer.Option(help="Kind for rows without a category")] = None,
+    default_kind: Annotated[
+        str | None, typer.Option(help="Kind for rows without a category (default: the list's own kind)")
+    ] = None,
 ) -> None:
     """Load a file into a list, all or nothing: any bad row loads nothing and is reported with its line number.
 

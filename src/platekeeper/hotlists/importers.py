@@ -167,7 +167,12 @@ class KindResolver:
     def __init__(self, config: HotlistConfig, default: str | None) -> None:
         self.by_alias = {a.lower(): k.code for k in config.kinds for a in (k.code, k.label, *k.aliases)}
         self.refused = {r.lower() for r in (*config.refused_kinds, *config.refused_categories)}
-        self.default = default
+        self.default: str | None = None
+        if default:  # checked like a row's category: a configured kind or alias, and not refused by policy
+            try:
+                self.default = self.resolve(default)
+            except ValueError as exc:
+                raise ValueError("default_kind" + str(exc).removeprefix("kind")) from None
 
     def resolve(self, value: str) -> str:
         raw = value.strip().lower()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -179,6 +179,7 @@ def import_entries(
     if len(data) > settings.hotlists.max_import_bytes:
         raise HotlistError(f"file: {len(data)} bytes; the limit is {settings.hotlists.max_import_bytes}")
     now = utcnow()
+    spec = replace(spec, default_kind=spec.default_kind or hotlist.kind)  # a row without a category: the list's kind
     try:
         parsed = parse_rows(data, spec, settings.hotlists, now.date())
     except ValueError as exc:

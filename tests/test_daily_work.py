@@ -1,0 +1,65 @@
+"""The defects that stopped a department on its first day (issue 20), each reproduced through the real app."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from platekeeper.hotlists.models import HotlistEntry
+from tests.conftest import Harness
+from tests.hotlist_helpers import load, make_list
+from tests.test_cli import _cli
+
+PLAIN_CSV = "PlateNumber,State,Make\n5SOW350,CA,HOND\n7ABC123,CA,TOYT\n"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def _kinds(harness: Harness, hotlist_id: int) -> list[tuple[str, str]]:
+    with harness.database.session() as session:
+        rows = session.execute(
+            select(HotlistEntry.plate, HotlistEntry.kind).where(HotlistEntry.hotlist_id == hotlist_id)
+        )
+        return sorted((plate, kind) for plate, kind in rows)
+
+
+def test_a_file_without_a_category_takes_its_lists_kind_through_the_api_and_the_page(harness: Harness) -> None:
+    manager = harness.signed_in("records_manager")
+    stolen = make_list(manager, "NCIC stolen", "stolen_vehicle")
+    response = load(harness, manager, stolen, PLAIN_CSV)
+    assert response.status_code == 200, response.text
+    assert response.json()["loaded"] == 2
+    assert _kinds(harness, stolen) == [("5SOW350", "stolen_vehicle"), ("7ABC123", "stolen_vehicle")]
+    warrants = make_list(manager, "Warrants", "warrant")
+    token = _csrf(manager.get("/hotlists").text)
+    page = manager.post(
+        "/hotlists/import",
+        data={"csrf_token": token, "hotlist_id": str(warrants), "mode": "full", "format": "csv", "delimiter": ","},
+        files={"file": ("w.csv", PLAIN_CSV, "text/csv")},
+    )
+    assert page.status_code == 200 and "Loaded 2 entries (full)" in page.text, page.text
+    assert {kind for _, kind in _kinds(harness, warrants)} == {"warrant"}
+    explicit = load(harness, manager, stolen, PLAIN_CSV, default_kind="stolen_plate")  # a stated default still wins
+    assert explicit.status_code == 200 and {k for _, k in _kinds(harness, stolen)} == {"stolen_plate"}
+    for bad in ("bogus", "immigration_violator"):  # a stated default is checked like a row's category
+        refused = load(harness, manager, stolen, PLAIN_CSV, default_kind=bad)
+        assert refused.status_code == 400 and refused.json()["detail"].startswith("default_kind:"), refused.text
+    assert {k for _, k in _kinds(harness, stolen)} == {"stolen_plate"}
+
+
+def test_the_readmes_import_command_loads_a_plain_extract(tmp_path: Path, database_url: str) -> None:
+    assert _cli(tmp_path, database_url, "db", "upgrade").returncode == 0
+    created = _cli(
+        tmp_path, database_url, "hotlists", "create", "NCIC stolen", "--kind", "stolen_vehicle", "--source", "CLETS"
+    )
+    assert created.returncode == 0, created.stderr
+    (tmp_path / "extract.csv").write_text(PLAIN_CSV)
+    loaded = _cli(tmp_path, database_url, "hotlists", "import", "extract.csv", "--list", "NCIC stolen")
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "2" in loaded.stdout
