@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from platekeeper.access.models import User
 from platekeeper.hotlists.models import HotlistEntry
 from tests.conftest import Harness
 from tests.hotlist_helpers import load, make_list
@@ -63,3 +64,25 @@ def test_the_readmes_import_command_loads_a_plain_extract(tmp_path: Path, databa
     loaded = _cli(tmp_path, database_url, "hotlists", "import", "extract.csv", "--list", "NCIC stolen")
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "2" in loaded.stdout
+
+
+def test_the_records_manager_approves_accounts_from_the_navigation(harness: Harness) -> None:
+    clerk = harness.user("clerk", "records", approved=False)
+    harness.user("boss", "alpr_admin", approved=False)  # a role with more rights than a Records Manager holds
+    manager = harness.signed_in("records_manager")
+    home = manager.get("/")
+    assert 'href="/users/approvals"' in home.text, "no approval queue in the Records Manager's navigation"
+    queue = manager.get("/users/approvals")
+    assert queue.status_code == 200 and "clerk" in queue.text and "boss" in queue.text
+    assert "which your role does not hold" in queue.text  # why boss waits for someone else, in words
+    assert queue.text.count('action="/users/') == 1  # one Approve button: clerk's
+    clerk_id = re.search(r'action="/users/(\d+)/approve"', queue.text).group(1)  # type: ignore[union-attr]
+    approved = manager.post(f"/users/{clerk_id}/approve", data={"csrf_token": _csrf(queue.text)})
+    assert approved.status_code == 200 and "Approved: clerk is active." in approved.text
+    assert "clerk" not in approved.text.split("Approved: clerk is active.")[1]  # gone from the queue
+    with harness.database.session() as session:
+        assert session.scalars(select(User.status).where(User.username == clerk)).one() == "active"
+    admin = harness.signed_in("alpr_admin")
+    assert 'href="/users/approvals"' in admin.get("/").text  # every role holding users.approve reaches it
+    officer = harness.signed_in("sworn_officer")
+    assert officer.get("/users/approvals").status_code == 403

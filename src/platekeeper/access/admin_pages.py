@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -113,6 +114,25 @@ def _user_page(request: Request, session: DbSession, user_id: RowId, **extra: ob
     )
 
 
+def _approvals_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
+    settings = app_state(request).settings
+    context = {
+        "queue": lifecycle.approval_queue(session, settings, state.principal),
+        "roles": settings.access.roles,
+        "error": None,
+        "message": None,
+        **extra,
+    }
+    return render(request, "approvals.html", context, int(str(extra.get("status", 400))) if extra.get("error") else 200)
+
+
+@router.get("/users/approvals")
+def approvals_page(request: Request, session: DbSession, state: Approve) -> Response:
+    """The accounts waiting for approval, for every role that holds ``users.approve`` (a Records Manager or a
+    supervisor approves without managing accounts): who asked, for which role, and whether you may approve it."""
+    return _approvals_page(request, session, state)
+
+
 @router.get("/users/{user_id}")
 def user_page(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Response:
     """One account: status, approval, role, lockout, MFA and training records, with the actions on them."""
@@ -134,17 +154,18 @@ def _act(
 def user_approve(
     user_id: RowId, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
 ) -> Response:
-    """Approve a requested account."""
+    """Approve a requested account. One who manages accounts sees the account again; one who only approves sees
+    the approval queue."""
     check_csrf(state, csrf_token)
     app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _act(
-        request,
-        session,
-        state,
-        user_id,
-        "Approved: the account is active.",
-        lambda: lifecycle.approve_account(session, app.settings, app.audit_key, state.principal, actor, user_id),
-    )
+    approve = partial(lifecycle.approve_account, session, app.settings, app.audit_key, state.principal, actor, user_id)
+    if state.principal.can("users.manage"):
+        return _act(request, session, state, user_id, "Approved: the account is active.", approve)
+    try:
+        user = approve()
+    except RULE_ERRORS as exc:
+        return _approvals_page(request, session, state, error=str(exc), status=getattr(exc, "status", 400))
+    return _approvals_page(request, session, state, message=f"Approved: {user.username} is active.")
 
 
 @router.post("/users/{user_id}/reactivate")

@@ -43,6 +43,7 @@ from platekeeper.db import utcnow
 
 __all__ = [
     "AccountError",
+    "approval_queue",
     "approve_account",
     "change_password",
     "change_role",
@@ -92,6 +93,13 @@ def _approval_problem(
     if missing:
         return f"the role {user.role!r} grants {sorted(missing)}, which your role does not hold; ask an administrator"
     return None
+
+
+def approval_queue(session: Session, settings: Settings, approver: Principal) -> list[tuple[User, str | None]]:
+    """The accounts waiting for approval, oldest request first, each with the reason this approver may not approve
+    it (``None`` when they may): the same rule ``approve_account`` enforces."""
+    waiting = session.scalars(select(User).where(User.status == "requested").order_by(User.created_at, User.id))
+    return [(user, _approval_problem(settings, approver, user)) for user in waiting]
 
 
 def approve_account(
