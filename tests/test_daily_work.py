@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from platekeeper.access.models import User
 from platekeeper.hotlists.models import HotlistEntry
-from tests.conftest import Harness
+from tests.conftest import CONTEXT, Harness
 from tests.hotlist_helpers import load, make_list
 from tests.test_cli import _cli
 
@@ -86,3 +87,28 @@ def test_the_records_manager_approves_accounts_from_the_navigation(harness: Harn
     assert 'href="/users/approvals"' in admin.get("/").text  # every role holding users.approve reaches it
     officer = harness.signed_in("sworn_officer")
     assert officer.get("/users/approvals").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "advice"),
+    [
+        ("case_number", "12345", "2026-001234"),
+        ("case_number", "2026-1234", "2026-001234"),
+        ("case_number", "ABCD99", "2026-001234"),
+        ("case_number", "0000-000000", "2026-001234"),
+        ("case_number", "2026-000000", "2026-001234"),
+        ("justification", "aaaaaaaaaaaaaaaaaaaaaaaa", "the same letter"),
+        ("justification", "aaaa bbbb cccc dddd", "the same letter"),
+        ("justification", "stolen stolen stolen stolen", "three different words"),
+        ("justification", "2026 0000 1111 2222", "three different words"),
+    ],
+)
+def test_loose_case_numbers_and_justifications_are_refused_with_advice(
+    harness: Harness, field: str, value: str, advice: str
+) -> None:
+    officer = harness.signed_in("sworn_officer")
+    response = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC123", field: value})
+    assert response.status_code == 400, response.text
+    problems = response.json()["problems"]
+    assert set(problems) == {field} and advice in problems[field]
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC123"}).status_code == 200

@@ -79,14 +79,34 @@ def _check_case(policy: AccessPolicyConfig, case_number: str, problems: dict[str
         )
 
 
+WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, in any script
+LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")  # the same letter three times in a row: "aaa"
+JUSTIFICATION_EXAMPLE = "e.g. 'grey sedan seen leaving the burglary on 5th St'"
+
+
 def _check_justification(policy: AccessPolicyConfig, justification: str, problems: dict[str, str]) -> None:
     generic = {g.lower() for g in policy.generic_justifications}
+    words = {w.lower() for w in WORD.findall(justification)}
+    run = LETTER_RUN.search(justification)
     if not justification:
-        problems["justification"] = "missing: say briefly why this search is needed"
+        problems["justification"] = f"missing: say briefly what you are looking for and why, {JUSTIFICATION_EXAMPLE}"
     elif justification.lower().strip(" .") in generic:
         problems["justification"] = f"{justification!r} is too generic; say what you are looking for and why"
     elif len(justification) < policy.justification_min_length:
         problems["justification"] = f"too short; write at least {policy.justification_min_length} characters"
+    elif run:
+        problems["justification"] = (
+            f"{run.group(0)!r} repeats the same letter; write real words saying what you are looking for and why"
+        )
+    elif len(words) < policy.justification_min_words:
+        problems["justification"] = (
+            f"write at least {_count_words(policy.justification_min_words)} different words saying what you are "
+            f"looking for and why, {JUSTIFICATION_EXAMPLE}"
+        )
+
+
+def _count_words(n: int) -> str:
+    return ("one", "two", "three", "four", "five", "six")[n - 1] if n <= 6 else str(n)
 
 
 def build_access_context(

@@ -185,11 +185,19 @@ class AccessPolicyConfig(StrictModel):
         default_factory=_default_courses, description="Required training (462.10)."
     )
     case_number_pattern: RegexPattern = Field(
-        r"^[A-Z0-9]{2,6}-?[0-9]{2,10}(-[A-Z0-9]{1,6})?$",
-        description="Regular expression a case or incident number must match.",
+        r"^(19|20)[0-9]{2}-(?!0{6})[0-9]{6}$",
+        description="Regular expression a case or incident number must match (upper-cased first). The default is "
+        "the agency's format YYYY-NNNNNN: a year, a dash and six digits, not all zero.",
     )
     case_number_example: str = Field("2026-001234", description="Shown to users beside the case number field.")
     justification_min_length: int = Field(10, ge=1, le=500, description="Shortest justification accepted.")
+    justification_min_words: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Fewest different words of letters a justification must hold (a run of three or more of the "
+        "same letter is refused too).",
+    )
     generic_justifications: tuple[str, ...] = Field(
         (
             "investigation",
