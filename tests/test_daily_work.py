@@ -11,7 +11,7 @@ from sqlalchemy import select
 from platekeeper.access.models import User
 from platekeeper.hotlists.models import HotlistEntry
 from tests.conftest import CONTEXT, Harness
-from tests.hotlist_helpers import load, make_list
+from tests.hotlist_helpers import hotlist_with, ingest, load, make_list, make_read
 from tests.test_cli import _cli
 
 PLAIN_CSV = "PlateNumber,State,Make\n5SOW350,CA,HOND\n7ABC123,CA,TOYT\n"
@@ -112,3 +112,57 @@ def test_loose_case_numbers_and_justifications_are_refused_with_advice(
     problems = response.json()["problems"]
     assert set(problems) == {field} and advice in problems[field]
     assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC123"}).status_code == 200
+
+
+def test_every_page_has_a_tab_icon_and_the_vendor_reaches_server_errors(harness: Harness) -> None:
+    icon = harness.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    vendor = harness.signed_in("vendor_maintenance")
+    home = vendor.get("/")
+    assert 'rel="icon"' in home.text and 'href="/system/errors"' in home.text
+    assert vendor.get("/system/errors").status_code == 200
+    assert 'href="/system/errors"' not in harness.signed_in("sworn_officer").get("/").text
+
+
+def test_a_closed_alert_shows_its_disposition_notes(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,V123456789,HOND,CIV,GRY\n")
+    _, key = harness.camera()
+    ingest(harness, key, make_read("5SOW350"))
+    officer = harness.signed_in("sworn_officer")
+    alert_id = officer.get("/api/v1/alerts").json()["alerts"][0]["id"]
+    for step, body in [
+        ("acknowledge", None),
+        ("visual-check", {"result": "vehicle_mismatch", "attested": True}),
+        ("disposition", {"disposition": "misread", "notes": "a white van, not the grey Civic on the entry"}),
+    ]:
+        response = officer.post(f"/api/v1/alerts/{alert_id}/{step}", json=body)
+        assert response.status_code == 200, response.text
+    page = officer.get(f"/alerts/{alert_id}", params=CONTEXT)
+    assert page.status_code == 200 and "a white van, not the grey Civic on the entry" in page.text
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("read", "no-such-image.jpg"), "no-such-image.jpg"),
+        (("serve", "--port", "99999"), "--port"),
+        (("audit", "verify", "--checkpoints", "no-such-file"), "--checkpoints"),
+    ],
+)
+def test_typing_errors_on_the_command_line_exit_2(
+    tmp_path: Path, database_url: str, args: tuple[str, ...], named: str
+) -> None:
+    assert _cli(tmp_path, database_url, "db", "upgrade").returncode == 0
+    result = _cli(tmp_path, database_url, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert named in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_training_is_marked_wherever_it_shows(tmp_path: Path, database_url: str) -> None:
+    assert _cli(tmp_path, database_url, "db", "upgrade").returncode == 0
+    seeded = _cli(tmp_path, database_url, "demo", "--reads", "5")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "the administrator included, holds DEMO training records" in seeded.stdout
+    listed = _cli(tmp_path, database_url, "users", "training", "list", "officer")
+    assert listed.returncode == 0 and "DEMO record: no real training took place" in listed.stdout

@@ -19,7 +19,8 @@ from platekeeper.web.app import create_app
 from platekeeper.web.deps import Requirement
 from tests.conftest import Harness
 
-PUBLIC_ROUTES = {  # healthz, sign-in, static files and the OpenAPI document
+PUBLIC_ROUTES = {  # healthz, the tab icon, sign-in, static files and the OpenAPI document
+    ("GET", "/favicon.ico"),
     ("GET", "/healthz"),
     ("GET", "/login"),
     ("POST", "/login"),

@@ -98,7 +98,7 @@ def _suspend_inactive(rt: Runtime) -> None:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (default from config)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from config)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config)", min=1, max=65535)] = None,
     certfile: Annotated[
         Path | None,
         typer.Option(help="PEM certificate (chain): serve HTTPS, TLS 1.2 or later (default: web.tls_certfile)"),
@@ -213,7 +213,9 @@ def audit_verify(
         Path | None,
         typer.Option(
             help="A file of signed checkpoints to check the chain against (default: audit.checkpoint_file); a "
-            "copy from another host, or a syslog collector's log, works too."
+            "copy from another host, or a syslog collector's log, works too.",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
 ) -> None:

@@ -54,7 +54,7 @@ class TokenRequest(BaseModel):
 def course_json(status: CourseStatus) -> dict[str, Any]:
     """A course status as JSON."""
     return json_fields(
-        status, "title", "required", "state", "completed_on", "expires_on", "problem", course=status.code
+        status, "title", "required", "state", "completed_on", "expires_on", "problem", "demo", course=status.code
     )
 
 

@@ -230,4 +230,8 @@ def training_list(username: str) -> None:
             raise lifecycle.AccountError(f"username: no account named {username!r}")
         for c in training_status(session, rt.settings, user):
             required = "required" if c.required else "optional"
-            _say(f"{c.code:24} {required:9} {c.state:9} completed {c.completed_on or '-'}  due {c.expires_on or '-'}")
+            demo = "  DEMO record: no real training took place" if c.demo else ""
+            _say(
+                f"{c.code:24} {required:9} {c.state:9} completed {c.completed_on or '-'}  due {c.expires_on or '-'}"
+                + demo
+            )

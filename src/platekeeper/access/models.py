@@ -24,6 +24,10 @@ ACCOUNT_STATUSES = ("requested", "active", "suspended", "deactivated")
 """requested -> (approved by someone else) active -> suspended (inactivity) / deactivated (at once)."""
 
 
+DEMO_RECORDER = "system:demo"
+"""``recorded_by`` of the training records the demo seeds for every active account."""
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -90,6 +94,11 @@ class TrainingRecord(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     void_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    @property
+    def is_demo(self) -> bool:
+        """Written by ``platekeeper demo``: no real training took place (no username holds a colon)."""
+        return self.recorded_by == DEMO_RECORDER
 
 
 class RecoveryCode(Base):

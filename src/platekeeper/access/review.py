@@ -64,6 +64,7 @@ def _training_text(session: Session, settings: Settings, user: User) -> str:
     statuses = [s for s in training_status(session, settings, user) if s.required]
     problems = [f"{s.code} {s.state}" + (f" ({s.expires_on})" if s.expires_on else "") for s in statuses]
     bad = [p for p, s in zip(problems, statuses, strict=True) if s.state != "current"]
+    bad += [f"{s.code} DEMO record (no real training)" for s in statuses if s.demo]
     return "; ".join(bad) if bad else ("current" if statuses else "none required")
 
 

@@ -54,6 +54,7 @@ class CourseStatus:
     expires_on: date | None
     instructor: str | None
     state: str  # current | expiring | expired | missing
+    demo: bool = False  # the record is the demo's: no real training took place
 
     @property
     def problem(self) -> str | None:
@@ -108,6 +109,7 @@ def _status(
         expires_on=expires,
         instructor=latest.instructor if latest else None,
         state=state,
+        demo=bool(latest and latest.is_demo),
     )
 
 

@@ -205,6 +205,7 @@ def seed_demo(
         console.print(f"  {user:10} {password:24} {role}", highlight=False)
     console.print(f"  (saved in {path}, readable by you only)")
     console.print(
-        "  At its first sign-in each account sets up an authenticator app (TOTP) from a QR code; the demo accounts"
-        " hold demo training records."
+        "  At its first sign-in each account sets up an authenticator app (TOTP) from a QR code.\n"
+        "  Every active account, the administrator included, holds DEMO training records: no real training took"
+        " place. They are marked DEMO on every page that shows them; record real training before real use."
     )

@@ -70,7 +70,9 @@ def _report(path: Path, reads: list[RecognizedPlate], millis: float, as_json: bo
 
 
 def read_command(
-    images: Annotated[list[Path], typer.Argument(help="image files (PNG, JPEG, BMP, WebP)")],
+    images: Annotated[
+        list[Path], typer.Argument(help="image files (PNG, JPEG, BMP, WebP)", exists=True, dir_okay=False)
+    ],
     json_: Annotated[bool, typer.Option("--json", help="one JSON object per image per line")] = False,
     crops: Annotated[bool, typer.Option("--crops", help="inputs are already-cropped plates: skip detection")] = False,
     annotate: Annotated[
@@ -95,7 +97,8 @@ def read_command(
         ),
     ] = None,
 ) -> None:
-    """Read license plates from images, offline; exit 1 if any file could not be read."""
+    """Read license plates from images, offline; exit 1 if any file could not be decoded as an image, 2 if a
+    named file does not exist."""
     from dataclasses import replace
 
     from .models import ModelError

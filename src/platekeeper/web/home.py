@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from platekeeper.access.service import SessionState
@@ -20,6 +22,15 @@ from platekeeper.web.deps import PUBLIC, SIGNED_IN, DbSession, app_state, render
 __all__ = ["router", "system_health"]
 
 router = APIRouter()
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
+
+
+@router.get("/favicon.ico", dependencies=[Depends(PUBLIC)], include_in_schema=False)
+def favicon() -> FileResponse:
+    """The tab icon browsers ask for on every page (a plate), so no page logs a 404 for it."""
+    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/healthz", dependencies=[Depends(PUBLIC)], tags=["system"])
