@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from platekeeper.access.models import User
+from platekeeper.cameras.models import Camera
+from platekeeper.db import utcnow
 from platekeeper.hotlists.models import HotlistEntry
+from platekeeper.reads.images import ImageStore
+from platekeeper.reads.ingest import ingest_batch
 from tests.conftest import CONTEXT, Harness
 from tests.hotlist_helpers import hotlist_with, ingest, load, make_list, make_read
 from tests.test_cli import _cli
@@ -166,3 +171,23 @@ def test_demo_training_is_marked_wherever_it_shows(tmp_path: Path, database_url:
     assert "the administrator included, holds DEMO training records" in seeded.stdout
     listed = _cli(tmp_path, database_url, "users", "training", "list", "officer")
     assert listed.returncode == 0 and "DEMO record: no real training took place" in listed.stdout
+
+
+def test_cameras_show_their_last_upload_and_fall_silent(harness: Harness) -> None:
+    north, _ = harness.camera("North")
+    south, _ = harness.camera("South")
+    with harness.database.session() as session:  # as the demo stores reads: straight through the ingest service
+        camera = session.get_one(Camera, north)
+        ingest_batch(session, harness.settings, ImageStore.for_settings(harness.settings), camera,
+                     {"reads": [make_read("4HEALTH")]})  # fmt: skip
+    with harness.database.session() as session:
+        assert session.get_one(Camera, north).last_seen_at is not None
+        two_hours_ago = utcnow() - timedelta(hours=2)
+        session.execute(update(Camera).where(Camera.id == south).values(created_at=two_hours_ago, last_seen_at=None))
+    admin = harness.signed_in("alpr_admin")
+    states = {c["name"]: c["state"] for c in admin.get("/api/v1/cameras").json()}
+    assert states == {"North": "active", "South": "silent"}
+    page = admin.get("/cameras").text
+    assert "silent" in page.split("South")[1].split("</tr>")[0] and "never" not in page.split("North")[1][:400]
+    home = admin.get("/").text
+    assert "1 camera silent" in home and "South" in home

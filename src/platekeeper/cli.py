@@ -17,12 +17,14 @@ from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpo
 from platekeeper.audit.service import Actor, verify_and_record
 from platekeeper.cameras.service import (
     CameraError,
+    camera_state,
     create_camera,
     deactivate_camera,
     list_cameras,
     rotate_camera_key,
 )
 from platekeeper.cli_support import Runtime, err, fail, out, runtime
+from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
@@ -195,14 +197,14 @@ def cameras_deactivate(camera_id: int) -> None:
 
 @cameras_app.command("list")
 def cameras_list() -> None:
-    """List cameras."""
+    """List cameras: state (active, silent past cameras.silent_after_minutes, inactive) and last upload."""
     rt = runtime()
     with rt.database.session() as session:
         for camera in list_cameras(session):
             seen = camera.last_seen_at.isoformat() if camera.last_seen_at else "never"
+            state = camera_state(camera, rt.settings.cameras, utcnow())
             out.print(
-                f"{camera.id:4} {camera.name:30} {camera.kind:7} {'active' if camera.active else 'inactive':9}"
-                f" last upload {seen}",
+                f"{camera.id:4} {camera.name:30} {camera.kind:7} {state:9} last upload {seen}",
                 highlight=False,
             )
 

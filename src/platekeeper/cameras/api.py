@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from platekeeper.access.service import SessionState
 from platekeeper.audit.service import Actor
 from platekeeper.cameras.models import Camera
-from platekeeper.cameras.service import CameraError, create_camera, list_cameras
-from platekeeper.db import json_fields
+from platekeeper.cameras.service import CameraError, camera_state, create_camera, list_cameras
+from platekeeper.config import CamerasConfig
+from platekeeper.db import json_fields, utcnow
 from platekeeper.web.deps import DbSession, app_state, client_of, requires
 
 __all__ = ["camera_json", "router"]
@@ -30,17 +31,20 @@ class CameraIn(BaseModel):
 CAMERA_FIELDS = ("id", "name", "kind", "location", "latitude", "longitude", "active", "key_prefix", "last_seen_at")
 
 
-def camera_json(camera: Camera) -> dict[str, Any]:
-    """A camera as the API shows it; the key itself is never shown after creation."""
-    return json_fields(camera, *CAMERA_FIELDS)
+def camera_json(camera: Camera, config: CamerasConfig) -> dict[str, Any]:
+    """A camera as the API shows it, with its state (active, silent or inactive); the key itself is never shown
+    after creation."""
+    return json_fields(camera, *CAMERA_FIELDS, state=camera_state(camera, config, utcnow()))
 
 
 @router.get("/cameras")
 def api_list_cameras(
-    session: DbSession, state: Annotated[SessionState, Depends(requires("cameras.view"))]
+    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("cameras.view"))]
 ) -> list[dict[str, Any]]:
-    """Every camera with its status."""
-    return [camera_json(c) for c in list_cameras(session)]
+    """Every camera with its state: ``active``, ``silent`` (no upload for longer than ``cameras.silent_after_minutes``,
+    or ``cameras.mobile_silent_after_minutes`` for a mobile unit) or ``inactive``."""
+    config = app_state(request).settings.cameras
+    return [camera_json(c, config) for c in list_cameras(session)]
 
 
 @router.post("/cameras", status_code=201)
@@ -58,4 +62,4 @@ def api_create_camera(
         )
     except CameraError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {**camera_json(camera), "api_key": api_key}
+    return {**camera_json(camera, app.settings.cameras), "api_key": api_key}

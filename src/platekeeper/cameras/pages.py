@@ -10,11 +10,13 @@ from platekeeper.access.service import SessionState
 from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import (
     CameraError,
+    camera_state,
     create_camera,
     deactivate_camera,
     list_cameras,
     rotate_camera_key,
 )
+from platekeeper.db import utcnow
 from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["router"]
@@ -23,7 +25,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, session: DbSession, status: int = 200, **extra: object) -> Response:
-    context = {"cameras": list_cameras(session), "error": None, "new_key": None, "form": {}, **extra}
+    config, now = app_state(request).settings.cameras, utcnow()
+    cameras = [(c, camera_state(c, config, now)) for c in list_cameras(session)]
+    context = {"cameras": cameras, "config": config, "error": None, "new_key": None, "form": {}, **extra}
     return render(request, "cameras.html", context, status)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,15 +13,19 @@ from sqlalchemy.orm import Session
 from platekeeper.audit.events import CameraCreated, CameraDeactivated, CameraKeyRotated
 from platekeeper.audit.service import Actor, record_event
 from platekeeper.cameras.models import CAMERA_KINDS, Camera
+from platekeeper.config import CamerasConfig
 from platekeeper.db import utcnow
 
 __all__ = [
     "CameraError",
     "authenticate_camera",
+    "camera_state",
     "create_camera",
     "deactivate_camera",
     "list_cameras",
+    "record_upload",
     "rotate_camera_key",
+    "silent_cameras",
 ]
 
 KEY_PREFIX = "pkc_"
@@ -111,6 +116,27 @@ def authenticate_camera(session: Session, api_key: str | None) -> Camera | None:
         return None
     camera.last_seen_at = utcnow()
     return camera
+
+
+def record_upload(camera: Camera) -> None:
+    """A camera's upload was stored: its last upload is now (what the health check reads)."""
+    camera.last_seen_at = utcnow()
+
+
+def camera_state(camera: Camera, config: CamerasConfig, now: datetime) -> str:
+    """``inactive``, ``silent`` (active, but nothing uploaded for longer than its kind's limit, or never since it
+    was registered that long ago) or ``active``."""
+    if not camera.active:
+        return "inactive"
+    minutes = config.mobile_silent_after_minutes if camera.kind == "mobile" else config.silent_after_minutes
+    last = camera.last_seen_at or camera.created_at
+    return "silent" if now - last > timedelta(minutes=minutes) else "active"
+
+
+def silent_cameras(session: Session, config: CamerasConfig, now: datetime) -> list[Camera]:
+    """The active cameras that have gone silent, longest silent first."""
+    silent = [c for c in list_cameras(session) if camera_state(c, config, now) == "silent"]
+    return sorted(silent, key=lambda c: c.last_seen_at or c.created_at)
 
 
 def list_cameras(session: Session) -> list[Camera]:

@@ -23,7 +23,7 @@ from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError
 from platekeeper.config.hotlists import HotlistConfig, HotlistKindConfig, MatchConfig
-from platekeeper.config.ingest import IngestConfig, RecognitionQueueConfig, SearchConfig
+from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.settings import Settings, get_settings, load_settings
 from platekeeper.config.system import (
     AuditConfig,
@@ -42,6 +42,7 @@ __all__ = [
     "AlertConfig",
     "AuditConfig",
     "AuthenticationConfig",
+    "CamerasConfig",
     "ConfigError",
     "CourseConfig",
     "FilesConfig",

@@ -66,3 +66,19 @@ class RecognitionQueueConfig(StrictModel):
         0.3, ge=0.0, le=1.0, description="Plates read on the server below this confidence are not stored."
     )
     max_plates_per_image: int = Field(8, ge=1, le=50, description="Most plates stored from one image.")
+
+
+class CamerasConfig(StrictModel):
+    silent_after_minutes: int = Field(
+        60,
+        ge=5,
+        le=7 * 24 * 60,
+        description="A fixed camera with no upload for this long is shown as silent on the cameras and home pages, "
+        "with a notice for those who manage cameras.",
+    )
+    mobile_silent_after_minutes: int = Field(
+        24 * 60,
+        ge=5,
+        le=30 * 24 * 60,
+        description="The same for a mobile (vehicle) unit, which is out of coverage between shifts.",
+    )

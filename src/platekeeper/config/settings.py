@@ -21,7 +21,7 @@ from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
-from platekeeper.config.ingest import IngestConfig, RecognitionQueueConfig, SearchConfig
+from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.system import (
     AuditConfig,
     FilesConfig,
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     )
     search: SearchConfig = Field(
         default_factory=SearchConfig, description="Limits on one search: page size, wildcards, time range."
+    )
+    cameras: CamerasConfig = Field(
+        default_factory=CamerasConfig, description="Camera health: when a camera that sends nothing is silent."
     )
     web: WebConfig = Field(
         default_factory=WebConfig, description="The web server: address, sessions, cookies, TLS, proxies, headers."

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from platekeeper.cameras.models import Camera
+from platekeeper.cameras.service import record_upload
 from platekeeper.config import Settings
 from platekeeper.db import Base, utcnow
 from platekeeper.reads.images import ImageRejected, ImageStore, PixelBudget, ValidImage, validate_image
@@ -271,5 +272,7 @@ def ingest_batch(
             result.items.append(IngestItem(p.index, str(p.read.id), "duplicate", "already stored; nothing changed"))
         else:
             result.items.append(IngestItem(p.index, str(p.read.id), "queued" if p.read.needs_recognition else "stored"))
+    if inserted:
+        record_upload(camera)
     result.items.sort(key=lambda item: item.index)
     return result

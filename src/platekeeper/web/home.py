@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.service import SessionState
 from platekeeper.audit.service import AuditFilter, count_events
 from platekeeper.cameras.api import camera_json
-from platekeeper.cameras.service import list_cameras
+from platekeeper.cameras.service import list_cameras, silent_cameras
 from platekeeper.db import utcnow
 from platekeeper.reads.queue import queue_counts
 from platekeeper.reads.service import read_statistics
@@ -51,7 +51,7 @@ def system_health(request: Request, session: Session) -> dict[str, Any]:
         "reads": {"total": stats.total, "last_24h": stats.last_24h},
         "audit_events": count_events(session, AuditFilter()),
         "recognition_queue": queue_counts(session),
-        "cameras": [camera_json(c) for c in list_cameras(session)],
+        "cameras": [camera_json(c, app.settings.cameras) for c in list_cameras(session)],
     }
 
 
@@ -68,6 +68,8 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
     """What the signed-in user can do, with aggregate counts (no plate data)."""
     cameras = list_cameras(session)
     health = system_health(request, session) if state.principal.can("system.health") else None
+    can_see = state.principal.can("cameras.view")
+    silent = silent_cameras(session, app_state(request).settings.cameras, utcnow()) if can_see else []
     return render(
         request,
         "home.html",
@@ -75,6 +77,7 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "stats": read_statistics(session, utcnow()),
             "cameras_active": sum(1 for c in cameras if c.active),
             "cameras_total": len(cameras),
+            "silent": silent,
             "health": health,
         },
     )
