@@ -376,14 +376,14 @@ def _end_by_revoking(harness: Harness, client: httpx.Client, token: str) -> None
 def _end_by_deactivating(harness: Harness, client: httpx.Client, token: str) -> None:
     with harness.database.session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "dana"))
-        deactivate_account(session, harness.key, Actor.system("test"), user_id, "left the department")
+        deactivate_account(harness.work(session), user_id, "left the department")
 
 
 def _end_by_voiding_training(harness: Harness, client: httpx.Client, token: str) -> None:
     with harness.database.session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "dana"))
         record = session.scalars(select(TrainingRecord).where(TrainingRecord.user_id == user_id)).first()
-        void_training_record(session, harness.key, Actor.system("test"), record.id, "entered for the wrong officer")
+        void_training_record(harness.work(session), record.id, "entered for the wrong officer")
 
 
 @pytest.mark.parametrize(

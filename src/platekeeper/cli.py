@@ -64,8 +64,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
 
 
 def _announce_admin(rt: Runtime) -> None:
-    with rt.database.session() as session:
-        created = ensure_initial_admin(session, rt.settings, rt.audit_key)
+    with rt.work() as work:
+        created = ensure_initial_admin(work)
     if created:
         path = rt.settings.data_dir / "initial-admin.txt"
         write_private_text(path, f"username: {created[0]}\npassword: {created[1]}\n")
@@ -84,9 +84,9 @@ def _suspend_inactive(rt: Runtime) -> None:
     from platekeeper.access.lifecycle import suspend_inactive_accounts
     from platekeeper.access.policy_audit import record_policy_changes
 
-    with rt.database.session() as session:
-        names = suspend_inactive_accounts(session, rt.settings, rt.audit_key)
-        record_policy_changes(session, rt.settings, rt.audit_key)
+    with rt.work() as work:
+        names = suspend_inactive_accounts(work)
+        record_policy_changes(work)
     if names:
         out.print(
             f"suspended after {rt.settings.access.accounts.inactive_suspend_days} days without activity: "

@@ -54,6 +54,7 @@ from platekeeper.web.deps import (
     rate_limited_json,
     rate_limited_page,
     render,
+    request_work,
 )
 from platekeeper.web.error_log import ErrorLog
 from platekeeper.web.nul import RefuseNul
@@ -199,9 +200,8 @@ def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
     state = getattr(request.state, "session", None)
     if state is None:
         return
-    app = app_state(request)
-    with app.database.session() as session:
-        record_training_refusal(session, app.audit_key, state.principal, exc, client_of(request))
+    with app_state(request).database.session() as session:
+        record_training_refusal(request_work(request, session), state.principal, exc)
 
 
 def _quote(value: str) -> str:
