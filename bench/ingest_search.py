@@ -62,12 +62,9 @@ def _setup(tmp: Path, url: str | None):
     database = Database(settings.resolved_database_url)
     database.upgrade()
     app = create_app(settings, database)
-    key = app.state.platekeeper.audit_key
     with database.session() as session:
-        _, camera_key = create_camera(
-            session, key, Actor.system("bench"), name=f"Bench {uuid.uuid4().hex[:6]}", kind="fixed"
-        )
         work = app.state.platekeeper.services.work(session, Actor.system("bench"))
+        _, camera_key = create_camera(work, name=f"Bench {uuid.uuid4().hex[:6]}", kind="fixed")
         account = NewAccount(f"bench{uuid.uuid4().hex[:6]}", "Bench", "sworn_officer", PASSWORD)
         user = create_user(work, account, approved_by="system:bench")
         for course in required_courses(settings, user.role):

@@ -205,7 +205,7 @@ class Harness:
 
     def camera(self, name: str = "Cam 1", kind: str = "fixed") -> tuple[int, str]:
         with self.database.session() as session:
-            camera, api_key = create_camera(session, self.key, Actor.system("test"), name=name, kind=kind)
+            camera, api_key = create_camera(self.work(session), name=name, kind=kind)
         return camera.id, api_key
 
 

@@ -160,10 +160,8 @@ def cameras_add(
     """Register a camera and print its API key (shown only this once)."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            camera, key = create_camera(
-                session, rt.audit_key, Actor.system("cli"), name=name, kind=kind, location=location
-            )
+        with rt.work() as work:
+            camera, key = create_camera(work, name=name, kind=kind, location=location)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} ({camera.kind})\napi key: {key}", highlight=False)
@@ -174,8 +172,8 @@ def cameras_rotate_key(camera_id: int) -> None:
     """Give a camera a new API key (the old one stops working at once) and print it."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            key = rotate_camera_key(session, rt.audit_key, Actor.system("cli"), camera_id)
+        with rt.work() as work:
+            key = rotate_camera_key(work, camera_id)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera_id}\napi key: {key}", highlight=False)
@@ -186,8 +184,8 @@ def cameras_deactivate(camera_id: int) -> None:
     """Stop accepting uploads from a camera (its reads stay searchable)."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            camera = deactivate_camera(session, rt.audit_key, Actor.system("cli"), camera_id)
+        with rt.work() as work:
+            camera = deactivate_camera(work, camera_id)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} deactivated", highlight=False)

@@ -116,25 +116,15 @@ def _seed_training(work: Work) -> None:
             )
 
 
-def _seed_cameras(database: Database, key: bytes) -> list[Camera]:
-    with database.session() as session:
-        existing = {c.name: c for c in session.scalars(select(Camera))}
-        cameras = []
-        for name, kind, location, lat, lon in DEMO_CAMERAS:
-            if name in existing:
-                cameras.append(existing[name])
-                continue
-            camera, _key = create_camera(
-                session,
-                key,
-                Actor.system("demo"),
-                name=name,
-                kind=kind,
-                location=location,
-                latitude=lat,
-                longitude=lon,
-            )
-            cameras.append(camera)
+def _seed_cameras(work: Work) -> list[Camera]:
+    existing = {c.name: c for c in work.session.scalars(select(Camera))}
+    cameras = []
+    for name, kind, location, lat, lon in DEMO_CAMERAS:
+        if name in existing:
+            cameras.append(existing[name])
+            continue
+        camera, _key = create_camera(work, name=name, kind=kind, location=location, latitude=lat, longitude=lon)
+        cameras.append(camera)
     return cameras
 
 
@@ -171,7 +161,8 @@ def seed_demo(
     rng = random.Random(462)  # noqa: S311 - synthetic demo data, not secrets
     with database.session() as session:
         credentials = _seed_people(Work(session, settings, key, DEMO))
-    cameras = _seed_cameras(database, key)
+    with database.session() as session:
+        cameras = _seed_cameras(Work(session, settings, key, DEMO))
     vehicles = _vehicles(rng)
     store = ImageStore.for_settings(settings)
     with Progress(console=console, transient=True) as progress:
