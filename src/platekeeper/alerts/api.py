@@ -31,7 +31,7 @@ from platekeeper.alerts.service import (
 )
 from platekeeper.alerts.stream import sse_events
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, client_of, requires
 
 __all__ = ["router"]
 
@@ -158,22 +158,17 @@ def api_alert_figures(
 def api_get_alert(
     alert_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
 ) -> Response:
     """One alert with its hotlist entry, the read's OCR candidates and image links. Needs a stated purpose."""
-    ctx = require_access_context(
-        request, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id}
-    )
-    app = app_state(request)
+    ctx = require_access_context(work, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id})
     try:
-        detail = get_alert_detail(
-            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
-        )
+        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     read = detail.read.read
-    choices = disposition_choices(detail.alert, app.settings.alerts)
+    choices = disposition_choices(detail.alert, work.settings.alerts)
     return JSONResponse(
         {
             **detail.json,

@@ -23,11 +23,12 @@ from platekeeper.alerts.service import (
     record_clets,
     record_visual_check,
 )
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, check_csrf, client_of, render, requires
 
 __all__ = ["char_diff", "router"]
 
@@ -80,15 +81,11 @@ def alert_figures_page(
     return render(request, "alert_figures.html", {"figures": figures})
 
 
-def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[str, Any]:
-    app = app_state(request)
+def _detail_context(settings: Settings, detail: Any, refused: str | None) -> dict[str, Any]:
     alert, read = detail.alert, detail.read.read
-    left, right = char_diff(
-        alert.matched_text, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
-    )
-    shown_left = char_diff(
-        read.plate, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
-    )[0]
+    confusables = Confusables(settings.matching.confusable_pairs)
+    left, right = char_diff(alert.matched_text, alert.entry.get("plate", ""), confusables)
+    shown_left = char_diff(read.plate, alert.entry.get("plate", ""), confusables)[0]
     return {
         "a": detail.json,
         "alert": alert,
@@ -97,8 +94,8 @@ def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[
         "read_chars": shown_left if alert.matched_via == "best" else left,
         "entry_chars": right,
         "candidates": sorted(read.candidates or [], key=lambda c: -float(c.get("confidence") or 0)),
-        "choices": disposition_choices(alert, app.settings.alerts),
-        "config": app.settings.alerts,
+        "choices": disposition_choices(alert, settings.alerts),
+        "config": settings.alerts,
         "visual_match": VISUAL_MATCH,
         "refused": refused,
     }
@@ -108,13 +105,13 @@ def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[
 def alert_page(
     alert_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
 ) -> Response:
     """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps."""
     stated = stated_context(request, fallback=state.access_context)
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "alerts.view",
@@ -123,15 +120,12 @@ def alert_page(
             request, "alert_context.html", {"alert_id": alert_id, "form": stated.as_dict(), "problems": problems}, 400
         ),
     )
-    app = app_state(request)
     try:
-        detail = get_alert_detail(
-            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
-        )
+        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(session, state.session_id, ctx.as_dict())
-    context = _detail_context(request, detail, request.query_params.get("refused"))
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    context = _detail_context(work.settings, detail, request.query_params.get("refused"))
     return render(request, "alert.html", {**context, "context": ctx})
 
 

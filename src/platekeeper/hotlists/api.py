@@ -26,7 +26,7 @@ from platekeeper.hotlists.service import (
     list_hotlists,
 )
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, client_of, requires
 
 __all__ = ["router", "summary_json"]
 
@@ -159,20 +159,17 @@ def _hit_json(hit: HistoricalHit, camera_names: dict[int, str]) -> dict[str, Any
 def api_list_entries(
     hotlist_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
     plate: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """A page of a list's entries. Plate data: needs a purpose, case number and justification; audited."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
+        work, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
     )
-    app = app_state(request)
     try:
-        hotlist, rows, total = list_entries(
-            session, app.settings, app.audit_key, ctx, hotlist_id, plate=plate, page=page, client=client_of(request)
-        )
+        hotlist, rows, total = list_entries(work, ctx, hotlist_id, plate=plate, page=page)
     except HotlistError as exc:
         return _bad(exc, 404)
     return JSONResponse({"hotlist": {"id": hotlist.id, "name": hotlist.name}, "total": total, "entries": rows})
@@ -203,27 +200,18 @@ def api_add_entry(
     hotlist_id: RowId,
     body: EntryIn,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
 ) -> Response:
     """Add an officer entry (expires within 30 days by default) and get the historical hits in past reads."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
+        work, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
     )
-    app = app_state(request)
     try:
-        result = add_officer_entry(
-            session,
-            app.settings,
-            app.audit_key,
-            ctx,
-            hotlist_id,
-            EntryInput(**body.model_dump()),
-            client=client_of(request),
-        )
+        result = add_officer_entry(work, ctx, hotlist_id, EntryInput(**body.model_dump()))
     except HotlistError as exc:
         return _bad(exc)
-    app_state(request).services.matcher.reload_after_commit(session)
+    app_state(request).services.matcher.reload_after_commit(work.session)
     return JSONResponse(
         {
             "entry": result.entry,

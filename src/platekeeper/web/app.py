@@ -50,7 +50,6 @@ from platekeeper.web.deps import (
     AuthRequired,
     Forbidden,
     app_state,
-    client_of,
     rate_limited_json,
     rate_limited_page,
     render,
@@ -159,13 +158,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ContextRefused)
     def context_refused(request: Request, exc: ContextRefused) -> Response:
         """Record the refusal in its own transaction (the request's was rolled back), then answer 400."""
-        state = app_state(request)
-        with state.database.session() as session:
-            record_context_refusal(
-                session, state.audit_key, exc.principal, exc.action, exc.error, exc.asked, client_of(request)
-            )
+        with app_state(request).database.session() as session:
+            work = request_work(request, session)
+            record_context_refusal(work, exc.principal, exc.action, exc.error, exc.asked)
             if exc.page is not None:
-                return exc.page(session, exc.error.problems)
+                return exc.page(work, exc.error.problems)
         return refusal_response(exc.error)
 
     @app.exception_handler(PermissionDenied)

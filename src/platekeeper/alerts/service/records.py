@@ -23,6 +23,7 @@ from platekeeper.audit.events import (
     AlertViewed,
 )
 from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import in_batches, utcnow
@@ -257,27 +258,18 @@ class AlertDetail:
     json: dict[str, Any]
 
 
-def get_alert_detail(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    ctx: AccessContext,
-    alert_id: int,
-    store: ImageStore,
-    *,
-    client: str | None = None,
-) -> AlertDetail:
+def get_alert_detail(work: Work, ctx: AccessContext, alert_id: int, store: ImageStore) -> AlertDetail:
     """One alert with its read's crop and overview (read through reads.service, itself audited). Audited."""
     ctx = require_context(ctx, "alerts.view")
-    alert = session.get(Alert, alert_id)
+    alert = work.session.get(Alert, alert_id)
     viewed = AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None)
-    record_access(session, key, ctx, viewed, client)
+    record_access(work, ctx, viewed)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
     if alert.read_id is None:
         raise AlertNotFound(purged_reason(alert))
-    read = get_read(session, key, ctx, alert.read_id, store, client=client)
-    return AlertDetail(alert=alert, read=read, json=alert_json(alert, settings, read.camera.name))
+    read = get_read(work, ctx, alert.read_id, store)
+    return AlertDetail(alert=alert, read=read, json=alert_json(alert, work.settings, read.camera.name))
 
 
 def purged_reason(alert: Alert) -> str:
