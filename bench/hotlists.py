@@ -75,30 +75,14 @@ def _setup(tmp: Path, url: str | None) -> tuple[Any, Database]:
 
 
 def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float, ImportOutcome]:
-    key = BENCH_KEY
     with database.session() as session:
         hotlist = create_hotlist(
-            session,
-            settings,
-            key,
-            Actor.system("bench"),
-            name="Bench",
-            kind="stolen_vehicle",
-            source="bench",
-            refresh_hours=24,
+            _work(session, settings), name="Bench", kind="stolen_vehicle", source="bench", refresh_hours=24
         )
     started = time.perf_counter()
     with database.session() as session:
         outcome = import_entries(
-            session,
-            settings,
-            key,
-            Actor.system("bench"),
-            hotlist.id,
-            data,
-            ImportSpec(),
-            mode="full",
-            file_name="bench.csv",
+            _work(session, settings), hotlist.id, data, ImportSpec(), mode="full", file_name="bench.csv"
         )
     return time.perf_counter() - started, outcome
 
@@ -132,7 +116,7 @@ def bench_historical(settings: Any, database: Database, outcome: ImportOutcome) 
     """The historical-hit search of an import: load its new entries, index them, match every past read."""
     started = time.perf_counter()
     found = search_history_for_import(
-        settings, database, b"k" * 64, Actor.system("bench"), outcome, file_name="bench.csv"
+        settings, database, BENCH_KEY, Actor.system("bench"), outcome, file_name="bench.csv"
     )
     seconds = time.perf_counter() - started
     assert found.scan is not None

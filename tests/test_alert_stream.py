@@ -95,11 +95,11 @@ def test_alerts_committed_by_another_process_arrive_once(harness: Harness) -> No
     past = make_read("5SOW35O")
     ingest(harness, key, past)  # no list yet: no alert
     with harness.database.session() as session:
-        hotlist = create_hotlist(session, harness.settings, harness.key, Actor.system("test"), name="NCIC stolen",
-                                 kind="stolen_vehicle", source="CLETS extract", refresh_hours=24)  # fmt: skip
-        import_entries(session, harness.settings, harness.key, Actor.system("test"), hotlist.id,
-                       (CSV_HEADER + "5SOW350,CA,VEH,stolen,,,,\n").encode(), ImportSpec(), mode="full",
-                       file_name="x.csv")  # fmt: skip
+        work = harness.work(session)
+        hotlist = create_hotlist(work, name="NCIC stolen", kind="stolen_vehicle", source="CLETS extract",
+                                 refresh_hours=24)  # fmt: skip
+        import_entries(work, hotlist.id, (CSV_HEADER + "5SOW350,CA,VEH,stolen,,,,\n").encode(), ImportSpec(),
+                       mode="full", file_name="x.csv")  # fmt: skip
     harness.user("dana", "sworn_officer")
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
     with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:

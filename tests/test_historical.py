@@ -197,8 +197,8 @@ def _import(harness: Harness, name: str, rows: str, mode: str = "full") -> Any:
         hotlist = hotlist_by_name(session, name)
         assert hotlist is not None
         return import_entries(
-            session, harness.settings, harness.key, Actor.system("test"), hotlist.id, (CSV_HEADER + rows).encode(),
-            ImportSpec(), mode=mode, file_name="test.csv",  # type: ignore[arg-type]
+            harness.work(session), hotlist.id, (CSV_HEADER + rows).encode(), ImportSpec(),
+            mode=mode, file_name="test.csv",  # type: ignore[arg-type]
         )  # fmt: skip
 
 

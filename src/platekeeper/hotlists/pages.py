@@ -71,16 +71,7 @@ def hotlists_create(
     check_csrf(state, csrf_token)
     try:
         hours = int(refresh_hours) if refresh_hours.strip() else None
-        create_hotlist(
-            work.session,
-            work.settings,
-            work.key,
-            work.actor,
-            name=name,
-            kind=kind,
-            source=source,
-            refresh_hours=hours,
-        )
+        create_hotlist(work, name=name, kind=kind, source=source, refresh_hours=hours)
     except (HotlistError, ValueError) as exc:
         return _page(request, work, state, 400, error=str(exc))
     return _page(request, work, state, message=f"List {name} created.")
@@ -106,7 +97,6 @@ async def hotlists_import(
     if with_nul:  # a multipart form: RefuseNul in front of every route does not parse it
         return _page(request, work, state, 422, error=f"{with_nul}: {NUL_MESSAGE}")
     data = await file.read()
-    session, actor = work.session, work.actor
     try:
         if mode not in ("full", "incremental") or format not in ("csv", "fixed"):
             raise HotlistError("mode: full or incremental; format: csv or fixed")
@@ -116,10 +106,7 @@ async def hotlists_import(
             mapping=parse_mapping(mapping),
         )
         outcome = import_entries(
-            session,
-            work.settings,
-            work.key,
-            actor,
+            work,
             hotlist_id,
             data,
             spec,
@@ -131,7 +118,7 @@ async def hotlists_import(
     except (HotlistError, ValueError) as exc:
         return _page(request, work, state, 400, error=str(exc))
     for hook in app_state(request).services.after_import:  # the matcher's reload, the historical-hit search
-        hook(session, actor, outcome, file.filename or "upload")
+        hook(work, outcome, file.filename or "upload")
     message = f"Loaded {outcome.loaded} entries ({outcome.mode}); {outcome.removed} replaced or removed."
     if outcome.new_plates:
         message += (
