@@ -83,7 +83,7 @@ def _raise_elsewhere(harness: Harness, read_id: str) -> float:
     _, targets = iter_match_targets(harness.database)
     index = MatchIndex.build(targets, Confusables(harness.settings.matching.confusable_pairs), edit_distance_one=False)
     with harness.database.session() as session:
-        (message,) = raise_alerts(session, harness.settings, harness.key, index, [uuid.UUID(read_id)])
+        (message,) = raise_alerts(harness.work(session), index, [uuid.UUID(read_id)])
     committed = time.monotonic()
     assert message["plate"] == "5SOW35O"
     return committed
@@ -278,7 +278,7 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
         missed = [make_read("5SOW350"), make_read("5SOW350"), make_read("5SOW350")]
         ingest(harness, key, *missed)
         with harness.database.session() as session:  # released by the purge: off the dashboard, not replayed
-            release_alerts_for_purge(session, harness.key, Actor.system("retention"), [uuid.UUID(missed[1]["id"])])
+            release_alerts_for_purge(harness.work(session, Actor.system("retention")), [uuid.UUID(missed[1]["id"])])
         missed_ids = sorted([_alert_of(harness, missed[0]), _alert_of(harness, missed[2])])
 
         # what the browser sends on its own when it reconnects: the same URL, and the last event id it got

@@ -28,7 +28,7 @@ from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["char_diff", "router"]
 
@@ -54,30 +54,21 @@ def char_diff(read: str, entry: str, confusables: Confusables) -> tuple[list[tup
 
 @router.get("/alerts")
 def alerts_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+    request: Request, state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork
 ) -> Response:
     """The live alert dashboard: newest alerts, stale-list warnings; new alerts arrive over Server-Sent Events."""
-    app = app_state(request)
-    alerts = list_alerts(
-        session,
-        app.settings,
-        app.audit_key,
-        state.principal,
-        limit=app.settings.alerts.dashboard_size,
-        client=client_of(request),
-    )
-    stale = [h for h in list_hotlists(session, app.settings, utcnow()) if h.stale]
+    alerts = list_alerts(work, state.principal, limit=work.settings.alerts.dashboard_size)
+    stale = [h for h in list_hotlists(work.session, work.settings, utcnow()) if h.stale]
     newest = max((int(a["id"]) for a in alerts), default=0)  # the stream sends what was raised after this render
     return render(request, "alerts.html", {"alerts": alerts, "stale": stale, "newest": newest})
 
 
 @router.get("/alerts/figures")
 def alert_figures_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.figures"))]
+    request: Request, state: Annotated[SessionState, Depends(requires("alerts.figures"))], work: DbWork
 ) -> Response:
     """Misread rate per camera and hits per list (aggregates, used by the audits)."""
-    app = app_state(request)
-    figures = alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
+    figures = alert_figures(work, state.principal)
     return render(request, "alert_figures.html", {"figures": figures})
 
 
@@ -144,96 +135,54 @@ Csrf = Annotated[str, Form()]
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def alert_acknowledge(
-    alert_id: RowId, request: Request, session: DbSession, state: Verify, csrf_token: Csrf = ""
-) -> Response:
+def alert_acknowledge(alert_id: RowId, state: Verify, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Acknowledge the alert."""
     check_csrf(state, csrf_token)
-    key = app_state(request).audit_key
-    return _after_step(
-        alert_id, lambda: acknowledge(session, key, state.principal, alert_id, client=client_of(request))
-    )
+    return _after_step(alert_id, lambda: acknowledge(work, state.principal, alert_id))
 
 
 @router.post("/alerts/{alert_id}/visual-check")
 def alert_visual_check(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     result: Annotated[str, Form(max_length=40)] = "",
     attested: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Record the visual check."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     return _after_step(
         alert_id,
-        lambda: record_visual_check(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            result=result,
-            attested=attested == "yes",
-            client=client_of(request),
-        ),
+        lambda: record_visual_check(work, state.principal, alert_id, result=result, attested=attested == "yes"),
     )
 
 
 @router.post("/alerts/{alert_id}/clets")
 def alert_clets(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     result: Annotated[str, Form(max_length=40)] = "",
     reference: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Record the CLETS confirmation."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     return _after_step(
-        alert_id,
-        lambda: record_clets(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            result=result,
-            reference=reference,
-            client=client_of(request),
-        ),
+        alert_id, lambda: record_clets(work, state.principal, alert_id, result=result, reference=reference)
     )
 
 
 @router.post("/alerts/{alert_id}/disposition")
 def alert_disposition(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     disposition: Annotated[str, Form(max_length=40)] = "",
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Close the alert with a disposition (enforcement refused without both checks)."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
-    return _after_step(
-        alert_id,
-        lambda: dispose(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            disposition=disposition,
-            notes=notes,
-            client=client_of(request),
-        ),
-    )
+    return _after_step(alert_id, lambda: dispose(work, state.principal, alert_id, disposition=disposition, notes=notes))

@@ -80,7 +80,7 @@ class AlertRuntime:
         if not read_ids:
             return
         index = self.matcher.current(session)
-        messages = raise_alerts(session, settings, self.audit_key, index, read_ids)
+        messages = raise_alerts(Work(session, settings, self.audit_key, Actor.system("ingest")), index, read_ids)
         publish_after_commit(session, self.broker, messages)
 
     def after_import(self, work: Work, outcome: ImportOutcome, file_name: str) -> None:
