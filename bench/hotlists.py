@@ -32,9 +32,11 @@ sys.path.insert(0, str(REPO))
 
 from report import write_section  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from platekeeper.alerts.historical import search_history_for_import  # noqa: E402
 from platekeeper.audit.service import Actor  # noqa: E402
+from platekeeper.audit.work import Work  # noqa: E402
 from platekeeper.cameras.service import create_camera  # noqa: E402
 from platekeeper.config import load_settings  # noqa: E402
 from platekeeper.db import Database, utcnow  # noqa: E402
@@ -45,6 +47,7 @@ from platekeeper.reads.models import PlateRead  # noqa: E402
 from platekeeper.web.app import create_app  # noqa: E402
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+BENCH_KEY = b"k" * 64  # the audit key of the benchmark's own database (no app holds one for it)
 KINDS = ("VEH", "LIC", "WAN", "MIS", "WAR")
 
 
@@ -59,6 +62,11 @@ def _csv(entries: int, rng: random.Random) -> tuple[bytes, list[str]]:
     return ("\n".join(lines) + "\n").encode(), plates
 
 
+def _work(session: Session, settings: Any) -> Work:
+    """The benchmark's unit of audited work (its own audit key: no app holds one here)."""
+    return Work(session, settings, BENCH_KEY, Actor.system("bench"))
+
+
 def _setup(tmp: Path, url: str | None) -> tuple[Any, Database]:
     settings = load_settings(data_dir=tmp / "var", database_url=url or f"sqlite:///{tmp}/bench.db")
     database = Database(settings.resolved_database_url)
@@ -67,30 +75,14 @@ def _setup(tmp: Path, url: str | None) -> tuple[Any, Database]:
 
 
 def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float, ImportOutcome]:
-    key = b"k" * 64
     with database.session() as session:
         hotlist = create_hotlist(
-            session,
-            settings,
-            key,
-            Actor.system("bench"),
-            name="Bench",
-            kind="stolen_vehicle",
-            source="bench",
-            refresh_hours=24,
+            _work(session, settings), name="Bench", kind="stolen_vehicle", source="bench", refresh_hours=24
         )
     started = time.perf_counter()
     with database.session() as session:
         outcome = import_entries(
-            session,
-            settings,
-            key,
-            Actor.system("bench"),
-            hotlist.id,
-            data,
-            ImportSpec(),
-            mode="full",
-            file_name="bench.csv",
+            _work(session, settings), hotlist.id, data, ImportSpec(), mode="full", file_name="bench.csv"
         )
     return time.perf_counter() - started, outcome
 
@@ -98,7 +90,7 @@ def bench_import(settings: Any, database: Database, data: bytes) -> tuple[float,
 def _store_past_reads(settings: Any, database: Database, plates: list[str], count: int, rng: random.Random) -> None:
     """Past reads within retention, written straight to the table (setup, not measured)."""
     with database.session() as session:
-        camera, _ = create_camera(session, b"k" * 64, Actor.system("bench"), name="Bench", kind="fixed")
+        camera, _ = create_camera(_work(session, settings), name="Bench", kind="fixed")
     now = utcnow()
     reads = _reads(plates, count, rng)
     for start in range(0, count, 10_000):
@@ -124,7 +116,7 @@ def bench_historical(settings: Any, database: Database, outcome: ImportOutcome) 
     """The historical-hit search of an import: load its new entries, index them, match every past read."""
     started = time.perf_counter()
     found = search_history_for_import(
-        settings, database, b"k" * 64, Actor.system("bench"), outcome, file_name="bench.csv"
+        settings, database, BENCH_KEY, Actor.system("bench"), outcome, file_name="bench.csv"
     )
     seconds = time.perf_counter() - started
     assert found.scan is not None
@@ -195,9 +187,8 @@ def bench_latency(settings: Any, database: Database, plates: list[str], samples:
     app = create_app(settings, database)
     app.state.alerting.matcher.build()
     with database.session() as session:
-        _, api_key = create_camera(
-            session, app.state.platekeeper.audit_key, Actor.system("bench"), name="Bench cam", kind="fixed"
-        )
+        work = app.state.platekeeper.services.work(session, Actor.system("bench"))
+        _, api_key = create_camera(work, name="Bench cam", kind="fixed")
     latencies: list[float] = []
     with live_server(app) as base:
         client = _login(app, database, settings, base)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from report import write_section  # noqa: E402
 
-from platekeeper.access.service import create_user, principal_for  # noqa: E402
+from platekeeper.access.service import NewAccount, create_user, principal_for  # noqa: E402
 from platekeeper.access.tokens import create_token  # noqa: E402
 from platekeeper.access.training import add_training_record, required_courses  # noqa: E402
 from platekeeper.audit.service import Actor  # noqa: E402
@@ -62,32 +62,17 @@ def _setup(tmp: Path, url: str | None):
     database = Database(settings.resolved_database_url)
     database.upgrade()
     app = create_app(settings, database)
-    key = app.state.platekeeper.audit_key
     with database.session() as session:
-        _, camera_key = create_camera(
-            session, key, Actor.system("bench"), name=f"Bench {uuid.uuid4().hex[:6]}", kind="fixed"
-        )
-        user = create_user(
-            session,
-            settings,
-            key,
-            Actor.system("bench"),
-            username=f"bench{uuid.uuid4().hex[:6]}",
-            display_name="Bench",
-            role="sworn_officer",
-            password=PASSWORD,
-            approved_by="system:bench",
-        )
+        work = app.state.platekeeper.services.work(session, Actor.system("bench"))
+        _, camera_key = create_camera(work, name=f"Bench {uuid.uuid4().hex[:6]}", kind="fixed")
+        account = NewAccount(f"bench{uuid.uuid4().hex[:6]}", "Bench", "sworn_officer", PASSWORD)
+        user = create_user(work, account, approved_by="system:bench")
         for course in required_courses(settings, user.role):
             add_training_record(
-                session, settings, key, Actor.system("bench"), user.id, course=course.code,
-                completed_on=datetime.now(UTC).date() - timedelta(days=1), instructor="Bench",
-                evidence="benchmark account: no real training took place",
+                work, user.id, course=course.code, completed_on=datetime.now(UTC).date() - timedelta(days=1),
+                instructor="Bench", evidence="benchmark account: no real training took place",
             )  # fmt: skip
-        _, token = create_token(
-            session, settings, key, principal_for(user, settings), Actor.system("bench"), name="bench",
-            scopes=["reads.search"],
-        )  # fmt: skip
+        _, token = create_token(work, principal_for(user, settings), name="bench", scopes=["reads.search"])
     return app, camera_key, token
 
 

@@ -50,12 +50,14 @@ def _enrol(settings, app, username: str):
     from platekeeper.access.enrolment import enrol_totp
     from platekeeper.access.mfa import new_totp_secret
     from platekeeper.access.models import User
+    from platekeeper.audit.service import Actor
 
     secret = new_totp_secret()
     database = app.state.platekeeper.database
     with database.session() as session:
         user = session.scalars(select(User).where(User.username == username)).one()
-        enrol_totp(session, settings, app.state.platekeeper.audit_key, user, secret, int(time.time()) // 30 - 2, "demo")
+        work = app.state.platekeeper.services.work(session, Actor.system("demo"))
+        enrol_totp(work, user, secret, int(time.time()) // 30 - 2)
     return pyotp.TOTP(secret)
 
 

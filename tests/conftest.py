@@ -26,12 +26,14 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from platekeeper.access.enrolment import enrol_totp
 from platekeeper.access.mfa import new_totp_secret
-from platekeeper.access.service import create_user, needs_mfa
+from platekeeper.access.service import NewAccount, create_user, needs_mfa
 from platekeeper.access.training import add_training_record, required_courses
 from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.cameras.service import create_camera
 from platekeeper.config import Settings, load_settings
 from platekeeper.db import Database
@@ -41,6 +43,7 @@ PG_URL = os.environ.get("PLATEKEEPER_TEST_PG_URL", "postgresql+psycopg://postgre
 RUN_ID = f"pk_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _CREATED_PG: list[str] = []
 PASSWORD = "correct-horse-battery"  # test accounts only; the product has no built-in password
+TEST_ACTOR = Actor.system("test")  # who the audit log says did what a test sets up through the services
 FAST_HASH = {"password_hash": {"time_cost": 1, "memory_kib": 1024, "parallelism": 1}}  # argon2id, cheap for tests
 
 
@@ -140,6 +143,10 @@ class Harness:
     def key(self) -> bytes:
         return self.client.app.state.platekeeper.audit_key  # type: ignore[attr-defined]
 
+    def work(self, session: Session, actor: Actor = TEST_ACTOR) -> Work:
+        """A unit of audited work in ``session``, by default done by the system for the test (``system:test``)."""
+        return Work(session, self.settings, self.key, actor)
+
     totp: dict[str, str] = field(default_factory=dict)  # username -> TOTP secret of accounts the harness enrolled
     used_steps: dict[str, int] = field(default_factory=dict)  # username -> last TOTP time step the harness sent
 
@@ -149,27 +156,18 @@ class Harness:
         """An account through the real services: by default approved, trained for its role and MFA-enrolled when
         the role needs MFA (ready to reach what its role grants). The keywords make the other states."""
         with self.database.session() as session:
-            user = create_user(
-                session,
-                self.settings,
-                self.key,
-                Actor.system("test"),
-                username=username,
-                display_name=username.title(),
-                role=role,
-                password=PASSWORD,
-                approved_by="system:test" if approved else None,
-            )
+            work = self.work(session)
+            account = NewAccount(username, username.title(), role, PASSWORD)
+            user = create_user(work, account, approved_by="system:test" if approved else None)
             if trained:
                 for course in required_courses(self.settings, role):
                     add_training_record(
-                        session, self.settings, self.key, Actor.system("test"), user.id, course=course.code,
-                        completed_on=date.today() - timedelta(days=1), instructor="Test Instructor",
-                        evidence="recorded by the test harness",
+                        work, user.id, course=course.code, completed_on=date.today() - timedelta(days=1),
+                        instructor="Test Instructor", evidence="recorded by the test harness",
                     )  # fmt: skip
             if enrolled if enrolled is not None else needs_mfa(self.settings, role):
                 secret = new_totp_secret()
-                enrol_totp(session, self.settings, self.key, user, secret, int(time.time()) // 30 - 2, "test")
+                enrol_totp(work, user, secret, int(time.time()) // 30 - 2)
                 self.totp[user.username] = secret
         return username
 
@@ -207,7 +205,7 @@ class Harness:
 
     def camera(self, name: str = "Cam 1", kind: str = "fixed") -> tuple[int, str]:
         with self.database.session() as session:
-            camera, api_key = create_camera(session, self.key, Actor.system("test"), name=name, kind=kind)
+            camera, api_key = create_camera(self.work(session), name=name, kind=kind)
         return camera.id, api_key
 
 

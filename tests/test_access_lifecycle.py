@@ -4,6 +4,7 @@ MFA resets, and the semi-annual account review."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -189,16 +190,16 @@ def test_permission_changes_in_the_config_are_audited(harness: Harness) -> None:
     from platekeeper.config import load_settings
 
     with harness.database.session() as session:
-        first = record_policy_changes(session, harness.settings, harness.key)
+        first = record_policy_changes(harness.work(session))
         assert "sworn_officer" in first
-        assert record_policy_changes(session, harness.settings, harness.key) == {}  # nothing changed
+        assert record_policy_changes(harness.work(session)) == {}  # nothing changed
     roles = {code: role.model_dump() for code, role in harness.settings.access.roles.items()}
     roles["auditor"]["permissions"] = [*roles["auditor"]["permissions"], "cameras.view"]
     changed = load_settings(data_dir=harness.settings.data_dir, database_url=harness.settings.database_url,
                             access={"password_hash": {"time_cost": 1, "memory_kib": 1024, "parallelism": 1},
                                     "roles": roles})  # fmt: skip
     with harness.database.session() as session:
-        assert record_policy_changes(session, changed, harness.key) == {
+        assert record_policy_changes(replace(harness.work(session), settings=changed)) == {
             "auditor": {"gained": ["cameras.view"], "lost": [], "courses": []}
         }
     assert len(_events(harness, "access.policy_changed")) == 2

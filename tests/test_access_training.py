@@ -16,7 +16,6 @@ from platekeeper.access.principal import TrainingRequired
 from platekeeper.access.service import principal_for
 from platekeeper.access.training import add_months, add_training_record
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.service import Actor
 from platekeeper.db import utcnow
 from tests.conftest import CONTEXT, Harness, make_read
 
@@ -37,7 +36,7 @@ def _id(harness: Harness, username: str) -> int:
 def _train(harness: Harness, username: str, course: str, completed_on: date) -> None:
     with harness.database.session() as session:
         add_training_record(
-            session, harness.settings, harness.key, Actor.system("test"), _id(harness, username),
+            harness.work(session), _id(harness, username),
             course=course, completed_on=completed_on, instructor="Sgt. Lopez", evidence="sign-in sheet 2026-14",
         )  # fmt: skip
 

@@ -27,7 +27,7 @@ def _alert_rows(harness: Harness) -> list[Alert]:
 def _purge(harness: Harness, read_ids: list[uuid.UUID]) -> int:
     """What the retention purge does for expired reads: release their alerts, then delete the reads."""
     with harness.database.session() as session:
-        released = release_alerts_for_purge(session, harness.key, Actor.system("retention"), read_ids)
+        released = release_alerts_for_purge(harness.work(session, Actor.system("retention")), read_ids)
         session.execute(delete(PlateRead).where(PlateRead.id.in_(read_ids)))
     return released
 

@@ -83,7 +83,7 @@ def _raise_elsewhere(harness: Harness, read_id: str) -> float:
     _, targets = iter_match_targets(harness.database)
     index = MatchIndex.build(targets, Confusables(harness.settings.matching.confusable_pairs), edit_distance_one=False)
     with harness.database.session() as session:
-        (message,) = raise_alerts(session, harness.settings, harness.key, index, [uuid.UUID(read_id)])
+        (message,) = raise_alerts(harness.work(session), index, [uuid.UUID(read_id)])
     committed = time.monotonic()
     assert message["plate"] == "5SOW35O"
     return committed
@@ -95,11 +95,11 @@ def test_alerts_committed_by_another_process_arrive_once(harness: Harness) -> No
     past = make_read("5SOW35O")
     ingest(harness, key, past)  # no list yet: no alert
     with harness.database.session() as session:
-        hotlist = create_hotlist(session, harness.settings, harness.key, Actor.system("test"), name="NCIC stolen",
-                                 kind="stolen_vehicle", source="CLETS extract", refresh_hours=24)  # fmt: skip
-        import_entries(session, harness.settings, harness.key, Actor.system("test"), hotlist.id,
-                       (CSV_HEADER + "5SOW350,CA,VEH,stolen,,,,\n").encode(), ImportSpec(), mode="full",
-                       file_name="x.csv")  # fmt: skip
+        work = harness.work(session)
+        hotlist = create_hotlist(work, name="NCIC stolen", kind="stolen_vehicle", source="CLETS extract",
+                                 refresh_hours=24)  # fmt: skip
+        import_entries(work, hotlist.id, (CSV_HEADER + "5SOW350,CA,VEH,stolen,,,,\n").encode(), ImportSpec(),
+                       mode="full", file_name="x.csv")  # fmt: skip
     harness.user("dana", "sworn_officer")
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
     with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
@@ -278,7 +278,7 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
         missed = [make_read("5SOW350"), make_read("5SOW350"), make_read("5SOW350")]
         ingest(harness, key, *missed)
         with harness.database.session() as session:  # released by the purge: off the dashboard, not replayed
-            release_alerts_for_purge(session, harness.key, Actor.system("retention"), [uuid.UUID(missed[1]["id"])])
+            release_alerts_for_purge(harness.work(session, Actor.system("retention")), [uuid.UUID(missed[1]["id"])])
         missed_ids = sorted([_alert_of(harness, missed[0]), _alert_of(harness, missed[2])])
 
         # what the browser sends on its own when it reconnects: the same URL, and the last event id it got
@@ -376,14 +376,14 @@ def _end_by_revoking(harness: Harness, client: httpx.Client, token: str) -> None
 def _end_by_deactivating(harness: Harness, client: httpx.Client, token: str) -> None:
     with harness.database.session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "dana"))
-        deactivate_account(session, harness.key, Actor.system("test"), user_id, "left the department")
+        deactivate_account(harness.work(session), user_id, "left the department")
 
 
 def _end_by_voiding_training(harness: Harness, client: httpx.Client, token: str) -> None:
     with harness.database.session() as session:
         user_id = session.scalar(select(User.id).where(User.username == "dana"))
         record = session.scalars(select(TrainingRecord).where(TrainingRecord.user_id == user_id)).first()
-        void_training_record(session, harness.key, Actor.system("test"), record.id, "entered for the wrong officer")
+        void_training_record(harness.work(session), record.id, "entered for the wrong officer")
 
 
 @pytest.mark.parametrize(

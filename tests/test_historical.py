@@ -17,6 +17,7 @@ from platekeeper.alerts.historical import search_history_for_import
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.hotlists.importers import ImportSpec
 from platekeeper.hotlists.matcher import MatchTarget
@@ -196,8 +197,8 @@ def _import(harness: Harness, name: str, rows: str, mode: str = "full") -> Any:
         hotlist = hotlist_by_name(session, name)
         assert hotlist is not None
         return import_entries(
-            session, harness.settings, harness.key, Actor.system("test"), hotlist.id, (CSV_HEADER + rows).encode(),
-            ImportSpec(), mode=mode, file_name="test.csv",  # type: ignore[arg-type]
+            harness.work(session), hotlist.id, (CSV_HEADER + rows).encode(), ImportSpec(),
+            mode=mode, file_name="test.csv",  # type: ignore[arg-type]
         )  # fmt: skip
 
 
@@ -292,7 +293,7 @@ def test_cli_import_reports_the_historical_search(tmp_path: Path, database_url: 
     try:
         with database.session() as session:
             key = load_or_create_key(settings.data_dir / settings.audit.key_file)
-            camera, _ = create_camera(session, key, Actor.system("test"), name="Cam", kind="fixed")
+            camera, _ = create_camera(Work(session, settings, key, Actor.system("test")), name="Cam", kind="fixed")
             reads = [make_read("5SOW350", captured_at=_ago(12), crop_image=None, id=str(uuid.uuid4()))]
             ingest_batch(session, settings, ImageStore(tmp_path / "images"), camera, {"reads": reads})
         good = tmp_path / "good.csv"

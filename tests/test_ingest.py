@@ -233,12 +233,11 @@ def test_plate_is_normalized_and_raw_kept(harness: Harness) -> None:
 
 
 def test_deactivated_camera_cannot_upload(harness: Harness) -> None:
-    from platekeeper.audit.service import Actor
     from platekeeper.cameras.service import deactivate_camera
 
     camera_id, key = harness.camera()
     with harness.database.session() as session:
-        deactivate_camera(session, harness.key, Actor.system("test"), camera_id)
+        deactivate_camera(harness.work(session), camera_id)
     assert _post(harness, key, {"reads": [make_read()]}).status_code == 401
 
 

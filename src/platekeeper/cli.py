@@ -66,8 +66,8 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
 
 
 def _announce_admin(rt: Runtime) -> None:
-    with rt.database.session() as session:
-        created = ensure_initial_admin(session, rt.settings, rt.audit_key)
+    with rt.work() as work:
+        created = ensure_initial_admin(work)
     if created:
         path = rt.settings.data_dir / "initial-admin.txt"
         write_private_text(path, f"username: {created[0]}\npassword: {created[1]}\n")
@@ -86,9 +86,9 @@ def _suspend_inactive(rt: Runtime) -> None:
     from platekeeper.access.lifecycle import suspend_inactive_accounts
     from platekeeper.access.policy_audit import record_policy_changes
 
-    with rt.database.session() as session:
-        names = suspend_inactive_accounts(session, rt.settings, rt.audit_key)
-        record_policy_changes(session, rt.settings, rt.audit_key)
+    with rt.work() as work:
+        names = suspend_inactive_accounts(work)
+        record_policy_changes(work)
     if names:
         out.print(
             f"suspended after {rt.settings.access.accounts.inactive_suspend_days} days without activity: "
@@ -162,10 +162,8 @@ def cameras_add(
     """Register a camera and print its API key (shown only this once)."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            camera, key = create_camera(
-                session, rt.audit_key, Actor.system("cli"), name=name, kind=kind, location=location
-            )
+        with rt.work() as work:
+            camera, key = create_camera(work, name=name, kind=kind, location=location)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} ({camera.kind})\napi key: {key}", highlight=False)
@@ -176,8 +174,8 @@ def cameras_rotate_key(camera_id: int) -> None:
     """Give a camera a new API key (the old one stops working at once) and print it."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            key = rotate_camera_key(session, rt.audit_key, Actor.system("cli"), camera_id)
+        with rt.work() as work:
+            key = rotate_camera_key(work, camera_id)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera_id}\napi key: {key}", highlight=False)
@@ -188,8 +186,8 @@ def cameras_deactivate(camera_id: int) -> None:
     """Stop accepting uploads from a camera (its reads stay searchable)."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
-            camera = deactivate_camera(session, rt.audit_key, Actor.system("cli"), camera_id)
+        with rt.work() as work:
+            camera = deactivate_camera(work, camera_id)
     except CameraError as exc:
         raise fail(str(exc)) from None
     out.print(f"camera {camera.id} {camera.name} deactivated", highlight=False)

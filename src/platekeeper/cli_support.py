@@ -7,13 +7,16 @@ command group, so there is no cycle among them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import typer
 from rich.console import Console
 
-from platekeeper.audit.service import load_or_create_key
+from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey, SigningKeyError
+from platekeeper.audit.work import Work
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.db import Database
 from platekeeper.files import start_up_warning
@@ -28,12 +31,21 @@ EXIT_USAGE = 2
 
 @dataclass
 class Runtime:
+    """What a command runs with: the settings, the database, the keys, and a :class:`Work` per transaction."""
+
     settings: Settings
     database: Database
 
     @property
     def audit_key(self) -> bytes:
         return load_or_create_key(self.settings.data_dir / self.settings.audit.key_file)
+
+    @contextmanager
+    def work(self, actor: Actor | None = None) -> Iterator[Work]:
+        """One command's unit of audited work: a transaction (committed when the block ends, rolled back if it
+        raises) done by ``actor``, by default the system at the console (audited as ``system:cli``)."""
+        with self.database.session() as session:
+            yield Work(session, self.settings, self.audit_key, actor or Actor.system("cli"))
 
     @property
     def signing_key(self) -> InstallationKey:

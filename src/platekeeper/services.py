@@ -18,10 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from platekeeper.alerts.runtime import AlertRuntime
 from platekeeper.audit.checkpoints import CheckpointSchedule
-from platekeeper.audit.service import load_or_create_key
+from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.runtime import AfterImport, HotlistMatcher
@@ -49,6 +52,10 @@ class Services:
     alerting: AlertRuntime
     after_ingest: list[AfterIngest] = field(default_factory=list)  # in the transaction that stored the reads
     after_import: list[AfterImport] = field(default_factory=list)  # in the transaction of a hotlist import
+
+    def work(self, session: Session, actor: Actor) -> Work:
+        """The unit of audited work for one transaction of this installation, done by ``actor``."""
+        return Work(session, self.settings, self.audit_key, actor)
 
     def recognition_worker(self) -> RecognitionWorker:
         """A worker for the server-side recognition queue, running the same after-ingest hooks as uploads."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -16,11 +16,10 @@ from platekeeper.access.api import course_json
 from platekeeper.access.lifecycle import AccountError
 from platekeeper.access.models import User
 from platekeeper.access.review import ReviewError, review_summary, sign_off_review, view_account_review
-from platekeeper.access.service import SessionState, UserError, create_user, list_users
+from platekeeper.access.service import NewAccount, SessionState, UserError, create_user, list_users
 from platekeeper.access.training import TrainingError, add_training_record, expiring_training, void_training_record
-from platekeeper.audit.service import Actor
 from platekeeper.db import json_fields
-from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, DbWork, RowId, requires
 
 __all__ = ["router", "user_json"]
 
@@ -91,116 +90,87 @@ def api_users(session: DbSession, state: Manage, status: str | None = None) -> d
 
 
 @router.post("/users", status_code=201)
-def api_request_account(body: AccountRequest, request: Request, session: DbSession, state: Manage) -> Any:
+def api_request_account(body: AccountRequest, state: Manage, work: DbWork) -> Any:
     """Request an account; it stays inactive until someone else approves it."""
-    app = app_state(request)
-    actor = Actor.of(state.principal, client_of(request))
-    return _answer(
-        lambda: create_user(
-            session,
-            app.settings,
-            app.audit_key,
-            actor,
-            username=body.username,
-            display_name=body.display_name,
-            role=body.role,
-            password=body.password,
-        )
-    )
+    return _answer(lambda: create_user(work, NewAccount(**body.model_dump())))
 
 
 @router.post("/users/{user_id}/approve")
-def api_approve(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
+def api_approve(user_id: RowId, state: Approve, work: DbWork) -> Any:
     """Approve a requested account (not your own request, not a role with rights you lack)."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(
-        lambda: lifecycle.approve_account(session, app.settings, app.audit_key, state.principal, actor, user_id)
-    )
+    return _answer(lambda: lifecycle.approve_account(work, state.principal, user_id))
 
 
 @router.post("/users/{user_id}/reactivate")
-def api_reactivate(user_id: RowId, request: Request, session: DbSession, state: Approve) -> Any:
+def api_reactivate(user_id: RowId, state: Approve, work: DbWork) -> Any:
     """Return a suspended or deactivated account to service."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(
-        lambda: lifecycle.reactivate_account(session, app.settings, app.audit_key, state.principal, actor, user_id)
-    )
+    return _answer(lambda: lifecycle.reactivate_account(work, state.principal, user_id))
 
 
 @router.post("/users/{user_id}/deactivate")
-def api_deactivate(user_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage) -> Any:
+def api_deactivate(user_id: RowId, body: Reason, state: Manage, work: DbWork) -> Any:
     """Deactivate at once: sessions end and tokens are revoked."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(lambda: lifecycle.deactivate_account(session, app.audit_key, actor, user_id, body.reason))
+    return _answer(lambda: lifecycle.deactivate_account(work, user_id, body.reason))
 
 
 @router.post("/users/{user_id}/role")
-def api_change_role(user_id: RowId, body: RoleChange, request: Request, session: DbSession, state: Manage) -> Any:
+def api_change_role(user_id: RowId, body: RoleChange, state: Manage, work: DbWork) -> Any:
     """Change the role; gaining rights sends the account back for approval."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(lambda: lifecycle.change_role(session, app.settings, app.audit_key, actor, user_id, body.role))
+    return _answer(lambda: lifecycle.change_role(work, user_id, body.role))
 
 
 @router.post("/users/{user_id}/unlock")
-def api_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
+def api_unlock(user_id: RowId, state: Manage, work: DbWork) -> Any:
     """Lift a lockout."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(lambda: lifecycle.unlock_account(session, app.audit_key, actor, user_id))
+    return _answer(lambda: lifecycle.unlock_account(work, user_id))
 
 
 @router.post("/users/{user_id}/mfa-reset")
-def api_reset_mfa(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
+def api_reset_mfa(user_id: RowId, state: Manage, work: DbWork) -> Any:
     """Forget the user's authenticator; they enrol again at the next sign-in."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(lambda: lifecycle.reset_mfa(session, app.audit_key, actor, user_id))
+    return _answer(lambda: lifecycle.reset_mfa(work, user_id))
 
 
 @router.post("/users/{user_id}/password-reset")
-def api_reset_password(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Any:
+def api_reset_password(user_id: RowId, state: Manage, work: DbWork) -> Any:
     """A new random password for a user who forgot theirs; in this answer only. Their sessions end."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _answer(lambda: {"password": lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)})
+    return _answer(lambda: {"password": lifecycle.reset_password(work, user_id)})
 
 
 @router.post("/users/{user_id}/training/{record_id}/void")
-def api_void_training(
-    user_id: RowId, record_id: RowId, body: Reason, request: Request, session: DbSession, state: Manage
-) -> Any:
+def api_void_training(user_id: RowId, record_id: RowId, body: Reason, state: Manage, work: DbWork) -> Any:
     """Void a training record entered in error (it stays on file, marked void)."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def void() -> dict[str, Any]:
-        record = void_training_record(session, app.audit_key, actor, record_id, body.reason, user_id=user_id)
+        record = void_training_record(work, record_id, body.reason, user_id=user_id)
         return {"id": record.id, "course": record.course, "voided": True}
 
     return _answer(void)
 
 
 @router.post("/users/{user_id}/training", status_code=201)
-def api_add_training(user_id: RowId, body: TrainingIn, request: Request, session: DbSession, state: Manage) -> Any:
+def api_add_training(user_id: RowId, body: TrainingIn, state: Manage, work: DbWork) -> Any:
     """Record a completed course with its date, instructor and evidence."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def add() -> dict[str, Any]:
-        record = add_training_record(session, app.settings, app.audit_key, actor, user_id, **body.model_dump())
+        record = add_training_record(work, user_id, **body.model_dump())
         return {"id": record.id, "course": record.course, "completed_on": record.completed_on.isoformat()}
 
     return _answer(add)
 
 
 @router.get("/training/expiring")
-def api_expiring_training(request: Request, session: DbSession, state: Manage) -> dict[str, Any]:
+def api_expiring_training(state: Manage, work: DbWork) -> dict[str, Any]:
     """Required training that is missing, expired or expires within ``accounts.training_warning_days``."""
-    found = expiring_training(session, app_state(request).settings)
+    found = expiring_training(work.session, work.settings)
     return {"courses": [{"username": u.username, **course_json(c)} for u, c in found]}
 
 
 @router.get("/reviews/accounts")
-def api_account_review(request: Request, session: DbSession, state: Review) -> dict[str, Any]:
+def api_account_review(state: Review, work: DbWork) -> dict[str, Any]:
     """The account review as it stands now, with the last sign-off and the due date. Viewing it is audited."""
-    app = app_state(request)
-    rows = view_account_review(session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)))
-    summary = review_summary(session, app.settings)
+    rows = view_account_review(work)
+    summary = review_summary(work.session, work.settings)
     return {
         "accounts": [r.__dict__ for r in rows],
         "last_signed_off_by": summary.last.signed_off_by if summary.last else None,
@@ -211,12 +181,11 @@ def api_account_review(request: Request, session: DbSession, state: Review) -> d
 
 
 @router.post("/reviews/accounts", status_code=201)
-def api_sign_off_review(body: SignOff, request: Request, session: DbSession, state: Review) -> Any:
+def api_sign_off_review(body: SignOff, state: Review, work: DbWork) -> Any:
     """Sign off the account review with a note of what was checked and changed."""
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
 
     def sign() -> dict[str, Any]:
-        review = sign_off_review(session, app.settings, app.audit_key, actor, body.note)
+        review = sign_off_review(work, body.note)
         return {"id": review.id, "signed_off_by": review.signed_off_by, "accounts": len(review.accounts)}
 
     return _answer(sign)

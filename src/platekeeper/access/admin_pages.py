@@ -14,7 +14,7 @@ from platekeeper.access import lifecycle
 from platekeeper.access.matrix import permission_matrix
 from platekeeper.access.models import User
 from platekeeper.access.review import ReviewError, review_summary, sign_off_review, view_account_review
-from platekeeper.access.service import SessionState, UserError, create_user, list_users
+from platekeeper.access.service import NewAccount, SessionState, UserError, create_user, list_users
 from platekeeper.access.training import (
     TrainingError,
     add_training_record,
@@ -23,9 +23,9 @@ from platekeeper.access.training import (
     void_training_record,
 )
 from platekeeper.access.training import training_status as course_statuses
-from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.db import utcnow
-from platekeeper.web.deps import SIGNED_IN, DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import SIGNED_IN, DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["router"]
 
@@ -37,8 +37,8 @@ Csrf = Annotated[str, Form()]
 RULE_ERRORS = (lifecycle.AccountError, UserError, TrainingError, ReviewError)
 
 
-def _users_page(request: Request, session: DbSession, **extra: object) -> Response:
-    settings = app_state(request).settings
+def _users_page(request: Request, work: Work, **extra: object) -> Response:
+    session, settings = work.session, work.settings
     users = list_users(session)
     context = {
         "users": users,
@@ -55,16 +55,16 @@ def _users_page(request: Request, session: DbSession, **extra: object) -> Respon
 
 
 @router.get("/users")
-def users_page(request: Request, session: DbSession, state: Manage) -> Response:
+def users_page(request: Request, state: Manage, work: DbWork) -> Response:
     """Every account with its status, the approval queue, expiring training, and a form to request an account."""
-    return _users_page(request, session)
+    return _users_page(request, work)
 
 
 @router.post("/users")
 def users_create(
     request: Request,
-    session: DbSession,
     state: Manage,
+    work: DbWork,
     csrf_token: Csrf = "",
     username: Annotated[str, Form(max_length=64)] = "",
     display_name: Annotated[str, Form(max_length=120)] = "",
@@ -73,26 +73,16 @@ def users_create(
 ) -> Response:
     """Request an account; errors are shown on the form and nothing is stored."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     form = {"username": username, "display_name": display_name, "role": role}
     try:
-        user = create_user(
-            session,
-            app.settings,
-            app.audit_key,
-            Actor.of(state.principal, client_of(request)),
-            username=username,
-            display_name=display_name,
-            role=role,
-            password=password,
-        )
+        user = create_user(work, NewAccount(username, display_name, role, password))
     except UserError as exc:
-        return _users_page(request, session, error=str(exc), form=form)
-    return _users_page(request, session, created=user.username)
+        return _users_page(request, work, error=str(exc), form=form)
+    return _users_page(request, work, created=user.username)
 
 
-def _user_page(request: Request, session: DbSession, user_id: RowId, **extra: object) -> Response:
-    settings = app_state(request).settings
+def _user_page(request: Request, work: Work, user_id: RowId, **extra: object) -> Response:
+    session, settings = work.session, work.settings
     user = session.get(User, user_id)
     if user is None:
         return render(request, "error.html", {"status": 404, "message": f"no account with id {user_id}"}, 404)
@@ -114,11 +104,10 @@ def _user_page(request: Request, session: DbSession, user_id: RowId, **extra: ob
     )
 
 
-def _approvals_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
-    settings = app_state(request).settings
+def _approvals_page(request: Request, work: Work, state: SessionState, **extra: object) -> Response:
     context = {
-        "queue": lifecycle.approval_queue(session, settings, state.principal),
-        "roles": settings.access.roles,
+        "queue": lifecycle.approval_queue(work.session, work.settings, state.principal),
+        "roles": work.settings.access.roles,
         "error": None,
         "message": None,
         **extra,
@@ -127,61 +116,48 @@ def _approvals_page(request: Request, session: DbSession, state: SessionState, *
 
 
 @router.get("/users/approvals")
-def approvals_page(request: Request, session: DbSession, state: Approve) -> Response:
+def approvals_page(request: Request, state: Approve, work: DbWork) -> Response:
     """The accounts waiting for approval, for every role that holds ``users.approve`` (a Records Manager or a
     supervisor approves without managing accounts): who asked, for which role, and whether you may approve it."""
-    return _approvals_page(request, session, state)
+    return _approvals_page(request, work, state)
 
 
 @router.get("/users/{user_id}")
-def user_page(user_id: RowId, request: Request, session: DbSession, state: Manage) -> Response:
+def user_page(user_id: RowId, request: Request, state: Manage, work: DbWork) -> Response:
     """One account: status, approval, role, lockout, MFA and training records, with the actions on them."""
-    return _user_page(request, session, user_id)
+    return _user_page(request, work, user_id)
 
 
-def _act(
-    request: Request, session: DbSession, state: SessionState, user_id: RowId, message: str, action: Callable[[], Any]
-) -> Response:
+def _act(request: Request, work: Work, user_id: RowId, message: str, action: Callable[[], Any]) -> Response:
     """Run a lifecycle action and show the account again, with the message or the rule it broke."""
     try:
         action()
     except RULE_ERRORS as exc:
-        return _user_page(request, session, user_id, error=str(exc), status=getattr(exc, "status", 400))
-    return _user_page(request, session, user_id, message=message)
+        return _user_page(request, work, user_id, error=str(exc), status=getattr(exc, "status", 400))
+    return _user_page(request, work, user_id, message=message)
 
 
 @router.post("/users/{user_id}/approve")
-def user_approve(
-    user_id: RowId, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
-) -> Response:
+def user_approve(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Approve a requested account. One who manages accounts sees the account again; one who only approves sees
     the approval queue."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    approve = partial(lifecycle.approve_account, session, app.settings, app.audit_key, state.principal, actor, user_id)
+    approve = partial(lifecycle.approve_account, work, state.principal, user_id)
     if state.principal.can("users.manage"):
-        return _act(request, session, state, user_id, "Approved: the account is active.", approve)
+        return _act(request, work, user_id, "Approved: the account is active.", approve)
     try:
         user = approve()
     except RULE_ERRORS as exc:
-        return _approvals_page(request, session, state, error=str(exc), status=getattr(exc, "status", 400))
-    return _approvals_page(request, session, state, message=f"Approved: {user.username} is active.")
+        return _approvals_page(request, work, state, error=str(exc), status=getattr(exc, "status", 400))
+    return _approvals_page(request, work, state, message=f"Approved: {user.username} is active.")
 
 
 @router.post("/users/{user_id}/reactivate")
-def user_reactivate(
-    user_id: RowId, request: Request, session: DbSession, state: Approve, csrf_token: Csrf = ""
-) -> Response:
+def user_reactivate(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Return a suspended or deactivated account to service."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
-        request,
-        session,
-        state,
-        user_id,
-        "Reactivated.",
-        lambda: lifecycle.reactivate_account(session, app.settings, app.audit_key, state.principal, actor, user_id),
+        request, work, user_id, "Reactivated.", lambda: lifecycle.reactivate_account(work, state.principal, user_id)
     )
 
 
@@ -189,21 +165,19 @@ def user_reactivate(
 def user_deactivate(
     user_id: RowId,
     request: Request,
-    session: DbSession,
     state: Manage,
+    work: DbWork,
     csrf_token: Csrf = "",
     reason: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Deactivate at once; open sessions end."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
-        session,
-        state,
+        work,
         user_id,
         "Deactivated: open sessions ended, tokens revoked.",
-        lambda: lifecycle.deactivate_account(session, app.audit_key, actor, user_id, reason),
+        lambda: lifecycle.deactivate_account(work, user_id, reason),
     )
 
 
@@ -211,70 +185,49 @@ def user_deactivate(
 def user_role(
     user_id: RowId,
     request: Request,
-    session: DbSession,
     state: Manage,
+    work: DbWork,
     csrf_token: Csrf = "",
     role: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Change the role (gaining rights needs a new approval)."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _act(
-        request,
-        session,
-        state,
-        user_id,
-        "Role changed.",
-        lambda: lifecycle.change_role(session, app.settings, app.audit_key, actor, user_id, role),
-    )
+    return _act(request, work, user_id, "Role changed.", lambda: lifecycle.change_role(work, user_id, role))
 
 
 @router.post("/users/{user_id}/unlock")
-def user_unlock(user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = "") -> Response:
+def user_unlock(user_id: RowId, request: Request, state: Manage, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Lift a lockout."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
-    return _act(
-        request,
-        session,
-        state,
-        user_id,
-        "Unlocked.",
-        lambda: lifecycle.unlock_account(session, app.audit_key, actor, user_id),
-    )
+    return _act(request, work, user_id, "Unlocked.", lambda: lifecycle.unlock_account(work, user_id))
 
 
 @router.post("/users/{user_id}/mfa-reset")
-def user_mfa_reset(
-    user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
-) -> Response:
+def user_mfa_reset(user_id: RowId, request: Request, state: Manage, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Forget the user's authenticator app (lost phone); they enrol again at the next sign-in."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
-        session,
-        state,
+        work,
         user_id,
         "MFA reset: the user enrols again at the next sign-in.",
-        lambda: lifecycle.reset_mfa(session, app.audit_key, actor, user_id),
+        lambda: lifecycle.reset_mfa(work, user_id),
     )
 
 
 @router.post("/users/{user_id}/password-reset")
 def user_password_reset(
-    user_id: RowId, request: Request, session: DbSession, state: Manage, csrf_token: Csrf = ""
+    user_id: RowId, request: Request, state: Manage, work: DbWork, csrf_token: Csrf = ""
 ) -> Response:
     """A new random password for a user who forgot theirs, shown once on this page."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     try:
-        password = lifecycle.reset_password(session, app.settings, app.audit_key, actor, user_id)
+        password = lifecycle.reset_password(work, user_id)
     except RULE_ERRORS as exc:
-        return _user_page(request, session, user_id, error=str(exc), status=getattr(exc, "status", 400))
+        return _user_page(request, work, user_id, error=str(exc), status=getattr(exc, "status", 400))
     return _user_page(
         request,
-        session,
+        work,
         user_id,
         new_password=password,
         message="New password set; give it to its owner in person. Their sessions were ended.",
@@ -286,21 +239,19 @@ def user_training_void(
     user_id: RowId,
     record_id: RowId,
     request: Request,
-    session: DbSession,
     state: Manage,
+    work: DbWork,
     csrf_token: Csrf = "",
     reason: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Void a training record entered in error."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     return _act(
         request,
-        session,
-        state,
+        work,
         user_id,
         "Training record voided.",
-        lambda: void_training_record(session, app.audit_key, actor, record_id, reason, user_id=user_id),
+        lambda: void_training_record(work, record_id, reason, user_id=user_id),
     )
 
 
@@ -308,8 +259,8 @@ def user_training_void(
 def user_training(
     user_id: RowId,
     request: Request,
-    session: DbSession,
     state: Manage,
+    work: DbWork,
     csrf_token: Csrf = "",
     course: Annotated[str, Form(max_length=41)] = "",
     completed_on: Annotated[date | None, Form()] = None,
@@ -318,25 +269,15 @@ def user_training(
 ) -> Response:
     """Record a completed course."""
     check_csrf(state, csrf_token)
-    app, actor = app_state(request), Actor.of(state.principal, client_of(request))
     if completed_on is None:
-        return _user_page(request, session, user_id, error="completed_on: give the date the course was completed")
+        return _user_page(request, work, user_id, error="completed_on: give the date the course was completed")
     return _act(
         request,
-        session,
-        state,
+        work,
         user_id,
         "Training recorded.",
         lambda: add_training_record(
-            session,
-            app.settings,
-            app.audit_key,
-            actor,
-            user_id,
-            course=course,
-            completed_on=completed_on,
-            instructor=instructor,
-            evidence=evidence,
+            work, user_id, course=course, completed_on=completed_on, instructor=instructor, evidence=evidence
         ),
     )
 
@@ -347,34 +288,31 @@ def matrix_page(request: Request, state: Annotated[SessionState, Depends(SIGNED_
     return render(request, "matrix.html", {"matrix": permission_matrix(app_state(request).settings)})
 
 
-def _review_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
-    app = app_state(request)
-    rows = view_account_review(session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)))
-    context = {"rows": rows, "summary": review_summary(session, app.settings), "error": None, "signed": None, **extra}
+def _review_page(request: Request, work: Work, **extra: object) -> Response:
+    rows = view_account_review(work)
+    summary = review_summary(work.session, work.settings)
+    context = {"rows": rows, "summary": summary, "error": None, "signed": None, **extra}
     return render(request, "review.html", context, 400 if extra.get("error") else 200)
 
 
 @router.get("/reviews/accounts")
-def review_page(request: Request, session: DbSession, state: Review) -> Response:
+def review_page(request: Request, state: Review, work: DbWork) -> Response:
     """The account review: who has access, the role, the approver, last activity and training; sign it off."""
-    return _review_page(request, session, state)
+    return _review_page(request, work)
 
 
 @router.post("/reviews/accounts")
 def review_sign_off(
     request: Request,
-    session: DbSession,
     state: Review,
+    work: DbWork,
     csrf_token: Csrf = "",
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Sign off the review as it stands."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
-        review = sign_off_review(
-            session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)), note
-        )
+        review = sign_off_review(work, note)
     except ReviewError as exc:
-        return _review_page(request, session, state, error=str(exc))
-    return _review_page(request, session, state, signed=review)
+        return _review_page(request, work, error=str(exc))
+    return _review_page(request, work, signed=review)

@@ -18,7 +18,6 @@ from platekeeper.access.service import SessionState, end_session, open_session_c
 from platekeeper.access.signin import sign_in, sign_in_rate_limited
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
-from platekeeper.audit.service import Actor
 from platekeeper.db import json_fields
 from platekeeper.web.deps import (
     PUBLIC,
@@ -26,9 +25,9 @@ from platekeeper.web.deps import (
     SIGN_OUT,
     SIGNED_IN,
     DbSession,
+    DbWork,
     RowId,
     app_state,
-    client_of,
     rate_limited_json,
 )
 from platekeeper.web.session_cookie import set_session_cookie
@@ -36,6 +35,7 @@ from platekeeper.web.session_cookie import set_session_cookie
 __all__ = ["course_json", "router", "token_json"]
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
+Signed = Annotated[SessionState, Depends(SIGNED_IN)]
 STATUS_FOR = {"mfa_required": 401, "enrol_required": 403, "locked": 423, "failed": 401}
 
 
@@ -78,49 +78,38 @@ def token_json(token: ApiToken) -> dict[str, Any]:
         429: {"description": "Too many sign-in attempts for this account or from this address (Retry-After)"},
     },
 )
-def api_sign_in(body: SignIn, request: Request, response: Response, session: DbSession) -> Any:
+def api_sign_in(body: SignIn, request: Request, response: Response, work: DbWork) -> Any:
     """Sign in with the password and the one-time code; the session cookie is set on the response.
 
     The answer's ``csrf_token`` goes with every state-changing call made with that cookie, as ``X-CSRF-Token``.
     Over a sign-in rate limit the answer is 429 with ``Retry-After``, and nothing is checked."""
-    state = app_state(request)
     step = "password and one-time code" if body.code else "password"
-    refusal = sign_in_rate_limited(session, state.audit_key, state.rate_limits, body.username, client_of(request), step)
+    refusal = sign_in_rate_limited(work, app_state(request).rate_limits, body.username, step)
     if refusal is not None:
         return rate_limited_json(refusal)
-    result = sign_in(
-        session,
-        state.settings,
-        state.audit_key,
-        body.username,
-        body.password,
-        client_of(request),
-        code=body.code,
-        interactive=False,
-    )
+    result = sign_in(work, body.username, body.password, code=body.code, interactive=False)
     if not result.ok or result.token is None or result.user is None:
         payload = {"detail": result.message, "mfa_required": result.outcome == "mfa_required"}
         return JSONResponse(payload, status_code=STATUS_FOR.get(result.outcome, 401))
-    set_session_cookie(request, response, result.token, state.settings)
-    csrf = open_session_csrf(session, result.token)
+    set_session_cookie(request, response, result.token, work.settings)
+    csrf = open_session_csrf(work.session, result.token)
     return {"username": result.user.username, "role": result.user.role, "csrf_token": csrf}
 
 
 @router.delete("/session", dependencies=[Depends(SIGN_OUT)])
-def api_sign_out(request: Request, response: Response, session: DbSession) -> dict[str, Any]:
+def api_sign_out(request: Request, response: Response, work: DbWork) -> dict[str, Any]:
     """Sign out: the session ends on the server and the cookie is cleared."""
-    state = app_state(request)
-    ended = end_session(session, state.audit_key, request.cookies.get(SESSION_COOKIE), client_of(request))
+    ended = end_session(work, request.cookies.get(SESSION_COOKIE))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return {"signed_out": ended}
 
 
 @router.get("/me")
-def api_me(request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+def api_me(session: DbSession, state: Signed, work: DbWork) -> dict[str, Any]:
     """Who is signed in, what their role may do, and their training status."""
     p = state.principal
     user = session.get(User, p.user_id)
-    courses = training_status(session, app_state(request).settings, user) if user else []
+    courses = training_status(session, work.settings, user) if user else []
     return {
         "username": p.username,
         "display_name": p.display_name,
@@ -136,13 +125,13 @@ def api_me(request: Request, session: DbSession, state: Annotated[SessionState, 
 
 
 @router.get("/access/matrix", tags=["access"])
-def api_permission_matrix(request: Request, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+def api_permission_matrix(request: Request, state: Signed) -> dict[str, Any]:
     """The permission matrix as data: every role, its permissions, MFA and required courses."""
     return permission_matrix(app_state(request).settings)
 
 
 @router.get("/account/tokens", tags=["access"])
-def api_list_tokens(session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> dict[str, Any]:
+def api_list_tokens(session: DbSession, state: Signed) -> dict[str, Any]:
     """The caller's personal API tokens (never their secrets)."""
     return {"tokens": [token_json(t) for t in list_tokens(session, state.principal.user_id)]}
 
@@ -150,23 +139,13 @@ def api_list_tokens(session: DbSession, state: Annotated[SessionState, Depends(S
 @router.post(
     "/account/tokens", tags=["access"], status_code=201, responses={400: {"description": "A rule on the token broken"}}
 )
-def api_create_token(
-    body: TokenRequest, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
-) -> Any:
+def api_create_token(body: TokenRequest, state: Signed, work: DbWork) -> Any:
     """Create a personal API token; the token is in this answer only. Needs a session, not another token."""
     if state.token_id is not None:
         return JSONResponse({"detail": "tokens are created from a signed-in session, not with a token"}, 403)
-    app = app_state(request)
     try:
         token, raw = create_token(
-            session,
-            app.settings,
-            app.audit_key,
-            state.principal,
-            Actor.of(state.principal, client_of(request)),
-            name=body.name,
-            scopes=body.scopes,
-            expires_in_days=body.expires_in_days,
+            work, state.principal, name=body.name, scopes=body.scopes, expires_in_days=body.expires_in_days
         )
     except TokenError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
@@ -176,15 +155,10 @@ def api_create_token(
 @router.delete(
     "/account/tokens/{token_id}", tags=["access"], responses={404: {"description": "No such token of yours"}}
 )
-def api_revoke_token(
-    token_id: RowId, request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]
-) -> Any:
+def api_revoke_token(token_id: RowId, state: Signed, work: DbWork) -> Any:
     """Revoke one of the caller's tokens; it stops working at once."""
-    app = app_state(request)
     try:
-        token = revoke_token(
-            session, app.audit_key, state.principal, Actor.of(state.principal, client_of(request)), token_id
-        )
+        token = revoke_token(work, state.principal, token_id)
     except TokenError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     return token_json(token)

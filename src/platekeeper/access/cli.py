@@ -17,7 +17,9 @@ import typer
 from sqlalchemy.orm import Session
 
 from platekeeper.access import lifecycle
+from platekeeper.access.models import User
 from platekeeper.access.service import (
+    NewAccount,
     UserError,
     create_user,
     generate_password,
@@ -26,7 +28,7 @@ from platekeeper.access.service import (
     user_by_name,
 )
 from platekeeper.access.training import TrainingError, add_training_record, training_status
-from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.cli_support import fail, out, runtime
 
 __all__ = ["users_app"]
@@ -38,15 +40,16 @@ RULES = (lifecycle.AccountError, UserError, TrainingError)
 
 
 @contextmanager
-def _transaction() -> Iterator[tuple[Any, Session]]:
-    """The runtime and one transaction; a rule error exits 2 with its message (the transaction keeps its audit)."""
+def _transaction() -> Iterator[Work]:
+    """One transaction, as the system at the console; a rule error exits 2 with its message (the transaction keeps
+    its audit)."""
     rt = runtime()
     try:
-        with rt.database.session() as session:
+        with rt.work() as work:
             try:
-                yield rt, session
+                yield work
             except RULES as exc:
-                session.commit()  # keep audit events of refusals (e.g. users.approve_refused)
+                work.session.commit()  # keep audit events of refusals (e.g. users.approve_refused)
                 raise fail(str(exc)) from None
     finally:
         rt.database.dispose()
@@ -63,10 +66,18 @@ def _say(message: str) -> None:
     out.print(message, highlight=False)
 
 
-def _run(username: str, action: Callable[[Any, Session, int, Actor], Any], done: str) -> None:
-    with _transaction() as (rt, session):
-        action(rt, session, _user_id(session, username), Actor.system("cli"))
+def _run(username: str, action: Callable[[Work, int], Any], done: str) -> None:
+    with _transaction() as work:
+        action(work, _user_id(work.session, username))
     _say(done)
+
+
+def _approver(work: Work, approver: str) -> User:
+    """The active account named as approving (it must hold ``users.approve``, which the service checks)."""
+    boss = user_by_name(work.session, approver)
+    if boss is None or boss.status != "active":
+        raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
+    return boss
 
 
 @users_app.command("add")
@@ -81,17 +92,8 @@ def users_add(
     rt = runtime()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
     try:
-        with rt.database.session() as session:
-            create_user(
-                session,
-                rt.settings,
-                rt.audit_key,
-                Actor.system("cli"),
-                username=username,
-                display_name=name or username,
-                role=role,
-                password=password,
-            )
+        with rt.work() as work:
+            create_user(work, NewAccount(username, name or username, role, password))
     except UserError as exc:
         raise fail(str(exc)) from None
     out.print(
@@ -118,13 +120,10 @@ def users_approve(
     approver: Annotated[str, typer.Option(help="The supervisor or administrator approving (not the requester)")],
 ) -> None:
     """Approve a requested account so that it can sign in."""
-    with _transaction() as (rt, session):
-        boss = user_by_name(session, approver)
-        if boss is None or boss.status != "active":
-            raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
-        actor = Actor.of(boss, "cli")
-        principal = principal_for(boss, rt.settings)
-        lifecycle.approve_account(session, rt.settings, rt.audit_key, principal, actor, _user_id(session, username))
+    with _transaction() as work:
+        boss = _approver(work, approver)
+        principal = principal_for(boss, work.settings)
+        lifecycle.approve_account(work.by(boss), principal, _user_id(work.session, username))
     _say(f"{username.lower()} approved by {approver.lower()}: active")
 
 
@@ -133,7 +132,7 @@ def users_deactivate(username: str, reason: Annotated[str, typer.Option(help="Wh
     """Deactivate an account at once: its sessions end and its API tokens are revoked."""
     _run(
         username,
-        lambda rt, s, uid, actor: lifecycle.deactivate_account(s, rt.audit_key, actor, uid, reason),
+        lambda work, uid: lifecycle.deactivate_account(work, uid, reason),
         f"{username.lower()} deactivated; open sessions ended",
     )
 
@@ -143,21 +142,17 @@ def users_reactivate(
     username: str, approver: Annotated[str, typer.Option(help="The supervisor or administrator reactivating")]
 ) -> None:
     """Return a suspended or deactivated account to service."""
-    with _transaction() as (rt, session):
-        boss = user_by_name(session, approver)
-        if boss is None or boss.status != "active":
-            raise lifecycle.AccountError(f"approver: no active account named {approver!r}")
-        actor = Actor.of(boss, "cli")
-        lifecycle.reactivate_account(
-            session, rt.settings, rt.audit_key, principal_for(boss, rt.settings), actor, _user_id(session, username)
-        )
+    with _transaction() as work:
+        boss = _approver(work, approver)
+        principal = principal_for(boss, work.settings)
+        lifecycle.reactivate_account(work.by(boss), principal, _user_id(work.session, username))
     _say(f"{username.lower()} reactivated")
 
 
 @users_app.command("unlock")
 def users_unlock(username: str) -> None:
     """Lift a lockout after too many failed sign-ins."""
-    _run(username, lambda rt, s, uid, actor: lifecycle.unlock_account(s, rt.audit_key, actor, uid), "unlocked")
+    _run(username, lifecycle.unlock_account, "unlocked")
 
 
 @users_app.command("reset-mfa")
@@ -165,7 +160,7 @@ def users_reset_mfa(username: str) -> None:
     """Forget an account's authenticator app (lost phone); it enrols again at the next sign-in."""
     _run(
         username,
-        lambda rt, s, uid, actor: lifecycle.reset_mfa(s, rt.audit_key, actor, uid),
+        lifecycle.reset_mfa,
         f"{username.lower()}: MFA reset; enrols again at the next sign-in",
     )
 
@@ -175,8 +170,8 @@ def users_reset_password(username: str) -> None:
     """Give an account that forgot its password a new random one (printed once); its sessions end."""
     box: dict[str, str] = {}
 
-    def reset(rt: Any, s: Session, uid: int, actor: Actor) -> None:
-        box["password"] = lifecycle.reset_password(s, rt.settings, rt.audit_key, actor, uid)
+    def reset(work: Work, uid: int) -> None:
+        box["password"] = lifecycle.reset_password(work, uid)
 
     _run(username, reset, f"{username.lower()}: new password set; its sessions ended")
     _say(f"password: {box['password']}")
@@ -187,7 +182,7 @@ def users_role(username: str, role: Annotated[str, typer.Option(help="The new ro
     """Change an account's role; a role with more rights sends it back for approval."""
     _run(
         username,
-        lambda rt, s, uid, actor: lifecycle.change_role(s, rt.settings, rt.audit_key, actor, uid, role),
+        lambda work, uid: lifecycle.change_role(work, uid, role),
         f"{username.lower()} now has the role {role}",
     )
 
@@ -195,8 +190,8 @@ def users_role(username: str, role: Annotated[str, typer.Option(help="The new ro
 @users_app.command("suspend-inactive")
 def users_suspend_inactive() -> None:
     """Suspend accounts without activity for access.accounts.inactive_suspend_days (run daily, e.g. from cron)."""
-    with _transaction() as (rt, session):
-        names = lifecycle.suspend_inactive_accounts(session, rt.settings, rt.audit_key)
+    with _transaction() as work:
+        names = lifecycle.suspend_inactive_accounts(work)
     _say(f"{len(names)} account(s) suspended" + (f": {', '.join(names)}" if names else ""))
 
 
@@ -213,9 +208,9 @@ def training_add(
         when = date.fromisoformat(completed_on)
     except ValueError:
         raise fail("completed_on: not a date (use YYYY-MM-DD)") from None
-    with _transaction() as (rt, session):
+    with _transaction() as work:
         add_training_record(
-            session, rt.settings, rt.audit_key, Actor.system("cli"), _user_id(session, username),
+            work, _user_id(work.session, username),
             course=course, completed_on=when, instructor=instructor, evidence=evidence,
         )  # fmt: skip
     _say(f"{username.lower()}: {course} completed on {when} recorded")
@@ -224,11 +219,11 @@ def training_add(
 @training_app.command("list")
 def training_list(username: str) -> None:
     """Show an account's courses: completed, refresher due, and whether they are current."""
-    with _transaction() as (rt, session):
-        user = user_by_name(session, username)
+    with _transaction() as work:
+        user = user_by_name(work.session, username)
         if user is None:
             raise lifecycle.AccountError(f"username: no account named {username!r}")
-        for c in training_status(session, rt.settings, user):
+        for c in training_status(work.session, work.settings, user):
             required = "required" if c.required else "optional"
             demo = "  DEMO record: no real training took place" if c.demo else ""
             _say(

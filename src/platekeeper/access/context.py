@@ -11,11 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from platekeeper.access.principal import PermissionDenied, Principal
 from platekeeper.audit.events import ACCESS_REFUSED, AuditEventType
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import AccessPolicyConfig
 
 __all__ = [
@@ -152,39 +150,26 @@ def require_context(ctx: object, permission: str) -> AccessContext:
 
 
 def record_context_refusal(
-    session: Session,
-    key: bytes,
-    principal: Principal,
-    attempted: str,
-    error: AccessContextError,
-    asked: dict[str, Any],
-    client: str | None,
+    work: Work, principal: Principal, attempted: str, error: AccessContextError, asked: dict[str, Any]
 ) -> None:
     """Audit a refused context under the attempted action's own domain (``reads.access_refused``,
-    ``alerts.access_refused``, ``hotlists.access_refused``), with what was asked but never the justification."""
+    ``alerts.access_refused``, ``hotlists.access_refused``), as the refused principal from the work's client, with
+    what was asked but never the justification."""
     refused = ACCESS_REFUSED[attempted.split(".", 1)[0]](
         attempted=attempted, reason=str(error), query={k: v for k, v in asked.items() if k != "justification"}
     )
-    record_event(
-        session,
-        key,
+    work.by(principal).record(
         refused,
-        Actor.of(principal, client),
         outcome="denied",
         purpose=str(asked.get("purpose") or "") or None,
         case_number=str(asked.get("case_number") or "") or None,
     )
 
 
-def record_access(session: Session, key: bytes, ctx: AccessContext, event: AuditEventType, client: str | None) -> None:
-    """Audit an access to plate data under its stated context: who, the purpose, the case number and the
-    justification (Civil Code 1798.90.52), in the caller's transaction."""
-    record_event(
-        session,
-        key,
-        event,
-        Actor.of(ctx.principal, client),
-        purpose=ctx.purpose,
-        case_number=ctx.case_number,
-        justification=ctx.justification,
+def record_access(work: Work, ctx: AccessContext, event: AuditEventType) -> None:
+    """Audit an access to plate data under its stated context: who (the context's principal, from the work's
+    client), the purpose, the case number and the justification (Civil Code 1798.90.52), in the work's
+    transaction."""
+    work.by(ctx.principal).record(
+        event, purpose=ctx.purpose, case_number=ctx.case_number, justification=ctx.justification
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.mfa import generate_recovery_codes, hash_recovery_code, seal_secret
 from platekeeper.access.models import RecoveryCode, User
 from platekeeper.audit.events import MfaEnrolled
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
@@ -29,12 +29,10 @@ def issue_recovery_codes(session: Session, settings: Settings, user: User) -> tu
     return tuple(codes)
 
 
-def enrol_totp(
-    session: Session, settings: Settings, key: bytes, user: User, secret: str, step: int, client: str | None
-) -> tuple[str, ...]:
+def enrol_totp(work: Work, user: User, secret: str, step: int) -> tuple[str, ...]:
     """Store a confirmed TOTP secret (``step``: the time step of the code that confirmed it), issue recovery codes
-    and audit the enrolment; return the codes (shown once)."""
-    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = seal_secret(key, secret), utcnow(), step
-    codes = issue_recovery_codes(session, settings, user)
-    record_event(session, key, MfaEnrolled(recovery_codes=len(codes)), Actor.of(user, client))
+    and audit the enrolment as the user (from the work's client); return the codes (shown once)."""
+    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = seal_secret(work.key, secret), utcnow(), step
+    codes = issue_recovery_codes(work.session, work.settings, user)
+    work.by(user).record(MfaEnrolled(recovery_codes=len(codes)))
     return codes

@@ -37,7 +37,8 @@ from platekeeper.audit.events import (
     UserRoleChanged,
     UserSuspended,
 )
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
@@ -102,30 +103,27 @@ def approval_queue(session: Session, settings: Settings, approver: Principal) ->
     return [(user, _approval_problem(settings, approver, user)) for user in waiting]
 
 
-def approve_account(
-    session: Session, settings: Settings, key: bytes, approver: Principal, actor: Actor, user_id: int
-) -> User:
+def approve_account(work: Work, approver: Principal, user_id: int) -> User:
     """Approve a requested account; it becomes active. Refusals are audited, then raised."""
-    user = _get(session, user_id)
+    user = _get(work.session, user_id)
     if user.status != "requested":
         raise AccountError(f"status: {user.username!r} is {user.status}, not waiting for approval", 409)
-    problem = _approval_problem(settings, approver, user)
+    problem = _approval_problem(work.settings, approver, user)
     if problem:
         refused = UserApprovalRefused(username=user.username, role=user.role, reason=problem)
-        record_event(session, key, refused, actor, outcome="denied")
+        work.record(refused, outcome="denied")
         raise AccountError(problem, 403)
     _set_status(user, "active", None)
     user.approved_by, user.approved_at, user.last_activity_at = approver.username, utcnow(), utcnow()
-    record_event(
-        session, key, UserApproved(username=user.username, role=user.role, requested_by=user.requested_by), actor
-    )
+    work.record(UserApproved(username=user.username, role=user.role, requested_by=user.requested_by))
     return user
 
 
-def deactivate_account(session: Session, key: bytes, actor: Actor, user_id: int, reason: str) -> User:
+def deactivate_account(work: Work, user_id: int, reason: str) -> User:
     """Deactivate at once (separation, misuse): open sessions end and API tokens are revoked in this transaction."""
+    session = work.session
     user = _get(session, user_id)
-    if actor.username == user.username:
+    if work.actor.username == user.username:
         raise AccountError("user: you cannot deactivate your own account")
     reason = " ".join(reason.split())
     if len(reason) < 3:
@@ -135,29 +133,22 @@ def deactivate_account(session: Session, key: bytes, actor: Actor, user_id: int,
     session.execute(
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
-    record_event(
-        session,
-        key,
-        UserDeactivated(username=user.username, reason=user.status_reason, sessions_ended=ended),
-        actor,
-    )
+    work.record(UserDeactivated(username=user.username, reason=user.status_reason, sessions_ended=ended))
     return user
 
 
-def reactivate_account(
-    session: Session, settings: Settings, key: bytes, approver: Principal, actor: Actor, user_id: int
-) -> User:
+def reactivate_account(work: Work, approver: Principal, user_id: int) -> User:
     """Return a suspended or deactivated account to service; the same rules as an approval apply."""
-    user = _get(session, user_id)
+    user = _get(work.session, user_id)
     if user.status not in ("suspended", "deactivated"):
         raise AccountError(f"status: {user.username!r} is {user.status}; only suspended or deactivated accounts")
-    problem = _approval_problem(settings, approver, user, requester_rule=False)
+    problem = _approval_problem(work.settings, approver, user, requester_rule=False)
     if problem:
         raise AccountError(problem, 403)
     previous = user.status
     _set_status(user, "active", None)
     user.last_activity_at, user.failed_attempts, user.locked_until = utcnow(), 0, None
-    record_event(session, key, UserReactivated(username=user.username, was=previous), actor)
+    work.record(UserReactivated(username=user.username, was=previous))
     return user
 
 
@@ -166,35 +157,29 @@ def last_activity(user: User) -> datetime:
     return max(t for t in (user.last_activity_at, user.last_login_at, user.approved_at, user.created_at) if t)
 
 
-def suspend_if_inactive(
-    session: Session, settings: Settings, key: bytes, user: User, now: datetime | None = None
-) -> bool:
-    """Suspend an active account unused for ``accounts.inactive_suspend_days``; return whether it was suspended."""
-    now = now or utcnow()
+def suspend_if_inactive(work: Work, user: User, now: datetime | None = None) -> bool:
+    """Suspend an active account unused for ``accounts.inactive_suspend_days``; return whether it was suspended.
+    The system suspends it (audited as ``system:inactivity``), whoever's work noticed."""
+    settings, now = work.settings, now or utcnow()
     limit = timedelta(days=settings.access.accounts.inactive_suspend_days)
     if user.status != "active" or now - last_activity(user) <= limit:
         return False
     _set_status(user, "suspended", f"no activity for {settings.access.accounts.inactive_suspend_days} days")
-    end_all_sessions(session, user.id)
-    record_event(
-        session,
-        key,
-        UserSuspended(username=user.username, last_activity=last_activity(user).isoformat()),
-        Actor.system("inactivity"),
-    )
+    end_all_sessions(work.session, user.id)
+    suspended = UserSuspended(username=user.username, last_activity=last_activity(user).isoformat())
+    work.as_(Actor.system("inactivity")).record(suspended)
     return True
 
 
-def suspend_inactive_accounts(
-    session: Session, settings: Settings, key: bytes, now: datetime | None = None
-) -> list[str]:
+def suspend_inactive_accounts(work: Work, now: datetime | None = None) -> list[str]:
     """Suspend every active account past the inactivity limit (run at start-up and daily); return their names."""
-    users = session.scalars(select(User).where(User.status == "active").order_by(User.username))
-    return [u.username for u in users if suspend_if_inactive(session, settings, key, u, now)]
+    users = work.session.scalars(select(User).where(User.status == "active").order_by(User.username))
+    return [u.username for u in users if suspend_if_inactive(work, u, now)]
 
 
-def change_role(session: Session, settings: Settings, key: bytes, actor: Actor, user_id: int, role: str) -> User:
+def change_role(work: Work, user_id: int, role: str) -> User:
     """Change an account's role. A role with any right the old one lacked needs a new approval by someone else."""
+    session, settings, actor = work.session, work.settings, work.actor
     user = _get(session, user_id)
     if role not in settings.access.roles:
         raise AccountError(f"role: {role!r} is not a configured role; choose one of {sorted(settings.access.roles)}")
@@ -209,9 +194,7 @@ def change_role(session: Session, settings: Settings, key: bytes, actor: Actor, 
         _set_status(user, "requested", f"role changed to {role}; needs approval")
         user.requested_by, user.approved_by, user.approved_at = actor.username or "system", None, None
     ended = end_all_sessions(session, user.id)
-    record_event(
-        session,
-        key,
+    work.record(
         UserRoleChanged(
             username=user.username,
             from_role=old,
@@ -219,74 +202,64 @@ def change_role(session: Session, settings: Settings, key: bytes, actor: Actor, 
             gained=sorted(gained),
             status=user.status,
             sessions_ended=ended,
-        ),
-        actor,
+        )
     )
     return user
 
 
-def unlock_account(session: Session, key: bytes, actor: Actor, user_id: int) -> User:
+def unlock_account(work: Work, user_id: int) -> User:
     """Lift a lockout before it expires (after the administrator has checked who was trying)."""
-    user = _get(session, user_id)
+    user = _get(work.session, user_id)
     user.locked_until, user.failed_attempts = None, 0
-    record_event(session, key, AccountUnlocked(username=user.username), actor)
+    work.record(AccountUnlocked(username=user.username))
     return user
 
 
-def reset_mfa(session: Session, key: bytes, actor: Actor, user_id: int) -> User:
+def reset_mfa(work: Work, user_id: int) -> User:
     """Forget a user's TOTP secret and recovery codes (lost phone); they enrol again at their next sign-in."""
+    session = work.session
     user = _get(session, user_id)
     user.totp_secret, user.totp_enrolled_at, user.totp_last_step = None, None, None
     for code in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         session.delete(code)
     ended = end_all_sessions(session, user.id)
-    record_event(session, key, MfaReset(username=user.username, sessions_ended=ended), actor)
+    work.record(MfaReset(username=user.username, sessions_ended=ended))
     return user
 
 
-def reset_password(session: Session, settings: Settings, key: bytes, actor: Actor, user_id: int) -> str:
+def reset_password(work: Work, user_id: int) -> str:
     """Give a user who forgot their password a new random one (returned once, to hand over in person).
 
     Their sessions end and a lockout is lifted; the one-time code is still needed at the next sign-in.
     """
-    user = _get(session, user_id)
-    if actor.username == user.username:
+    user = _get(work.session, user_id)
+    if work.actor.username == user.username:
         raise AccountError("user: change your own password under My account", 403)
     password = generate_password()
-    user.password_hash, user.password_changed_at = hash_password(password, settings.access.password_hash), utcnow()
+    hashed = hash_password(password, work.settings.access.password_hash)
+    user.password_hash, user.password_changed_at = hashed, utcnow()
     user.locked_until, user.failed_attempts = None, 0
-    ended = end_all_sessions(session, user.id)
-    record_event(session, key, PasswordReset(username=user.username, sessions_ended=ended), actor)
+    ended = end_all_sessions(work.session, user.id)
+    work.record(PasswordReset(username=user.username, sessions_ended=ended))
     return password
 
 
-def regenerate_recovery_codes(
-    session: Session, settings: Settings, key: bytes, actor: Actor, user_id: int
-) -> tuple[str, ...]:
+def regenerate_recovery_codes(work: Work, user_id: int) -> tuple[str, ...]:
     """New recovery codes for an enrolled user (the old ones stop working); shown once."""
-    user = _get(session, user_id)
+    user = _get(work.session, user_id)
     if not user.totp_secret:
         raise AccountError("mfa: enrol an authenticator app first")
-    codes = issue_recovery_codes(session, settings, user)
-    record_event(session, key, RecoveryCodesIssued(username=user.username), actor)
+    codes = issue_recovery_codes(work.session, work.settings, user)
+    work.record(RecoveryCodesIssued(username=user.username))
     return codes
 
 
-def change_password(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
-    user_id: int,
-    *,
-    current: str,
-    new: str,
-    keep_session_id: int | None = None,
-) -> User:
+def change_password(work: Work, user_id: int, *, current: str, new: str, keep_session_id: int | None = None) -> User:
     """Change one's own password: the current one must match; other sessions of the account end."""
+    session, settings = work.session, work.settings
     user = _get(session, user_id)
     if not verify_password(user.password_hash, current, settings.access.password_hash):
-        record_event(session, key, PasswordChanged(reason="wrong current"), actor, outcome="failure")
+        work.record(PasswordChanged(reason="wrong current"), outcome="failure")
         raise AccountError("current_password: this is not your current password", 403)
     try:
         check_new_password(
@@ -298,7 +271,7 @@ def change_password(
         raise AccountError("new_password: must differ from the current password")
     user.password_hash, user.password_changed_at = hash_password(new, settings.access.password_hash), utcnow()
     ended = end_all_sessions(session, user.id, keep_session_id=keep_session_id)
-    record_event(session, key, PasswordChanged(other_sessions_ended=ended), actor)
+    work.record(PasswordChanged(other_sessions_ended=ended))
     return user
 
 

@@ -23,18 +23,17 @@ from platekeeper.access.signin import (
 )
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import training_records, training_status
-from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
     SIGN_IN_STEP,
     SIGN_OUT,
     SIGNED_IN,
-    DbSession,
+    DbWork,
     RowId,
     app_state,
     check_csrf,
-    client_of,
     rate_limited_page,
     render,
 )
@@ -53,9 +52,9 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _with_cookie(request: Request, target: str, token: str) -> Response:
+def _with_cookie(request: Request, work: Work, target: str, token: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, token, app_state(request).settings)
+    set_session_cookie(request, response, token, work.settings)
     return response
 
 
@@ -69,26 +68,23 @@ def login_page(request: Request, next: str = "/", locked: int = 0) -> Response:
 @router.post("/login", dependencies=[Depends(PUBLIC)])
 def login_submit(
     request: Request,
-    session: DbSession,
+    work: DbWork,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password; then the one-time code (or, the first time, the enrolment) comes next."""
-    state = app_state(request)
-    refusal = sign_in_rate_limited(
-        session, state.audit_key, state.rate_limits, username, client_of(request), "password"
-    )
+    refusal = sign_in_rate_limited(work, app_state(request).rate_limits, username, "password")
     if refusal is not None:
         return rate_limited_page(request, refusal)
-    result = sign_in(session, state.settings, state.audit_key, username, password, client_of(request))
+    result = sign_in(work, username, password)
     target = _safe_next(next)
     if result.token is None:
         context = {"next": target, "error": result.message, "username": username, "notice": None}
         return render(request, "login.html", context, 423 if result.outcome == "locked" else 401)
     if result.outcome in ("mfa", "enrol"):
-        return _with_cookie(request, f"/login/{result.outcome}?{urlencode({'next': target})}", result.token)
-    return _with_cookie(request, target, result.token)
+        return _with_cookie(request, work, f"/login/{result.outcome}?{urlencode({'next': target})}", result.token)
+    return _with_cookie(request, work, target, result.token)
 
 
 def _step_failed(request: Request, template: str, result: SignInResult, context: dict[str, object]) -> Response:
@@ -102,9 +98,9 @@ def _step_failed(request: Request, template: str, result: SignInResult, context:
 
 
 @router.get("/login/mfa", dependencies=[Depends(SIGN_IN_STEP)])
-def mfa_page(request: Request, session: DbSession, next: str = "/") -> Response:
+def mfa_page(request: Request, work: DbWork, next: str = "/") -> Response:
     """Second step: the 6-digit code from the authenticator app, or a recovery code."""
-    pending = resolve_pending(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE), "mfa")
+    pending = resolve_pending(work.session, work.settings, request.cookies.get(SESSION_COOKIE), "mfa")
     if pending is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
     return render(request, "login_mfa.html", {"next": _safe_next(next), "error": None})
@@ -113,81 +109,74 @@ def mfa_page(request: Request, session: DbSession, next: str = "/") -> Response:
 @router.post("/login/mfa", dependencies=[Depends(SIGN_IN_STEP)])
 def mfa_submit(
     request: Request,
-    session: DbSession,
+    work: DbWork,
     code: Annotated[str, Form(max_length=40)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the code; on success the full session starts under a new cookie."""
-    app = app_state(request)
-    pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "mfa")
+    pending = resolve_pending(work.session, work.settings, request.cookies.get(SESSION_COOKIE), "mfa")
     if pending is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
-    refusal = sign_in_rate_limited(
-        session, app.audit_key, app.rate_limits, pending.user.username, client_of(request), "one-time code"
-    )
+    refusal = sign_in_rate_limited(work, app_state(request).rate_limits, pending.user.username, "one-time code")
     if refusal is not None:
         return rate_limited_page(request, refusal)
-    result = complete_mfa(session, app.settings, app.audit_key, pending, code, client_of(request))
+    result = complete_mfa(work, pending, code)
     if not result.ok or result.token is None:
         return _step_failed(request, "login_mfa.html", result, {"next": _safe_next(next)})
-    return _with_cookie(request, _safe_next(next), result.token)
+    return _with_cookie(request, work, _safe_next(next), result.token)
 
 
-def _enrol_context(request: Request, sealed_secret: str, user: User, next: str) -> dict[str, object]:
-    app = app_state(request)
-    secret = open_secret(app.audit_key, sealed_secret)
-    uri = provisioning_uri(secret, user.username, app.settings.access.authentication.totp_issuer)
+def _enrol_context(work: Work, sealed_secret: str, user: User, next: str) -> dict[str, object]:
+    secret = open_secret(work.key, sealed_secret)
+    uri = provisioning_uri(secret, user.username, work.settings.access.authentication.totp_issuer)
     return {"next": _safe_next(next), "qr": qr_svg(uri), "secret": secret, "error": None}
 
 
 @router.get("/login/enrol", dependencies=[Depends(SIGN_IN_STEP)])
-def enrol_page(request: Request, session: DbSession, next: str = "/") -> Response:
+def enrol_page(request: Request, work: DbWork, next: str = "/") -> Response:
     """First sign-in: scan the QR code with an authenticator app, then type the code it shows."""
-    pending = resolve_pending(session, app_state(request).settings, request.cookies.get(SESSION_COOKIE), "enrol")
+    pending = resolve_pending(work.session, work.settings, request.cookies.get(SESSION_COOKIE), "enrol")
     if pending is None or pending.row.pending_secret is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
-    return render(request, "login_enrol.html", _enrol_context(request, pending.row.pending_secret, pending.user, next))
+    return render(request, "login_enrol.html", _enrol_context(work, pending.row.pending_secret, pending.user, next))
 
 
 @router.post("/login/enrol", dependencies=[Depends(SIGN_IN_STEP)])
 def enrol_submit(
     request: Request,
-    session: DbSession,
+    work: DbWork,
     code: Annotated[str, Form(max_length=40)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Confirm the enrolment with a code; show the recovery codes once; the session starts."""
-    app = app_state(request)
-    pending = resolve_pending(session, app.settings, request.cookies.get(SESSION_COOKIE), "enrol")
+    pending = resolve_pending(work.session, work.settings, request.cookies.get(SESSION_COOKIE), "enrol")
     if pending is None or pending.row.pending_secret is None:
         return RedirectResponse(f"/login?next={_safe_next(next)}", status_code=303)
-    refusal = sign_in_rate_limited(
-        session, app.audit_key, app.rate_limits, pending.user.username, client_of(request), "enrolment code"
-    )
+    refusal = sign_in_rate_limited(work, app_state(request).rate_limits, pending.user.username, "enrolment code")
     if refusal is not None:
         return rate_limited_page(request, refusal)
-    result = complete_enrolment(session, app.settings, app.audit_key, pending, code, client_of(request))
+    result = complete_enrolment(work, pending, code)
     if not result.ok or result.token is None:
-        context = _enrol_context(request, pending.row.pending_secret, pending.user, next)
+        context = _enrol_context(work, pending.row.pending_secret, pending.user, next)
         return _step_failed(request, "login_enrol.html", result, context)
     response = render(
         request, "recovery_codes.html", {"codes": result.recovery_codes, "next": _safe_next(next), "first": True}
     )
-    set_session_cookie(request, response, result.token, app.settings)
+    set_session_cookie(request, response, result.token, work.settings)
     return response
 
 
 @router.post("/logout", dependencies=[Depends(SIGN_OUT)])
-def logout(request: Request, session: DbSession) -> Response:
+def logout(request: Request, work: DbWork) -> Response:
     """End the session and return to the sign-in page."""
-    end_session(session, app_state(request).audit_key, request.cookies.get(SESSION_COOKIE), client_of(request))
+    end_session(work, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-def _account_page(request: Request, session: DbSession, state: SessionState, **extra: object) -> Response:
-    settings = app_state(request).settings
+def _account_page(request: Request, work: Work, state: SessionState, **extra: object) -> Response:
+    session, settings = work.session, work.settings
     user = session.get(User, state.principal.user_id)
     assert user is not None
     context = {
@@ -206,61 +195,53 @@ def _account_page(request: Request, session: DbSession, state: SessionState, **e
 
 
 @router.get("/account")
-def account_page(request: Request, session: DbSession, state: Signed) -> Response:
+def account_page(request: Request, state: Signed, work: DbWork) -> Response:
     """Your profile, training, MFA, password and API tokens."""
-    return _account_page(request, session, state)
+    return _account_page(request, work, state)
 
 
 @router.post("/account/password")
 def account_password(
     request: Request,
-    session: DbSession,
     state: Signed,
+    work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
     current_password: Annotated[str, Form(max_length=1024)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
     """Change your password; your other sessions end."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
         lifecycle.change_password(
-            session,
-            app.settings,
-            app.audit_key,
-            Actor.of(state.principal, client_of(request)),
+            work,
             state.principal.user_id,
             current=current_password,
             new=new_password,
             keep_session_id=state.session_id,
         )
     except lifecycle.AccountError as exc:
-        return _account_page(request, session, state, error=str(exc))
-    return _account_page(request, session, state, message="Password changed. Your other sessions were ended.")
+        return _account_page(request, work, state, error=str(exc))
+    return _account_page(request, work, state, message="Password changed. Your other sessions were ended.")
 
 
 @router.post("/account/recovery-codes")
 def account_recovery_codes(
-    request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
+    request: Request, state: Signed, work: DbWork, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """New recovery codes (the old ones stop working), shown once."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
-    actor = Actor.of(state.principal, client_of(request))
     try:
-        codes = lifecycle.regenerate_recovery_codes(
-            session, app.settings, app.audit_key, actor, state.principal.user_id
-        )
+        codes = lifecycle.regenerate_recovery_codes(work, state.principal.user_id)
     except lifecycle.AccountError as exc:
-        return _account_page(request, session, state, error=str(exc))
+        return _account_page(request, work, state, error=str(exc))
     return render(request, "recovery_codes.html", {"codes": codes, "next": "/account", "first": False})
 
 
 @router.post("/account/tokens")
 def account_token_create(
     request: Request,
-    session: DbSession,
     state: Signed,
+    work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
     name: Annotated[str, Form(max_length=80)] = "",
     scopes: Annotated[list[str] | None, Form()] = None,
@@ -268,32 +249,23 @@ def account_token_create(
 ) -> Response:
     """Create a personal API token; it is shown on this page only."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
         _token, raw = create_token(
-            session,
-            app.settings,
-            app.audit_key,
-            state.principal,
-            Actor.of(state.principal, client_of(request)),
-            name=name,
-            scopes=scopes or [],
-            expires_in_days=expires_in_days,
+            work, state.principal, name=name, scopes=scopes or [], expires_in_days=expires_in_days
         )
     except TokenError as exc:
-        return _account_page(request, session, state, error=str(exc))
-    return _account_page(request, session, state, new_token=raw)
+        return _account_page(request, work, state, error=str(exc))
+    return _account_page(request, work, state, new_token=raw)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def account_token_revoke(
-    token_id: RowId, request: Request, session: DbSession, state: Signed, csrf_token: Annotated[str, Form()] = ""
+    token_id: RowId, request: Request, state: Signed, work: DbWork, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """Revoke one of your tokens."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
-        revoke_token(session, app.audit_key, state.principal, Actor.of(state.principal, client_of(request)), token_id)
+        revoke_token(work, state.principal, token_id)
     except TokenError as exc:
-        return _account_page(request, session, state, error=str(exc))
-    return _account_page(request, session, state, message="Token revoked.")
+        return _account_page(request, work, state, error=str(exc))
+    return _account_page(request, work, state, message="Token revoked.")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from platekeeper.access.training import required_courses
 from platekeeper.audit.events import AccessPolicyChanged
-from platekeeper.audit.service import Actor, AuditFilter, list_events, record_event
+from platekeeper.audit.service import Actor, AuditFilter, list_events
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 
 __all__ = ["enforced_policy", "record_policy_changes"]
@@ -43,13 +42,14 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def record_policy_changes(session: Session, settings: Settings, key: bytes) -> dict[str, Any]:
-    """Record the enforced roles if they differ from the last recorded ones; return the changes (empty if none)."""
-    current = enforced_policy(settings)
-    last = list_events(session, AuditFilter(action="access.policy_changed"), offset=0, limit=1)
+def record_policy_changes(work: Work) -> dict[str, Any]:
+    """Record the enforced roles if they differ from the last recorded ones; return the changes (empty if none).
+    The system records them (``system:start-up``), whoever runs the work."""
+    current = enforced_policy(work.settings)
+    last = list_events(work.session, AuditFilter(action="access.policy_changed"), offset=0, limit=1)
     before = last[0].details.get("policy", {}) if last else {}
     changes = _diff(before, current)
     if changes:
         changed = AccessPolicyChanged(changes=changes, policy=dict(current), first=not last)
-        record_event(session, key, changed, Actor.system("start-up"))
+        work.as_(Actor.system("start-up")).record(changed)
     return changes

@@ -13,7 +13,7 @@ from platekeeper.access.lifecycle import last_activity
 from platekeeper.access.models import AccountReview, User
 from platekeeper.access.training import add_months, training_status
 from platekeeper.audit.events import UsersReviewSignedOff, UsersReviewViewed
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
@@ -92,10 +92,10 @@ def account_review(session: Session, settings: Settings) -> list[ReviewRow]:
     return rows
 
 
-def view_account_review(session: Session, settings: Settings, key: bytes, actor: Actor) -> list[ReviewRow]:
+def view_account_review(work: Work) -> list[ReviewRow]:
     """The account review as it stands now, for a reviewer; viewing it is audited (``users.review_viewed``)."""
-    rows = account_review(session, settings)
-    record_event(session, key, UsersReviewViewed(accounts=len(rows)), actor)
+    rows = account_review(work.session, work.settings)
+    work.record(UsersReviewViewed(accounts=len(rows)))
     return rows
 
 
@@ -111,16 +111,16 @@ def review_summary(session: Session, settings: Settings, now: datetime | None = 
     return ReviewSummary(last=last, due=due, overdue=due <= now)
 
 
-def sign_off_review(session: Session, settings: Settings, key: bytes, actor: Actor, note: str) -> AccountReview:
+def sign_off_review(work: Work, note: str) -> AccountReview:
     """The reviewer signs off the review as it stands now; the snapshot and the note are kept and audited."""
-    note = note.strip()
+    note, reviewer = note.strip(), work.actor.username
     if len(note) < NOTE_MIN:
         raise ReviewError(f"note: write at least {NOTE_MIN} characters: what was checked and what was changed")
-    if actor.username is None:
+    if reviewer is None:
         raise ReviewError("reviewer: a review is signed off by a person, not by the system")
-    rows = [asdict(r) for r in account_review(session, settings)]
-    review = AccountReview(signed_off_by=actor.username, signed_off_at=utcnow(), note=note[:4000], accounts=rows)
-    session.add(review)
-    session.flush()
-    record_event(session, key, UsersReviewSignedOff(review_id=review.id, accounts=len(rows)), actor)
+    rows = [asdict(r) for r in account_review(work.session, work.settings)]
+    review = AccountReview(signed_off_by=reviewer, signed_off_at=utcnow(), note=note[:4000], accounts=rows)
+    work.session.add(review)
+    work.session.flush()
+    work.record(UsersReviewSignedOff(review_id=review.id, accounts=len(rows)))
     return review

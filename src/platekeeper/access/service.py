@@ -21,7 +21,8 @@ from platekeeper.access.passwords import PasswordRejected, check_new_password, g
 from platekeeper.access.principal import Principal
 from platekeeper.access.training import training_gaps, training_status
 from platekeeper.audit.events import SignOut, UserBootstrapped, UserCreated
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.permissions import PLATE_DATA_PERMISSIONS
@@ -29,6 +30,7 @@ from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "SIGN_IN_FAILED",
+    "NewAccount",
     "SessionState",
     "UserError",
     "create_user",
@@ -103,20 +105,19 @@ def _validate_new_user(session: Session, settings: Settings, username: str, role
         raise UserError(f"username: {username!r} already exists")
 
 
-def create_user(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    role: str,
-    password: str,
-    organization: str | None = None,
-    bootstrap: bool = False,
-    approved_by: str | None = None,
-) -> User:
+@dataclass(frozen=True)
+class NewAccount:
+    """What an account request states: the username, the person's name, the role and the first password; the
+    organization defaults to the agency's (``agency.organization``)."""
+
+    username: str
+    display_name: str
+    role: str
+    password: str
+    organization: str | None = None
+
+
+def create_user(work: Work, account: NewAccount, *, bootstrap: bool = False, approved_by: str | None = None) -> User:
     """Create an account with an argon2id password hash, and audit it.
 
     The account is ``requested`` and cannot sign in until someone other than the requester approves it
@@ -124,16 +125,17 @@ def create_user(
     ``approved_by`` to create an account that is active at once; that approval is in the audit event. The first
     administrator, created at first start, passes ``bootstrap`` and is audited as ``users.bootstrap``.
     """
-    username = username.strip().lower()
-    _validate_new_user(session, settings, username, role, password)
+    session, settings, actor = work.session, work.settings, work.actor
+    username, role = account.username.strip().lower(), account.role
+    _validate_new_user(session, settings, username, role, account.password)
     now = utcnow()
     status = "active" if approved_by else "requested"
     user = User(
         username=username,
-        display_name=" ".join(display_name.split()) or username,
-        organization=organization or settings.agency.organization,
+        display_name=" ".join(account.display_name.split()) or username,
+        organization=account.organization or settings.agency.organization,
         role=role,
-        password_hash=hash_password(password, settings.access.password_hash),
+        password_hash=hash_password(account.password, settings.access.password_hash),
         active=status == "active",
         status=status,
         status_changed_at=now,
@@ -154,7 +156,7 @@ def create_user(
         status=status,
         approved_by=approved_by or None,
     )
-    record_event(session, key, created, actor)
+    work.record(created)
     return user
 
 
@@ -166,23 +168,14 @@ def list_users(session: Session, status: str | None = None) -> list[User]:
     return list(session.scalars(query))
 
 
-def ensure_initial_admin(session: Session, settings: Settings, key: bytes) -> tuple[str, str] | None:
-    """At first start (no users at all) create the administrator; return (username, password) once, else None."""
-    if session.scalar(select(func.count(User.id))):
+def ensure_initial_admin(work: Work) -> tuple[str, str] | None:
+    """At first start (no users at all) create the administrator; return (username, password) once, else None.
+    The system creates it, whoever runs the work (audited as ``system:first-start``)."""
+    if work.session.scalar(select(func.count(User.id))):
         return None
     password = generate_password()
-    create_user(
-        session,
-        settings,
-        key,
-        Actor.system("first-start"),
-        username="admin",
-        display_name="ALPR administrator",
-        role=settings.access.bootstrap_role,
-        password=password,
-        bootstrap=True,
-        approved_by="system:first-start",
-    )
+    admin = NewAccount("admin", "ALPR administrator", work.settings.access.bootstrap_role, password)
+    create_user(work.as_(Actor.system("first-start")), admin, bootstrap=True, approved_by="system:first-start")
     return "admin", password
 
 
@@ -272,17 +265,18 @@ def remember_access_context(session: Session, session_id: int, context: dict[str
     )
 
 
-def end_session(session: Session, key: bytes, token: str | None, client: str | None) -> bool:
-    """Sign out: end the session for this token and audit it. Returns whether a live session was ended."""
+def end_session(work: Work, token: str | None) -> bool:
+    """Sign out: end the session for this token and audit it (as its user, from the work's client). Returns
+    whether a live session was ended."""
     if not token:
         return False
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    row = work.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
     if row is None or row.ended_at is not None:
         return False
     row.ended_at = utcnow()
-    user = session.get(User, row.user_id)
+    user = work.session.get(User, row.user_id)
     if user is not None and row.stage == "active":
-        record_event(session, key, SignOut(), Actor.of(user, client))
+        work.by(user).record(SignOut())
     return True
 
 

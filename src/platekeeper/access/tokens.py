@@ -20,7 +20,7 @@ from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState, principal_for, token_hash
 from platekeeper.access.training import training_gaps, training_status
 from platekeeper.audit.events import TokenCreated, TokenRevoked
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
@@ -56,20 +56,12 @@ def _check_request(settings: Settings, principal: Principal, name: str, scopes: 
 
 
 def create_token(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    principal: Principal,
-    actor: Actor,
-    *,
-    name: str,
-    scopes: list[str],
-    expires_in_days: int | None = None,
+    work: Work, principal: Principal, *, name: str, scopes: list[str], expires_in_days: int | None = None
 ) -> tuple[ApiToken, str]:
     """Issue a token for the signed-in user; return the row and the token itself (shown once)."""
     name = " ".join(name.split())
     scopes = sorted(set(scopes))
-    days = _check_request(settings, principal, name, scopes, expires_in_days)
+    days = _check_request(work.settings, principal, name, scopes, expires_in_days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
@@ -81,10 +73,10 @@ def create_token(
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
-    session.add(token)
-    session.flush()
+    work.session.add(token)
+    work.session.flush()
     created = TokenCreated(token_id=token.id, name=name, scopes=scopes, expires_at=token.expires_at.isoformat())
-    record_event(session, key, created, actor)
+    work.record(created)
     return token, raw
 
 
@@ -94,18 +86,18 @@ def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
     return list(session.scalars(query))
 
 
-def revoke_token(session: Session, key: bytes, principal: Principal, actor: Actor, token_id: int) -> ApiToken:
+def revoke_token(work: Work, principal: Principal, token_id: int) -> ApiToken:
     """Revoke one of the signed-in user's own tokens; it stops working at once."""
-    token = session.get(ApiToken, token_id)
+    token = work.session.get(ApiToken, token_id)
     if token is None or token.user_id != principal.user_id:
         raise TokenError(f"token: you have no token with id {token_id}", 404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record_event(session, key, TokenRevoked(token_id=token.id, name=token.name), actor)
+        work.record(TokenRevoked(token_id=token.id, name=token.name))
     return token
 
 
-def resolve_token(session: Session, settings: Settings, key: bytes, raw: str | None) -> SessionState | None:
+def resolve_token(work: Work, raw: str | None) -> SessionState | None:
     """The session state for a valid, unexpired, unrevoked token of an active account; None otherwise.
 
     An account unused past the inactivity limit is suspended here too (a token does not keep a dormant account),
@@ -113,12 +105,13 @@ def resolve_token(session: Session, settings: Settings, key: bytes, raw: str | N
     """
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
+    session, settings = work.session, work.settings
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(raw)))
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = session.get(User, token.user_id)
-    if user is not None and suspend_if_inactive(session, settings, key, user, now):
+    if user is not None and suspend_if_inactive(work, user, now):
         session.commit()  # the request is refused (and rolled back); the suspension, its event and the ended
         return None  # sessions must stay
     if user is None or user.status != "active":

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.models import TrainingRecord, User
 from platekeeper.access.principal import Principal, TrainingRequired
 from platekeeper.audit.events import TrainingRecordAdded, TrainingRecordVoided, TrainingRefused
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import CourseConfig, Settings
 from platekeeper.db import utcnow
 
@@ -146,23 +146,15 @@ def _validate(settings: Settings, course: str, completed_on: date, instructor: s
 
 
 def add_training_record(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
-    user_id: int,
-    *,
-    course: str,
-    completed_on: date,
-    instructor: str,
-    evidence: str,
+    work: Work, user_id: int, *, course: str, completed_on: date, instructor: str, evidence: str
 ) -> TrainingRecord:
     """Record a completed course for a user, and audit it."""
+    session, actor = work.session, work.actor
     user = session.get(User, user_id)
     if user is None:
         raise TrainingError(f"user: no account with id {user_id}")
     instructor, evidence = " ".join(instructor.split()), evidence.strip()
-    _validate(settings, course, completed_on, instructor, evidence)
+    _validate(work.settings, course, completed_on, instructor, evidence)
     record = TrainingRecord(
         user_id=user.id,
         course=course,
@@ -181,24 +173,23 @@ def add_training_record(
         instructor=instructor,
         record_id=record.id,
     )
-    record_event(session, key, added, actor)
+    work.record(added)
     return record
 
 
-def void_training_record(
-    session: Session, key: bytes, actor: Actor, record_id: int, reason: str, *, user_id: int | None = None
-) -> TrainingRecord:
+def void_training_record(work: Work, record_id: int, reason: str, *, user_id: int | None = None) -> TrainingRecord:
     """Void a record entered in error (it stays on file, marked void), and audit it."""
+    session = work.session
     record = session.get(TrainingRecord, record_id)
     if record is None or record.voided_at is not None or (user_id is not None and record.user_id != user_id):
         raise TrainingError(f"record: no valid training record with id {record_id}")
     reason = " ".join(reason.split())
     if len(reason) < 5:
         raise TrainingError("reason: say why the record is void (at least 5 characters)")
-    record.voided_at, record.voided_by, record.void_reason = utcnow(), actor.username or "system", reason[:200]
+    record.voided_at, record.voided_by, record.void_reason = utcnow(), work.actor.username or "system", reason[:200]
     user = session.get(User, record.user_id)
     voided = TrainingRecordVoided(username=user.username if user else None, course=record.course, record_id=record.id)
-    record_event(session, key, voided, actor)
+    work.record(voided)
     return record
 
 
@@ -216,10 +207,8 @@ def expiring_training(
     return found
 
 
-def record_training_refusal(
-    session: Session, key: bytes, principal: Principal, refusal: TrainingRequired, client: str | None
-) -> None:
-    """Audit a refused access to plate data for missing or expired training, naming the courses."""
-    actor = Actor(username=principal.username, organization=principal.organization, role=principal.role, client=client)
+def record_training_refusal(work: Work, principal: Principal, refusal: TrainingRequired) -> None:
+    """Audit a refused access to plate data for missing or expired training, naming the courses, under the
+    refused principal (from the work's client)."""
     refused = TrainingRefused(attempted=refusal.permission, courses=list(refusal.gaps))
-    record_event(session, key, refused, actor, outcome="denied")
+    work.by(principal).record(refused, outcome="denied")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.recheck import access_ended
 from platekeeper.access.service import SessionState
+from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service import (
     AlertNotFound,
     AlertStepRefused,
@@ -30,31 +32,22 @@ from platekeeper.alerts.service import (
     record_visual_check,
 )
 from platekeeper.alerts.stream import sse_events
+from platekeeper.audit.work import Work
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
+from platekeeper.web.deps import DbWork, RowId, app_state, requires
 
 __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+Verify = Annotated[SessionState, Depends(requires("alerts.verify"))]
 
 
 @router.get("/alerts")
-def api_list_alerts(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
-) -> dict[str, Any]:
+def api_list_alerts(state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork) -> dict[str, Any]:
     """The newest alerts (as on the live dashboard); audited."""
-    app = app_state(request)
-    alerts = list_alerts(
-        session,
-        app.settings,
-        app.audit_key,
-        state.principal,
-        limit=app.settings.alerts.dashboard_size,
-        client=client_of(request),
-    )
-    return {"alerts": alerts}
+    return {"alerts": list_alerts(work, state.principal, limit=work.settings.alerts.dashboard_size)}
 
 
 _ALERT_ID = re.compile(r"[0-9]{1,19}")
@@ -89,8 +82,8 @@ def _resume_after(after: str | None, last_event_id: str, latest: int) -> tuple[i
 )
 def api_alert_stream(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
     after: Annotated[
         str | None, Query(description="The newest alert id the dashboard shows: the alerts above it come first")
     ] = None,
@@ -106,11 +99,11 @@ def api_alert_stream(
     """
     if "text/event-stream" not in request.headers.get("accept", ""):
         return JSONResponse({"detail": "this stream needs Accept: text/event-stream (use EventSource)"}, 406)
-    app = app_state(request)
+    app, session = app_state(request), work.session
     cursor, problem = _resume_after(after, request.headers.get("last-event-id", ""), latest_alert_id(session))
     if problem:
         return JSONResponse({"detail": problem}, 400)
-    record_stream_opened(session, app.settings, app.audit_key, state.principal, cursor, client_of(request))
+    record_stream_opened(work, state.principal, cursor)
     session.commit()  # the stream outlives the request's transaction; never hold it (SQLite's write lock) open
     runtime = app.services.alerting
     broker = runtime.broker
@@ -144,11 +137,10 @@ def api_alert_stream(
 
 @router.get("/alerts/figures")
 def api_alert_figures(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.figures"))]
+    state: Annotated[SessionState, Depends(requires("alerts.figures"))], work: DbWork
 ) -> dict[str, Any]:
     """Misread rate per camera (from dispositions) and hits per list; aggregates only."""
-    app = app_state(request)
-    return alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
+    return alert_figures(work, state.principal)
 
 
 @router.get(
@@ -158,22 +150,17 @@ def api_alert_figures(
 def api_get_alert(
     alert_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
 ) -> Response:
     """One alert with its hotlist entry, the read's OCR candidates and image links. Needs a stated purpose."""
-    ctx = require_access_context(
-        request, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id}
-    )
-    app = app_state(request)
+    ctx = require_access_context(work, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id})
     try:
-        detail = get_alert_detail(
-            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
-        )
+        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     read = detail.read.read
-    choices = disposition_choices(detail.alert, app.settings.alerts)
+    choices = disposition_choices(detail.alert, work.settings.alerts)
     return JSONResponse(
         {
             **detail.json,
@@ -226,111 +213,47 @@ class DispositionIn(BaseModel):
     notes: str = Field("", max_length=2000)
 
 
-def _step(request: Request, session: DbSession, run: Any) -> Response:
-    app = app_state(request)
+def _step(work: Work, run: Callable[[], Alert]) -> Response:
     try:
-        alert = run(app)
+        alert = run()
     except AlertNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     except AlertStepRefused as exc:  # returned, not raised, so the audited refusal commits
         return JSONResponse({"detail": str(exc)}, status_code=409)
-    return JSONResponse({**alert_json(alert, app.settings), "verification": _steps_json(alert)})
+    return JSONResponse({**alert_json(alert, work.settings), "verification": _steps_json(alert)})
 
 
 @router.post(
     "/alerts/{alert_id}/acknowledge",
     responses={404: {"description": "No such alert"}, 409: {"description": "Out of order"}},
 )
-def api_acknowledge(
-    alert_id: RowId,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
-) -> Response:
+def api_acknowledge(alert_id: RowId, state: Verify, work: DbWork) -> Response:
     """Step 1 -> 2: acknowledge a new alert."""
-    return _step(
-        request,
-        session,
-        lambda app: acknowledge(session, app.audit_key, state.principal, alert_id, client=client_of(request)),
-    )
+    return _step(work, lambda: acknowledge(work, state.principal, alert_id))
 
 
 @router.post(
     "/alerts/{alert_id}/visual-check",
     responses={404: {"description": "No such alert"}, 409: {"description": "Out of order or not attested"}},
 )
-def api_visual_check(
-    alert_id: RowId,
-    body: VisualIn,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
-) -> Response:
+def api_visual_check(alert_id: RowId, body: VisualIn, state: Verify, work: DbWork) -> Response:
     """Step 3: attest the visual check (match, or misread / wrong state / vehicle differs)."""
-    return _step(
-        request,
-        session,
-        lambda app: record_visual_check(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            **body.model_dump(),
-            client=client_of(request),
-        ),
-    )
+    return _step(work, lambda: record_visual_check(work, state.principal, alert_id, **body.model_dump()))
 
 
 @router.post(
     "/alerts/{alert_id}/clets",
     responses={404: {"description": "No such alert"}, 409: {"description": "Out of order or bad reference"}},
 )
-def api_clets(
-    alert_id: RowId,
-    body: CletsIn,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
-) -> Response:
+def api_clets(alert_id: RowId, body: CletsIn, state: Verify, work: DbWork) -> Response:
     """Step 4: record the CLETS confirmation (result and reference number)."""
-    return _step(
-        request,
-        session,
-        lambda app: record_clets(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            **body.model_dump(),
-            client=client_of(request),
-        ),
-    )
+    return _step(work, lambda: record_clets(work, state.principal, alert_id, **body.model_dump()))
 
 
 @router.post(
     "/alerts/{alert_id}/disposition",
     responses={404: {"description": "No such alert"}, 409: {"description": "Refused (e.g. enforcement unchecked)"}},
 )
-def api_disposition(
-    alert_id: RowId,
-    body: DispositionIn,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("alerts.verify"))],
-) -> Response:
+def api_disposition(alert_id: RowId, body: DispositionIn, state: Verify, work: DbWork) -> Response:
     """Step 5: close the alert. Enforcement is refused without a visual match and a CLETS confirmation (462.8)."""
-    return _step(
-        request,
-        session,
-        lambda app: dispose(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            **body.model_dump(),
-            client=client_of(request),
-        ),
-    )
+    return _step(work, lambda: dispose(work, state.principal, alert_id, **body.model_dump()))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from platekeeper.alerts.service import store_alerts
 from platekeeper.alerts.stream import AlertBroker, publish_after_commit
 from platekeeper.audit.events import HotlistHistoricalSearch
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.service import ImportOutcome
@@ -75,8 +76,9 @@ def search_history_for_import(
             connection, settings, targets, limit=settings.matching.historical_alert_limit, progress=progress
         )
     with database.session() as session:
+        work = Work(session, settings, key, actor)
         found = [(hit.read, hit.match) for hit in scan.hits]
-        messages = store_alerts(session, settings, key, actor, found, historical=True)
+        messages = store_alerts(work, found, historical=True)
         searched = HotlistHistoricalSearch(
             hotlist_id=outcome.hotlist_id,
             file=file_name,
@@ -85,7 +87,7 @@ def search_history_for_import(
             **scan.describe(),
             alerts=len(messages),
         )
-        record_event(session, key, searched, actor, purpose=settings.hotlists.historical_search_purpose)
+        work.record(searched, purpose=settings.hotlists.historical_search_purpose)
         if broker is not None:
             publish_after_commit(session, broker, messages)
     return HistoricalOutcome(new_plates=len(outcome.new_plates), scan=scan, alerts=len(messages))

@@ -23,11 +23,12 @@ from platekeeper.alerts.service import (
     record_clets,
     record_visual_check,
 )
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["char_diff", "router"]
 
@@ -53,42 +54,29 @@ def char_diff(read: str, entry: str, confusables: Confusables) -> tuple[list[tup
 
 @router.get("/alerts")
 def alerts_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.view"))]
+    request: Request, state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork
 ) -> Response:
     """The live alert dashboard: newest alerts, stale-list warnings; new alerts arrive over Server-Sent Events."""
-    app = app_state(request)
-    alerts = list_alerts(
-        session,
-        app.settings,
-        app.audit_key,
-        state.principal,
-        limit=app.settings.alerts.dashboard_size,
-        client=client_of(request),
-    )
-    stale = [h for h in list_hotlists(session, app.settings, utcnow()) if h.stale]
+    alerts = list_alerts(work, state.principal, limit=work.settings.alerts.dashboard_size)
+    stale = [h for h in list_hotlists(work.session, work.settings, utcnow()) if h.stale]
     newest = max((int(a["id"]) for a in alerts), default=0)  # the stream sends what was raised after this render
     return render(request, "alerts.html", {"alerts": alerts, "stale": stale, "newest": newest})
 
 
 @router.get("/alerts/figures")
 def alert_figures_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("alerts.figures"))]
+    request: Request, state: Annotated[SessionState, Depends(requires("alerts.figures"))], work: DbWork
 ) -> Response:
     """Misread rate per camera and hits per list (aggregates, used by the audits)."""
-    app = app_state(request)
-    figures = alert_figures(session, app.settings, app.audit_key, state.principal, client=client_of(request))
+    figures = alert_figures(work, state.principal)
     return render(request, "alert_figures.html", {"figures": figures})
 
 
-def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[str, Any]:
-    app = app_state(request)
+def _detail_context(settings: Settings, detail: Any, refused: str | None) -> dict[str, Any]:
     alert, read = detail.alert, detail.read.read
-    left, right = char_diff(
-        alert.matched_text, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
-    )
-    shown_left = char_diff(
-        read.plate, alert.entry.get("plate", ""), Confusables(app.settings.matching.confusable_pairs)
-    )[0]
+    confusables = Confusables(settings.matching.confusable_pairs)
+    left, right = char_diff(alert.matched_text, alert.entry.get("plate", ""), confusables)
+    shown_left = char_diff(read.plate, alert.entry.get("plate", ""), confusables)[0]
     return {
         "a": detail.json,
         "alert": alert,
@@ -97,8 +85,8 @@ def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[
         "read_chars": shown_left if alert.matched_via == "best" else left,
         "entry_chars": right,
         "candidates": sorted(read.candidates or [], key=lambda c: -float(c.get("confidence") or 0)),
-        "choices": disposition_choices(alert, app.settings.alerts),
-        "config": app.settings.alerts,
+        "choices": disposition_choices(alert, settings.alerts),
+        "config": settings.alerts,
         "visual_match": VISUAL_MATCH,
         "refused": refused,
     }
@@ -108,13 +96,13 @@ def _detail_context(request: Request, detail: Any, refused: str | None) -> dict[
 def alert_page(
     alert_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
 ) -> Response:
     """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps."""
     stated = stated_context(request, fallback=state.access_context)
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "alerts.view",
@@ -123,15 +111,12 @@ def alert_page(
             request, "alert_context.html", {"alert_id": alert_id, "form": stated.as_dict(), "problems": problems}, 400
         ),
     )
-    app = app_state(request)
     try:
-        detail = get_alert_detail(
-            session, app.settings, app.audit_key, ctx, alert_id, app.image_store, client=client_of(request)
-        )
+        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(session, state.session_id, ctx.as_dict())
-    context = _detail_context(request, detail, request.query_params.get("refused"))
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    context = _detail_context(work.settings, detail, request.query_params.get("refused"))
     return render(request, "alert.html", {**context, "context": ctx})
 
 
@@ -150,96 +135,54 @@ Csrf = Annotated[str, Form()]
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def alert_acknowledge(
-    alert_id: RowId, request: Request, session: DbSession, state: Verify, csrf_token: Csrf = ""
-) -> Response:
+def alert_acknowledge(alert_id: RowId, state: Verify, work: DbWork, csrf_token: Csrf = "") -> Response:
     """Acknowledge the alert."""
     check_csrf(state, csrf_token)
-    key = app_state(request).audit_key
-    return _after_step(
-        alert_id, lambda: acknowledge(session, key, state.principal, alert_id, client=client_of(request))
-    )
+    return _after_step(alert_id, lambda: acknowledge(work, state.principal, alert_id))
 
 
 @router.post("/alerts/{alert_id}/visual-check")
 def alert_visual_check(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     result: Annotated[str, Form(max_length=40)] = "",
     attested: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Record the visual check."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     return _after_step(
         alert_id,
-        lambda: record_visual_check(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            result=result,
-            attested=attested == "yes",
-            client=client_of(request),
-        ),
+        lambda: record_visual_check(work, state.principal, alert_id, result=result, attested=attested == "yes"),
     )
 
 
 @router.post("/alerts/{alert_id}/clets")
 def alert_clets(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     result: Annotated[str, Form(max_length=40)] = "",
     reference: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Record the CLETS confirmation."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     return _after_step(
-        alert_id,
-        lambda: record_clets(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            result=result,
-            reference=reference,
-            client=client_of(request),
-        ),
+        alert_id, lambda: record_clets(work, state.principal, alert_id, result=result, reference=reference)
     )
 
 
 @router.post("/alerts/{alert_id}/disposition")
 def alert_disposition(
     alert_id: RowId,
-    request: Request,
-    session: DbSession,
     state: Verify,
+    work: DbWork,
     csrf_token: Csrf = "",
     disposition: Annotated[str, Form(max_length=40)] = "",
     notes: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Close the alert with a disposition (enforcement refused without both checks)."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
-    return _after_step(
-        alert_id,
-        lambda: dispose(
-            session,
-            app.settings.alerts,
-            app.audit_key,
-            state.principal,
-            alert_id,
-            disposition=disposition,
-            notes=notes,
-            client=client_of(request),
-        ),
-    )
+    return _after_step(alert_id, lambda: dispose(work, state.principal, alert_id, disposition=disposition, notes=notes))

@@ -16,6 +16,7 @@ from platekeeper.alerts.historical import search_history_for_import
 from platekeeper.alerts.service import alerts_after, latest_alert_id, missed_alerts, raise_alerts
 from platekeeper.alerts.stream import AlertBroker, Replay, publish_after_commit
 from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.runtime import HotlistMatcher
@@ -79,13 +80,14 @@ class AlertRuntime:
         if not read_ids:
             return
         index = self.matcher.current(session)
-        messages = raise_alerts(session, settings, self.audit_key, index, read_ids)
+        messages = raise_alerts(Work(session, settings, self.audit_key, Actor.system("ingest")), index, read_ids)
         publish_after_commit(session, self.broker, messages)
 
-    def after_import(self, session: Session, actor: Actor, outcome: ImportOutcome, file_name: str) -> None:
-        """A hotlist import's hook: reload the matcher once it commits, then search past reads for its new plates."""
-        self.matcher.reload_after_commit(session)
-        self.search_history_after_commit(session, actor, outcome, file_name)
+    def after_import(self, work: Work, outcome: ImportOutcome, file_name: str) -> None:
+        """A hotlist import's hook: reload the matcher once it commits, then search past reads for its new plates
+        (audited as whoever imported)."""
+        self.matcher.reload_after_commit(work.session)
+        self.search_history_after_commit(work.session, work.actor, outcome, file_name)
 
     def search_history(self, actor: Actor, outcome: ImportOutcome, file_name: str) -> str:
         """Search past reads for an import's new plates now, the alerts pushed to the dashboards; say what it found."""

@@ -41,6 +41,7 @@ __all__ = [
     "AuditFilter",
     "AuditPage",
     "ChainVerification",
+    "Identity",
     "InvalidAuditEvent",
     "UnknownAuditAction",
     "chain_head",

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from platekeeper.access.service import SessionState
-from platekeeper.audit.service import Actor
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import CameraError, camera_state, create_camera, list_cameras
 from platekeeper.config import CamerasConfig
 from platekeeper.db import json_fields, utcnow
-from platekeeper.web.deps import DbSession, app_state, client_of, requires
+from platekeeper.web.deps import DbSession, DbWork, app_state, requires
 
 __all__ = ["camera_json", "router"]
 
@@ -49,17 +48,11 @@ def api_list_cameras(
 
 @router.post("/cameras", status_code=201)
 def api_create_camera(
-    body: CameraIn,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+    body: CameraIn, state: Annotated[SessionState, Depends(requires("cameras.manage"))], work: DbWork
 ) -> dict[str, Any]:
     """Register a camera. The answer holds its API key, which is shown this once only."""
-    app = app_state(request)
     try:
-        camera, api_key = create_camera(
-            session, app.audit_key, Actor.of(state.principal, client_of(request)), **body.model_dump()
-        )
+        camera, api_key = create_camera(work, **body.model_dump())
     except CameraError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {**camera_json(camera, app.settings.cameras), "api_key": api_key}
+    return {**camera_json(camera, work.settings.cameras), "api_key": api_key}

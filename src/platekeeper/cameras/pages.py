@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
+from sqlalchemy.orm import Session
 
 from platekeeper.access.service import SessionState
-from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import (
     CameraError,
     camera_state,
@@ -17,14 +17,15 @@ from platekeeper.cameras.service import (
     rotate_camera_key,
 )
 from platekeeper.db import utcnow
-from platekeeper.web.deps import DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+Manage = Annotated[SessionState, Depends(requires("cameras.manage"))]
 
 
-def _page(request: Request, session: DbSession, status: int = 200, **extra: object) -> Response:
+def _page(request: Request, session: Session, status: int = 200, **extra: object) -> Response:
     config, now = app_state(request).settings.cameras, utcnow()
     cameras = [(c, camera_state(c, config, now)) for c in list_cameras(session)]
     context = {"cameras": cameras, "config": config, "error": None, "new_key": None, "form": {}, **extra}
@@ -42,8 +43,8 @@ def cameras_page(
 @router.post("/cameras")
 def cameras_create(
     request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
+    state: Manage,
+    work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
     name: Annotated[str, Form(max_length=80)] = "",
     kind: Annotated[str, Form(max_length=16)] = "",
@@ -51,53 +52,36 @@ def cameras_create(
 ) -> Response:
     """Register a camera and show its API key once."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
-        camera, key = create_camera(
-            session,
-            app.audit_key,
-            Actor.of(state.principal, client_of(request)),
-            name=name,
-            kind=kind,
-            location=location,
-        )
+        camera, key = create_camera(work, name=name, kind=kind, location=location)
     except CameraError as exc:
-        return _page(request, session, 400, error=str(exc), form={"name": name, "kind": kind, "location": location})
-    return _page(request, session, new_key={"camera": camera.name, "key": key})
+        form = {"name": name, "kind": kind, "location": location}
+        return _page(request, work.session, 400, error=str(exc), form=form)
+    return _page(request, work.session, new_key={"camera": camera.name, "key": key})
 
 
 @router.post("/cameras/{camera_id}/rotate-key")
 def cameras_rotate(
-    camera_id: RowId,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
-    csrf_token: Annotated[str, Form()] = "",
+    camera_id: RowId, request: Request, state: Manage, work: DbWork, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """Replace a camera's API key; the old key stops working at once."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
-        key = rotate_camera_key(session, app.audit_key, Actor.of(state.principal, client_of(request)), camera_id)
+        key = rotate_camera_key(work, camera_id)
     except CameraError as exc:
-        return _page(request, session, 404, error=str(exc))
-    cameras = {c.id: c.name for c in list_cameras(session)}
-    return _page(request, session, new_key={"camera": cameras.get(camera_id, str(camera_id)), "key": key})
+        return _page(request, work.session, 404, error=str(exc))
+    cameras = {c.id: c.name for c in list_cameras(work.session)}
+    return _page(request, work.session, new_key={"camera": cameras.get(camera_id, str(camera_id)), "key": key})
 
 
 @router.post("/cameras/{camera_id}/deactivate")
 def cameras_deactivate(
-    camera_id: RowId,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("cameras.manage"))],
-    csrf_token: Annotated[str, Form()] = "",
+    camera_id: RowId, request: Request, state: Manage, work: DbWork, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """Stop accepting uploads from a camera; its reads stay searchable."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
-        deactivate_camera(session, app.audit_key, Actor.of(state.principal, client_of(request)), camera_id)
+        deactivate_camera(work, camera_id)
     except CameraError as exc:
-        return _page(request, session, 404, error=str(exc))
-    return _page(request, session)
+        return _page(request, work.session, 404, error=str(exc))
+    return _page(request, work.session)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.events import CameraCreated, CameraDeactivated, CameraKeyRotated
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.cameras.models import CAMERA_KINDS, Camera
 from platekeeper.config import CamerasConfig
 from platekeeper.db import utcnow
@@ -55,9 +55,7 @@ def _validate(session: Session, name: str, kind: str, latitude: float | None, lo
 
 
 def create_camera(
-    session: Session,
-    key: bytes,
-    actor: Actor,
+    work: Work,
     *,
     name: str,
     kind: str,
@@ -66,7 +64,7 @@ def create_camera(
     longitude: float | None = None,
 ) -> tuple[Camera, str]:
     """Register a camera; return it with its API key, which is never shown again. Audited."""
-    name = name.strip()
+    name, session = name.strip(), work.session
     _validate(session, name, kind, latitude, longitude)
     api_key, prefix, digest = _new_key()
     camera = Camera(
@@ -81,28 +79,27 @@ def create_camera(
     )
     session.add(camera)
     session.flush()
-    record_event(session, key, CameraCreated(camera_id=camera.id, name=name, kind=kind, key_prefix=prefix), actor)
+    work.record(CameraCreated(camera_id=camera.id, name=name, kind=kind, key_prefix=prefix))
     return camera, api_key
 
 
-def rotate_camera_key(session: Session, key: bytes, actor: Actor, camera_id: int) -> str:
+def rotate_camera_key(work: Work, camera_id: int) -> str:
     """Replace a camera's API key (the old one stops working at once); return the new key. Audited."""
-    camera = session.get(Camera, camera_id)
+    camera = work.session.get(Camera, camera_id)
     if camera is None:
         raise CameraError(f"camera: no camera with id {camera_id}")
     api_key, camera.key_prefix, camera.key_hash = _new_key()
-    rotated = CameraKeyRotated(camera_id=camera.id, name=camera.name, key_prefix=camera.key_prefix)
-    record_event(session, key, rotated, actor)
+    work.record(CameraKeyRotated(camera_id=camera.id, name=camera.name, key_prefix=camera.key_prefix))
     return api_key
 
 
-def deactivate_camera(session: Session, key: bytes, actor: Actor, camera_id: int) -> Camera:
+def deactivate_camera(work: Work, camera_id: int) -> Camera:
     """Stop accepting uploads from a camera. Audited."""
-    camera = session.get(Camera, camera_id)
+    camera = work.session.get(Camera, camera_id)
     if camera is None:
         raise CameraError(f"camera: no camera with id {camera_id}")
     camera.active = False
-    record_event(session, key, CameraDeactivated(camera_id=camera.id, name=camera.name), actor)
+    work.record(CameraDeactivated(camera_id=camera.id, name=camera.name))
     return camera
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User
-from platekeeper.access.service import create_user, ensure_initial_admin, generate_password
+from platekeeper.access.service import NewAccount, create_user, ensure_initial_admin, generate_password
 from platekeeper.access.training import add_training_record, required_courses, training_records
 from platekeeper.audit.events import DemoSeeded
 from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import create_camera
 from platekeeper.config import Settings
@@ -53,6 +53,7 @@ REGIONS = {"CALIFORNIA": "us-ca", "NEVADA": "us-nv", "ARIZONA": "us-az", "OREGON
 VEHICLES = 400
 DAYS = 30
 BATCH = 250
+DEMO = Actor.system("demo")  # who the audit log says seeded the demo data
 
 
 def _plate(rng: random.Random, state: str) -> str:
@@ -82,44 +83,31 @@ def _is_empty(database: Database) -> bool:
     return reads == 0 and users <= 1
 
 
-def _seed_people(settings: Settings, database: Database, key: bytes) -> list[tuple[str, str, str]]:
+def _seed_people(work: Work) -> list[tuple[str, str, str]]:
     credentials = []
-    with database.session() as session:
-        admin = ensure_initial_admin(session, settings, key)
-        if admin:
-            credentials.append((admin[0], admin[1], settings.access.bootstrap_role))
-        existing = set(session.scalars(select(User.username)))
-        for username, name, role in DEMO_USERS:
-            if username in existing or role not in settings.access.roles:
-                continue
-            password = generate_password()
-            create_user(
-                session,
-                settings,
-                key,
-                Actor.system("demo"),
-                username=username,
-                display_name=name,
-                role=role,
-                password=password,
-                approved_by="system:demo",
-            )
-            credentials.append((username, password, role))
-        _seed_training(session, settings, key)
+    admin = ensure_initial_admin(work)
+    if admin:
+        credentials.append((admin[0], admin[1], work.settings.access.bootstrap_role))
+    existing = set(work.session.scalars(select(User.username)))
+    for username, name, role in DEMO_USERS:
+        if username in existing or role not in work.settings.access.roles:
+            continue
+        password = generate_password()
+        create_user(work, NewAccount(username, name, role, password), approved_by="system:demo")
+        credentials.append((username, password, role))
+    _seed_training(work)
     return credentials
 
 
-def _seed_training(session: Session, settings: Settings, key: bytes) -> None:
+def _seed_training(work: Work) -> None:
     """Record the required courses for demo accounts (and the first administrator) that have none; audited."""
+    session, settings = work.session, work.settings
     for user in session.scalars(select(User).where(User.status == "active")):
         if training_records(session, user.id):
             continue
         for course in required_courses(settings, user.role):
             add_training_record(
-                session,
-                settings,
-                key,
-                Actor.system("demo"),
+                work,
                 user.id,
                 course=course.code,
                 completed_on=utcnow().astimezone(settings.tz).date() - timedelta(days=7),
@@ -128,25 +116,15 @@ def _seed_training(session: Session, settings: Settings, key: bytes) -> None:
             )
 
 
-def _seed_cameras(database: Database, key: bytes) -> list[Camera]:
-    with database.session() as session:
-        existing = {c.name: c for c in session.scalars(select(Camera))}
-        cameras = []
-        for name, kind, location, lat, lon in DEMO_CAMERAS:
-            if name in existing:
-                cameras.append(existing[name])
-                continue
-            camera, _key = create_camera(
-                session,
-                key,
-                Actor.system("demo"),
-                name=name,
-                kind=kind,
-                location=location,
-                latitude=lat,
-                longitude=lon,
-            )
-            cameras.append(camera)
+def _seed_cameras(work: Work) -> list[Camera]:
+    existing = {c.name: c for c in work.session.scalars(select(Camera))}
+    cameras = []
+    for name, kind, location, lat, lon in DEMO_CAMERAS:
+        if name in existing:
+            cameras.append(existing[name])
+            continue
+        camera, _key = create_camera(work, name=name, kind=kind, location=location, latitude=lat, longitude=lon)
+        cameras.append(camera)
     return cameras
 
 
@@ -181,8 +159,10 @@ def seed_demo(
         console.print("demo: the database already holds data; nothing seeded")
         return
     rng = random.Random(462)  # noqa: S311 - synthetic demo data, not secrets
-    credentials = _seed_people(settings, database, key)
-    cameras = _seed_cameras(database, key)
+    with database.session() as session:
+        credentials = _seed_people(Work(session, settings, key, DEMO))
+    with database.session() as session:
+        cameras = _seed_cameras(Work(session, settings, key, DEMO))
     vehicles = _vehicles(rng)
     store = ImageStore.for_settings(settings)
     with Progress(console=console, transient=True) as progress:

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from platekeeper.access.service import SessionState
-from platekeeper.audit.service import Actor
 from platekeeper.db import json_fields, utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -26,7 +25,7 @@ from platekeeper.hotlists.service import (
     list_hotlists,
 )
 from platekeeper.web.access_params import require_access_context, stated_context
-from platekeeper.web.deps import DbSession, RowId, app_state, client_of, requires
+from platekeeper.web.deps import DbWork, RowId, app_state, requires
 
 __all__ = ["router", "summary_json"]
 
@@ -47,10 +46,10 @@ def _bad(exc: Exception, status: int = 400) -> JSONResponse:
 
 @router.get("/hotlists")
 def api_list_hotlists(
-    session: DbSession, request: Request, state: Annotated[SessionState, Depends(requires("hotlists.view"))]
+    state: Annotated[SessionState, Depends(requires("hotlists.view"))], work: DbWork
 ) -> dict[str, Any]:
     """Every hotlist with its kind, source, load time, cadence, live entry count and staleness (no entries)."""
-    return {"hotlists": [summary_json(h) for h in list_hotlists(session, app_state(request).settings, utcnow())]}
+    return {"hotlists": [summary_json(h) for h in list_hotlists(work.session, work.settings, utcnow())]}
 
 
 class HotlistIn(BaseModel):
@@ -63,17 +62,11 @@ class HotlistIn(BaseModel):
 
 @router.post("/hotlists", status_code=201, responses={400: {"description": "A rule on lists broken"}})
 def api_create_hotlist(
-    body: HotlistIn,
-    request: Request,
-    session: DbSession,
-    state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+    body: HotlistIn, state: Annotated[SessionState, Depends(requires("hotlists.manage"))], work: DbWork
 ) -> Response:
     """Create an empty list. Refused: unknown or refused kinds (e.g. immigration violators), duplicate names."""
-    app = app_state(request)
     try:
-        hotlist = create_hotlist(
-            session, app.settings, app.audit_key, Actor.of(state.principal, client_of(request)), **body.model_dump()
-        )
+        hotlist = create_hotlist(work, **body.model_dump())
     except HotlistError as exc:
         return _bad(exc)
     return JSONResponse({"id": hotlist.id, "name": hotlist.name}, status_code=201)
@@ -90,8 +83,8 @@ def api_create_hotlist(
 async def api_import(
     hotlist_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+    work: DbWork,
     mode: Annotated[Literal["full", "incremental"], Query(description="full replaces the list")] = "full",
     format: Annotated[Literal["csv", "fixed"], Query(description="delimited text or fixed width")] = "csv",
     delimiter: Annotated[str, Query(min_length=1, max_length=2, description="e.g. , ; | or \\t")] = ",",
@@ -108,8 +101,6 @@ async def api_import(
     hits arrive on the dashboards as historical alerts.
     """
     data = await request.body()
-    app = app_state(request)
-    actor = Actor.of(state.principal, client_of(request))
     try:
         spec = ImportSpec(
             format=format,
@@ -118,24 +109,14 @@ async def api_import(
             mapping=parse_mapping(mapping),
             default_kind=default_kind,
         )
-        outcome = import_entries(
-            session,
-            app.settings,
-            app.audit_key,
-            actor,
-            hotlist_id,
-            data,
-            spec,
-            mode=mode,
-            file_name=file_name,
-        )
+        outcome = import_entries(work, hotlist_id, data, spec, mode=mode, file_name=file_name)
     except ImportRejected as exc:
         errors = [{"line": e.line, "message": e.message} for e in exc.errors]
         return JSONResponse({"detail": str(exc), "bad_rows": exc.error_count, "errors": errors}, status_code=422)
     except (HotlistError, ValueError) as exc:
         return _bad(exc)
     for hook in app_state(request).services.after_import:  # the matcher's reload, the historical-hit search
-        hook(session, actor, outcome, file_name)
+        hook(work, outcome, file_name)
     return JSONResponse(outcome.as_dict())
 
 
@@ -161,20 +142,17 @@ def _hit_json(hit: HistoricalHit, camera_names: dict[int, str]) -> dict[str, Any
 def api_list_entries(
     hotlist_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
     plate: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """A page of a list's entries. Plate data: needs a purpose, case number and justification; audited."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
+        work, state.principal, stated_context(request), "hotlists.entries_view", {"hotlist_id": hotlist_id}
     )
-    app = app_state(request)
     try:
-        hotlist, rows, total = list_entries(
-            session, app.settings, app.audit_key, ctx, hotlist_id, plate=plate, page=page, client=client_of(request)
-        )
+        hotlist, rows, total = list_entries(work, ctx, hotlist_id, plate=plate, page=page)
     except HotlistError as exc:
         return _bad(exc, 404)
     return JSONResponse({"hotlist": {"id": hotlist.id, "name": hotlist.name}, "total": total, "entries": rows})
@@ -205,27 +183,18 @@ def api_add_entry(
     hotlist_id: RowId,
     body: EntryIn,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
 ) -> Response:
     """Add an officer entry (expires within 30 days by default) and get the historical hits in past reads."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
+        work, state.principal, stated_context(request), "hotlists.entry_add", {"hotlist_id": hotlist_id}
     )
-    app = app_state(request)
     try:
-        result = add_officer_entry(
-            session,
-            app.settings,
-            app.audit_key,
-            ctx,
-            hotlist_id,
-            EntryInput(**body.model_dump()),
-            client=client_of(request),
-        )
+        result = add_officer_entry(work, ctx, hotlist_id, EntryInput(**body.model_dump()))
     except HotlistError as exc:
         return _bad(exc)
-    app_state(request).services.matcher.reload_after_commit(session)
+    app_state(request).services.matcher.reload_after_commit(work.session)
     return JSONResponse(
         {
             "entry": result.entry,

@@ -52,16 +52,9 @@ def hotlists_create(
 
     rt = runtime()
     try:
-        with rt.database.session() as session:
+        with rt.work() as work:
             hotlist = create_hotlist(
-                session,
-                rt.settings,
-                rt.audit_key,
-                Actor.system("cli"),
-                name=name,
-                kind=kind,
-                source=source,
-                refresh_hours=None if manual else refresh_hours,
+                work, name=name, kind=kind, source=source, refresh_hours=None if manual else refresh_hours
             )
             out.print(f"hotlist {hotlist.id} {hotlist.name} ({hotlist.kind}) created", highlight=False)
     except HotlistError as exc:
@@ -113,15 +106,12 @@ def _run_import(
     started = time.monotonic()
     rejected: ImportRejected | None = None
     try:
-        with rt.database.session() as session, out.status(f"loading {file.name} into {list_name}…"):
-            hotlist = hotlist_by_name(session, list_name)
+        with rt.work() as work, out.status(f"loading {file.name} into {list_name}…"):
+            hotlist = hotlist_by_name(work.session, list_name)
             if hotlist is None:
                 raise HotlistError(f"--list: no list named {list_name!r} (see `platekeeper hotlists list`)")
             try:
-                outcome = import_entries(
-                    session, rt.settings, rt.audit_key, Actor.system("cli"), hotlist.id, file.read_bytes(), spec,
-                    mode=mode, file_name=file.name,
-                )  # fmt: skip
+                outcome = import_entries(work, hotlist.id, file.read_bytes(), spec, mode=mode, file_name=file.name)
             except ImportRejected as exc:
                 rejected = exc  # the audited refusal commits; nothing else was written
     except HotlistError as exc:

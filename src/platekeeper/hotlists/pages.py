@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
 from platekeeper.access.service import SessionState, remember_access_context
-from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.db import utcnow
 from platekeeper.hotlists.importers import ImportSpec, parse_mapping
 from platekeeper.hotlists.service import (
@@ -22,7 +22,7 @@ from platekeeper.hotlists.service import (
     list_hotlists,
 )
 from platekeeper.web.access_params import StatedContext, require_access_context, stated_context
-from platekeeper.web.deps import MAX_ROW_ID, DbSession, RowId, app_state, check_csrf, client_of, render, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbWork, RowId, app_state, check_csrf, render, requires
 from platekeeper.web.nul import NUL_MESSAGE
 
 __all__ = ["router"]
@@ -31,12 +31,12 @@ router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form()]
 
 
-def _page(request: Request, session: DbSession, state: SessionState, status: int = 200, **extra: Any) -> Response:
-    app = app_state(request)
+def _page(request: Request, work: Work, state: SessionState, status: int = 200, **extra: Any) -> Response:
+    settings = work.settings
     context = {
-        "hotlists": list_hotlists(session, app.settings, utcnow()),
-        "kinds": app.settings.hotlists.kinds,
-        "officer_days": app.settings.hotlists.officer_entry_days,
+        "hotlists": list_hotlists(work.session, settings, utcnow()),
+        "kinds": settings.hotlists.kinds,
+        "officer_days": settings.hotlists.officer_entry_days,
         "form": (state.access_context or {}),
         "problems": {},
         "error": None,
@@ -50,17 +50,17 @@ def _page(request: Request, session: DbSession, state: SessionState, status: int
 
 @router.get("/hotlists")
 def hotlists_page(
-    request: Request, session: DbSession, state: Annotated[SessionState, Depends(requires("hotlists.view"))]
+    request: Request, state: Annotated[SessionState, Depends(requires("hotlists.view"))], work: DbWork
 ) -> Response:
     """Every list: kind, source, loaded at, cadence, entries, stale or not; forms by permission."""
-    return _page(request, session, state)
+    return _page(request, work, state)
 
 
 @router.post("/hotlists")
 def hotlists_create(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+    work: DbWork,
     csrf_token: Csrf = "",
     name: Annotated[str, Form(max_length=80)] = "",
     kind: Annotated[str, Form(max_length=40)] = "",
@@ -69,29 +69,19 @@ def hotlists_create(
 ) -> Response:
     """Create a list."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     try:
         hours = int(refresh_hours) if refresh_hours.strip() else None
-        create_hotlist(
-            session,
-            app.settings,
-            app.audit_key,
-            Actor.of(state.principal, client_of(request)),
-            name=name,
-            kind=kind,
-            source=source,
-            refresh_hours=hours,
-        )
+        create_hotlist(work, name=name, kind=kind, source=source, refresh_hours=hours)
     except (HotlistError, ValueError) as exc:
-        return _page(request, session, state, 400, error=str(exc))
-    return _page(request, session, state, message=f"List {name} created.")
+        return _page(request, work, state, 400, error=str(exc))
+    return _page(request, work, state, message=f"List {name} created.")
 
 
 @router.post("/hotlists/import")
 async def hotlists_import(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.manage"))],
+    work: DbWork,
     file: Annotated[UploadFile, File()],
     hotlist_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     csrf_token: Csrf = "",
@@ -102,13 +92,11 @@ async def hotlists_import(
 ) -> Response:
     """Import an uploaded file into a list, all or nothing; bad rows are listed with their line numbers."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
     texts = {"file": file.filename or "", "mode": mode, "format": format, "delimiter": delimiter, "mapping": mapping}
     with_nul = next((name for name, text in texts.items() if "\x00" in text), None)
     if with_nul:  # a multipart form: RefuseNul in front of every route does not parse it
-        return _page(request, session, state, 422, error=f"{with_nul}: {NUL_MESSAGE}")
+        return _page(request, work, state, 422, error=f"{with_nul}: {NUL_MESSAGE}")
     data = await file.read()
-    actor = Actor.of(state.principal, client_of(request))
     try:
         if mode not in ("full", "incremental") or format not in ("csv", "fixed"):
             raise HotlistError("mode: full or incremental; format: csv or fixed")
@@ -118,10 +106,7 @@ async def hotlists_import(
             mapping=parse_mapping(mapping),
         )
         outcome = import_entries(
-            session,
-            app.settings,
-            app.audit_key,
-            actor,
+            work,
             hotlist_id,
             data,
             spec,
@@ -129,18 +114,18 @@ async def hotlists_import(
             file_name=file.filename or "upload",
         )
     except ImportRejected as exc:
-        return _page(request, session, state, 422, error=str(exc), import_errors=exc.errors)
+        return _page(request, work, state, 422, error=str(exc), import_errors=exc.errors)
     except (HotlistError, ValueError) as exc:
-        return _page(request, session, state, 400, error=str(exc))
+        return _page(request, work, state, 400, error=str(exc))
     for hook in app_state(request).services.after_import:  # the matcher's reload, the historical-hit search
-        hook(session, actor, outcome, file.filename or "upload")
+        hook(work, outcome, file.filename or "upload")
     message = f"Loaded {outcome.loaded} entries ({outcome.mode}); {outcome.removed} replaced or removed."
     if outcome.new_plates:
         message += (
             f" Past reads are being searched for the {len(outcome.new_plates)} plate(s) new to the list; hits appear"
             " on the alert dashboard marked historical (past reads, not live sightings)."
         )
-    return _page(request, session, state, message=message)
+    return _page(request, work, state, message=message)
 
 
 def _entry_input(form: dict[str, str], tz: Any) -> EntryInput:
@@ -157,17 +142,16 @@ def _entry_input(form: dict[str, str], tz: Any) -> EntryInput:
 @router.post("/hotlists/entries")
 async def hotlists_add_entry(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
 ) -> Response:
     """Add an officer entry and show the historical hits found in past reads."""
     form = {k: str(v)[:2000] for k, v in (await request.form()).items() if isinstance(v, str)}
     check_csrf(state, form.get("csrf_token"))
-    app = app_state(request)
     hotlist_id = int(form["hotlist_id"]) if form.get("hotlist_id", "").isdigit() else 0
     stated = StatedContext(form.get("purpose"), form.get("case_number"), form.get("justification"))
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "hotlists.entry_add",
@@ -177,33 +161,25 @@ async def hotlists_add_entry(
         ),
     )
     try:
-        result = add_officer_entry(
-            session,
-            app.settings,
-            app.audit_key,
-            ctx,
-            hotlist_id,
-            _entry_input(form, app.settings.tz),
-            client=client_of(request),
-        )
+        result = add_officer_entry(work, ctx, hotlist_id, _entry_input(form, work.settings.tz))
     except HotlistError as exc:
-        return _page(request, session, state, 400, form=form, error=str(exc))
-    remember_access_context(session, state.session_id, ctx.as_dict())
-    app_state(request).services.matcher.reload_after_commit(session)
-    return _page(request, session, state, form=ctx.as_dict(), added=result)
+        return _page(request, work, state, 400, form=form, error=str(exc))
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    app_state(request).services.matcher.reload_after_commit(work.session)
+    return _page(request, work, state, form=ctx.as_dict(), added=result)
 
 
 @router.get("/hotlists/{hotlist_id}")
 def hotlist_entries_page(
     hotlist_id: RowId,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("hotlists.entries"))],
+    work: DbWork,
 ) -> Response:
     """The entries of one list (plate data: needs a stated purpose; audited)."""
     stated = stated_context(request, fallback=state.access_context)
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "hotlists.entries_view",
@@ -212,23 +188,13 @@ def hotlist_entries_page(
             request, "hotlist.html", {"hotlist_id": hotlist_id, "form": stated.as_dict(), "problems": problems}, 400
         ),
     )
-    app = app_state(request)
     page = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
     plate = request.query_params.get("plate") or None
     try:
-        hotlist, rows, total = list_entries(
-            session,
-            app.settings,
-            app.audit_key,
-            ctx,
-            hotlist_id,
-            plate=plate,
-            page=max(page, 1),
-            client=client_of(request),
-        )
+        hotlist, rows, total = list_entries(work, ctx, hotlist_id, plate=plate, page=max(page, 1))
     except HotlistError as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(session, state.session_id, ctx.as_dict())
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
     return render(
         request,
         "hotlist.html",

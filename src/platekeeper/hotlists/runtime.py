@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import MatchConfig
 from platekeeper.db import Database
 from platekeeper.hotlists.matcher import Confusables, MatchIndex
@@ -24,10 +24,10 @@ __all__ = ["AfterImport", "HotlistMatcher"]
 
 log = logging.getLogger(__name__)
 
-AfterImport = Callable[[Session, Actor, ImportOutcome, str], None]
-"""Called in the transaction of a hotlist import (page, API) with who imported, what changed and the file's name:
-the alert runtime reloads the matcher and, once the import commits, searches past reads for the new plates.
-Hotlists know only this signature; ``services.build_services`` registers the hooks."""
+AfterImport = Callable[[Work, ImportOutcome, str], None]
+"""Called with the unit of work of a hotlist import (page, API: its transaction and who imported), what changed and
+the file's name: the alert runtime reloads the matcher and, once the import commits, searches past reads for the new
+plates. Hotlists know only this signature; ``services.build_services`` registers the hooks."""
 
 
 class HotlistMatcher:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database, utcnow
 from platekeeper.hotlists.importers import ImportSpec
@@ -58,10 +59,9 @@ def _load_one(
             hotlist = hotlist_by_name(session, path.stem)
             if hotlist is None:
                 raise HotlistError(f"file: no list named {path.stem!r}; create it first")
+            work = Work(session, settings, key, actor)
             try:
-                outcome = import_entries(
-                    session, settings, key, actor, hotlist.id, path.read_bytes(), spec, mode="full", file_name=path.name
-                )
+                outcome = import_entries(work, hotlist.id, path.read_bytes(), spec, mode="full", file_name=path.name)
             except ImportRejected as exc:
                 error: ImportRejected | None = exc  # the refusal's audit event commits with this session
             else:

@@ -27,7 +27,7 @@ from platekeeper.reads.service import (
     search_reads,
 )
 from platekeeper.web.access_params import require_access_context, search_refusal, stated_context
-from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, app_state, client_of, requires
+from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, DbWork, app_state, requires
 from platekeeper.web.nul import NUL_MESSAGE, nul_field
 from platekeeper.web.openapi import upload_body
 
@@ -189,8 +189,8 @@ def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
 @router.get("/reads", responses={400: {"description": "Missing purpose, case number or justification"}})
 def api_search_reads(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.search"))],
+    work: DbWork,
     plate: Annotated[str | None, Query(max_length=32, description="Plate, or a pattern with * and ?")] = None,
     since: Annotated[datetime | None, Query(description="From this time (ISO 8601 with timezone)")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with timezone)")] = None,
@@ -203,13 +203,12 @@ def api_search_reads(
     """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
     headers); every search is audited with its query elements."""
     query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page)
-    ctx = require_access_context(request, state.principal, stated_context(request), "reads.search", query.describe())
-    app = app_state(request)
+    ctx = require_access_context(work, state.principal, stated_context(request), "reads.search", query.describe())
     try:
-        result = search_reads(session, app.audit_key, ctx, query, app.settings.search, client=client_of(request))
+        result = search_reads(work, ctx, query)
     except SearchError as exc:  # raised before anything is written
         return search_refusal(exc)
-    return JSONResponse(_summary_json(result, app.settings.tz))
+    return JSONResponse(_summary_json(result, work.settings.tz))
 
 
 @router.get(
@@ -219,16 +218,15 @@ def api_search_reads(
 def api_get_read(
     read_id: uuid.UUID,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.view"))],
+    work: DbWork,
 ) -> Response:
     """One read. Needs the same purpose, case number and justification as a search; audited."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "reads.view", {"read_id": str(read_id)}
+        work, state.principal, stated_context(request), "reads.view", {"read_id": str(read_id)}
     )
-    app = app_state(request)
     try:
-        detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))
+        detail = get_read(work, ctx, read_id, app_state(request).image_store)
     except ReadNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)  # returned, so the audit event commits
     read = detail.read
@@ -258,16 +256,15 @@ def api_get_read_image(
     read_id: uuid.UUID,
     kind: str,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.view"))],
+    work: DbWork,
 ) -> Response:
     """The plate crop or overview image of a read; audited."""
     ctx = require_access_context(
-        request, state.principal, stated_context(request), "reads.image", {"read_id": str(read_id)}
+        work, state.principal, stated_context(request), "reads.image", {"read_id": str(read_id)}
     )
-    app = app_state(request)
     try:
-        image = get_read_image(session, app.audit_key, ctx, read_id, kind, app.image_store, client=client_of(request))
+        image = get_read_image(work, ctx, read_id, kind, app_state(request).image_store)
     except ReadNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     return Response(image.data, media_type=image.media_type)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,7 @@ from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
 from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
 from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, require_access_context, stated_context
-from platekeeper.web.deps import MAX_ROW_ID, DbSession, app_state, client_of, render, requires, same_origin
+from platekeeper.web.deps import MAX_ROW_ID, DbWork, app_state, render, requires, same_origin
 
 __all__ = ["router"]
 
@@ -40,7 +40,7 @@ def _is_row_id(text: str) -> bool:
 SEARCH_FIELDS = ("plate", "since", "until", "camera")
 
 
-def _local_time(value: str | None, request: Request, name: str) -> datetime | None:
+def _local_time(value: str | None, tz: tzinfo, name: str) -> datetime | None:
     """A datetime-local form value, read in the agency's timezone."""
     if not value:
         return None
@@ -48,7 +48,7 @@ def _local_time(value: str | None, request: Request, name: str) -> datetime | No
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise SearchError(f"{name}: not a date and time (use YYYY-MM-DDTHH:MM)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=app_state(request).settings.tz)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def _form(request: Request, stated: StatedContext) -> dict[str, Any]:
@@ -72,8 +72,8 @@ def _page_link(request: Request, page: int) -> str:
 @router.get("/search")
 def search_page(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.search"))],
+    work: DbWork,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Search form and results. The purpose, case number and justification are asked for every search.
@@ -82,7 +82,7 @@ def search_page(
     pages, its links); a link from anywhere else shows the filled-in form and searches nothing until the officer
     submits it."""
     stated = stated_context(request, fallback=_remembered(request, state))
-    form = _form(request, stated)
+    form, session, tz = _form(request, stated), work.session, work.settings.tz
     base = {"form": form, "cameras": list_cameras(session), "problems": {}, "error": None, "result": None}
     if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
         return render(request, "search.html", base)
@@ -91,34 +91,25 @@ def search_page(
     try:
         query = ReadQuery(
             plate=form["plate"] or None,
-            since=_local_time(form["since"], request, "since"),
-            until=_local_time(form["until"], request, "until"),
+            since=_local_time(form["since"], tz, "since"),
+            until=_local_time(form["until"], tz, "until"),
             camera_ids=tuple(form["cameras"]),
             page=page,
         )
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "reads.search",
         query.describe(),
         page=lambda fresh, problems: render(  # the request's session has ended: its cameras are read again
-            request, "search.html", {**base, "cameras": list_cameras(fresh), "problems": problems}, 400
+            request, "search.html", {**base, "cameras": list_cameras(fresh.session), "problems": problems}, 400
         ),
     )
-    app = app_state(request)
     try:
-        result = search_reads(
-            session,
-            app.audit_key,
-            ctx,
-            query,
-            app.settings.search,
-            store=app.image_store,
-            client=client_of(request),
-        )
+        result = search_reads(work, ctx, query, store=app_state(request).image_store)
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
     remember_access_context(session, state.session_id, ctx.as_dict())
@@ -133,14 +124,14 @@ def search_page(
 def read_page(
     read_id: uuid.UUID,
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("reads.view"))],
+    work: DbWork,
 ) -> Response:
     """One read with its plate crop and overview. Opening it is a data access and is audited (the remembered
     context is reused only from this site's own pages, as for a search)."""
     stated = stated_context(request, fallback=_remembered(request, state))
     ctx = require_access_context(
-        request,
+        work,
         state.principal,
         stated,
         "reads.view",
@@ -149,10 +140,9 @@ def read_page(
             request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(), "problems": problems}, 400
         ),
     )
-    app = app_state(request)
     try:
-        detail = get_read(session, app.audit_key, ctx, read_id, app.image_store, client=client_of(request))
+        detail = get_read(work, ctx, read_id, app_state(request).image_store)
     except ReadNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(session, state.session_id, ctx.as_dict())
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
     return render(request, "read.html", {"detail": detail, "context": ctx})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
 from platekeeper.audit.events import ReadImageViewed, ReadsSearched, ReadViewed
+from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
 from platekeeper.db import in_batches
@@ -169,21 +170,14 @@ def _load_crop(store: ImageStore, digest: str | None) -> bytes | None:
         return None
 
 
-def search_reads(
-    session: Session,
-    key: bytes,
-    ctx: AccessContext,
-    query: ReadQuery,
-    limits: SearchConfig,
-    *,
-    store: ImageStore | None = None,
-    client: str | None = None,
-) -> SearchPage:
-    """Find reads by plate (exact or wildcard), time range and camera, newest first; one page. Audited.
+def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: ImageStore | None = None) -> SearchPage:
+    """Find reads by plate (exact or wildcard), time range and camera, newest first; one page (``search`` limits
+    from the work's settings). Audited.
 
     With ``store`` given, each result carries its plate crop (for thumbnails), covered by the same audit event.
     """
     ctx = require_context(ctx, "reads.search")
+    session, limits = work.session, work.settings.search
     query = validate_query(query, limits)
     total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query)) or 0
     stmt = (
@@ -209,7 +203,7 @@ def search_reads(
         for r in rows
     ]
     searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
-    record_access(session, key, ctx, searched, client)
+    record_access(work, ctx, searched)
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
 
 
@@ -239,44 +233,28 @@ def _read_images(session: Session, store: ImageStore, read: PlateRead, kinds: tu
     return images
 
 
-def get_read(
-    session: Session,
-    key: bytes,
-    ctx: AccessContext,
-    read_id: uuid.UUID,
-    store: ImageStore,
-    *,
-    client: str | None = None,
-) -> ReadDetail:
+def get_read(work: Work, ctx: AccessContext, read_id: uuid.UUID, store: ImageStore) -> ReadDetail:
     """One read with its camera and images. Audited as ``reads.view``, found or not."""
     ctx = require_context(ctx, "reads.view")
+    session = work.session
     read = session.get(PlateRead, read_id)
     viewed = ReadViewed(read_id=str(read_id), plate=read.plate if read else None, found=read is not None)
-    record_access(session, key, ctx, viewed, client)
+    record_access(work, ctx, viewed)
     if read is None:
         raise ReadNotFound(f"no read with id {read_id}")
     camera = session.get_one(Camera, read.camera_id)
     return ReadDetail(read=read, camera=camera, images=_read_images(session, store, read, IMAGE_KINDS))
 
 
-def get_read_image(
-    session: Session,
-    key: bytes,
-    ctx: AccessContext,
-    read_id: uuid.UUID,
-    kind: str,
-    store: ImageStore,
-    *,
-    client: str | None = None,
-) -> ReadImage:
+def get_read_image(work: Work, ctx: AccessContext, read_id: uuid.UUID, kind: str, store: ImageStore) -> ReadImage:
     """One image (crop or overview) of a read. Audited as ``reads.image``."""
     ctx = require_context(ctx, "reads.view")
     if kind not in IMAGE_KINDS:
         raise ReadNotFound(f"image kind must be one of {', '.join(IMAGE_KINDS)}")
-    read = session.get(PlateRead, read_id)
+    read = work.session.get(PlateRead, read_id)
     image_viewed = ReadImageViewed(read_id=str(read_id), kind=kind, plate=read.plate if read else None)
-    record_access(session, key, ctx, image_viewed, client)
-    image = _read_images(session, store, read, (kind,)).get(kind) if read else None
+    record_access(work, ctx, image_viewed)
+    image = _read_images(work.session, store, read, (kind,)).get(kind) if read else None
     if image is None:
         raise ReadNotFound(f"read {read_id} has no {kind} image")
     return image

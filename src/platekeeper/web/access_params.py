@@ -14,12 +14,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, AccessContextError, build_access_context
 from platekeeper.access.principal import Principal
+from platekeeper.audit.work import Work
 from platekeeper.reads.service import SearchError
-from platekeeper.web.deps import app_state
 
 __all__ = [
     "CONTEXT_FIELDS",
@@ -34,9 +33,9 @@ __all__ = [
 CONTEXT_FIELDS = ("purpose", "case_number", "justification")
 HEADERS = {"purpose": "x-purpose", "case_number": "x-case-number", "justification": "x-justification"}
 
-RefusalPage = Callable[[Session, dict[str, str]], Response]
-"""How a page answers a refused context: given a session (the request's own has ended) and the problems by field,
-its own form again (status 400)."""
+RefusalPage = Callable[[Work, dict[str, str]], Response]
+"""How a page answers a refused context: given a fresh unit of work (the request's own transaction has ended) and
+the problems by field, its own form again (status 400)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class ContextRefused(Exception):
 
 
 def require_access_context(
-    request: Request,
+    work: Work,
     principal: Principal,
     stated: StatedContext,
     action: str,
@@ -82,10 +81,10 @@ def require_access_context(
     *,
     page: RefusalPage | None = None,
 ) -> AccessContext:
-    """The access context for ``action``, or :class:`ContextRefused` with what was asked (``asked``: the query's
-    elements, for the audit event) and, for a page, how it answers."""
+    """The access context for ``action`` under the work's access policy, or :class:`ContextRefused` with what was
+    asked (``asked``: the query's elements, for the audit event) and, for a page, how it answers."""
     try:
-        return build_access_context(principal, app_state(request).settings.access, **stated.as_dict())
+        return build_access_context(principal, work.settings.access, **stated.as_dict())
     except AccessContextError as exc:
         raise ContextRefused(exc, principal, action, {**asked, **stated.as_dict()}, page) from None
 

@@ -50,10 +50,10 @@ from platekeeper.web.deps import (
     AuthRequired,
     Forbidden,
     app_state,
-    client_of,
     rate_limited_json,
     rate_limited_page,
     render,
+    request_work,
 )
 from platekeeper.web.error_log import ErrorLog
 from platekeeper.web.nul import RefuseNul
@@ -158,13 +158,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ContextRefused)
     def context_refused(request: Request, exc: ContextRefused) -> Response:
         """Record the refusal in its own transaction (the request's was rolled back), then answer 400."""
-        state = app_state(request)
-        with state.database.session() as session:
-            record_context_refusal(
-                session, state.audit_key, exc.principal, exc.action, exc.error, exc.asked, client_of(request)
-            )
+        with app_state(request).database.session() as session:
+            work = request_work(request, session)
+            record_context_refusal(work, exc.principal, exc.action, exc.error, exc.asked)
             if exc.page is not None:
-                return exc.page(session, exc.error.problems)
+                return exc.page(work, exc.error.problems)
         return refusal_response(exc.error)
 
     @app.exception_handler(PermissionDenied)
@@ -199,9 +197,8 @@ def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
     state = getattr(request.state, "session", None)
     if state is None:
         return
-    app = app_state(request)
-    with app.database.session() as session:
-        record_training_refusal(session, app.audit_key, state.principal, exc, client_of(request))
+    with app_state(request).database.session() as session:
+        record_training_refusal(request_work(request, session), state.principal, exc)
 
 
 def _quote(value: str) -> str:

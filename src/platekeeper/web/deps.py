@@ -10,6 +10,10 @@ accepts only camera keys (``pkc_...``). Requests with a personal API token count
 ``rate_limits.api_per_token``, and camera uploads against ``rate_limits.api_per_camera`` (429 beyond them; cookie
 sessions are covered by the sign-in limits). A plate-data permission also needs current training: the requirement
 refuses with :class:`TrainingRequired` naming the course.
+
+A route that writes to the audit chain takes the request's :class:`~platekeeper.audit.work.Work` (``DbWork``): the
+request's transaction, the settings, the audit key and the actor (the principal its requirement resolved, at the
+client's address; before sign-in an anonymous actor at that address). It is declared after the requirement.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from platekeeper.access.models import UserSession
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState, open_session_csrf, resolve_session, token_hash
 from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
+from platekeeper.audit.service import Actor
 from platekeeper.audit.signing import InstallationKey
+from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
@@ -54,6 +60,7 @@ __all__ = [
     "AuthRequired",
     "CsrfRefused",
     "DbSession",
+    "DbWork",
     "Forbidden",
     "Requirement",
     "RowId",
@@ -66,9 +73,11 @@ __all__ = [
     "rate_limited_json",
     "rate_limited_page",
     "render",
+    "request_work",
     "require_csrf",
     "requires",
     "same_origin",
+    "work",
 ]
 
 SESSION_COOKIE = "pk_session"
@@ -202,6 +211,7 @@ class Requirement:
         return f"Requirement({self.kind!r}, {self.permission!r})"
 
     async def __call__(self, request: Request, session: DbSession) -> Any:
+        request.state.requirement = self  # the request's Work may be built from here on (see `work`)
         if self.kind == "public":
             return None
         if self.kind == "camera":
@@ -234,7 +244,7 @@ class Requirement:
         if scheme.lower() == "bearer" and credential:
             if not credential.startswith(TOKEN_PREFIX):
                 raise AuthRequired("this route takes a personal API token (Bearer pkt_...) or a session, not this key")
-            state = resolve_token(session, settings, app_state(request).audit_key, credential)
+            state = resolve_token(request_work(request, session), credential)
             if state is None:
                 raise AuthRequired("the API token is unknown, expired or revoked, or its account is not active")
             _within_limit(request, "api_per_token", str(state.token_id))
@@ -293,6 +303,28 @@ def requires(permission: str) -> Requirement:
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     return _BY_PERMISSION.setdefault(permission, Requirement("permission", permission))
+
+
+def request_work(request: Request, session: Session) -> Work:
+    """The unit of audited work for this request in ``session``: the signed-in principal (when a requirement
+    resolved one) at the client's address, else an anonymous actor at that address."""
+    app = app_state(request)
+    state: SessionState | None = getattr(request.state, "session", None)
+    client = client_of(request)
+    actor = Actor.of(state.principal, client) if state else Actor(username=None, client=client)
+    return Work(session, app.settings, app.audit_key, actor)
+
+
+async def work(request: Request, session: DbSession) -> Work:
+    """The request's unit of audited work in the request's transaction (``DbWork``). Declare it after the route's
+    requirement, which resolves who is acting; declared before, it refuses to guess (a server error in every test
+    of the route) rather than audit a signed-in user's action as anonymous."""
+    if getattr(request.state, "requirement", None) is None:
+        raise RuntimeError(f"{request.url.path}: the route's requirement must come before its Work parameter")
+    return request_work(request, session)
+
+
+DbWork = Annotated[Work, Depends(work)]
 
 
 def same_origin(request: Request) -> bool:

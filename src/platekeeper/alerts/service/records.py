@@ -22,7 +22,8 @@ from platekeeper.audit.events import (
     AlertsPurged,
     AlertViewed,
 )
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
+from platekeeper.audit.work import Work
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import in_batches, utcnow
@@ -121,32 +122,23 @@ def _new_alert(
     )
 
 
-def raise_alerts(
-    session: Session, settings: Settings, key: bytes, index: MatchIndex, read_ids: list[uuid.UUID]
-) -> list[dict[str, Any]]:
-    """Match newly stored reads and raise an alert for each hit; returns the alerts as JSON, to publish."""
+def raise_alerts(work: Work, index: MatchIndex, read_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Match newly stored reads and raise an alert for each hit, audited as the system's ingest
+    (``system:ingest``); returns the alerts as JSON, to publish."""
     if not read_ids or len(index) == 0:
         return []
     now = utcnow().timestamp()
     found: list[tuple[Any, Match]] = []
-    m = settings.matching
-    for read in reads_for_matching(session, read_ids):
+    m = work.settings.matching
+    for read in reads_for_matching(work.session, read_ids):
         texts = texts_of_read(
             read.plate, read.confidence, read.candidates, m.max_candidates, m.min_candidate_confidence
         )
         found.extend((read, match) for match in index.match(texts, read.region, now))
-    return store_alerts(session, settings, key, Actor.system("ingest"), found, historical=False)
+    return store_alerts(work.as_(Actor.system("ingest")), found, historical=False)
 
 
-def store_alerts(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
-    found: Sequence[tuple[Any, Match]],
-    *,
-    historical: bool,
-) -> list[dict[str, Any]]:
+def store_alerts(work: Work, found: Sequence[tuple[Any, Match]], *, historical: bool) -> list[dict[str, Any]]:
     """An alert per (read, match), each audited as ``alerts.create``; returns them as JSON, to publish.
 
     ``historical``: past reads found when their entry was imported, not live sightings. A read that already has an
@@ -154,6 +146,7 @@ def store_alerts(
     """
     if not found:
         return []
+    session, settings = work.session, work.settings
     entries, hotlists = entries_and_lists(session, {x.entry_id for _, x in found}, {x.hotlist_id for _, x in found})
     if historical:
         known = _alerted(session, [read.id for read, _ in found])
@@ -178,7 +171,7 @@ def store_alerts(
             matched_via=alert.matched_via,
             historical=historical,
         )
-        record_event(session, key, created, actor)
+        work.record(created)
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
 
@@ -217,35 +210,23 @@ def missed_alerts(session: Session, settings: Settings, after_id: int, limit: in
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts], len(rows) > limit
 
 
-def record_stream_opened(
-    session: Session, settings: Settings, key: bytes, principal: Principal, replay_after: int | None, client: str | None
-) -> None:
-    """Audit the opening of the live alert stream (``alerts.dashboard``), and the alert it replays after, if any."""
-    record_event(
-        session,
-        key,
-        AlertsDashboardOpened(stream=True, replay_after=replay_after),
-        Actor.of(principal, client),
-        purpose=settings.alerts.dashboard_purpose,
-    )
+def record_stream_opened(work: Work, principal: Principal, replay_after: int | None) -> None:
+    """Audit the opening of the live alert stream (``alerts.dashboard``) by this principal, and the alert it
+    replays after, if any."""
+    opened = AlertsDashboardOpened(stream=True, replay_after=replay_after)
+    work.by(principal).record(opened, purpose=work.settings.alerts.dashboard_purpose)
 
 
-def list_alerts(
-    session: Session, settings: Settings, key: bytes, principal: Principal, *, limit: int, client: str | None = None
-) -> list[dict[str, Any]]:
+def list_alerts(work: Work, principal: Principal, *, limit: int) -> list[dict[str, Any]]:
     """The newest alerts for the live dashboard (not those released by a purge); opening it is audited
     (``alerts.dashboard``)."""
     principal.require("alerts.view")
+    session, settings = work.session, work.settings
     alerts = session.scalars(
         select(Alert).where(Alert.purged_at.is_(None)).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     ).all()
-    record_event(
-        session,
-        key,
-        AlertsDashboardOpened(shown=len(alerts)),
-        Actor.of(principal, client),
-        purpose=settings.alerts.dashboard_purpose,
-    )
+    opened = AlertsDashboardOpened(shown=len(alerts))
+    work.by(principal).record(opened, purpose=settings.alerts.dashboard_purpose)
     names = _camera_names(session)
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
@@ -257,27 +238,18 @@ class AlertDetail:
     json: dict[str, Any]
 
 
-def get_alert_detail(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    ctx: AccessContext,
-    alert_id: int,
-    store: ImageStore,
-    *,
-    client: str | None = None,
-) -> AlertDetail:
+def get_alert_detail(work: Work, ctx: AccessContext, alert_id: int, store: ImageStore) -> AlertDetail:
     """One alert with its read's crop and overview (read through reads.service, itself audited). Audited."""
     ctx = require_context(ctx, "alerts.view")
-    alert = session.get(Alert, alert_id)
+    alert = work.session.get(Alert, alert_id)
     viewed = AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None)
-    record_access(session, key, ctx, viewed, client)
+    record_access(work, ctx, viewed)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
     if alert.read_id is None:
         raise AlertNotFound(purged_reason(alert))
-    read = get_read(session, key, ctx, alert.read_id, store, client=client)
-    return AlertDetail(alert=alert, read=read, json=alert_json(alert, settings, read.camera.name))
+    read = get_read(work, ctx, alert.read_id, store)
+    return AlertDetail(alert=alert, read=read, json=alert_json(alert, work.settings, read.camera.name))
 
 
 def purged_reason(alert: Alert) -> str:
@@ -287,11 +259,10 @@ def purged_reason(alert: Alert) -> str:
     )
 
 
-def alert_figures(
-    session: Session, settings: Settings, key: bytes, principal: Principal, *, client: str | None = None
-) -> dict[str, Any]:
+def alert_figures(work: Work, principal: Principal) -> dict[str, Any]:
     """Misread rate per camera (from dispositions) and hits per list: aggregates only. Audited."""
     principal.require("alerts.figures")
+    session, settings = work.session, work.settings
     misread_codes = [d.code for d in settings.alerts.dispositions if d.misread]
     closed = Alert.status == "closed"
     rows = session.execute(
@@ -318,11 +289,11 @@ def alert_figures(
         select(Alert.hotlist_name, Alert.kind, func.count(Alert.id)).group_by(Alert.hotlist_name, Alert.kind)
     ).all()
     lists = [{"hotlist": name, "kind": kind, "hits": n} for name, kind, n in sorted(hits, key=lambda h: -h[2])]
-    record_event(session, key, AlertFiguresViewed(cameras=len(cameras)), Actor.of(principal, client))
+    work.by(principal).record(AlertFiguresViewed(cameras=len(cameras)))
     return {"cameras": cameras, "lists": lists, "generated_at": datetime.now(settings.tz).isoformat()}
 
 
-def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_ids: Sequence[uuid.UUID]) -> int:
+def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
     """Before expired reads are deleted (462.9): strip their alerts of every plate detail and unlink them.
 
     What the audit figures count stays (camera, list, kind, priority, match kind, status, disposition, who and when
@@ -330,7 +301,7 @@ def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_id
     ``read_id`` becomes null and ``purged_at`` is set. The purge must call this first: the foreign key refuses to
     delete a read that still has an alert. Audited as ``alerts.purge`` (counts only). Returns the alerts released.
     """
-    now, released = utcnow(), 0
+    now, released, session = utcnow(), 0, work.session
     unique = sorted(set(read_ids))
     for batch in in_batches(session, unique):
         result = session.execute(
@@ -349,5 +320,5 @@ def release_alerts_for_purge(session: Session, key: bytes, actor: Actor, read_id
         )
         released += int(getattr(result, "rowcount", 0) or 0)
     if released:
-        record_event(session, key, AlertsPurged(reads=len(unique), alerts_released=released), actor)
+        work.record(AlertsPurged(reads=len(unique), alerts_released=released))
     return released

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
@@ -24,7 +23,7 @@ from platekeeper.audit.events import (
     AlertVisualCheck,
     AuditEventType,
 )
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import AlertConfig
 from platekeeper.db import utcnow
 
@@ -55,20 +54,18 @@ class AlertStepRefused(ValueError):
     """A verification step that is out of order or not allowed; the message says why."""
 
 
-def _load_for_step(
-    session: Session, key: bytes, principal: Principal, alert_id: int, step: str, client: str | None
-) -> Alert:
+def _load_for_step(work: Work, principal: Principal, alert_id: int, step: str) -> Alert:
     principal.require("alerts.verify")
     query = select(Alert).where(Alert.id == alert_id)
-    if session.get_bind().dialect.name == "postgresql":
+    if work.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    alert = session.scalar(query)
+    alert = work.session.scalar(query)
     if alert is None:
         raise AlertNotFound(f"no alert with id {alert_id}")
     if alert.purged_at is not None:
-        _refuse(session, key, principal, alert, step, purged_reason(alert), client)
+        _refuse(work, principal, alert, step, purged_reason(alert))
     if alert.status not in STEPS[step]:
-        _refuse(session, key, principal, alert, step, _out_of_order(alert, step), client)
+        _refuse(work, principal, alert, step, _out_of_order(alert, step))
     return alert
 
 
@@ -79,79 +76,56 @@ def _out_of_order(alert: Alert, step: str) -> str:
     return f"{step.replace('_', ' ')} is allowed when the alert is {allowed}; it is {alert.status}"
 
 
-def _refuse(
-    session: Session, key: bytes, principal: Principal, alert: Alert, step: str, reason: str, client: str | None
-) -> None:
+def _refuse(work: Work, principal: Principal, alert: Alert, step: str, reason: str) -> None:
     refused = AlertTransitionRefused(alert_id=alert.id, step=step, status=alert.status, reason=reason)
-    record_event(session, key, refused, Actor.of(principal, client), outcome="denied")
+    work.by(principal).record(refused, outcome="denied")
     raise AlertStepRefused(reason)
 
 
-def _audit_step(session: Session, key: bytes, principal: Principal, event: AuditEventType, client: str | None) -> None:
-    record_event(session, key, event, Actor.of(principal, client))
+def _audit_step(work: Work, principal: Principal, event: AuditEventType) -> None:
+    work.by(principal).record(event)
 
 
-def acknowledge(
-    session: Session, key: bytes, principal: Principal, alert_id: int, *, client: str | None = None
-) -> Alert:
+def acknowledge(work: Work, principal: Principal, alert_id: int) -> Alert:
     """Step 1 -> 2: someone has seen the alert and is working it."""
-    alert = _load_for_step(session, key, principal, alert_id, "acknowledge", client)
+    alert = _load_for_step(work, principal, alert_id, "acknowledge")
     alert.status, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", principal.username, utcnow()
     step = AlertAcknowledged(alert_id=alert.id, plate=alert.plate, status=alert.status)
-    _audit_step(session, key, principal, step, client)
+    _audit_step(work, principal, step)
     return alert
 
 
-def record_visual_check(
-    session: Session,
-    config: AlertConfig,
-    key: bytes,
-    principal: Principal,
-    alert_id: int,
-    *,
-    result: str,
-    attested: bool,
-    client: str | None = None,
-) -> Alert:
+def record_visual_check(work: Work, principal: Principal, alert_id: int, *, result: str, attested: bool) -> Alert:
     """Step 3: the officer compared the crop and overview with the entry: ``match`` or a configured reject reason."""
-    alert = _load_for_step(session, key, principal, alert_id, "visual_check", client)
-    allowed = [VISUAL_MATCH, *(r.code for r in config.reject_reasons)]
+    alert = _load_for_step(work, principal, alert_id, "visual_check")
+    allowed = [VISUAL_MATCH, *(r.code for r in work.settings.alerts.reject_reasons)]
     if result not in allowed:
-        _refuse(session, key, principal, alert, "visual_check", f"result: choose one of {', '.join(allowed)}", client)
+        _refuse(work, principal, alert, "visual_check", f"result: choose one of {', '.join(allowed)}")
     if not attested:
         reason = "attested: confirm that you compared the plate image, the state and the vehicle with the entry"
-        _refuse(session, key, principal, alert, "visual_check", reason, client)
+        _refuse(work, principal, alert, "visual_check", reason)
     alert.status, alert.visual_result = "visual_checked", result
     alert.visual_by, alert.visual_at = principal.username, utcnow()
     step = AlertVisualCheck(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result)
-    _audit_step(session, key, principal, step, client)
+    _audit_step(work, principal, step)
     return alert
 
 
-def record_clets(
-    session: Session,
-    config: AlertConfig,
-    key: bytes,
-    principal: Principal,
-    alert_id: int,
-    *,
-    result: str,
-    reference: str,
-    client: str | None = None,
-) -> Alert:
+def record_clets(work: Work, principal: Principal, alert_id: int, *, result: str, reference: str) -> Alert:
     """Step 4: the CLETS check: who, when, the result and the message reference number."""
-    alert = _load_for_step(session, key, principal, alert_id, "clets", client)
+    alert = _load_for_step(work, principal, alert_id, "clets")
+    config = work.settings.alerts
     codes = [r.code for r in config.clets_results]
     reference = reference.strip().upper()
     if result not in codes:
-        _refuse(session, key, principal, alert, "clets", f"result: choose one of {', '.join(codes)}", client)
+        _refuse(work, principal, alert, "clets", f"result: choose one of {', '.join(codes)}")
     if not re.fullmatch(config.clets_reference_pattern, reference):
         reason = f"reference: {reference!r} is not a CLETS reference (alerts.clets_reference_pattern)"
-        _refuse(session, key, principal, alert, "clets", reason, client)
+        _refuse(work, principal, alert, "clets", reason)
     alert.status, alert.clets_result, alert.clets_reference = "clets_recorded", result, reference
     alert.clets_by, alert.clets_at = principal.username, utcnow()
     step = AlertClets(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result, reference=reference)
-    _audit_step(session, key, principal, step, client)
+    _audit_step(work, principal, step)
     return alert
 
 
@@ -188,29 +162,20 @@ def disposition_choices(alert: Alert, config: AlertConfig) -> list[DispositionCh
     return choices
 
 
-def dispose(
-    session: Session,
-    config: AlertConfig,
-    key: bytes,
-    principal: Principal,
-    alert_id: int,
-    *,
-    disposition: str,
-    notes: str = "",
-    client: str | None = None,
-) -> Alert:
+def dispose(work: Work, principal: Principal, alert_id: int, *, disposition: str, notes: str = "") -> Alert:
     """Step 5: close the alert. An enforcement disposition is refused without a visual match and CLETS (462.8)."""
-    alert = _load_for_step(session, key, principal, alert_id, "disposition", client)
+    alert = _load_for_step(work, principal, alert_id, "disposition")
+    config = work.settings.alerts
     chosen = config.disposition(disposition)
     if chosen is None:
         codes = ", ".join(d.code for d in config.dispositions)
-        _refuse(session, key, principal, alert, "disposition", f"disposition: choose one of {codes}", client)
+        _refuse(work, principal, alert, "disposition", f"disposition: choose one of {codes}")
     assert chosen is not None
     blocker = _enforcement_blocker(alert, config) if chosen.enforcement else None
     if blocker:
-        _refuse(session, key, principal, alert, "disposition", blocker, client)
+        _refuse(work, principal, alert, "disposition", blocker)
     alert.status, alert.disposition, alert.notes = "closed", chosen.code, " ".join(notes.split())[:2000]
     alert.disposition_by, alert.disposition_at = principal.username, utcnow()
     closed = AlertDisposition(alert_id=alert.id, plate=alert.plate, status=alert.status, disposition=chosen.code)
-    _audit_step(session, key, principal, closed, client)
+    _audit_step(work, principal, closed)
     return alert

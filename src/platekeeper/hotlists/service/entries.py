@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
 from platekeeper.audit.events import HotlistEntriesViewed, HotlistEntryAdded, HotlistHistoricalSearch
+from platekeeper.audit.work import Work
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
 from platekeeper.db import json_fields, utcnow
@@ -95,22 +95,14 @@ def _validated_entry(settings: Settings, hotlist: Hotlist, data: EntryInput, now
     return replace(row, expires_at=expires)
 
 
-def add_officer_entry(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    ctx: AccessContext,
-    hotlist_id: int,
-    data: EntryInput,
-    *,
-    client: str | None = None,
-) -> OfficerEntryResult:
+def add_officer_entry(work: Work, ctx: AccessContext, hotlist_id: int, data: EntryInput) -> OfficerEntryResult:
     """Add an entry typed in by an officer (expiring within officer_entry_days), then search past reads for it.
 
     The historical-hit search is its own audited data access (``hotlists.historical_search``) under the same
     purpose and case number, over the retention period: best texts and OCR alternates, with the matcher's rules.
     """
     ctx = require_context(ctx, "hotlists.entries")
+    session, settings = work.session, work.settings
     hotlist = get_hotlist(session, hotlist_id)
     now = utcnow()
     row = _validated_entry(settings, hotlist, data, now)
@@ -128,13 +120,13 @@ def add_officer_entry(
     session.flush()
     snapshot = entry_snapshot(entry)
     added = HotlistEntryAdded(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, state=entry.state)
-    record_access(session, key, ctx, added, client)
+    record_access(work, ctx, added)
     target = MatchTarget(
         entry.id, hotlist.id, entry.plate, entry.state, row.expires_at.timestamp() if row.expires_at else math.inf
     )
     scan = search_past_reads(session.connection(), settings, [target], limit=settings.matching.historical_result_limit)
     searched = HotlistHistoricalSearch(hotlist_id=hotlist.id, entry_id=entry.id, plate=entry.plate, **scan.describe())
-    record_access(session, key, ctx, searched, client)
+    record_access(work, ctx, searched)
     return OfficerEntryResult(
         entry=snapshot,
         historical_hits=scan.hits,
@@ -145,20 +137,13 @@ def add_officer_entry(
 
 
 def list_entries(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    ctx: AccessContext,
-    hotlist_id: int,
-    *,
-    plate: str | None = None,
-    page: int = 1,
-    client: str | None = None,
+    work: Work, ctx: AccessContext, hotlist_id: int, *, plate: str | None = None, page: int = 1
 ) -> tuple[Hotlist, list[dict[str, Any]], int]:
     """One page of a list's entries (optionally one plate), with the total; audited as ``hotlists.entries_view``."""
     ctx = require_context(ctx, "hotlists.entries")
+    session = work.session
     hotlist = get_hotlist(session, hotlist_id)
-    size = settings.hotlists.entries_page_size
+    size = work.settings.hotlists.entries_page_size
     where = [HotlistEntry.hotlist_id == hotlist.id]
     if plate:
         where.append(HotlistEntry.plate == "".join(c for c in plate.upper() if c.isalnum()))
@@ -172,5 +157,5 @@ def list_entries(
     )
     rows = [entry_snapshot(e) for e in entries]
     viewed = HotlistEntriesViewed(hotlist_id=hotlist.id, plate=plate, page=page, results=total)
-    record_access(session, key, ctx, viewed, client)
+    record_access(work, ctx, viewed)
     return hotlist, rows, total

@@ -11,8 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.events import HotlistImported, HotlistImportRefused
-from platekeeper.audit.service import Actor, record_event
-from platekeeper.config import Settings
+from platekeeper.audit.work import Work
 from platekeeper.db import in_batches, utcnow
 from platekeeper.hotlists.importers import (
     EntryRow,
@@ -157,10 +156,7 @@ def _remove_for_incremental(session: Session, hotlist_id: int, rows: list[EntryR
 
 
 def import_entries(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
+    work: Work,
     hotlist_id: int,
     data: bytes,
     spec: ImportSpec,
@@ -175,6 +171,7 @@ def import_entries(
     The outcome names the plates that are new to the list; after the commit, ``alerts.historical`` searches the
     past reads for them.
     """
+    session, settings = work.session, work.settings
     hotlist = get_hotlist(session, hotlist_id)
     if len(data) > settings.hotlists.max_import_bytes:
         raise HotlistError(f"file: {len(data)} bytes; the limit is {settings.hotlists.max_import_bytes}")
@@ -188,7 +185,7 @@ def import_entries(
     if parsed.error_count:
         first_errors = [dict(e.__dict__) for e in parsed.errors[:10]]
         refused = HotlistImportRefused(**base, bad_rows=parsed.error_count, first_errors=first_errors)
-        record_event(session, key, refused, actor, outcome="failure")
+        work.record(refused, outcome="failure")
         raise ImportRejected(parsed.errors, parsed.error_count, len(parsed.rows))
     if mode == "full":
         listed = set(session.scalars(select(HotlistEntry.plate).where(HotlistEntry.hotlist_id == hotlist.id)))
@@ -196,11 +193,11 @@ def import_entries(
     else:
         removed, listed = _remove_for_incremental(session, hotlist.id, parsed.rows)
     new_plates = frozenset(r.plate for r in parsed.rows if r.plate not in listed)
-    loaded = _insert_entries(session, _entry_rows(parsed.rows, hotlist.id, actor.username or "import", now))
+    loaded = _insert_entries(session, _entry_rows(parsed.rows, hotlist.id, work.actor.username or "import", now))
     values: dict[str, Any] = {"revision": Hotlist.revision + 1}
     if mode == "full":
         values["loaded_at"] = now
     session.execute(update(Hotlist).where(Hotlist.id == hotlist.id).values(**values))
     imported = HotlistImported(**base, loaded=loaded, removed=removed, new_plates=len(new_plates))
-    record_event(session, key, imported, actor)
+    work.record(imported)
     return ImportOutcome(hotlist_id=hotlist.id, mode=mode, loaded=loaded, removed=removed, new_plates=new_plates)

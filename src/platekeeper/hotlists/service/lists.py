@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.events import HotlistCreated
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.hotlists.matcher import MatchTarget
@@ -40,18 +40,9 @@ def _refused_term(settings: Settings, *texts: str) -> str | None:
     return next((t for t in settings.hotlists.refused_terms if t.lower() in lowered), None)
 
 
-def create_hotlist(
-    session: Session,
-    settings: Settings,
-    key: bytes,
-    actor: Actor,
-    *,
-    name: str,
-    kind: str,
-    source: str,
-    refresh_hours: int | None,
-) -> Hotlist:
+def create_hotlist(work: Work, *, name: str, kind: str, source: str, refresh_hours: int | None) -> Hotlist:
     """A new, empty list. Refused: an unknown or refused kind, a refused source, a duplicate name."""
+    session, settings = work.session, work.settings
     name, source = " ".join(name.split()), " ".join(source.split())
     if not 2 <= len(name) <= 80:
         raise HotlistError("name: 2 to 80 characters")
@@ -67,10 +58,10 @@ def create_hotlist(
         raise HotlistError("refresh_hours: 1 to 336 hours, or empty for a list without a refresh cadence")
     if hotlist_by_name(session, name) is not None:
         raise HotlistError(f"name: a list named {name!r} already exists")
-    hotlist = Hotlist(name=name, kind=kind, source=source, refresh_hours=refresh_hours, created_by=actor.username)
+    hotlist = Hotlist(name=name, kind=kind, source=source, refresh_hours=refresh_hours, created_by=work.actor.username)
     session.add(hotlist)
     session.flush()
-    record_event(session, key, HotlistCreated(hotlist_id=hotlist.id, name=name, kind=kind), actor)
+    work.record(HotlistCreated(hotlist_id=hotlist.id, name=name, kind=kind))
     return hotlist
 
 
