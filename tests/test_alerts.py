@@ -53,29 +53,26 @@ def test_ingest_raises_alerts_with_match_kinds(harness: Harness) -> None:
     assert len(_actions(harness, "alerts.create")) == 3
 
 
-def test_alert_detail_needs_a_purpose_and_shows_candidates(harness: Harness) -> None:
+def test_alert_detail_is_filed_under_the_alerts_own_context_and_shows_candidates(harness: Harness) -> None:
     hotlist_with(harness, ROWS)
     _, key = harness.camera()
     ingest(harness, key, make_read("5SOW350", candidates=[{"text": "5SOW35O", "confidence": 0.2}]))
     officer = harness.signed_in("sworn_officer", "dana")
     alert_id = _alerts(officer)[0]["id"]
-    refused = officer.get(f"/api/v1/alerts/{alert_id}")
-    assert refused.status_code == 400 and set(refused.json()["problems"]) == {"purpose", "case_number", "justification"}
-    refusal = _actions(harness, "alerts.access_refused")[-1]  # alert work is refused under its own domain
-    assert (refusal.details["attempted"], refusal.outcome) == ("alerts.view", "denied")
-    assert _actions(harness, "reads.access_refused") == []
-    page = officer.get(f"/alerts/{alert_id}", params={"purpose": "curiosity"})
-    assert page.status_code == 400 and "not an authorized purpose" in page.text
-    assert len(_actions(harness, "alerts.access_refused")) == 2
-    detail = officer.get(f"/api/v1/alerts/{alert_id}", params=CONTEXT)
+    detail = officer.get(f"/api/v1/alerts/{alert_id}", params=CONTEXT)  # a stated search context is not used
     assert detail.status_code == 200, detail.text
     body = detail.json()
     assert body["entry"]["make"] == "HOND" and body["entry"]["nic"] == "V123456789"
     assert body["read"]["candidates"] == [{"text": "5SOW35O", "confidence": 0.2}]
     assert "crop" in body["read"]["images"]
     view = _actions(harness, "alerts.view")[-1]
-    assert (view.username, view.case_number) == ("dana", CONTEXT["case_number"])
+    assert (view.username, view.purpose) == ("dana", "criminal_investigation")
+    assert view.case_number == f"ALERT-{alert_id} NIC V123456789"
     assert _actions(harness, "reads.view")[-1].details["plate"] == "5SOW350"
+    assert _actions(harness, "reads.view")[-1].case_number == view.case_number
+    assert _actions(harness, "alerts.access_refused") == [] and _actions(harness, "reads.access_refused") == []
+    missing = officer.get("/api/v1/alerts/999999")
+    assert missing.status_code == 404 and _actions(harness, "alerts.view")[-1].outcome == "failure"
 
 
 def _new_alert(harness: Harness) -> tuple[Any, int]:

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
-from tests.conftest import CONTEXT, PASSWORD, Harness, jpeg_bytes
+from tests.conftest import PASSWORD, Harness, jpeg_bytes
 from tests.hotlist_helpers import hotlist_with, ingest, make_read
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,13 +41,9 @@ def test_verification_flow_in_chromium(harness: Harness) -> None:
         row = page.wait_for_selector("tr.alert-row.fresh")  # Playwright's default 30 s: CI may be slow
         assert "5SOW35O" in row.inner_text() and "confusable" in row.inner_text()
 
-        page.click("tr.alert-row.fresh td.plate a")
-        page.wait_for_selector("text=State the purpose first")
-        page.select_option("select[name=purpose]", CONTEXT["purpose"])
-        page.fill("input[name=case_number]", CONTEXT["case_number"])
-        page.fill("input[name=justification]", CONTEXT["justification"])
-        page.click("main form button[type=submit]")
+        page.click("tr.alert-row.fresh td.plate a")  # straight to the alert: it carries its own purpose
         page.wait_for_selector("#workflow")
+        assert "its own reference, ALERT-" in page.locator("main").inner_text()
         assert page.eval_on_selector("img.crop", "i => i.naturalWidth") == 120
         assert page.eval_on_selector("img.overview", "i => i.naturalWidth") == 640
         assert page.locator("#read-chars .ch.confusable").count() == 1  # the O read where the entry has 0

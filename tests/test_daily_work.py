@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from platekeeper.access.models import User
+from platekeeper.audit.models import AuditEvent
 from platekeeper.cameras.models import Camera
 from platekeeper.db import utcnow
 from platekeeper.hotlists.models import HotlistEntry
@@ -191,3 +192,37 @@ def test_cameras_show_their_last_upload_and_fall_silent(harness: Harness) -> Non
     assert "silent" in page.split("South")[1].split("</tr>")[0] and "never" not in page.split("North")[1][:400]
     home = admin.get("/").text
     assert "1 camera silent" in home and "South" in home
+
+
+def test_alert_work_is_filed_under_the_alerts_own_purpose_and_reference(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,V123456789,HOND,CIV,GRY\n")
+    _, key = harness.camera()
+    ingest(harness, key, make_read("5SOW350"))
+    officer = harness.signed_in("sworn_officer")
+    searched = officer.get("/search", params={**CONTEXT, "plate": "5SOW350"})  # a burglary search first
+    assert searched.status_code == 200
+    alert_id = officer.get("/api/v1/alerts").json()["alerts"][0]["id"]
+    page = officer.get(f"/alerts/{alert_id}")  # no purpose form: the alert carries its own
+    assert page.status_code == 200 and "Acknowledge" in page.text
+    assert CONTEXT["case_number"] not in page.text and CONTEXT["justification"] not in page.text
+    detail = officer.get(f"/api/v1/alerts/{alert_id}")
+    assert detail.status_code == 200, detail.text
+    crop = officer.get(detail.json()["read"]["images"]["crop"])
+    assert crop.status_code == 200 and crop.headers["content-type"].startswith("image/")
+    for step, body in [("acknowledge", None), ("visual-check", {"result": "misread", "attested": True})]:
+        assert officer.post(f"/api/v1/alerts/{alert_id}/{step}", json=body).status_code == 200
+    assert officer.post(f"/api/v1/alerts/{alert_id}/disposition", json={"disposition": "misread"}).status_code == 200
+    with harness.database.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("alerts.%")).where(AuditEvent.username.is_not(None))
+        ).all()
+        reads_under_alert = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("reads.%"), AuditEvent.case_number.like("ALERT-%"))
+        ).all()
+    worked = [e for e in events if e.action != "alerts.dashboard"]
+    assert {e.action for e in worked} >= {"alerts.view", "alerts.acknowledge", "alerts.visual_check"}
+    for event in worked:
+        assert event.purpose == "criminal_investigation", event.action  # the stolen-vehicle kind's purpose
+        assert event.case_number == f"ALERT-{alert_id} NIC V123456789", event.action
+        assert "burglary" not in (event.justification or ""), event.action
+    assert reads_under_alert, "the read and its images are opened under the alert's own reference"

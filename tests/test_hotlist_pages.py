@@ -66,16 +66,14 @@ def test_officer_adds_entry_on_the_page_and_sees_historical_hits(harness: Harnes
     assert entries.status_code == 200 and "4HIST44" in entries.text
 
 
-def test_alert_page_asks_for_purpose_and_refusals_are_shown(harness: Harness) -> None:
+def test_alert_page_needs_no_purpose_form_and_refusals_are_shown(harness: Harness) -> None:
     hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
     _, key = harness.camera()
     ingest(harness, key, make_read("5SOW35O"))
     officer = harness.signed_in("sworn_officer")
     dashboard = officer.get("/alerts")
     alert_id = re.search(r'data-alert-id="(\d+)"', dashboard.text).group(1)  # type: ignore[union-attr]
-    prompt = officer.get(f"/alerts/{alert_id}")
-    assert prompt.status_code == 400 and "State the purpose first" in prompt.text
-    page = officer.get(f"/alerts/{alert_id}", params=CONTEXT)
+    page = officer.get(f"/alerts/{alert_id}")  # filed under the alert's own purpose and reference
     assert page.status_code == 200 and 'class="ch confusable"' in page.text and "Acknowledge" in page.text
     token = _csrf(page.text)
     step = officer.post(

@@ -20,6 +20,7 @@ __all__ = [
     "AccessContext",
     "AccessContextError",
     "build_access_context",
+    "own_context",
     "record_access",
     "record_context_refusal",
     "require_context",
@@ -134,6 +135,25 @@ def build_access_context(
         purpose=purpose,
         purpose_label=label,
         case_number=case,
+        justification=justification,
+    )
+
+
+def own_context(
+    principal: Principal, policy: AccessPolicyConfig, *, purpose: str, reference: str, justification: str
+) -> AccessContext:
+    """The context of work that carries its own purpose and reference, stated by the system rather than typed: an
+    alert's verification is filed under the alert's purpose (from its list's kind) and its own reference, never
+    under a context a person stated for a search. The purpose must be authorized, and training current."""
+    principal.require_training("plate data")
+    config = policy.purpose(purpose)
+    if config is None:
+        raise ValueError(f"{purpose!r} is not an authorized purpose (policy 462.3)")
+    return AccessContext(
+        principal=principal,
+        purpose=purpose,
+        purpose_label=config.label,
+        case_number=reference[:64],
         justification=justification,
     )
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from platekeeper.alerts.service import (
     dispose,
     disposition_choices,
     get_alert_detail,
+    get_alert_image,
     latest_alert_id,
     list_alerts,
     record_clets,
@@ -33,7 +35,7 @@ from platekeeper.alerts.service import (
 )
 from platekeeper.alerts.stream import sse_events
 from platekeeper.audit.work import Work
-from platekeeper.web.access_params import require_access_context, stated_context
+from platekeeper.reads.service import ReadNotFound
 from platekeeper.web.deps import DbWork, RowId, app_state, requires
 
 __all__ = ["router"]
@@ -145,7 +147,7 @@ def api_alert_figures(
 
 @router.get(
     "/alerts/{alert_id}",
-    responses={400: {"description": "Missing purpose or case number"}, 404: {"description": "No such alert"}},
+    responses={404: {"description": "No such alert"}},
 )
 def api_get_alert(
     alert_id: RowId,
@@ -153,10 +155,11 @@ def api_get_alert(
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
     work: DbWork,
 ) -> Response:
-    """One alert with its hotlist entry, the read's OCR candidates and image links. Needs a stated purpose."""
-    ctx = require_access_context(work, state.principal, stated_context(request), "alerts.view", {"alert_id": alert_id})
+    """One alert with its hotlist entry, the read's OCR candidates and image links. Audited under the alert's own
+    purpose (its list's kind) and reference (``ALERT-<id>`` and the entry's NIC number); a stated search context is
+    not used for alert work."""
     try:
-        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
+        detail = get_alert_detail(work, state.principal, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return JSONResponse({"detail": str(exc)}, status_code=404)
     read = detail.read.read
@@ -170,12 +173,28 @@ def api_get_alert(
                 "confidence": read.confidence,
                 "region": read.region,
                 "candidates": read.candidates or [],
-                "images": {kind: f"/api/v1/reads/{read.id}/images/{kind}" for kind in detail.read.images},
+                "images": {kind: f"/api/v1/alerts/{alert_id}/images/{kind}" for kind in detail.read.images},
             },
             "verification": _steps_json(detail.alert),
             "dispositions": [c.__dict__ for c in choices],
         }
     )
+
+
+@router.get("/alerts/{alert_id}/images/{kind}", responses={404: {"description": "No such alert or image"}})
+def api_get_alert_image(
+    alert_id: RowId,
+    kind: Annotated[str, FastPath(max_length=16, description="crop or overview")],
+    request: Request,
+    state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
+) -> Response:
+    """The plate crop or overview of an alert's read, audited under the alert's own purpose and reference."""
+    try:
+        image = get_alert_image(work, state.principal, alert_id, kind, app_state(request).image_store)
+    except (AlertNotFound, ReadNotFound) as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    return Response(image.data, media_type=image.media_type)
 
 
 def _steps_json(alert: Any) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from platekeeper.access.service import SessionState, remember_access_context
+from platekeeper.access.service import SessionState
 from platekeeper.alerts.service import (
     VISUAL_MATCH,
     AlertNotFound,
     AlertStepRefused,
     acknowledge,
+    alert_context,
     alert_figures,
     dispose,
     disposition_choices,
@@ -27,7 +28,6 @@ from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
-from platekeeper.web.access_params import require_access_context, stated_context
 from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["char_diff", "router"]
@@ -99,25 +99,17 @@ def alert_page(
     state: Annotated[SessionState, Depends(requires("alerts.view"))],
     work: DbWork,
 ) -> Response:
-    """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps."""
-    stated = stated_context(request, fallback=state.access_context)
-    ctx = require_access_context(
-        work,
-        state.principal,
-        stated,
-        "alerts.view",
-        {"alert_id": alert_id},
-        page=lambda _, problems: render(
-            request, "alert_context.html", {"alert_id": alert_id, "form": stated.as_dict(), "problems": problems}, 400
-        ),
-    )
+    """One alert: crop, overview and entry side by side, candidates, differing characters, verification steps.
+    Opened and worked under the alert's own purpose and reference (no form to fill: a search's context never
+    labels alert work)."""
     try:
-        detail = get_alert_detail(work, ctx, alert_id, app_state(request).image_store)
+        detail = get_alert_detail(work, state.principal, alert_id, app_state(request).image_store)
     except AlertNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(work.session, state.session_id, ctx.as_dict())
     context = _detail_context(work.settings, detail, request.query_params.get("refused"))
-    return render(request, "alert.html", {**context, "context": ctx})
+    return render(
+        request, "alert.html", {**context, "context": alert_context(work.settings, state.principal, detail.alert)}
+    )
 
 
 def _after_step(alert_id: RowId, run: Any) -> Response:

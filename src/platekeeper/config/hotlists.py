@@ -17,18 +17,33 @@ class HotlistKindConfig(StrictModel):
     aliases: tuple[str, ...] = Field(
         default=(), description="Category values in import files that mean this kind (compared case-insensitively)."
     )
+    purpose: str = Field(
+        "criminal_investigation",
+        description="The authorized purpose (access.purposes) recorded when an alert from a list of this kind is "
+        "opened and verified: alert work carries its own purpose and reference, never a search's (462.3, 462.8).",
+    )
 
 
 def _default_hotlist_kinds() -> tuple[HotlistKindConfig, ...]:
     return (
         HotlistKindConfig(code="stolen_vehicle", label="Stolen vehicle", priority=1, aliases=("VEH", "SV")),
         HotlistKindConfig(code="stolen_plate", label="Stolen plate", priority=1, aliases=("LIC", "SP")),
-        HotlistKindConfig(code="wanted_person", label="Wanted person", priority=1, aliases=("WAN", "WP")),
-        HotlistKindConfig(code="missing_person", label="Missing person", priority=1, aliases=("MIS", "MP")),
         HotlistKindConfig(
-            code="amber_silver_alert", label="AMBER / Silver alert", priority=1, aliases=("AMB", "SIL", "AMBER")
+            code="wanted_person", label="Wanted person", priority=1, aliases=("WAN", "WP"), purpose="wanted_person"
         ),
-        HotlistKindConfig(code="warrant", label="Warrant", priority=2, aliases=("WAR", "WR")),
+        HotlistKindConfig(
+            code="missing_person", label="Missing person", priority=1, aliases=("MIS", "MP"), purpose="wanted_person"
+        ),
+        HotlistKindConfig(
+            code="amber_silver_alert",
+            label="AMBER / Silver alert",
+            priority=1,
+            aliases=("AMB", "SIL", "AMBER"),
+            purpose="wanted_person",
+        ),
+        HotlistKindConfig(
+            code="warrant", label="Warrant", priority=2, aliases=("WAR", "WR"), purpose="sanctions_enforcement"
+        ),
         HotlistKindConfig(code="custom", label="Custom (officer-entered)", priority=3, aliases=("CUS",)),
     )
 

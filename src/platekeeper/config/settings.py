@@ -183,13 +183,15 @@ def verify_courses(settings: Settings) -> None:
 
 
 def verify_purposes(settings: Settings) -> None:
-    """Purpose codes are unique, and the alert dashboard and the imports' historical search record one of them."""
+    """Purpose codes are unique, and the alert dashboard, the imports' historical search and the work on each
+    hotlist kind's alerts record one of them."""
     codes = [p.code for p in settings.access.purposes]
     if len(codes) != len(set(codes)):
         raise ValueError("access.purposes: purpose codes must be unique")
     for name, value in (
         ("alerts.dashboard_purpose", settings.alerts.dashboard_purpose),
         ("hotlists.historical_search_purpose", settings.hotlists.historical_search_purpose),
+        *((f"hotlists.kinds.{k.code}.purpose", k.purpose) for k in settings.hotlists.kinds),
     ):
         if value not in codes:
             raise ValueError(f"{name}: {value!r} is not an authorized purpose ({', '.join(codes)})")

@@ -1,4 +1,5 @@
-"""Alerts: raised at ingest, listed live, opened with an AccessContext, verified step by step (policy 462.8).
+"""Alerts: raised at ingest, listed live, opened under their own context (their kind's purpose and reference),
+verified step by step (policy 462.8).
 
 The only package that touches the alerts table: records.py (raising, listing, viewing, figures, purge release)
 and workflow.py (the verification state machine, every step and every refused step audited).
@@ -9,10 +10,12 @@ from __future__ import annotations
 from platekeeper.alerts.service.records import (
     AlertDetail,
     AlertNotFound,
+    alert_context,
     alert_figures,
     alert_json,
     alerts_after,
     get_alert_detail,
+    get_alert_image,
     latest_alert_id,
     list_alerts,
     missed_alerts,
@@ -44,12 +47,14 @@ __all__ = [
     "AlertStepRefused",
     "DispositionChoice",
     "acknowledge",
+    "alert_context",
     "alert_figures",
     "alert_json",
     "alerts_after",
     "dispose",
     "disposition_choices",
     "get_alert_detail",
+    "get_alert_image",
     "latest_alert_id",
     "list_alerts",
     "missed_alerts",

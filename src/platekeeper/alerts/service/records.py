@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from platekeeper.access.context import AccessContext, record_access, require_context
+from platekeeper.access.context import AccessContext, own_context, record_access, require_context
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.events import (
@@ -31,15 +31,17 @@ from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
 from platekeeper.reads.images import ImageStore
-from platekeeper.reads.service import ReadDetail, get_read, reads_for_matching
+from platekeeper.reads.service import ReadDetail, ReadImage, get_read, get_read_image, reads_for_matching
 
 __all__ = [
     "AlertDetail",
     "AlertNotFound",
+    "alert_context",
     "alert_figures",
     "alert_json",
     "alerts_after",
     "get_alert_detail",
+    "get_alert_image",
     "latest_alert_id",
     "list_alerts",
     "missed_alerts",
@@ -238,18 +240,53 @@ class AlertDetail:
     json: dict[str, Any]
 
 
-def get_alert_detail(work: Work, ctx: AccessContext, alert_id: int, store: ImageStore) -> AlertDetail:
-    """One alert with its read's crop and overview (read through reads.service, itself audited). Audited."""
-    ctx = require_context(ctx, "alerts.view")
+def alert_reference(alert: Alert) -> str:
+    """The alert's own reference, recorded as the case number of all work on it: its id and the entry's NIC
+    number when the list gave one."""
+    nic = (alert.entry or {}).get("nic")
+    return f"ALERT-{alert.id}" + (f" NIC {nic}" if nic else "")
+
+
+def alert_context(settings: Settings, principal: Principal, alert: Alert) -> AccessContext:
+    """The context all work on an alert is filed under: the purpose configured for its list's kind
+    (``hotlists.kinds[].purpose``; the dashboard's purpose for a kind no longer configured), its own reference,
+    and what the work is (policy 462.8). A search's context never labels it."""
+    kind = settings.hotlists.kind(alert.kind)
+    label = kind.label if kind else alert.kind
+    return own_context(
+        principal,
+        settings.access,
+        purpose=kind.purpose if kind else settings.alerts.dashboard_purpose,
+        reference=alert_reference(alert),
+        justification=f"verifying a {label} hit on the list {alert.hotlist_name!r} before any action (policy 462.8)",
+    )
+
+
+def _open_alert(work: Work, principal: Principal, alert_id: int) -> tuple[Alert, AccessContext, uuid.UUID]:
+    principal.require("alerts.view")
     alert = work.session.get(Alert, alert_id)
-    viewed = AlertViewed(alert_id=alert_id, plate=alert.plate if alert else None, found=alert is not None)
-    record_access(work, ctx, viewed)
     if alert is None:
+        work.by(principal).record(AlertViewed(alert_id=alert_id, plate=None, found=False), outcome="failure")
         raise AlertNotFound(f"no alert with id {alert_id}")
+    ctx = require_context(alert_context(work.settings, principal, alert), "alerts.view")
+    record_access(work, ctx, AlertViewed(alert_id=alert_id, plate=alert.plate, found=True))
     if alert.read_id is None:
         raise AlertNotFound(purged_reason(alert))
-    read = get_read(work, ctx, alert.read_id, store)
+    return alert, ctx, alert.read_id
+
+
+def get_alert_detail(work: Work, principal: Principal, alert_id: int, store: ImageStore) -> AlertDetail:
+    """One alert with its read's crop and overview (read through reads.service, itself audited), all filed under
+    the alert's own context (:func:`alert_context`). Audited, found or not."""
+    alert, ctx, read_id = _open_alert(work, principal, alert_id)
+    read = get_read(work, ctx, read_id, store)
     return AlertDetail(alert=alert, read=read, json=alert_json(alert, work.settings, read.camera.name))
+
+
+def get_alert_image(work: Work, principal: Principal, alert_id: int, kind: str, store: ImageStore) -> ReadImage:
+    """One image (crop or overview) of an alert's read, under the alert's own context. Audited."""
+    _, ctx, read_id = _open_alert(work, principal, alert_id)
+    return get_read_image(work, ctx, read_id, kind, store)
 
 
 def purged_reason(alert: Alert) -> str:

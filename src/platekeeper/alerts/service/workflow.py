@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from platekeeper.access.principal import Principal
 from platekeeper.alerts.models import Alert
-from platekeeper.alerts.service.records import AlertNotFound, purged_reason
+from platekeeper.alerts.service.records import AlertNotFound, alert_context, purged_reason
 from platekeeper.audit.events import (
     AlertAcknowledged,
     AlertClets,
@@ -78,12 +78,18 @@ def _out_of_order(alert: Alert, step: str) -> str:
 
 def _refuse(work: Work, principal: Principal, alert: Alert, step: str, reason: str) -> None:
     refused = AlertTransitionRefused(alert_id=alert.id, step=step, status=alert.status, reason=reason)
-    work.by(principal).record(refused, outcome="denied")
+    _audit_step(work, principal, alert, refused, outcome="denied")
     raise AlertStepRefused(reason)
 
 
-def _audit_step(work: Work, principal: Principal, event: AuditEventType) -> None:
-    work.by(principal).record(event)
+def _audit_step(
+    work: Work, principal: Principal, alert: Alert, event: AuditEventType, outcome: str = "success"
+) -> None:
+    """A step on an alert, filed under the alert's own purpose and reference (:func:`alert_context`)."""
+    ctx = alert_context(work.settings, principal, alert)
+    work.by(principal).record(
+        event, outcome=outcome, purpose=ctx.purpose, case_number=ctx.case_number, justification=ctx.justification
+    )
 
 
 def acknowledge(work: Work, principal: Principal, alert_id: int) -> Alert:
@@ -91,7 +97,7 @@ def acknowledge(work: Work, principal: Principal, alert_id: int) -> Alert:
     alert = _load_for_step(work, principal, alert_id, "acknowledge")
     alert.status, alert.acknowledged_by, alert.acknowledged_at = "acknowledged", principal.username, utcnow()
     step = AlertAcknowledged(alert_id=alert.id, plate=alert.plate, status=alert.status)
-    _audit_step(work, principal, step)
+    _audit_step(work, principal, alert, step)
     return alert
 
 
@@ -107,7 +113,7 @@ def record_visual_check(work: Work, principal: Principal, alert_id: int, *, resu
     alert.status, alert.visual_result = "visual_checked", result
     alert.visual_by, alert.visual_at = principal.username, utcnow()
     step = AlertVisualCheck(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result)
-    _audit_step(work, principal, step)
+    _audit_step(work, principal, alert, step)
     return alert
 
 
@@ -125,7 +131,7 @@ def record_clets(work: Work, principal: Principal, alert_id: int, *, result: str
     alert.status, alert.clets_result, alert.clets_reference = "clets_recorded", result, reference
     alert.clets_by, alert.clets_at = principal.username, utcnow()
     step = AlertClets(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result, reference=reference)
-    _audit_step(work, principal, step)
+    _audit_step(work, principal, alert, step)
     return alert
 
 
@@ -177,5 +183,5 @@ def dispose(work: Work, principal: Principal, alert_id: int, *, disposition: str
     alert.status, alert.disposition, alert.notes = "closed", chosen.code, " ".join(notes.split())[:2000]
     alert.disposition_by, alert.disposition_at = principal.username, utcnow()
     closed = AlertDisposition(alert_id=alert.id, plate=alert.plate, status=alert.status, disposition=chosen.code)
-    _audit_step(work, principal, closed)
+    _audit_step(work, principal, alert, closed)
     return alert
