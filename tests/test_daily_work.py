@@ -15,6 +15,7 @@ from platekeeper.cameras.models import Camera
 from platekeeper.db import utcnow
 from platekeeper.hotlists.models import HotlistEntry
 from platekeeper.reads.images import ImageStore
+from platekeeper.reads.models import PlateRead
 from platekeeper.reads.ingest import ingest_batch
 from tests.conftest import CONTEXT, Harness
 from tests.hotlist_helpers import hotlist_with, ingest, load, make_list, make_read
@@ -226,3 +227,19 @@ def test_alert_work_is_filed_under_the_alerts_own_purpose_and_reference(harness:
         assert event.case_number == f"ALERT-{alert_id} NIC V123456789", event.action
         assert "burglary" not in (event.justification or ""), event.action
     assert reads_under_alert, "the read and its images are opened under the alert's own reference"
+
+
+def test_a_read_opened_cold_asks_for_the_context_without_errors_or_a_refusal(harness: Harness) -> None:
+    _, key = harness.camera()
+    ingest(harness, key, make_read("6COLD66"))
+    with harness.database.session() as session:
+        read_id = session.scalars(select(PlateRead.id)).one()
+    officer = harness.signed_in("sworn_officer")
+    cold = officer.get(f"/reads/{read_id}")
+    assert cold.status_code == 400 and "State the purpose first" in cold.text
+    assert "missing" not in cold.text and 'class="error field-error"' not in cold.text
+    wrong = officer.get(f"/reads/{read_id}", params={**CONTEXT, "case_number": "12345"})
+    assert wrong.status_code == 400 and "Case number:" in wrong.text and "refusal recorded" in wrong.text
+    with harness.database.session() as session:
+        refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.access_refused")).all()
+    assert len(refusals) == 1  # only the stated, wrong context

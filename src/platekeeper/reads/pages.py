@@ -139,6 +139,7 @@ def read_page(
         page=lambda _, problems: render(
             request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(), "problems": problems}, 400
         ),
+        prompt=True,
     )
     try:
         detail = get_read(work, ctx, read_id, app_state(request).image_store)

@@ -67,9 +67,13 @@ class ContextRefused(Exception):
         action: str,
         asked: dict[str, Any],
         page: RefusalPage | None,
+        prompt: bool = False,
     ) -> None:
         super().__init__(str(error))
         self.error, self.principal, self.action, self.asked, self.page = error, principal, action, asked, page
+        self.prompt = prompt
+        """A page opened with nothing stated yet: it asks for the context, without errors, and nothing was refused
+        (a context that was stated and is wrong is refused, recorded and shown with its problems)."""
 
 
 def require_access_context(
@@ -80,13 +84,20 @@ def require_access_context(
     asked: dict[str, Any],
     *,
     page: RefusalPage | None = None,
+    prompt: bool = False,
 ) -> AccessContext:
     """The access context for ``action`` under the work's access policy, or :class:`ContextRefused` with what was
-    asked (``asked``: the query's elements, for the audit event) and, for a page, how it answers."""
+    asked (``asked``: the query's elements, for the audit event) and, for a page, how it answers. With ``prompt``
+    (a page reached by a link, such as one read), a request that states no part of the context is only asked for
+    it: the page's form without errors, and no refusal recorded."""
     try:
         return build_access_context(principal, work.settings.access, **stated.as_dict())
     except AccessContextError as exc:
-        raise ContextRefused(exc, principal, action, {**asked, **stated.as_dict()}, page) from None
+        nothing_stated = not any(stated.as_dict().values())
+        asked = {**asked, **stated.as_dict()}
+        raise ContextRefused(
+            exc, principal, action, asked, page, prompt and page is not None and nothing_stated
+        ) from None
 
 
 def refusal_response(error: AccessContextError) -> JSONResponse:

@@ -157,9 +157,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ContextRefused)
     def context_refused(request: Request, exc: ContextRefused) -> Response:
-        """Record the refusal in its own transaction (the request's was rolled back), then answer 400."""
+        """Record the refusal in its own transaction (the request's was rolled back), then answer 400. A page opened
+        with nothing stated only asks for the context: no errors shown, no refusal recorded."""
         with app_state(request).database.session() as session:
             work = request_work(request, session)
+            if exc.page is not None and exc.prompt:
+                return exc.page(work, {})
             record_context_refusal(work, exc.principal, exc.action, exc.error, exc.asked)
             if exc.page is not None:
                 return exc.page(work, exc.error.problems)
