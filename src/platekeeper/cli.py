@@ -14,7 +14,8 @@ from platekeeper.access.service import (
     ensure_initial_admin,
 )
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
-from platekeeper.audit.service import Actor, verify_and_record
+from platekeeper.audit.oversight import verify_and_record
+from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import (
     CameraError,
     create_camera,
@@ -218,8 +219,8 @@ def audit_verify(
     """Check the audit chain and its signed checkpoints: exit 0 when intact, 1 naming what is wrong otherwise."""
     rt = runtime()
     check = anchor_check(rt.settings, rt.signing_key, checkpoints)
-    with rt.database.session() as session:
-        result = verify_and_record(session, rt.audit_key, Actor.system("cli"), check)
+    with rt.work() as work:
+        result = verify_and_record(work, check)
     if result.first_bad_seq is not None:
         err.print(
             f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "
@@ -238,8 +239,8 @@ def audit_verify(
 def audit_checkpoint() -> None:
     """Sign the chain's head now and write it to the checkpoint sinks (for cron, or before a maintenance window)."""
     rt = runtime()
-    with rt.database.session() as session:
-        checkpoint = write_checkpoint(session, rt.audit_key, rt.signing_key, sinks_for(rt.settings), "manual")
+    with rt.work() as work:
+        checkpoint = write_checkpoint(work, rt.signing_key, sinks_for(rt.settings), "manual")
     if checkpoint is None:
         out.print("the audit chain is empty: nothing to sign yet")
         return
@@ -347,10 +348,10 @@ def restore(
     if not result.problems:
         out.print(f"row counts match the backup ({len(manifest['row_counts'])} tables)", highlight=False)
     check = anchor_check(rt.settings, rt.signing_key)
-    with rt.database.session() as session:
-        verified = verify_and_record(session, rt.audit_key, Actor.system("restore"), check)
+    with rt.work(Actor.system("restore")) as work:
+        verified = verify_and_record(work, check)
         ok = verified.intact and not result.problems
-        record_restore(session, rt.audit_key, Actor.system("restore"), src, manifest, result, ok=ok)
+        record_restore(work.session, work.key, work.actor, src, manifest, result, ok=ok)
     if not verified.intact:
         err.print(
             f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False
