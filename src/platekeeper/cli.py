@@ -303,15 +303,15 @@ def backup(
     from platekeeper.backup import BackupError, create_backup, record_backup
 
     rt = runtime()
-    signer, key = rt.signing_key, rt.audit_key
+    signer = rt.signing_key
     try:
         with _progress() as progress:
             result = create_backup(rt.settings, rt.database, signer, dest, progress)
     except BackupError as exc:
         raise fail(str(exc), exc.exit_code) from None
     manifest = result.manifest
-    with rt.database.session() as session:
-        record_backup(session, key, Actor.system("cli"), dest, result)
+    with rt.work() as work:
+        record_backup(work, dest, result)
     out.print(
         f"backup written to {dest}: {result.files} files, {result.bytes:,} bytes; "
         f"{manifest['row_counts'].get('plate_reads', 0)} reads, audit chain to event "
@@ -351,7 +351,7 @@ def restore(
     with rt.work(Actor.system("restore")) as work:
         verified = verify_and_record(work, check)
         ok = verified.intact and not result.problems
-        record_restore(work.session, work.key, work.actor, src, manifest, result, ok=ok)
+        record_restore(work, src, manifest, result, ok=ok)
     if not verified.intact:
         err.print(
             f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False
@@ -377,7 +377,7 @@ def demo(
     from platekeeper.demo.seed import seed_demo
 
     rt = runtime()
-    seed_demo(rt.settings, rt.database, rt.audit_key, reads=reads, if_empty=if_empty, console=out)
+    seed_demo(rt, reads=reads, if_empty=if_empty, console=out)
 
 
 app.command("read")(read_command)  # opencv and onnxruntime load only when it runs
