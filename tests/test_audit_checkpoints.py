@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from platekeeper.audit.checkpoints import (
     CheckpointFile,
@@ -24,8 +25,10 @@ from platekeeper.audit.checkpoints import (
     write_checkpoint,
 )
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.service import Actor, _seal, load_or_create_key, verify_and_record
+from platekeeper.audit.oversight import verify_and_record
+from platekeeper.audit.service import Actor, _seal, load_or_create_key
 from platekeeper.audit.signing import InstallationKey
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from tests.test_audit import _drop_guards, _fill
@@ -38,15 +41,19 @@ def _signer(settings: Settings) -> InstallationKey:
     return InstallationKey.load_or_create(settings.data_path(settings.signing.key_file))
 
 
+def _work(session: Session, settings: Settings) -> Work:
+    return Work(session, settings, KEY, Actor.system("test"))
+
+
 def _checkpoint(settings: Settings, database: Database) -> None:
     with database.session() as session:
         sink = CheckpointFile(settings.data_path(settings.audit.checkpoint_file))
-        assert write_checkpoint(session, KEY, _signer(settings), [sink], "manual") is not None
+        assert write_checkpoint(_work(session, settings), _signer(settings), [sink], "manual") is not None
 
 
 def _verify(settings: Settings, database: Database, path: Path | None = None):
     with database.session() as session:
-        return verify_and_record(session, KEY, Actor.system("test"), anchor_check(settings, _signer(settings), path))
+        return verify_and_record(_work(session, settings), anchor_check(settings, _signer(settings), path))
 
 
 def test_an_intact_chain_matches_its_checkpoint(settings: Settings, database: Database) -> None:
@@ -115,7 +122,7 @@ def test_a_checkpoint_signed_with_another_key_is_refused(settings: Settings, dat
     forged = tmp_path / "forged.jsonl"
     other = InstallationKey.load_or_create(tmp_path / "other.key")
     with database.session() as session:
-        write_checkpoint(session, KEY, other, [CheckpointFile(forged)], "manual")
+        write_checkpoint(_work(session, settings), other, [CheckpointFile(forged)], "manual")
     result = _verify(settings, database, forged)
     assert "not signed by this installation's key" in (result.anchor_problem or "")
     assert "line 1" in result.anchor_problem
@@ -155,7 +162,7 @@ def test_syslog_sink_sends_the_signed_line(settings: Settings, database: Databas
         collector.settimeout(5)
         sink = SyslogSink(f"127.0.0.1:{collector.getsockname()[1]}")
         with database.session() as session:
-            checkpoint = write_checkpoint(session, KEY, _signer(settings), [sink], "manual")
+            checkpoint = write_checkpoint(_work(session, settings), _signer(settings), [sink], "manual")
         message = collector.recv(65536).decode()
     assert checkpoint is not None and checkpoint.signature in message
     log = settings.data_dir / "collector.log"

@@ -14,7 +14,8 @@ from platekeeper.access.service import (
     ensure_initial_admin,
 )
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
-from platekeeper.audit.service import Actor, verify_and_record
+from platekeeper.audit.oversight import verify_and_record
+from platekeeper.audit.service import Actor
 from platekeeper.cameras.service import (
     CameraError,
     camera_state,
@@ -222,8 +223,8 @@ def audit_verify(
     """Check the audit chain and its signed checkpoints: exit 0 when intact, 1 naming what is wrong otherwise."""
     rt = runtime()
     check = anchor_check(rt.settings, rt.signing_key, checkpoints)
-    with rt.database.session() as session:
-        result = verify_and_record(session, rt.audit_key, Actor.system("cli"), check)
+    with rt.work() as work:
+        result = verify_and_record(work, check)
     if result.first_bad_seq is not None:
         err.print(
             f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "
@@ -242,8 +243,8 @@ def audit_verify(
 def audit_checkpoint() -> None:
     """Sign the chain's head now and write it to the checkpoint sinks (for cron, or before a maintenance window)."""
     rt = runtime()
-    with rt.database.session() as session:
-        checkpoint = write_checkpoint(session, rt.audit_key, rt.signing_key, sinks_for(rt.settings), "manual")
+    with rt.work() as work:
+        checkpoint = write_checkpoint(work, rt.signing_key, sinks_for(rt.settings), "manual")
     if checkpoint is None:
         out.print("the audit chain is empty: nothing to sign yet")
         return
@@ -306,15 +307,15 @@ def backup(
     from platekeeper.backup import BackupError, create_backup, record_backup
 
     rt = runtime()
-    signer, key = rt.signing_key, rt.audit_key
+    signer = rt.signing_key
     try:
         with _progress() as progress:
             result = create_backup(rt.settings, rt.database, signer, dest, progress)
     except BackupError as exc:
         raise fail(str(exc), exc.exit_code) from None
     manifest = result.manifest
-    with rt.database.session() as session:
-        record_backup(session, key, Actor.system("cli"), dest, result)
+    with rt.work() as work:
+        record_backup(work, dest, result)
     out.print(
         f"backup written to {dest}: {result.files} files, {result.bytes:,} bytes; "
         f"{manifest['row_counts'].get('plate_reads', 0)} reads, audit chain to event "
@@ -351,10 +352,10 @@ def restore(
     if not result.problems:
         out.print(f"row counts match the backup ({len(manifest['row_counts'])} tables)", highlight=False)
     check = anchor_check(rt.settings, rt.signing_key)
-    with rt.database.session() as session:
-        verified = verify_and_record(session, rt.audit_key, Actor.system("restore"), check)
+    with rt.work(Actor.system("restore")) as work:
+        verified = verify_and_record(work, check)
         ok = verified.intact and not result.problems
-        record_restore(session, rt.audit_key, Actor.system("restore"), src, manifest, result, ok=ok)
+        record_restore(work, src, manifest, result, ok=ok)
     if not verified.intact:
         err.print(
             f"[bold red]audit chain does not verify:[/] {verified.reason or verified.anchor_problem}", highlight=False
@@ -380,7 +381,7 @@ def demo(
     from platekeeper.demo.seed import seed_demo
 
     rt = runtime()
-    seed_demo(rt.settings, rt.database, rt.audit_key, reads=reads, if_empty=if_empty, console=out)
+    seed_demo(rt, reads=reads, if_empty=if_empty, console=out)
 
 
 app.command("read")(read_command)  # opencv and onnxruntime load only when it runs

@@ -25,7 +25,7 @@ from platekeeper.access.training import (
 from platekeeper.access.training import training_status as course_statuses
 from platekeeper.audit.work import Work
 from platekeeper.db import utcnow
-from platekeeper.web.deps import SIGNED_IN, DbWork, RowId, app_state, check_csrf, render, requires
+from platekeeper.web.deps import SIGNED_IN, DbWork, RowId, check_csrf, render, requires
 
 __all__ = ["router"]
 
@@ -283,9 +283,9 @@ def user_training(
 
 
 @router.get("/access/matrix")
-def matrix_page(request: Request, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> Response:
+def matrix_page(request: Request, state: Annotated[SessionState, Depends(SIGNED_IN)], work: DbWork) -> Response:
     """The permission matrix: which role holds which permission, needs MFA and which courses."""
-    return render(request, "matrix.html", {"matrix": permission_matrix(app_state(request).settings)})
+    return render(request, "matrix.html", {"matrix": permission_matrix(work.settings)})
 
 
 def _review_page(request: Request, work: Work, **extra: object) -> Response:

@@ -125,9 +125,9 @@ def api_me(session: DbSession, state: Signed, work: DbWork) -> dict[str, Any]:
 
 
 @router.get("/access/matrix", tags=["access"])
-def api_permission_matrix(request: Request, state: Signed) -> dict[str, Any]:
+def api_permission_matrix(state: Signed, work: DbWork) -> dict[str, Any]:
     """The permission matrix as data: every role, its permissions, MFA and required courses."""
-    return permission_matrix(app_state(request).settings)
+    return permission_matrix(work.settings)
 
 
 @router.get("/account/tokens", tags=["access"])

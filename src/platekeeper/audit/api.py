@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from platekeeper.access.service import SessionState
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.service import Actor, event_fields, view_audit_log
-from platekeeper.web.deps import DbSession, app_state, client_of, requires
+from platekeeper.audit.oversight import view_audit_log
+from platekeeper.audit.service import event_fields
+from platekeeper.web.deps import DbWork, requires
 
 __all__ = ["event_json", "router"]
 
@@ -24,9 +25,8 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 
 @router.get("/audit/events", responses={400: {"description": "A filter broken; the detail names it"}})
 def api_audit_events(
-    request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("audit.view"))],
+    work: DbWork,
     username: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[str | None, Query(description="First day, YYYY-MM-DD, agency timezone")] = None,
@@ -34,20 +34,11 @@ def api_audit_events(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> dict[str, Any]:
     """Audit events, newest first, filtered by user, action and dates."""
-    app = app_state(request)
     try:
-        flt = parse_audit_filter(username, action, since, until, app.settings.tz)
+        flt = parse_audit_filter(username, action, since, until, work.settings.tz)
     except AuditFilterError as exc:
         raise HTTPException(400, str(exc)) from None
-    result = view_audit_log(
-        session,
-        app.audit_key,
-        Actor.of(state.principal, client_of(request)),
-        state.principal.permissions,
-        flt,
-        page,
-        app.settings.audit.page_size,
-    )
+    result = view_audit_log(work, state.principal.permissions, flt, page)
     return {
         "total": result.total,
         "page": result.page,

@@ -33,8 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.events import AuditCheckpointFailed
-from platekeeper.audit.service import Actor, AnchorCheck, chain_head, event_hashes, record_event
+from platekeeper.audit.service import Actor, AnchorCheck, chain_head, event_hashes
 from platekeeper.audit.signing import InstallationKey, fingerprint_of, verify_signature
+from platekeeper.audit.work import Work
 from platekeeper.config import AuditConfig, Settings
 from platekeeper.db import Database, utcnow
 
@@ -136,15 +137,16 @@ def sinks_for(settings: Settings) -> list[CheckpointSink]:
 
 
 def write_checkpoint(
-    session: Session, key: bytes, signer: InstallationKey, sinks: list[CheckpointSink], reason: str
+    work: Work, signer: InstallationKey, sinks: list[CheckpointSink], reason: str
 ) -> Checkpoint | None:
     """Sign the chain's current head and write it to every sink; None while the chain is empty.
 
-    A sink that fails does not stop the others; its failure is logged and audited (``audit.checkpoint_failed``).
+    A sink that fails does not stop the others; its failure is logged and audited (``audit.checkpoint_failed``,
+    as the system's checkpoint writer, ``system:checkpoint``, whoever asked).
     """
     if reason not in REASONS:
         raise ValueError(f"unknown checkpoint reason {reason!r}")
-    head = chain_head(session)
+    head = chain_head(work.session)
     if head is None:
         return None
     unsigned = Checkpoint(seq=head[0], hash=head[1], at=utcnow().isoformat(), reason=reason, key=signer.fingerprint)
@@ -155,7 +157,7 @@ def write_checkpoint(
         except OSError as exc:
             log.error("audit checkpoint: %s failed: %s", type(sink).__name__, exc)
             failed = AuditCheckpointFailed(sink=type(sink).__name__, error=str(exc)[:200], seq=checkpoint.seq)
-            record_event(session, key, failed, Actor.system("checkpoint"), outcome="failure")
+            work.as_(Actor.system("checkpoint")).record(failed, outcome="failure")
     return checkpoint
 
 
@@ -274,7 +276,8 @@ class CheckpointSchedule:
         with self._lock:
             try:
                 with self.database.session() as session:
-                    return write_checkpoint(session, self.key, self.signer, self.sinks, reason)
+                    work = Work(session, self.settings, self.key, Actor.system("checkpoint"))
+                    return write_checkpoint(work, self.signer, self.sinks, reason)
             except Exception:
                 log.exception("audit checkpoint (%s) failed", reason)
                 return None

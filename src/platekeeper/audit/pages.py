@@ -11,8 +11,9 @@ from platekeeper.access.service import SessionState
 from platekeeper.audit.checkpoints import anchor_check
 from platekeeper.audit.events import labelled_details
 from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
-from platekeeper.audit.service import AUDIT_ACTIONS, Actor, verify_and_record, view_audit_log
-from platekeeper.web.deps import DbSession, app_state, check_csrf, client_of, render, requires
+from platekeeper.audit.oversight import verify_and_record, view_audit_log
+from platekeeper.audit.service import AUDIT_ACTIONS
+from platekeeper.web.deps import DbWork, app_state, check_csrf, render, requires
 
 __all__ = ["router"]
 
@@ -22,8 +23,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/audit")
 def audit_page(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("audit.view"))],
+    work: DbWork,
     username: Annotated[str, Query(max_length=64)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
     since: Annotated[str, Query(max_length=10)] = "",
@@ -31,7 +32,6 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """The audit log, newest first."""
-    app = app_state(request)
     form = {"username": username, "action": action, "since": since, "until": until}
     context = {
         "form": form,
@@ -42,18 +42,10 @@ def audit_page(
         "verification": None,
     }
     try:
-        flt = parse_audit_filter(username, action, since, until, app.settings.tz)
+        flt = parse_audit_filter(username, action, since, until, work.settings.tz)
     except AuditFilterError as exc:
         return render(request, "audit.html", {**context, "error": str(exc)}, 400)
-    result = view_audit_log(
-        session,
-        app.audit_key,
-        Actor.of(state.principal, client_of(request)),
-        state.principal.permissions,
-        flt,
-        page,
-        app.settings.audit.page_size,
-    )
+    result = view_audit_log(work, state.principal.permissions, flt, page)
     query = {k: v for k, v in form.items() if v}
     links = {
         "prev": "/audit?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
@@ -65,14 +57,12 @@ def audit_page(
 @router.post("/audit/verify")
 def audit_verify(
     request: Request,
-    session: DbSession,
     state: Annotated[SessionState, Depends(requires("audit.view"))],
+    work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Walk the whole chain and show whether it is intact, or the first bad event."""
     check_csrf(state, csrf_token)
-    app = app_state(request)
-    actor = Actor.of(state.principal, client_of(request))
-    check = anchor_check(app.settings, app.signing_key)
-    verification = verify_and_record(session, app.audit_key, actor, check)
+    check = anchor_check(work.settings, app_state(request).signing_key)
+    verification = verify_and_record(work, check)
     return render(request, "audit_verify.html", {"verification": verification})

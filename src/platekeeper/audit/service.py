@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,9 +25,7 @@ from sqlalchemy.orm import Session
 from platekeeper.audit.events import (
     EVENT_TYPES,
     REGISTRY,
-    AuditChainVerified,
     AuditEventType,
-    AuditViewed,
     InvalidAuditEvent,
 )
 from platekeeper.audit.models import AuditEvent
@@ -39,7 +37,6 @@ __all__ = [
     "Actor",
     "AnchorCheck",
     "AuditFilter",
-    "AuditPage",
     "ChainVerification",
     "Identity",
     "InvalidAuditEvent",
@@ -52,9 +49,7 @@ __all__ = [
     "list_events",
     "load_or_create_key",
     "record_event",
-    "verify_and_record",
     "verify_chain",
-    "view_audit_log",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -299,56 +294,6 @@ def list_events(session: Session, flt: AuditFilter, *, offset: int, limit: int) 
 def count_events(session: Session, flt: AuditFilter) -> int:
     """How many events match the filter."""
     return session.scalar(_filtered(select(func.count(AuditEvent.seq)), flt)) or 0
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    events: list[AuditEvent]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-def view_audit_log(
-    session: Session,
-    key: bytes,
-    actor: Actor,
-    permissions: frozenset[str],
-    flt: AuditFilter,
-    page: int,
-    page_size: int,
-) -> AuditPage:
-    """One page of the audit log for someone holding ``audit.view``; viewing it is itself audited (CJIS)."""
-    if "audit.view" not in permissions:
-        raise PermissionError("reading the audit log needs the permission 'audit.view'")
-    total = count_events(session, flt)
-    events = list_events(session, flt, offset=(page - 1) * page_size, limit=page_size)
-    record_event(session, key, AuditViewed(**flt.describe(), page=page), actor)
-    return AuditPage(events=events, total=total, page=page, page_size=page_size)
-
-
-def verify_and_record(
-    session: Session, key: bytes, actor: Actor, anchor_check: AnchorCheck | None = None
-) -> ChainVerification:
-    """Verify the chain (and, with ``anchor_check``, that it still holds every signed checkpoint), and record that
-    it was verified, with the result."""
-    result = verify_chain(session, key)
-    if anchor_check is not None:
-        anchor, problem = anchor_check(session)
-        result = replace(result, anchor=anchor, anchor_problem=problem)
-    verified = AuditChainVerified(
-        checked=result.checked,
-        first_bad_seq=result.first_bad_seq,
-        reason=result.reason,
-        anchor=result.anchor,
-        anchor_problem=result.anchor_problem,
-    )
-    record_event(session, key, verified, actor, outcome="success" if result.intact else "failure")
-    return result
 
 
 def chain_head(session: Session) -> tuple[int, str] | None:

@@ -14,12 +14,11 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from rich.progress import Progress
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from platekeeper import __version__
 from platekeeper.audit.events import BackupRestored
-from platekeeper.audit.service import Actor, record_event
 from platekeeper.audit.signing import InstallationKey, verify_signature
+from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
@@ -286,9 +285,7 @@ def _check_revision(manifest: dict[str, Any]) -> None:
             )
 
 
-def record_restore(
-    session: Session, key: bytes, actor: Actor, src: Path, manifest: dict[str, Any], result: RestoreResult, *, ok: bool
-) -> None:
+def record_restore(work: Work, src: Path, manifest: dict[str, Any], result: RestoreResult, *, ok: bool) -> None:
     """Audit a restore (``system.restore``) in the restored installation: a failure when it did not verify."""
     restored = BackupRestored(source=str(src.resolve()), created_at=manifest["created_at"], problems=result.problems)
-    record_event(session, key, restored, actor, outcome="success" if ok else "failure")
+    work.record(restored, outcome="success" if ok else "failure")

@@ -11,12 +11,11 @@ from typing import Any
 
 from rich.progress import Progress
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import Session
 
 from platekeeper import __version__
 from platekeeper.audit.events import BackupWritten
-from platekeeper.audit.service import Actor, record_event
 from platekeeper.audit.signing import InstallationKey
+from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
@@ -167,7 +166,7 @@ def _write_manifest(dest: Path, manifest: dict[str, Any], signer: InstallationKe
     write_private_text(dest / SIGNATURE, json.dumps(signature, indent=2) + "\n")
 
 
-def record_backup(session: Session, key: bytes, actor: Actor, dest: Path, result: BackupResult) -> None:
+def record_backup(work: Work, dest: Path, result: BackupResult) -> None:
     """Audit a written backup (``system.backup``) in the source installation."""
     written = BackupWritten(
         destination=str(dest.resolve()),
@@ -175,4 +174,4 @@ def record_backup(session: Session, key: bytes, actor: Actor, dest: Path, result
         bytes=result.bytes,
         audit_head=result.manifest["audit_head"],
     )
-    record_event(session, key, written, actor)
+    work.record(written)

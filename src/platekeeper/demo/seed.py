@@ -21,11 +21,11 @@ from platekeeper.access.models import User
 from platekeeper.access.service import NewAccount, create_user, ensure_initial_admin, generate_password
 from platekeeper.access.training import add_training_record, required_courses, training_records
 from platekeeper.audit.events import DemoSeeded
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import create_camera
-from platekeeper.config import Settings
+from platekeeper.cli_support import Runtime
 from platekeeper.db import Database, utcnow
 from platekeeper.demo.render import render_crop, render_overview
 from platekeeper.files import write_private_text
@@ -151,18 +151,18 @@ def _write_credentials(path: Path, credentials: list[tuple[str, str, str]]) -> N
     write_private_text(path, "\n".join(lines) + "\n", append=True)
 
 
-def seed_demo(
-    settings: Settings, database: Database, key: bytes, *, reads: int, if_empty: bool, console: Console
-) -> None:
-    """Create the demo agency; with ``if_empty``, only when the database holds no reads and at most one user."""
+def seed_demo(rt: Runtime, *, reads: int, if_empty: bool, console: Console) -> None:
+    """Create the demo agency; with ``if_empty``, only when the database holds no reads and at most one user.
+    Accounts, cameras and the summary are audited as ``system:demo``, each in its own transaction."""
+    settings, database = rt.settings, rt.database
     if if_empty and not _is_empty(database):
         console.print("demo: the database already holds data; nothing seeded")
         return
     rng = random.Random(462)  # noqa: S311 - synthetic demo data, not secrets
-    with database.session() as session:
-        credentials = _seed_people(Work(session, settings, key, DEMO))
-    with database.session() as session:
-        cameras = _seed_cameras(Work(session, settings, key, DEMO))
+    with rt.work(DEMO) as work:
+        credentials = _seed_people(work)
+    with rt.work(DEMO) as work:
+        cameras = _seed_cameras(work)
     vehicles = _vehicles(rng)
     store = ImageStore.for_settings(settings)
     with Progress(console=console, transient=True) as progress:
@@ -174,9 +174,8 @@ def seed_demo(
                 payload = {"reads": [_read(rng, rng.choice(vehicles), camera) for _ in range(count)]}
                 ingest_batch(session, settings, store, camera, payload)
             progress.advance(task, count)
-    with database.session() as session:
-        seeded = DemoSeeded(reads=reads, cameras=len(cameras), users=len(credentials))
-        record_event(session, key, seeded, Actor.system("demo"))
+    with rt.work(DEMO) as work:
+        work.record(DemoSeeded(reads=reads, cameras=len(cameras), users=len(credentials)))
     path = settings.data_dir / "demo-credentials.txt"
     if credentials:
         _write_credentials(path, credentials)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from platekeeper.audit.service import Actor
 from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.storage.keys import KEY_ENV, StorageKeyError
 
@@ -122,5 +121,5 @@ def _report(plan: RotationPlan, result: RotationResult) -> None:
 def _record(rt: Runtime, plan: RotationPlan, result: RotationResult | None) -> None:
     from platekeeper.storage.rotation import record_rotation
 
-    with rt.database.session() as session:
-        record_rotation(session, rt.audit_key, Actor.system("cli"), plan, result)
+    with rt.work() as work:
+        record_rotation(work, plan, result)

@@ -17,10 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
 from platekeeper.audit.events import KeyRotationFinished, KeyRotationStarted
-from platekeeper.audit.service import Actor, record_event
+from platekeeper.audit.work import Work
 from platekeeper.reads.images import ImageStore, SealedFileError
 from platekeeper.storage.keys import KeyRing, StorageKey
 
@@ -133,9 +131,7 @@ def reseal_images(
     return result
 
 
-def record_rotation(
-    session: Session, key: bytes, actor: Actor, plan: RotationPlan, result: RotationResult | None
-) -> None:
+def record_rotation(work: Work, plan: RotationPlan, result: RotationResult | None) -> None:
     """Audit the start of a pass (no result yet) or its end (``storage.rotation_started`` / ``_finished``)."""
     event: KeyRotationStarted | KeyRotationFinished
     if result is None:
@@ -152,4 +148,4 @@ def record_rotation(
             retired=result.retired,
         )
     outcome = "failure" if result is not None and result.failed else "success"
-    record_event(session, key, event, actor, outcome=outcome)
+    work.record(event, outcome=outcome)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from platekeeper.access.service import SessionState
 from platekeeper.db import utcnow
-from platekeeper.web.deps import app_state, render, requires
+from platekeeper.web.deps import DbWork, render, requires
 
 __all__ = ["ErrorLog", "ServerError", "router"]
 
@@ -73,7 +73,7 @@ def api_errors(request: Request, state: Health) -> dict[str, Any]:
 
 
 @router.get("/system/errors", include_in_schema=False)
-def errors_page(request: Request, state: Health) -> Response:
+def errors_page(request: Request, state: Health, work: DbWork) -> Response:
     """Recent server errors for maintenance."""
-    size = app_state(request).settings.web.error_log_size
+    size = work.settings.web.error_log_size
     return render(request, "errors.html", {"errors": _log(request).recent(), "size": size})

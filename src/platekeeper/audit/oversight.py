@@ -1,0 +1,65 @@
+"""Looking at the audit log as someone: a page of it, and the verification of the chain, each itself audited.
+
+They take the :class:`~platekeeper.audit.work.Work` of the person (or command) looking, so they live beside it
+rather than in :mod:`platekeeper.audit.service`, which the Work itself builds on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from platekeeper.audit.events import AuditChainVerified, AuditViewed
+from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.service import (
+    AnchorCheck,
+    AuditFilter,
+    ChainVerification,
+    count_events,
+    list_events,
+    verify_chain,
+)
+from platekeeper.audit.work import Work
+
+__all__ = ["AuditPage", "verify_and_record", "view_audit_log"]
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, page: int) -> AuditPage:
+    """One page (``audit.page_size`` events) of the audit log for someone holding ``audit.view``; viewing it is
+    itself audited (CJIS)."""
+    if "audit.view" not in permissions:
+        raise PermissionError("reading the audit log needs the permission 'audit.view'")
+    page_size = work.settings.audit.page_size
+    total = count_events(work.session, flt)
+    events = list_events(work.session, flt, offset=(page - 1) * page_size, limit=page_size)
+    work.record(AuditViewed(**flt.describe(), page=page))
+    return AuditPage(events=events, total=total, page=page, page_size=page_size)
+
+
+def verify_and_record(work: Work, anchor_check: AnchorCheck | None = None) -> ChainVerification:
+    """Verify the chain (and, with ``anchor_check``, that it still holds every signed checkpoint), and record that
+    it was verified, with the result."""
+    result = verify_chain(work.session, work.key)
+    if anchor_check is not None:
+        anchor, problem = anchor_check(work.session)
+        result = replace(result, anchor=anchor, anchor_problem=problem)
+    verified = AuditChainVerified(
+        checked=result.checked,
+        first_bad_seq=result.first_bad_seq,
+        reason=result.reason,
+        anchor=result.anchor,
+        anchor_problem=result.anchor_problem,
+    )
+    work.record(verified, outcome="success" if result.intact else "failure")
+    return result
