@@ -15,8 +15,8 @@ from platekeeper.cameras.models import Camera
 from platekeeper.db import utcnow
 from platekeeper.hotlists.models import HotlistEntry
 from platekeeper.reads.images import ImageStore
-from platekeeper.reads.models import PlateRead
 from platekeeper.reads.ingest import ingest_batch
+from platekeeper.reads.models import PlateRead
 from tests.conftest import CONTEXT, Harness
 from tests.hotlist_helpers import hotlist_with, ingest, load, make_list, make_read
 from tests.test_cli import _cli
