@@ -40,6 +40,9 @@ def test_verification_flow_in_chromium(harness: Harness) -> None:
         ingest(harness, key, read)  # arrives over Server-Sent Events, no reload
         row = page.wait_for_selector("tr.alert-row.fresh")  # Playwright's default 30 s: CI may be slow
         assert "5SOW35O" in row.inner_text() and "confusable" in row.inner_text()
+        banner = page.wait_for_selector("#live-banner.p1")  # a live P1 hit: the red banner, not a green row
+        assert "P1 Stolen vehicle: 5SOW35O" in banner.inner_text() and banner.is_visible()
+        assert page.eval_on_selector("#live-banner", "b => getComputedStyle(b).backgroundColor") == "rgb(185, 28, 28)"
 
         page.click("tr.alert-row.fresh td.plate a")  # straight to the alert: it carries its own purpose
         page.wait_for_selector("#workflow")

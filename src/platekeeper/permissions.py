@@ -24,8 +24,17 @@ PERMISSIONS: dict[str, str] = {
     "alerts.view": "See hotlist alerts live and open them with the read's images.",
     "alerts.verify": "Work the verification of an alert: acknowledge, visual check, CLETS, disposition (462.8).",
     "alerts.figures": "See misread rates per camera and hits per list (aggregates, no plates).",
+    "alerts.close_leads": "Close historical leads (past reads found for a new list entry) in bulk, with a reason.",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
-    {"reads.search", "reads.view", "hotlists.entries", "hotlists.manage", "alerts.view", "alerts.verify"}
+    {
+        "reads.search",
+        "reads.view",
+        "hotlists.entries",
+        "hotlists.manage",
+        "alerts.view",
+        "alerts.verify",
+        "alerts.close_leads",
+    }
 )

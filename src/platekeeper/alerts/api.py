@@ -18,11 +18,16 @@ from platekeeper.access.recheck import access_ended
 from platekeeper.access.service import SessionState
 from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service import (
+    AlertFilter,
     AlertNotFound,
     AlertStepRefused,
+    LeadsRefused,
+    Source,
+    StatusFilter,
     acknowledge,
     alert_figures,
     alert_json,
+    close_historical_leads,
     dispose,
     disposition_choices,
     get_alert_detail,
@@ -36,9 +41,9 @@ from platekeeper.alerts.service import (
 from platekeeper.alerts.stream import sse_events
 from platekeeper.audit.work import Work
 from platekeeper.reads.service import ReadNotFound
-from platekeeper.web.deps import DbWork, RowId, app_state, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbWork, RowId, app_state, requires
 
-__all__ = ["router"]
+__all__ = ["AlertQuery", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +51,49 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 Verify = Annotated[SessionState, Depends(requires("alerts.verify"))]
 
 
+def alert_filter(
+    source: Annotated[Source, Query(description="all, live hits only, or historical leads only")] = "all",
+    status: Annotated[StatusFilter, Query(description="all, open (not closed), or one status")] = "all",
+    hotlist_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Only this list's alerts")] = None,
+    priority: Annotated[int | None, Query(ge=1, le=5, description="Only this priority (1 is the most urgent)")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Which page, from 1")] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=500, description="Alerts per page (alerts.dashboard_size)")] = None,
+) -> AlertFilter:
+    """The alert list's filters from the query string: a bad value is a 422 naming the parameter."""
+    return AlertFilter(source, status, hotlist_id, priority, page, page_size)
+
+
+AlertQuery = Annotated[AlertFilter, Depends(alert_filter)]
+
+
 @router.get("/alerts")
-def api_list_alerts(state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork) -> dict[str, Any]:
-    """The newest alerts (as on the live dashboard); audited."""
-    return {"alerts": list_alerts(work, state.principal, limit=work.settings.alerts.dashboard_size)}
+def api_list_alerts(
+    filters: AlertQuery, state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork
+) -> dict[str, Any]:
+    """One page of alerts, newest sighting first, filtered as asked; audited (``alerts.dashboard``)."""
+    page = list_alerts(work, state.principal, filters)
+    return {"alerts": page.alerts, "total": page.total, "page": page.page, "pages": page.pages}
+
+
+class LeadsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    alert_ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
+        min_length=1, max_length=1000, description="The historical alerts to close"
+    )
+    reason: str = Field(max_length=2000, description="Why these leads are closed (15 characters or more)")
+
+
+@router.post("/alerts/leads/close", responses={400: {"description": "The reason is missing or too short"}})
+def api_close_leads(
+    body: LeadsIn, state: Annotated[SessionState, Depends(requires("alerts.close_leads"))], work: DbWork
+) -> Response:
+    """Close open historical leads in bulk, with one reason; live alerts and closed ones are skipped and listed.
+    Each close is audited under the alert's own purpose and reference."""
+    try:
+        result = close_historical_leads(work, state.principal, body.alert_ids, body.reason)
+    except LeadsRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+    return JSONResponse({"closed": len(result.closed), "closed_ids": result.closed, "skipped": result.skipped})
 
 
 _ALERT_ID = re.compile(r"[0-9]{1,19}")

@@ -10,20 +10,27 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from platekeeper.access.service import SessionState
+from platekeeper.alerts.api import AlertQuery
 from platekeeper.alerts.service import (
+    STATUSES,
     VISUAL_MATCH,
+    AlertFilter,
     AlertNotFound,
     AlertStepRefused,
+    LeadsRefused,
     acknowledge,
     alert_context,
     alert_figures,
+    close_historical_leads,
     dispose,
     disposition_choices,
     get_alert_detail,
+    latest_alert_id,
     list_alerts,
     record_clets,
     record_visual_check,
 )
+from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
@@ -54,13 +61,58 @@ def char_diff(read: str, entry: str, confusables: Confusables) -> tuple[list[tup
 
 @router.get("/alerts")
 def alerts_page(
-    request: Request, state: Annotated[SessionState, Depends(requires("alerts.view"))], work: DbWork
+    request: Request,
+    filters: AlertQuery,
+    state: Annotated[SessionState, Depends(requires("alerts.view"))],
+    work: DbWork,
 ) -> Response:
-    """The live alert dashboard: newest alerts, stale-list warnings; new alerts arrive over Server-Sent Events."""
-    alerts = list_alerts(work, state.principal, limit=work.settings.alerts.dashboard_size)
-    stale = [h for h in list_hotlists(work.session, work.settings, utcnow()) if h.stale]
-    newest = max((int(a["id"]) for a in alerts), default=0)  # the stream sends what was raised after this render
-    return render(request, "alerts.html", {"alerts": alerts, "stale": stale, "newest": newest})
+    """The live alert dashboard: newest sighting first, filters and pages, stale-list warnings, a loud banner for a
+    new live hit; new alerts arrive over Server-Sent Events."""
+    return _alerts_page(request, filters, state, work)
+
+
+def _alerts_page(
+    request: Request, filters: AlertFilter, state: SessionState, work: Work, status: int = 200, **extra: Any
+) -> Response:
+    page = list_alerts(work, state.principal, filters)
+    hotlists = list_hotlists(work.session, work.settings, utcnow())
+    newest = latest_alert_id(work.session)  # the stream sends what is raised after this render
+    context = {
+        "page": page,
+        "filters": filters,
+        "hotlists": hotlists,
+        "stale": [h for h in hotlists if h.stale],
+        "newest": newest,
+        "statuses": ("open", *STATUSES),
+        "sound": work.settings.alerts.sound_on_live_hit,
+        "query": {k: v for k, v in request.query_params.items() if k != "page"},
+        "message": None,
+        "error": None,
+        **extra,
+    }
+    return render(request, "alerts.html", context, status)
+
+
+@router.post("/alerts/leads/close")
+def alert_leads_close(
+    request: Request,
+    state: Annotated[SessionState, Depends(requires("alerts.close_leads"))],
+    work: DbWork,
+    csrf_token: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    alert_id: Annotated[list[int], Form(max_length=1000)] = [],  # noqa: B006 - FastAPI copies form defaults
+) -> Response:
+    """Close the checked historical leads with one reason, then show the historical leads again."""
+    check_csrf(state, csrf_token)
+    filters = AlertFilter(source="historical", status="open")
+    if not alert_id:
+        return _alerts_page(request, filters, state, work, 400, error="Check the leads to close first.")
+    try:
+        result = close_historical_leads(work, state.principal, alert_id, reason)
+    except LeadsRefused as exc:
+        return _alerts_page(request, filters, state, work, 400, error=str(exc))
+    skipped = f"; {len(result.skipped)} left as they were (live, closed or purged)" if result.skipped else ""
+    return _alerts_page(request, filters, state, work, message=f"Closed {len(result.closed)} leads{skipped}.")
 
 
 @router.get("/alerts/figures")

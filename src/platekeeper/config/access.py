@@ -68,7 +68,15 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(*PLATE_USER, "audit.view", "users.approve", *ALERT_USER, "hotlists.manage", "alerts.figures"),
+            permissions=(
+                *PLATE_USER,
+                "audit.view",
+                "users.approve",
+                *ALERT_USER,
+                "hotlists.manage",
+                "alerts.figures",
+                "alerts.close_leads",
+            ),
             description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
         ),
         "alpr_admin": RoleConfig(
@@ -78,6 +86,7 @@ def _default_roles() -> dict[str, RoleConfig]:
                 *ALERT_USER,
                 "hotlists.manage",
                 "alerts.figures",
+                "alerts.close_leads",
                 "audit.view",
                 "users.manage",
                 "users.approve",

@@ -71,7 +71,17 @@ class AlertConfig(StrictModel):
     clets_reference_pattern: RegexPattern = Field(
         r"^[A-Z0-9-]{4,40}$", description="Regular expression a CLETS message reference must match."
     )
-    dashboard_size: int = Field(50, ge=5, le=500, description="Alerts shown on the live dashboard.")
+    dashboard_size: int = Field(50, ge=5, le=500, description="Alerts shown on one page of the alert list.")
+    sound_on_live_hit: bool = Field(
+        False,
+        description="Beep on the alert page when a live hit arrives (two tones; three for a priority-1 hit). The "
+        "loud banner shows either way; each officer can still turn the sound off or on for their own browser.",
+    )
+    lead_disposition: str = Field(
+        "no_action",
+        description="The disposition (one of alerts.dispositions, not an enforcement one) recorded when historical "
+        "leads are closed in bulk.",
+    )
     dashboard_purpose: str = Field(
         "wanted_person",
         description="Authorized purpose recorded when the live dashboard or its stream shows alerts (462.2, 462.3).",

@@ -220,6 +220,12 @@ def verify_hotlist_kinds(settings: Settings) -> None:
     codes = [d.code for d in settings.alerts.dispositions]
     if len(codes) != len(set(codes)):
         raise ValueError("alerts.dispositions: disposition codes must be unique")
+    lead = settings.alerts.disposition(settings.alerts.lead_disposition)
+    if lead is None or lead.enforcement:
+        raise ValueError(
+            f"alerts.lead_disposition: {settings.alerts.lead_disposition!r} must be one of alerts.dispositions "
+            "that is not an enforcement disposition"
+        )
 
 
 def _format_error(error: dict[str, Any]) -> str:

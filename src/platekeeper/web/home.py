@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from platekeeper.access.service import SessionState
+from platekeeper.alerts.service import open_alerts_by_priority
 from platekeeper.audit.service import AuditFilter, count_events
 from platekeeper.cameras.api import camera_json
 from platekeeper.cameras.service import list_cameras, silent_cameras
@@ -78,6 +79,7 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "cameras_active": sum(1 for c in cameras if c.active),
             "cameras_total": len(cameras),
             "silent": silent,
+            "open_alerts": open_alerts_by_priority(session) if state.principal.can("alerts.view") else None,
             "health": health,
         },
     )

@@ -40,10 +40,10 @@ __all__ = [
     "alert_figures",
     "alert_json",
     "alerts_after",
+    "camera_names",
     "get_alert_detail",
     "get_alert_image",
     "latest_alert_id",
-    "list_alerts",
     "missed_alerts",
     "purged_reason",
     "raise_alerts",
@@ -57,7 +57,7 @@ class AlertNotFound(LookupError):
     """No alert with that id."""
 
 
-def _camera_names(session: Session) -> dict[int, str]:
+def camera_names(session: Session) -> dict[int, str]:
     return {c.id: c.name for c in list_cameras(session)}
 
 
@@ -161,7 +161,7 @@ def store_alerts(work: Work, found: Sequence[tuple[Any, Match]], *, historical: 
     ]
     session.add_all(alerts)
     session.flush()
-    names = _camera_names(session) if alerts else {}
+    names = camera_names(session) if alerts else {}
     for alert in alerts:
         created = AlertCreated(
             alert_id=alert.id,
@@ -196,7 +196,7 @@ def alerts_after(session: Session, settings: Settings, after_id: int, limit: int
     """Alerts with an id above ``after_id``, oldest first, as JSON: what the live stream polls for, to push alerts
     committed by other processes (a recognition worker, a CLI import). One primary-key range query."""
     alerts = session.scalars(select(Alert).where(Alert.id > after_id).order_by(Alert.id).limit(limit)).all()
-    names = _camera_names(session) if alerts else {}
+    names = camera_names(session) if alerts else {}
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
 
@@ -208,7 +208,7 @@ def missed_alerts(session: Session, settings: Settings, after_id: int, limit: in
         select(Alert).where(Alert.id > after_id, Alert.purged_at.is_(None)).order_by(Alert.id.desc()).limit(limit + 1)
     ).all()
     alerts = list(reversed(rows[:limit]))
-    names = _camera_names(session) if alerts else {}
+    names = camera_names(session) if alerts else {}
     return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts], len(rows) > limit
 
 
@@ -217,20 +217,6 @@ def record_stream_opened(work: Work, principal: Principal, replay_after: int | N
     replays after, if any."""
     opened = AlertsDashboardOpened(stream=True, replay_after=replay_after)
     work.by(principal).record(opened, purpose=work.settings.alerts.dashboard_purpose)
-
-
-def list_alerts(work: Work, principal: Principal, *, limit: int) -> list[dict[str, Any]]:
-    """The newest alerts for the live dashboard (not those released by a purge); opening it is audited
-    (``alerts.dashboard``)."""
-    principal.require("alerts.view")
-    session, settings = work.session, work.settings
-    alerts = session.scalars(
-        select(Alert).where(Alert.purged_at.is_(None)).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
-    ).all()
-    opened = AlertsDashboardOpened(shown=len(alerts))
-    work.by(principal).record(opened, purpose=settings.alerts.dashboard_purpose)
-    names = _camera_names(session)
-    return [alert_json(a, settings, names.get(a.camera_id)) for a in alerts]
 
 
 @dataclass(frozen=True)
@@ -310,7 +296,7 @@ def alert_figures(work: Work, principal: Principal) -> dict[str, Any]:
             func.sum(case((Alert.disposition.in_(misread_codes), 1), else_=0)),
         ).group_by(Alert.camera_id)
     ).all()
-    names = _camera_names(session)
+    names = camera_names(session)
     cameras = [
         {
             "camera_id": cam,

@@ -12,6 +12,7 @@ __all__ = [
     "AlertCreated",
     "AlertDisposition",
     "AlertFiguresViewed",
+    "AlertLeadClosed",
     "AlertTransitionRefused",
     "AlertViewed",
     "AlertVisualCheck",
@@ -172,6 +173,14 @@ class AlertDisposition(_AlertStep):
 
     action: ClassVar[str] = "alerts.disposition"
     disposition: str = detail("Disposition")
+
+
+class AlertLeadClosed(_AlertStep):
+    """A historical lead was closed as part of a bulk close, with the reason given for all of them."""
+
+    action: ClassVar[str] = "alerts.lead_closed"
+    disposition: str = detail("Disposition")
+    reason: str = detail("Reason")
 
 
 class AlertTransitionRefused(AuditEventType):

@@ -1,8 +1,50 @@
-// The live alert dashboard: new alerts arrive over Server-Sent Events and are added at the top of the table.
+// The live alert dashboard: new alerts arrive over Server-Sent Events and are added at the top of the table; a new
+// live hit raises a loud banner (red for priority 1) and, when sound is on, a beep. Historical leads do neither.
 "use strict";
 (() => {
   const rows = document.getElementById("alert-rows");
   const status = document.getElementById("live-status");
+  const checkAll = document.getElementById("check-all");
+  if (checkAll) {
+    checkAll.addEventListener("change", () => {
+      for (const box of document.querySelectorAll('input[name="alert_id"]')) box.checked = checkAll.checked;
+    });
+  }
+  const banner = document.getElementById("live-banner");
+  const toggle = document.getElementById("sound-toggle");
+  const SOUND_KEY = "platekeeper-alert-sound";
+  const soundOn = () => {
+    const chosen = window.localStorage?.getItem(SOUND_KEY);
+    return chosen ? chosen === "on" : banner?.dataset.sound === "on";
+  };
+  if (toggle) {
+    toggle.checked = soundOn();
+    toggle.addEventListener("change", () => window.localStorage?.setItem(SOUND_KEY, toggle.checked ? "on" : "off"));
+  }
+  banner?.querySelector(".banner-dismiss")?.addEventListener("click", () => { banner.hidden = true; });
+  const beep = (times) => {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    const audio = new Context();
+    for (let i = 0; i < times; i += 1) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = i % 2 ? 660 : 880;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + i * 0.3);
+      tone.stop(audio.currentTime + i * 0.3 + 0.2);
+    }
+  };
+  const announce = (a) => {
+    if (!banner || a.historical) return;
+    banner.className = `live-banner p${a.priority}`;
+    banner.querySelector(".banner-text").textContent =
+      `P${a.priority} ${a.kind_label}: ${a.plate} at ${a.camera.name || a.camera.id}, ${a.captured_at_local}. Verify before any action.`;
+    banner.querySelector(".banner-link").href = a.url;
+    banner.hidden = false;
+    if (soundOn()) beep(a.priority === 1 ? 3 : 2);
+  };
   if (!rows || !status || !window.EventSource) return;
 
   const cell = (text, className) => {
@@ -19,6 +61,9 @@
   };
 
   const addAlert = (a) => {
+    announce(a);
+    const source = rows.dataset.source || "all";
+    if (source !== "all" && (source === "historical") !== Boolean(a.historical)) return; // filtered out
     if (rows.querySelector(`tr[data-alert-id="${a.id}"]`)) return;
     document.getElementById("no-alerts")?.remove();
     const tr = document.createElement("tr");
@@ -40,6 +85,7 @@
     if (a.state_mismatch) badge(match, "state differs");
     const time = cell(a.captured_at_local);
     if (a.historical) badge(time, "historical");
+    if (document.getElementById("check-all")) tr.append(cell(""));
     tr.append(prio, time, plate, cell(a.entry_plate + (a.entry_state ? ` ${a.entry_state}` : ""), "plate"),
       list, match, cell(a.camera.name || String(a.camera.id)), cell(a.status));
     rows.prepend(tr);
