@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import create_engine, select, update
 
 from platekeeper.access.models import User
 from platekeeper.audit.models import AuditEvent
@@ -243,3 +243,50 @@ def test_a_read_opened_cold_asks_for_the_context_without_errors_or_a_refusal(har
     with harness.database.session() as session:
         refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.access_refused")).all()
     assert len(refusals) == 1  # only the stated, wrong context
+
+
+def test_search_posts_the_context_and_shows_results_at_an_address_without_it(harness: Harness) -> None:
+    _, key = harness.camera("North")
+    ingest(
+        harness,
+        key,
+        make_read("7ABC123", region="us-ca", confidence=0.95),
+        make_read("7ABC124", region="us-nv", confidence=0.55),
+    )
+    officer = harness.signed_in("sworn_officer")
+    form = officer.get("/search").text
+    assert 'method="post" action="/search"' in form and 'type="checkbox" name="camera"' in form
+    assert 'value="24h"' in form and 'name="sort"' in form
+    fields = {**CONTEXT, "plate": "7ABC12?", "range": "", "sort": "low_confidence"}
+    assert officer.post("/search", data=fields).status_code == 403  # no CSRF token
+    posted = officer.post("/search", data={**fields, "csrf_token": _csrf(form)}, follow_redirects=False)
+    assert posted.status_code == 303
+    target = posted.headers["location"]
+    assert "justification" not in target and "case_number" not in target and "purpose" not in target
+    assert "burglary" not in target and "2026" not in target
+    results = officer.get(target)
+    assert results.status_code == 200 and "2 reads found" in results.text
+    body = results.text.split("reads found")[1]
+    assert body.index("7ABC124") < body.index("7ABC123")  # least confident first
+    assert "<td>NV</td>" in body and "<td>CA</td>" in body
+    quick = officer.post("/search", data={**fields, "range": "24h", "csrf_token": _csrf(form)}, follow_redirects=False)
+    assert "since=" in quick.headers["location"] and "until=" in quick.headers["location"]
+    assert "2 reads found" in officer.get(quick.headers["location"]).text
+    refused = officer.post("/search", data={**fields, "case_number": "12345", "csrf_token": _csrf(form)})
+    assert refused.status_code == 400 and "Case number:" in refused.text
+    api = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC12?", "sort": "confidence"}).json()
+    assert [r["plate"] for r in api["results"]] == ["7ABC123", "7ABC124"] and api["results"][0]["region"] == "us-ca"
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7ABC12?", "sort": "random"}).status_code == 422
+
+
+def test_the_demo_holds_every_plate_the_readme_mentions(tmp_path: Path, database_url: str) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    plates = set(re.findall(r"`([0-9][A-Z]{3}[0-9]{3})`", readme))
+    assert "7ABC123" in plates
+    assert _cli(tmp_path, database_url, "db", "upgrade").returncode == 0
+    assert _cli(tmp_path, database_url, "demo", "--reads", "20").returncode == 0
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(PlateRead.plate).where(PlateRead.plate.in_(plates))).scalars())
+    engine.dispose()
+    assert stored == plates

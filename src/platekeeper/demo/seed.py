@@ -51,6 +51,9 @@ DEMO_USERS = [
 STATES = ["CALIFORNIA"] * 8 + ["NEVADA", "ARIZONA", "OREGON"]
 REGIONS = {"CALIFORNIA": "us-ca", "NEVADA": "us-nv", "ARIZONA": "us-az", "OREGON": "us-or"}
 VEHICLES = 400
+TOUR_PLATES = (("7ABC123", "CALIFORNIA"), ("7ABD123", "CALIFORNIA"), ("7ABC128", "NEVADA"))
+"""Plates the README's tour searches for (exact ``7ABC123``, ``7AB*``, ``7?BC123``): always among the first reads,
+so the tour finds them with any ``--reads``, a few times each over the 30 days."""
 DAYS = 30
 BATCH = 250
 DEMO = Actor.system("demo")  # who the audit log says seeded the demo data
@@ -68,8 +71,11 @@ def _b64(data: bytes) -> dict[str, str]:
 
 
 def _vehicles(rng: random.Random) -> list[tuple[str, str, bytes, bytes]]:
-    vehicles = []
-    for _ in range(VEHICLES):
+    """The tour's vehicles first, then random ones for the other plates."""
+    vehicles = [
+        (text, state, render_crop(text, state, rng), render_overview(text, state, rng)) for text, state in TOUR_PLATES
+    ]
+    for _ in range(VEHICLES - len(TOUR_PLATES)):
         state = rng.choice(STATES)
         text = _plate(rng, state)
         vehicles.append((text, state, render_crop(text, state, rng), render_overview(text, state, rng)))
@@ -171,7 +177,10 @@ def seed_demo(rt: Runtime, *, reads: int, if_empty: bool, console: Console) -> N
             count = min(BATCH, reads - start)
             with database.session() as session:
                 camera = session.get_one(Camera, rng.choice(cameras).id)
-                payload = {"reads": [_read(rng, rng.choice(vehicles), camera) for _ in range(count)]}
+                chosen = [
+                    vehicles[start + i] if start + i < len(TOUR_PLATES) else rng.choice(vehicles) for i in range(count)
+                ]
+                payload = {"reads": [_read(rng, vehicle, camera) for vehicle in chosen]}
                 ingest_batch(session, settings, store, camera, payload)
             progress.advance(task, count)
     with rt.work(DEMO) as work:

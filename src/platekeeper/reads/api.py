@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -179,6 +179,7 @@ def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
                 "camera": {"id": r.camera_id, "name": r.camera_name},
                 "plate": r.plate,
                 "confidence": r.confidence,
+                "region": r.region,
                 "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
             }
             for r in page.results
@@ -196,13 +197,17 @@ def api_search_reads(
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with timezone)")] = None,
     camera: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None, Query(description="Camera ids")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    sort: Annotated[
+        Literal["newest", "oldest", "camera", "confidence", "low_confidence"],
+        Query(description="Order: newest or oldest first, by camera name, most or least confident first"),
+    ] = "newest",
     purpose: Annotated[str | None, Query(description="An authorized purpose code")] = None,
     case_number: Annotated[str | None, Query(description="Case or incident number")] = None,
     justification: Annotated[str | None, Query(description="Why this search is needed")] = None,
 ) -> Response:
     """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
     headers); every search is audited with its query elements."""
-    query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page)
+    query = ReadQuery(plate=plate, since=since, until=until, camera_ids=tuple(camera or ()), page=page, sort=sort)
     ctx = require_access_context(work, state.principal, stated_context(request), "reads.search", query.describe())
     try:
         result = search_reads(work, ctx, query)

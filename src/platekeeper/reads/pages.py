@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
-from platekeeper.reads.service import ReadNotFound, ReadQuery, SearchError, get_read, search_reads
+from platekeeper.db import utcnow
+from platekeeper.reads.service import SORTS, ReadNotFound, ReadQuery, SearchError, get_read, search_reads
 from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, require_access_context, stated_context
-from platekeeper.web.deps import MAX_ROW_ID, DbWork, app_state, render, requires, same_origin
+from platekeeper.web.deps import MAX_ROW_ID, DbWork, app_state, check_csrf, render, requires, same_origin
 
 __all__ = ["router"]
 
@@ -37,7 +39,9 @@ def _is_row_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
 
 
-SEARCH_FIELDS = ("plate", "since", "until", "camera")
+SEARCH_FIELDS = ("plate", "since", "until", "camera", "range", "sort")
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+"""The quick ranges: the last hour, 24 hours or 7 days, up to now."""
 
 
 def _local_time(value: str | None, tz: tzinfo, name: str) -> datetime | None:
@@ -51,17 +55,34 @@ def _local_time(value: str | None, tz: tzinfo, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
-def _form(request: Request, stated: StatedContext) -> dict[str, Any]:
-    params = request.query_params
+def _form(params: Any, stated: StatedContext, tz: tzinfo) -> dict[str, Any]:
+    """The search form's values from a query string or a posted form; a quick range (``range``) fills in
+    ``since`` and ``until``, from that long ago to now, in the agency's time."""
+    since, until = params.get("since", ""), params.get("until", "")
+    quick = params.get("range", "")
+    if quick in RANGES:
+        now = utcnow().astimezone(tz).replace(second=0, microsecond=0, tzinfo=None)
+        since, until = (
+            (now - RANGES[quick]).isoformat(timespec="minutes"),
+            (now + timedelta(minutes=1)).isoformat(timespec="minutes"),
+        )
     return {
         **stated.as_dict(),
         "plate": params.get("plate", ""),
-        "since": params.get("since", ""),
-        "until": params.get("until", ""),
+        "since": since,
+        "until": until,
+        "sort": params.get("sort", "") if params.get("sort", "") in SORTS else "newest",
         "cameras": [
             int(c) for c in params.getlist("camera") if c.isascii() and c.isdigit() and 0 < int(c) <= MAX_ROW_ID
         ],
     }
+
+
+def _results_url(form: dict[str, Any]) -> str:
+    """Where a posted search's results are shown: its query, never the purpose, case number or justification."""
+    items = [("plate", form["plate"]), ("since", form["since"]), ("until", form["until"]), ("sort", form["sort"])]
+    items += [("camera", str(c)) for c in form["cameras"]]
+    return "/search?" + urlencode([(k, v) for k, v in items if v])
 
 
 def _page_link(request: Request, page: int) -> str:
@@ -82,7 +103,8 @@ def search_page(
     pages, its links); a link from anywhere else shows the filled-in form and searches nothing until the officer
     submits it."""
     stated = stated_context(request, fallback=_remembered(request, state))
-    form, session, tz = _form(request, stated), work.session, work.settings.tz
+    session, tz = work.session, work.settings.tz
+    form = _form(request.query_params, stated, tz)
     base = {"form": form, "cameras": list_cameras(session), "problems": {}, "error": None, "result": None}
     if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
         return render(request, "search.html", base)
@@ -95,6 +117,7 @@ def search_page(
             until=_local_time(form["until"], tz, "until"),
             camera_ids=tuple(form["cameras"]),
             page=page,
+            sort=form["sort"],
         )
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
@@ -118,6 +141,32 @@ def search_page(
         "next": _page_link(request, page + 1) if page < result.pages else None,
     }
     return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx})
+
+
+@router.post("/search")
+async def search_post(
+    request: Request, state: Annotated[SessionState, Depends(requires("reads.search"))], work: DbWork
+) -> Response:
+    """The search form, posted with its CSRF token: the purpose, case number and justification are checked and kept
+    with the session, then the browser goes to the results at a URL that holds only the query (so no justification
+    lands in the address bar, the history or a proxy's log). A refused context shows the form with its problems."""
+    posted = await request.form()
+    check_csrf(state, str(posted.get("csrf_token", "")))
+    stated = StatedContext(**{name: str(posted.get(name, "")) or None for name in CONTEXT_FIELDS})
+    form = _form(posted, stated, work.settings.tz)
+    base = {"form": form, "cameras": list_cameras(work.session), "problems": {}, "error": None, "result": None}
+    ctx = require_access_context(
+        work,
+        state.principal,
+        stated,
+        "reads.search",
+        {"plate": form["plate"] or None},
+        page=lambda fresh, problems: render(
+            request, "search.html", {**base, "cameras": list_cameras(fresh.session), "problems": problems}, 400
+        ),
+    )
+    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    return RedirectResponse(_results_url(form), status_code=303)
 
 
 @router.get("/reads/{read_id}")

@@ -10,7 +10,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from platekeeper.storage.sealing import SealedFileError
 
 __all__ = [
     "IMAGE_KINDS",
+    "SORTS",
     "FoldedTextFilter",
     "MatchableRead",
     "ReadDetail",
@@ -64,6 +65,16 @@ class ReadNotFound(LookupError):
     """No read with that id (or no such image for it)."""
 
 
+SORTS: dict[str, tuple[Any, ...]] = {
+    "newest": (PlateRead.captured_at.desc(),),
+    "oldest": (PlateRead.captured_at.asc(),),
+    "camera": (Camera.name.asc(), PlateRead.captured_at.desc()),
+    "confidence": (PlateRead.confidence.desc(), PlateRead.captured_at.desc()),
+    "low_confidence": (PlateRead.confidence.asc(), PlateRead.captured_at.desc()),
+}
+"""How search results may be ordered: newest or oldest first, by camera name, most or least confident first."""
+
+
 @dataclass(frozen=True)
 class ReadQuery:
     """What to look for. ``plate`` may hold wildcards: ``*`` any run of characters, ``?`` one character."""
@@ -73,6 +84,7 @@ class ReadQuery:
     until: datetime | None = None
     camera_ids: tuple[int, ...] = ()
     page: int = 1
+    sort: str = "newest"  # one of SORTS
 
     def describe(self) -> dict[str, Any]:
         """The query elements as they go into the audit log (Civil Code 1798.90.52)."""
@@ -83,6 +95,7 @@ class ReadQuery:
             "until": self.until.isoformat() if self.until else None,
             "cameras": list(self.camera_ids),
             "page": self.page,
+            "sort": self.sort,
         }
 
 
@@ -108,7 +121,9 @@ def validate_query(query: ReadQuery, limits: SearchConfig) -> ReadQuery:
         raise SearchError(f"until: a search may span at most {limits.max_range_days} days")
     if query.page < 1:
         raise SearchError("page: must be 1 or more")
-    return ReadQuery(plate=plate, since=query.since, until=query.until, camera_ids=query.camera_ids, page=query.page)
+    if query.sort not in SORTS:
+        raise SearchError(f"sort: one of {', '.join(SORTS)}")
+    return replace(query, plate=plate)
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,12 @@ class ReadSummary:
     crop_sha256: str | None
     crop: bytes | None = None
     crop_media_type: str | None = None
+    region: str | None = None  # e.g. us-ca: the state the plate was read as, where the reader could tell
+
+    @property
+    def state(self) -> str | None:
+        """The two-letter state or country part of ``region`` (``us-ca`` -> ``CA``), or None."""
+        return self.region.split("-")[-1].upper() if self.region and "-" in self.region else None
 
 
 @dataclass(frozen=True)
@@ -182,7 +203,7 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query)) or 0
     stmt = (
         _apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query)
-        .order_by(PlateRead.captured_at.desc(), PlateRead.id)
+        .order_by(*SORTS[query.sort], PlateRead.id)
         .offset((query.page - 1) * limits.page_size)
         .limit(limits.page_size)
     )
@@ -199,6 +220,7 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
             crop_sha256=r.PlateRead.crop_sha256,
             crop=_load_crop(store, r.PlateRead.crop_sha256) if store else None,
             crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
+            region=r.PlateRead.region,
         )
         for r in rows
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from platekeeper.audit.events.base import AuditEventType, detail
+from platekeeper.audit.events.base import AuditEventType, detail, optional_detail
 
 __all__ = [
     "ACCESS_REFUSED",
@@ -58,6 +58,7 @@ class ReadsSearched(AuditEventType):
     until: str | None = detail("Until")
     cameras: list[int] = detail("Cameras")
     page: int = detail("Page")
+    sort: str | None = optional_detail("Sorted by")
     results: int = detail("Results")
     thumbnails: bool = detail("Thumbnails shown")
 
