@@ -27,6 +27,7 @@ def test_defaults_follow_the_policy() -> None:
     ]
     assert set(settings.access.roles) == {
         "sworn_officer",
+        "supervisor",
         "records",
         "parking_animal_control",
         "records_manager",

@@ -290,3 +290,23 @@ def test_the_demo_holds_every_plate_the_readme_mentions(tmp_path: Path, database
         stored = set(conn.execute(select(PlateRead.plate).where(PlateRead.plate.in_(plates))).scalars())
     engine.dispose()
     assert stored == plates
+
+
+def test_a_supervisor_approves_officers_closes_leads_and_is_held_to_officer_training(harness: Harness) -> None:
+    settings = harness.settings
+    role = settings.access.roles["supervisor"]
+    assert {"reads.search", "alerts.verify", "users.approve", "alerts.close_leads", "alerts.figures"} <= set(
+        role.permissions
+    )
+    assert "users.manage" not in role.permissions
+    officer_courses = {c.code for c in settings.access.courses if "sworn_officer" in c.required_for_roles}
+    assert officer_courses and all("supervisor" in c.required_for_roles for c in settings.access.courses
+                                   if c.code in officer_courses)  # fmt: skip
+    harness.user("rookie", "sworn_officer", approved=False)
+    harness.user("clerk2", "records", approved=False)
+    harness.user("boss2", "alpr_admin", approved=False)
+    sergeant = harness.signed_in("supervisor")
+    queue = sergeant.get("/users/approvals")
+    assert queue.status_code == 200 and queue.text.count('action="/users/') == 2  # rookie and clerk2, not boss2
+    assert sergeant.get("/alerts/figures").status_code == 200
+    assert sergeant.get("/users").status_code == 403

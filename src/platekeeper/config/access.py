@@ -56,6 +56,12 @@ def _default_roles() -> dict[str, RoleConfig]:
         "sworn_officer": RoleConfig(
             label="Sworn officer", permissions=(*PLATE_USER, *ALERT_USER), description="Trained sworn officer (462.5)."
         ),
+        "supervisor": RoleConfig(
+            label="Supervisor (sergeant)",
+            permissions=(*PLATE_USER, *ALERT_USER, "users.approve", "alerts.close_leads", "alerts.figures"),
+            description="A sworn sergeant: an officer's rights, plus approving officers' and Records staff's "
+            "accounts, closing historical leads in bulk and the misread figures; the same training and MFA (462.5).",
+        ),
         "records": RoleConfig(
             label="Records Section",
             permissions=(*PLATE_USER, *ALERT_USER),
@@ -111,7 +117,7 @@ def _default_roles() -> dict[str, RoleConfig]:
     }
 
 
-PLATE_ROLES = ("sworn_officer", "records", "parking_animal_control", "records_manager", "alpr_admin")
+PLATE_ROLES = ("sworn_officer", "supervisor", "records", "parking_animal_control", "records_manager", "alpr_admin")
 
 
 def _default_courses() -> tuple[CourseConfig, ...]:

@@ -43,6 +43,7 @@ DEMO_CAMERAS = [
 ]
 DEMO_USERS = [
     ("officer", "Officer Dana Reyes", "sworn_officer"),
+    ("sergeant", "Sgt. Robin Vale", "supervisor"),
     ("records", "Sam Ito, Records Section", "records"),
     ("recmgr", "Pat Quinn, Records Manager", "records_manager"),
     ("auditor", "Lee Park, Auditor", "auditor"),
