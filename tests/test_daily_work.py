@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select, update
 
 from platekeeper.access.models import User
+from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
 from platekeeper.cameras.models import Camera
 from platekeeper.db import utcnow
@@ -310,3 +311,35 @@ def test_a_supervisor_approves_officers_closes_leads_and_is_held_to_officer_trai
     assert queue.status_code == 200 and queue.text.count('action="/users/') == 2  # rookie and clerk2, not boss2
     assert sergeant.get("/alerts/figures").status_code == 200
     assert sergeant.get("/users").status_code == 403
+
+
+def test_an_officer_corrects_a_misread_and_search_and_lists_use_both_texts(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("North")
+    ingest(harness, key, make_read("5SOW35O"))  # read with an O: a confusable hit on 5SOW350
+    officer = harness.signed_in("sworn_officer")
+    alert_id = officer.get("/api/v1/alerts").json()["alerts"][0]["id"]
+    assert officer.post(f"/api/v1/alerts/{alert_id}/acknowledge").status_code == 200
+    match_fix = {"result": "match", "attested": True, "corrected_plate": "5SOW850"}
+    assert officer.post(f"/api/v1/alerts/{alert_id}/visual-check", json=match_fix).status_code == 409
+    same = {"result": "misread", "attested": True, "corrected_plate": "5SOW35O"}
+    refused = officer.post(f"/api/v1/alerts/{alert_id}/visual-check", json=same)
+    assert refused.status_code == 409 and "corrected_plate" in refused.json()["detail"]
+    fixed = {"result": "misread", "attested": True, "corrected_plate": "5sow 850"}
+    assert officer.post(f"/api/v1/alerts/{alert_id}/visual-check", json=fixed).status_code == 200
+    with harness.database.session() as session:
+        read = session.scalars(select(PlateRead)).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.correct")).one()
+    assert (read.plate, read.corrected_plate, read.correction) == ("5SOW35O", "5SOW850", "corrected")
+    assert event.details["corrected_plate"] == "5SOW850" and event.case_number.startswith(f"ALERT-{alert_id}")
+    found = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW850"}).json()
+    assert found["total"] == 1 and found["results"][0]["corrected_plate"] == "5SOW850"
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW8*"}).json()["total"] == 1
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW35O"}).json()["total"] == 1  # OCR text too
+    manager, second = hotlist_with(harness, "", name="Second list", kind="stolen_plate")
+    load(harness, manager, second, "PlateNumber,State\n5SOW850,CA\n")  # the corrected text finds the past read
+    with harness.database.session() as session:
+        historical = session.scalars(select(Alert).where(Alert.historical.is_(True))).all()
+    assert [(a.plate, a.matched_via) for a in historical] == [("5SOW35O", "corrected")]
+    figures = harness.signed_in("auditor").get("/api/v1/alerts/figures").json()
+    assert figures["cameras"][0]["corrected_reads"] == 1

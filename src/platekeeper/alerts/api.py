@@ -262,6 +262,10 @@ class VisualIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     result: str = Field(max_length=40, description="match, or a reject reason from alerts.reject_reasons")
     attested: bool = Field(description="I compared the plate image, the state and the vehicle with the entry")
+    corrected_plate: str | None = Field(
+        None, max_length=16, description="With a reject reason: what the plate really says (the read keeps its text)"
+    )
+    unreadable: bool = Field(False, description="With a reject reason: the plate cannot be read at all")
 
 
 class CletsIn(BaseModel):

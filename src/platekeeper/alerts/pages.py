@@ -193,12 +193,22 @@ def alert_visual_check(
     csrf_token: Csrf = "",
     result: Annotated[str, Form(max_length=40)] = "",
     attested: Annotated[str, Form(max_length=8)] = "",
+    corrected_plate: Annotated[str, Form(max_length=16)] = "",
+    unreadable: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Record the visual check."""
+    """Record the visual check, and with a reject reason the plate's real text (or that it is unreadable)."""
     check_csrf(state, csrf_token)
     return _after_step(
         alert_id,
-        lambda: record_visual_check(work, state.principal, alert_id, result=result, attested=attested == "yes"),
+        lambda: record_visual_check(
+            work,
+            state.principal,
+            alert_id,
+            result=result,
+            attested=attested == "yes",
+            corrected_plate=corrected_plate or None,
+            unreadable=unreadable == "yes",
+        ),
     )
 
 

@@ -180,6 +180,7 @@ def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
                 "plate": r.plate,
                 "confidence": r.confidence,
                 "region": r.region,
+                "corrected_plate": r.corrected_plate,
                 "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
             }
             for r in page.results

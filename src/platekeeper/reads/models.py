@@ -35,6 +35,7 @@ class PlateRead(Base):
         Index("ix_plate_reads_plate_captured", "plate", "captured_at"),
         Index("ix_plate_reads_captured_at", "captured_at"),
         Index("ix_plate_reads_camera_captured", "camera_id", "captured_at"),
+        Index("ix_plate_reads_corrected_plate", "corrected_plate"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -51,3 +52,8 @@ class PlateRead(Base):
     candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     crop_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)
     overview_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"), nullable=True)
+    # A person's correction after a misread (Civil Code 1798.90.51(b)(2)(F)); ``plate`` keeps the reader's text.
+    corrected_plate: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    correction: Mapped[str | None] = mapped_column(String(16), nullable=True)  # corrected | unreadable
+    corrected_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

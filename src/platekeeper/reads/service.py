@@ -18,11 +18,11 @@ from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, false
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
-from platekeeper.audit.events import ReadImageViewed, ReadsSearched, ReadViewed
+from platekeeper.audit.events import ReadCorrected, ReadImageViewed, ReadsSearched, ReadViewed
 from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
-from platekeeper.db import in_batches
+from platekeeper.db import in_batches, utcnow
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.storage.sealing import SealedFileError
@@ -30,6 +30,7 @@ from platekeeper.storage.sealing import SealedFileError
 __all__ = [
     "IMAGE_KINDS",
     "SORTS",
+    "CorrectionRefused",
     "FoldedTextFilter",
     "MatchableRead",
     "ReadDetail",
@@ -40,6 +41,8 @@ __all__ = [
     "ReadSummary",
     "SearchError",
     "SearchPage",
+    "correct_read",
+    "corrections_per_camera",
     "count_past_reads",
     "get_read",
     "get_read_image",
@@ -138,6 +141,7 @@ class ReadSummary:
     crop: bytes | None = None
     crop_media_type: str | None = None
     region: str | None = None  # e.g. us-ca: the state the plate was read as, where the reader could tell
+    corrected_plate: str | None = None  # a person's correction after a misread
 
     @property
     def state(self) -> str | None:
@@ -158,11 +162,12 @@ class SearchPage:
 
 
 def _apply_filters(stmt: SelectT, query: ReadQuery) -> SelectT:
-    if query.plate:
+    if query.plate:  # the reader's text or a person's correction of it
         if any(c in query.plate for c in "*?"):
-            stmt = stmt.where(PlateRead.plate.like(query.plate.replace("*", "%").replace("?", "_")))
+            pattern = query.plate.replace("*", "%").replace("?", "_")
+            stmt = stmt.where(or_(PlateRead.plate.like(pattern), PlateRead.corrected_plate.like(pattern)))
         else:
-            stmt = stmt.where(PlateRead.plate == query.plate)
+            stmt = stmt.where(or_(PlateRead.plate == query.plate, PlateRead.corrected_plate == query.plate))
     if query.since:
         stmt = stmt.where(PlateRead.captured_at >= query.since)
     if query.until:
@@ -221,6 +226,7 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
             crop=_load_crop(store, r.PlateRead.crop_sha256) if store else None,
             crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
             region=r.PlateRead.region,
+            corrected_plate=r.PlateRead.corrected_plate,
         )
         for r in rows
     ]
@@ -268,6 +274,44 @@ def get_read(work: Work, ctx: AccessContext, read_id: uuid.UUID, store: ImageSto
     return ReadDetail(read=read, camera=camera, images=_read_images(session, store, read, IMAGE_KINDS))
 
 
+class CorrectionRefused(ValueError):
+    """A correction that cannot be recorded; the message names the field."""
+
+
+def correct_read(
+    work: Work, ctx: AccessContext, read_id: uuid.UUID, *, corrected_plate: str | None, alert_id: int | None = None
+) -> PlateRead:
+    """Record what a misread plate really says (``corrected_plate``), or that it is unreadable (``None``), beside
+    the reader's own text, and audit it (``reads.correct``) under the work's context. Search and the historical-hit
+    search then find the read by either text (Civil Code 1798.90.51(b)(2)(F): measures that correct errors)."""
+    ctx = require_context(ctx, "reads.view")
+    read = work.session.get(PlateRead, read_id)
+    if read is None:
+        raise ReadNotFound(f"no read with id {read_id}")
+    text = re.sub(r"[\s-]", "", corrected_plate or "").upper() or None
+    if text is not None and not re.fullmatch(r"[A-Z0-9]{1,12}", text):
+        raise CorrectionRefused("corrected_plate: letters and digits only, at most 12 (or say it is unreadable)")
+    if text is not None and text == read.plate:
+        raise CorrectionRefused(f"corrected_plate: {text} is what the reader read; a correction must differ")
+    read.corrected_plate, read.correction = text, "corrected" if text else "unreadable"
+    read.corrected_by, read.corrected_at = ctx.username, utcnow()
+    event = ReadCorrected(
+        read_id=str(read.id), plate=read.plate, corrected_plate=text, unreadable=text is None, alert_id=alert_id
+    )
+    record_access(work, ctx, event)
+    return read
+
+
+def corrections_per_camera(session: Session) -> dict[int, int]:
+    """How many reads of each camera a person corrected after a misread (counts only, for the misread figures)."""
+    rows = session.execute(
+        select(PlateRead.camera_id, func.count(PlateRead.id))
+        .where(PlateRead.correction.is_not(None))
+        .group_by(PlateRead.camera_id)
+    )
+    return {int(camera): int(n) for camera, n in rows}
+
+
 def get_read_image(work: Work, ctx: AccessContext, read_id: uuid.UUID, kind: str, store: ImageStore) -> ReadImage:
     """One image (crop or overview) of a read. Audited as ``reads.image``."""
     ctx = require_context(ctx, "reads.view")
@@ -312,6 +356,7 @@ class MatchableRead:
     region: str | None
     candidates: list[dict[str, Any]] | None
     captured_at: datetime
+    corrected_plate: str | None = None  # a person's correction after a misread: matched as well
 
 
 # The columns a MatchableRead is built from, in its field order.
@@ -323,6 +368,7 @@ _MATCHABLE_COLUMNS = (
     PlateRead.region,
     PlateRead.candidates,
     PlateRead.captured_at,
+    PlateRead.corrected_plate,
 )
 
 
@@ -361,7 +407,10 @@ def _folded_sql(expr: Any, fold: dict[str, str], dialect: str) -> Any:
 
 def _text_filter_sql(text_filter: FoldedTextFilter, dialect: str) -> Any:
     keys = list(text_filter.keys)
-    best = _folded_sql(PlateRead.plate, text_filter.fold, dialect).in_(keys)
+    best = or_(
+        _folded_sql(PlateRead.plate, text_filter.fold, dialect).in_(keys),
+        _folded_sql(PlateRead.corrected_plate, text_filter.fold, dialect).in_(keys),
+    )
     element: Any
     text: Any
     if dialect == "postgresql":
@@ -382,7 +431,11 @@ def _text_filter_sql(text_filter: FoldedTextFilter, dialect: str) -> Any:
     # before any folding or JSON parsing (about five times faster on SQLite)
     ambiguous = set(text_filter.fold.values())
     pattern = "".join("_" if c in ambiguous else c for c in keys[0])
-    quick = or_(PlateRead.plate.like(pattern), cast(PlateRead.candidates, Text).like(f'%"{pattern}"%'))
+    quick = or_(
+        PlateRead.plate.like(pattern),
+        PlateRead.corrected_plate.like(pattern),
+        cast(PlateRead.candidates, Text).like(f'%"{pattern}"%'),
+    )
     return and_(quick, exact)
 
 

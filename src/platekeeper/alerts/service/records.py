@@ -31,7 +31,14 @@ from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
 from platekeeper.reads.images import ImageStore
-from platekeeper.reads.service import ReadDetail, ReadImage, get_read, get_read_image, reads_for_matching
+from platekeeper.reads.service import (
+    ReadDetail,
+    ReadImage,
+    corrections_per_camera,
+    get_read,
+    get_read_image,
+    reads_for_matching,
+)
 
 __all__ = [
     "AlertDetail",
@@ -296,7 +303,7 @@ def alert_figures(work: Work, principal: Principal) -> dict[str, Any]:
             func.sum(case((Alert.disposition.in_(misread_codes), 1), else_=0)),
         ).group_by(Alert.camera_id)
     ).all()
-    names = camera_names(session)
+    names, corrected = camera_names(session), corrections_per_camera(session)
     cameras = [
         {
             "camera_id": cam,
@@ -305,6 +312,7 @@ def alert_figures(work: Work, principal: Principal) -> dict[str, Any]:
             "closed": int(done or 0),
             "misreads": int(bad or 0),
             "misread_rate": round(int(bad or 0) / int(done), 4) if done else None,
+            "corrected_reads": corrected.get(cam, 0),
         }
         for cam, total, done, bad in rows
     ]

@@ -26,6 +26,7 @@ from platekeeper.audit.events import (
 from platekeeper.audit.work import Work
 from platekeeper.config import AlertConfig
 from platekeeper.db import utcnow
+from platekeeper.reads.service import CorrectionRefused, correct_read
 
 __all__ = [
     "STATUSES",
@@ -101,8 +102,19 @@ def acknowledge(work: Work, principal: Principal, alert_id: int) -> Alert:
     return alert
 
 
-def record_visual_check(work: Work, principal: Principal, alert_id: int, *, result: str, attested: bool) -> Alert:
-    """Step 3: the officer compared the crop and overview with the entry: ``match`` or a configured reject reason."""
+def record_visual_check(
+    work: Work,
+    principal: Principal,
+    alert_id: int,
+    *,
+    result: str,
+    attested: bool,
+    corrected_plate: str | None = None,
+    unreadable: bool = False,
+) -> Alert:
+    """Step 3: the officer compared the crop and overview with the entry: ``match`` or a configured reject reason.
+    With a reject reason the officer may also correct the read: what the plate really says (``corrected_plate``) or
+    that it is unreadable; the read keeps the reader's text beside the correction (``reads.correct``)."""
     alert = _load_for_step(work, principal, alert_id, "visual_check")
     allowed = [VISUAL_MATCH, *(r.code for r in work.settings.alerts.reject_reasons)]
     if result not in allowed:
@@ -110,6 +122,20 @@ def record_visual_check(work: Work, principal: Principal, alert_id: int, *, resu
     if not attested:
         reason = "attested: confirm that you compared the plate image, the state and the vehicle with the entry"
         _refuse(work, principal, alert, "visual_check", reason)
+    if (corrected_plate or unreadable) and alert.read_id is not None:
+        if result == VISUAL_MATCH:
+            _refuse(work, principal, alert, "visual_check", "corrected_plate: a plate that matches needs no correction")
+        if corrected_plate and unreadable:
+            _refuse(
+                work, principal, alert, "visual_check", "corrected_plate: give the text or say unreadable, not both"
+            )
+        try:
+            ctx = alert_context(work.settings, principal, alert)
+            correct_read(
+                work, ctx, alert.read_id, corrected_plate=None if unreadable else corrected_plate, alert_id=alert.id
+            )
+        except CorrectionRefused as exc:
+            _refuse(work, principal, alert, "visual_check", str(exc))
     alert.status, alert.visual_result = "visual_checked", result
     alert.visual_by, alert.visual_at = principal.username, utcnow()
     step = AlertVisualCheck(alert_id=alert.id, plate=alert.plate, status=alert.status, result=result)

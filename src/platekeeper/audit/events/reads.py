@@ -15,6 +15,7 @@ __all__ = [
     "CameraKeyRotated",
     "HotlistAccessRefused",
     "ReadAccessRefused",
+    "ReadCorrected",
     "ReadImageViewed",
     "ReadViewed",
     "ReadsSearched",
@@ -70,6 +71,18 @@ class ReadViewed(AuditEventType):
     read_id: str = detail("Read")
     plate: str | None = detail("Plate")
     found: bool = detail("Found")
+
+
+class ReadCorrected(AuditEventType):
+    """A person corrected a misread plate after the visual check of an alert: what it really says, or that it is
+    unreadable. The reader's text stays beside it."""
+
+    action: ClassVar[str] = "reads.correct"
+    read_id: str = detail("Read")
+    plate: str = detail("Read as")
+    corrected_plate: str | None = detail("Corrected to")
+    unreadable: bool = detail("Unreadable")
+    alert_id: int | None = optional_detail("Alert")
 
 
 class ReadImageViewed(AuditEventType):

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 
 from platekeeper.config import Settings
 from platekeeper.db import in_batches, utcnow
-from platekeeper.hotlists.matcher import Confusables, Match, MatchIndex, MatchTarget, texts_of_read
+from platekeeper.hotlists.matcher import Confusables, Match, MatchIndex, MatchTarget, ReadText, texts_of_read
 from platekeeper.hotlists.models import HotlistEntry
 from platekeeper.reads.service import FoldedTextFilter, MatchableRead, count_past_reads, iter_past_reads
 
@@ -125,6 +125,8 @@ def search_past_reads(
             texts = texts_of_read(
                 read.plate, read.confidence, read.candidates, m.max_candidates, m.min_candidate_confidence
             )
+            if read.corrected_plate:  # what a person saw the plate really says, after a misread
+                texts.append(ReadText(read.corrected_plate, "corrected", 1.0))
             for match in index.match(texts, read.region, at):
                 scan.found += 1
                 item = (read.captured_at, scan.found, HistoricalHit(read, match))
