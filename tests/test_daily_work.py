@@ -92,7 +92,8 @@ def test_the_records_manager_approves_accounts_from_the_navigation(harness: Harn
     with harness.database.session() as session:
         assert session.scalars(select(User.status).where(User.username == clerk)).one() == "active"
     admin = harness.signed_in("alpr_admin")
-    assert 'href="/users/approvals"' in admin.get("/").text  # every role holding users.approve reaches it
+    assert 'href="/users"' in admin.get("/").text  # an administrator's queue is on Users, one click away
+    assert "Waiting for approval" in admin.get("/users").text
     officer = harness.signed_in("sworn_officer")
     assert officer.get("/users/approvals").status_code == 403
 

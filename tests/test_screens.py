@@ -1,0 +1,58 @@
+"""The pages on the screens officers have (issue 20): a phone at 390 px and an in-car laptop at 1366 px show no
+sideways scrolling, and the header stays within two rows on the laptop."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.conftest import PASSWORD, Harness, make_read
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROWS = """() => {
+  const tops = [...document.querySelectorAll('header.top .brand, header.top nav a, header.top .signout button')]
+    .map((e) => e.getBoundingClientRect().top).sort((a, b) => a - b);
+  let rows = 0, last = -100;
+  for (const top of tops) { if (top - last > 10) { rows += 1; last = top; } }
+  return rows;
+}"""
+"""How many rows the header's brand, links and sign-out button stand in."""
+PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    _, key = harness.camera("Sepulveda & Rosecrans northbound, long name")
+    harness.client.post(
+        "/api/v1/reads", json={"reads": [make_read("7ABC123")]}, headers={"Authorization": f"Bearer {key}"}
+    )
+    harness.user("ada", "alpr_admin")  # the role with the longest navigation
+    with live_server(harness.client.app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "ada")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/login/mfa*")
+        page.fill("input[name=code]", harness.code("ada"))
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        problems = []
+        for width in (390, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in PAGES:
+                page.goto(f"{base}{path}")
+                overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                if overflow > 1:
+                    problems.append(f"{path} at {width} px scrolls sideways by {overflow} px")
+                if width == 1366:
+                    rows = page.evaluate(ROWS)
+                    if rows > 2:
+                        problems.append(f"{path}: the header wraps into {rows} rows at 1366 px")
+        browser.close()
+    assert not problems, "\n".join(problems)
