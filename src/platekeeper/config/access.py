@@ -49,6 +49,19 @@ PLATE_USER = ("reads.search", "reads.view")
 
 
 ALERT_USER = ("hotlists.view", "hotlists.entries", "alerts.view", "alerts.verify")
+LIST_MANAGER = ("hotlists.manage", "alerts.figures", "alerts.close_leads")
+ADMIN_PERMISSIONS = (
+    *PLATE_USER,
+    *ALERT_USER,
+    *LIST_MANAGER,
+    "audit.view",
+    "users.manage",
+    "users.approve",
+    "users.review",
+    "cameras.manage",
+    "cameras.view",
+    "system.health",
+)
 
 
 def _default_roles() -> dict[str, RoleConfig]:
@@ -74,33 +87,12 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(
-                *PLATE_USER,
-                "audit.view",
-                "users.approve",
-                *ALERT_USER,
-                "hotlists.manage",
-                "alerts.figures",
-                "alerts.close_leads",
-            ),
+            permissions=(*PLATE_USER, *ALERT_USER, *LIST_MANAGER, "audit.view", "users.approve"),
             description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
         ),
         "alpr_admin": RoleConfig(
             label="ALPR administrator",
-            permissions=(
-                *PLATE_USER,
-                *ALERT_USER,
-                "hotlists.manage",
-                "alerts.figures",
-                "alerts.close_leads",
-                "audit.view",
-                "users.manage",
-                "users.approve",
-                "users.review",
-                "cameras.manage",
-                "cameras.view",
-                "system.health",
-            ),
+            permissions=ADMIN_PERMISSIONS,
             description="Runs the system day to day for the Bureau Commander (462.4).",
         ),
         "auditor": RoleConfig(
