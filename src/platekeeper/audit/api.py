@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from platekeeper.access.service import SessionState
-from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
+from platekeeper.audit.filters import AuditFilterError, AuditQuery, parse_audit_filter
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.oversight import view_audit_log
 from platekeeper.audit.service import event_fields
@@ -27,15 +27,12 @@ def event_json(event: AuditEvent) -> dict[str, Any]:
 def api_audit_events(
     state: Annotated[SessionState, Depends(requires("audit.view"))],
     work: DbWork,
-    username: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[str | None, Query(description="First day, YYYY-MM-DD, agency timezone")] = None,
-    until: Annotated[str | None, Query(description="Last day, YYYY-MM-DD, agency timezone")] = None,
+    filters: Annotated[AuditQuery, Query()],
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> dict[str, Any]:
-    """Audit events, newest first, filtered by user, action and dates."""
+    """Audit events, newest first, filtered by user, action, plate, case number, purpose and dates."""
     try:
-        flt = parse_audit_filter(username, action, since, until, work.settings.tz)
+        flt = parse_audit_filter(filters, work.settings.tz)
     except AuditFilterError as exc:
         raise HTTPException(400, str(exc)) from None
     result = view_audit_log(work, state.principal.permissions, flt, page)

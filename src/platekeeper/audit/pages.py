@@ -1,4 +1,5 @@
-"""The audit log page: filter by user, date and action; verify the chain. Viewing it is audited."""
+"""The audit log page: filter by user, action, plate, case number, purpose and date; verify the chain. Viewing it
+is audited."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from platekeeper.access.service import SessionState
 from platekeeper.audit.checkpoints import anchor_check
 from platekeeper.audit.events import labelled_details
-from platekeeper.audit.filters import AuditFilterError, parse_audit_filter
+from platekeeper.audit.filters import AuditFilterError, AuditQuery, parse_audit_filter
 from platekeeper.audit.oversight import verify_and_record, view_audit_log
 from platekeeper.audit.service import AUDIT_ACTIONS
 from platekeeper.web.deps import DbWork, app_state, check_csrf, render, requires
@@ -25,28 +26,25 @@ def audit_page(
     request: Request,
     state: Annotated[SessionState, Depends(requires("audit.view"))],
     work: DbWork,
-    username: Annotated[str, Query(max_length=64)] = "",
-    action: Annotated[str, Query(max_length=64)] = "",
-    since: Annotated[str, Query(max_length=10)] = "",
-    until: Annotated[str, Query(max_length=10)] = "",
+    filters: Annotated[AuditQuery, Query()],
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """The audit log, newest first."""
-    form = {"username": username, "action": action, "since": since, "until": until}
     context = {
-        "form": form,
+        "form": filters,
         "actions": AUDIT_ACTIONS,
+        "purposes": work.settings.access.purposes,
         "labelled": labelled_details,
         "result": None,
         "error": None,
         "verification": None,
     }
     try:
-        flt = parse_audit_filter(username, action, since, until, work.settings.tz)
+        flt = parse_audit_filter(filters, work.settings.tz)
     except AuditFilterError as exc:
         return render(request, "audit.html", {**context, "error": str(exc)}, 400)
     result = view_audit_log(work, state.principal.permissions, flt, page)
-    query = {k: v for k, v in form.items() if v}
+    query = filters.params()
     links = {
         "prev": "/audit?" + urlencode({**query, "page": page - 1}) if page > 1 else None,
         "next": "/audit?" + urlencode({**query, "page": page + 1}) if page < result.pages else None,

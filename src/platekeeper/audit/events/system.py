@@ -19,16 +19,24 @@ __all__ = [
 ]
 
 
-class AuditViewed(AuditEventType):
+class _AuditFiltered(AuditEventType):
+    """The filters of a look at the audit log, each recorded only when it was set (``AuditFilter.describe``)."""
+
+    username: str | None = optional_detail("User filter")
+    action_filter: str | None = optional_detail("Action filter", alias="action")
+    plate_filter: str | None = optional_detail("Plate filter")
+    case_number: str | None = optional_detail("Case number filter")
+    purpose: str | None = optional_detail("Purpose filter")
+    since: datetime | None = optional_detail("Since")
+    until: datetime | None = optional_detail("Until")
+
+
+class AuditViewed(_AuditFiltered):
     """The audit log was viewed.
 
     Each filter field is recorded only when it was set."""
 
     action: ClassVar[str] = "audit.view"
-    username: str | None = optional_detail("User filter")
-    action_filter: str | None = optional_detail("Action filter", alias="action")
-    since: datetime | None = optional_detail("Since")
-    until: datetime | None = optional_detail("Until")
     page: int = detail("Page")
 
 
