@@ -1,4 +1,5 @@
-"""The audit log as an auditor uses it (issue 20, defect 8): filtered by plate, case number and purpose."""
+"""The audit log as an auditor uses it (issue 20, defect 8): filtered by plate, case number and purpose; details
+shown as labelled fields, nested ones too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from platekeeper.audit.events import labelled_details
 from platekeeper.audit.models import AuditEvent
 from tests.conftest import CONTEXT, Harness
 
@@ -97,3 +99,32 @@ def test_bad_filter_values_are_a_4xx_naming_the_field(harness: Harness, params: 
         response = auditor.get(path, params={"since": "2026-01-01", **params})
         assert response.status_code in (400, 422), (path, params, response.status_code)
         assert field in response.text, (path, response.text[:300])
+
+
+def test_nested_details_are_labelled_pairs() -> None:
+    query = {"plate": "7abc123", "wildcard": False, "since": None, "cameras": [1, 2], "case_number": "2026-000001"}
+    stored = {"attempted": "reads.search", "reason": "no purpose", "query": query}
+    assert labelled_details("reads.access_refused", stored) == [
+        ("Action attempted", "reads.search"),
+        ("Reason", "no purpose"),
+        ("Query / Plate", "7abc123"),
+        ("Query / Wildcard", "no"),
+        ("Query / Cameras", "1, 2"),
+        ("Query / Case number", "2026-000001"),
+    ]
+    errors = {"bad_rows": 2, "first_errors": [{"line": 3, "error_text": "no plate"}, {"line": 9, "error_text": "x"}]}
+    assert labelled_details("hotlists.import_refused", errors) == [
+        ("Bad rows", "2"),
+        ("First errors", "Line: 3, Error text: no plate; Line: 9, Error text: x"),
+    ]
+
+
+def test_the_page_shows_a_refused_query_as_labelled_fields(harness: Harness) -> None:
+    _searches(harness)
+    auditor = harness.signed_in("auditor")
+    page = auditor.get("/audit", params={"action": "reads.access_refused"})
+    assert page.status_code == 200
+    assert "<b>Action attempted:</b> reads.search" in page.text
+    assert "<b>Query / Plate:</b> 7abc123" in page.text and "<b>Query / Page:</b> 1" in page.text
+    details = page.text.split('class="details">', 1)[1].split("</td>", 1)[0]
+    assert "<b>Query:</b>" not in details and "wildcard:" not in details and "{" not in details  # no raw object
