@@ -1,9 +1,15 @@
 """The audit log as an auditor uses it (issue 20, defect 8): filtered by plate, case number and purpose; details
-shown as labelled fields, nested ones too."""
+shown as labelled fields, nested ones too; a period exported as CSV or JSON Lines, streamed, safe to open in a
+spreadsheet, and itself recorded in the log."""
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from platekeeper.audit.events import labelled_details
+from platekeeper.audit.export import EXPORT_COLUMNS, csv_cell
 from platekeeper.audit.models import AuditEvent
-from tests.conftest import CONTEXT, Harness
+from platekeeper.config import Settings, load_settings
+from tests.conftest import CONTEXT, FAST_HASH, Harness
 
 OTHER_CASE = {**CONTEXT, "purpose": "crime_analysis", "case_number": "2026-000777"}
 
@@ -91,11 +99,13 @@ def test_each_view_records_the_new_filters_apart_from_the_plate_it_concerns(harn
         ({"case_number": "2026\x00"}, "case_number"),
         ({"purpose": "p" * 65}, "purpose"),
         ({"page": "two"}, "page"),
+        ({"format": 3}, "format"),
     ],
 )
 def test_bad_filter_values_are_a_4xx_naming_the_field(harness: Harness, params: dict[str, Any], field: str) -> None:
     auditor = harness.signed_in("auditor")
-    for path in ("/api/v1/audit/events", "/audit"):
+    paths = {"page": ("/api/v1/audit/events", "/audit"), "format": ("/api/v1/audit/export", "/audit/export")}
+    for path in paths.get(field, ("/api/v1/audit/events", "/audit", "/api/v1/audit/export", "/audit/export")):
         response = auditor.get(path, params={"since": "2026-01-01", **params})
         assert response.status_code in (400, 422), (path, params, response.status_code)
         assert field in response.text, (path, response.text[:300])
@@ -128,3 +138,116 @@ def test_the_page_shows_a_refused_query_as_labelled_fields(harness: Harness) -> 
     assert "<b>Query / Plate:</b> 7abc123" in page.text and "<b>Query / Page:</b> 1" in page.text
     details = page.text.split('class="details">', 1)[1].split("</td>", 1)[0]
     assert "<b>Query:</b>" not in details and "wildcard:" not in details and "{" not in details  # no raw object
+
+
+def test_csv_cells_cannot_start_a_formula() -> None:
+    for value in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_cell(value) == "'" + value
+    assert [csv_cell(v) for v in ("7ABC123", "", None, 12, "a=b")] == ["7ABC123", "", "", "12", "a=b"]
+
+
+def test_csv_export_has_every_column_is_formula_safe_and_is_audited(harness: Harness) -> None:
+    officer = harness.signed_in("sworn_officer", "dana")
+    stated = {"purpose": "=HYPERLINK(1)", "case_number": "+1-555", "justification": "@risk", "plate": "-7ABC123"}
+    assert officer.get("/api/v1/reads", params=stated).status_code == 400  # refused, recorded as asked
+    auditor = harness.signed_in("auditor", "lee")
+    since, until = _period(harness)
+    params = {"format": "csv", "since": since, "until": until, "action": "reads.access_refused"}
+    response = auditor.get("/api/v1/audit/export", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == f'attachment; filename="audit-log_{since}_to_{until}.csv"'
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == list(EXPORT_COLUMNS)
+    assert {"seq", "occurred_at", "client", "justification", "details", "hash"} <= set(rows[0])
+    (row,) = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    (refused,) = _events(harness, "reads.access_refused")
+    assert (row["seq"], row["username"], row["role"], row["hash"]) == (
+        str(refused.seq),
+        "dana",
+        "sworn_officer",
+        refused.hash,
+    )
+    assert row["purpose"] == "'=HYPERLINK(1)" and row["case_number"] == "'+1-555"
+    assert json.loads(row["details"])["query"]["plate"] == "-7ABC123"  # inside JSON, which starts with {
+    (exported,) = _events(harness, "audit.export")
+    assert (exported.username, exported.outcome) == ("lee", "success")
+    assert exported.details["format"] == "csv" and exported.details["rows"] == 1
+    assert exported.details["action"] == "reads.access_refused" and exported.details["through_seq"] < exported.seq
+
+
+def test_jsonl_export_holds_the_chain_in_order_with_its_seals(harness: Harness) -> None:
+    _searches(harness)
+    auditor = harness.signed_in("auditor", "lee")
+    since, until = _period(harness)
+    response = auditor.get("/api/v1/audit/export", params={"format": "jsonl", "since": since, "until": until})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert response.headers["content-disposition"].endswith(f'filename="audit-log_{since}_to_{until}.jsonl"')
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))  # the whole chain so far, oldest first
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(lines))
+    search = next(e for e in lines if e["action"] == "reads.search")
+    assert search["details"]["plate"] == "7ABC123" and search["justification"] == CONTEXT["justification"]
+    (exported,) = _events(harness, "audit.export")
+    assert exported.details["rows"] == len(lines) and exported.details["through_seq"] == lines[-1]["seq"]
+    assert exported.seq > lines[-1]["seq"]  # the export is recorded, and not part of itself
+
+
+def test_an_export_needs_a_bounded_period_a_known_format_and_the_permission(harness: Harness) -> None:
+    auditor = harness.signed_in("auditor")
+    no_period = auditor.get("/api/v1/audit/export", params={"format": "csv"})
+    assert no_period.status_code == 400 and no_period.json()["detail"].startswith("since:")
+    too_long = auditor.get("/api/v1/audit/export", params={"since": "2020-01-01", "until": "2026-01-01"})
+    assert too_long.status_code == 400
+    assert too_long.json()["detail"].startswith("until:") and "audit.export_max_days" in too_long.json()["detail"]
+    bad_format = auditor.get("/api/v1/audit/export", params={"since": "2026-01-01", "format": "xlsx"})
+    assert bad_format.status_code == 422 and "format" in bad_format.text
+    officer = harness.signed_in("sworn_officer")
+    refused = officer.get("/api/v1/audit/export", params={"since": "2026-01-01", "format": "csv"})
+    assert refused.status_code == 403 and "audit.export" in refused.text
+    assert _events(harness, "audit.export") == []
+    roles = harness.settings.access.roles
+    assert {r for r, c in roles.items() if "audit.export" in c.permissions} == {
+        r for r, c in roles.items() if "audit.view" in c.permissions
+    }
+
+
+def test_the_page_exports_its_current_filters(harness: Harness) -> None:
+    _searches(harness)
+    auditor = harness.signed_in("auditor", "lee")
+    since, until = _period(harness)
+    page = auditor.get("/audit", params={"plate": "7abc123", "since": since, "until": until})
+    for fmt in ("csv", "jsonl"):
+        link = f'href="/audit/export?plate=7abc123&amp;since={since}&amp;until={until}&amp;format={fmt}"'
+        assert link in page.text
+    exported = auditor.get(
+        "/audit/export", params={"plate": "7abc123", "since": since, "until": until, "format": "csv"}
+    )
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert len(list(csv.reader(io.StringIO(exported.text)))) == 1 + 2  # header, the search and the refusal
+    refused = auditor.get("/audit/export", params={"plate": "7abc123", "format": "csv"})
+    assert refused.status_code == 400 and "since:" in refused.text and "<form" in refused.text
+
+
+class TestExportInSmallBatches:
+    """A log larger than one batch streams whole, in order."""
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path, database_url: str) -> Settings:
+        audit = {"export_batch_size": 10}
+        return load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH, audit=audit)
+
+    def test_every_event_of_the_period_is_exported(self, harness: Harness) -> None:
+        officer = _searches(harness)
+        for n in range(20):
+            assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": f"7ABC{n:03d}"}).status_code == 200
+        auditor = harness.signed_in("auditor", "lee")
+        since, until = _period(harness)
+        with harness.database.session() as session:
+            expected = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+        assert len(expected) > 2 * harness.settings.audit.export_batch_size
+        response = auditor.get("/api/v1/audit/export", params={"format": "jsonl", "since": since, "until": until})
+        assert [json.loads(line)["seq"] for line in response.text.splitlines()] == expected
+        rows = list(csv.reader(io.StringIO(auditor.get("/audit/export", params={"since": since}).text)))
+        assert [int(r[0]) for r in rows[1:]] == [*expected, expected[-1] + 1]  # now with the first export

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from platekeeper.audit.service import AUDIT_ACTIONS, AuditFilter
 
-__all__ = ["AuditFilterError", "AuditQuery", "parse_audit_filter"]
+__all__ = ["AuditFilterError", "AuditQuery", "export_filter", "parse_audit_filter"]
 
 
 class AuditFilterError(ValueError):
@@ -74,3 +75,20 @@ def parse_audit_filter(query: AuditQuery, tz: ZoneInfo) -> AuditFilter:
         since=start,
         until=end,
     )
+
+
+def export_filter(flt: AuditFilter, max_days: int, tz: ZoneInfo) -> AuditFilter:
+    """The filter of an export: a period from ``since`` (which it needs) to ``until`` (today when not given) of at
+    most ``max_days`` whole days (``audit.export_max_days``)."""
+    if flt.since is None:
+        raise AuditFilterError("since: an export covers a period: give its first day (YYYY-MM-DD)")
+    until = flt.until or datetime.combine(datetime.now(tz).date() + timedelta(days=1), time.min, tzinfo=tz)
+    if until <= flt.since:
+        raise AuditFilterError("until: must not be before since (without until, the period ends today)")
+    days = (until.date() - flt.since.date()).days
+    if days > max_days:
+        raise AuditFilterError(
+            f"until: an export covers at most {max_days} days (audit.export_max_days), and this period is "
+            f"{days} days: export it in parts"
+        )
+    return replace(flt, until=until)

@@ -68,7 +68,15 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(*PLATE_USER, "audit.view", "users.approve", *ALERT_USER, "hotlists.manage", "alerts.figures"),
+            permissions=(
+                *PLATE_USER,
+                "audit.view",
+                "audit.export",
+                "users.approve",
+                *ALERT_USER,
+                "hotlists.manage",
+                "alerts.figures",
+            ),
             description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
         ),
         "alpr_admin": RoleConfig(
@@ -79,6 +87,7 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "hotlists.manage",
                 "alerts.figures",
                 "audit.view",
+                "audit.export",
                 "users.manage",
                 "users.approve",
                 "users.review",
@@ -90,7 +99,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=("audit.view", "users.review", "alerts.figures"),
+            permissions=("audit.view", "audit.export", "users.review", "alerts.figures"),
             description="Reads the audit log and reports; no plate data outside an audit.",
         ),
         "vendor_maintenance": RoleConfig(

@@ -79,6 +79,7 @@ from platekeeper.audit.events.reads import (
 from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
+    AuditExported,
     AuditViewed,
     BackupRestored,
     BackupWritten,
@@ -109,6 +110,7 @@ __all__ = [
     "AuditChainVerified",
     "AuditCheckpointFailed",
     "AuditEventType",
+    "AuditExported",
     "AuditViewed",
     "BackupRestored",
     "BackupWritten",

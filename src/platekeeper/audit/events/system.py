@@ -10,6 +10,7 @@ from platekeeper.audit.events.base import AuditEventType, detail, optional_detai
 __all__ = [
     "AuditChainVerified",
     "AuditCheckpointFailed",
+    "AuditExported",
     "AuditViewed",
     "BackupRestored",
     "BackupWritten",
@@ -38,6 +39,18 @@ class AuditViewed(_AuditFiltered):
 
     action: ClassVar[str] = "audit.view"
     page: int = detail("Page")
+
+
+class AuditExported(_AuditFiltered):
+    """A period of the audit log was exported (CSV or JSON Lines).
+
+    The filters set are recorded, with the format, how many events the export holds and the newest event it could
+    hold (events recorded after it, this one included, are not in it)."""
+
+    action: ClassVar[str] = "audit.export"
+    format: str = detail("Format")
+    rows: int = detail("Events exported")
+    through_seq: int = detail("Up to event")
 
 
 class AuditCheckpointFailed(AuditEventType):
