@@ -11,12 +11,11 @@ from fastapi.responses import StreamingResponse
 from platekeeper.access.service import SessionState
 from platekeeper.audit.export import AuditExport, ExportFormat, event_record
 from platekeeper.audit.filters import AuditFilterError, AuditQuery, parse_audit_filter
-from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.oversight import export_audit_log, view_audit_log
 from platekeeper.db import Database
 from platekeeper.web.deps import DbWork, app_state, requires
 
-__all__ = ["EXPORT_FORMAT", "event_json", "export_response", "router"]
+__all__ = ["EXPORT_FORMAT", "export_response", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -28,11 +27,6 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     400: {"description": "A filter broken, no first day, or a period longer than audit.export_max_days"},
 }
-
-
-def event_json(event: AuditEvent) -> dict[str, Any]:
-    """An audit event with every statutory field and its seal, as exported."""
-    return event_record(event)
 
 
 def export_response(export: AuditExport, database: Database) -> StreamingResponse:
@@ -58,7 +52,7 @@ def api_audit_events(
         "total": result.total,
         "page": result.page,
         "pages": result.pages,
-        "events": [event_json(e) for e in result.events],
+        "events": [event_record(e) for e in result.events],
     }
 
 
