@@ -78,7 +78,7 @@ def _all_subclasses(cls: type) -> set[type]:
 
 
 def test_every_action_has_one_declared_type_with_labelled_fields() -> None:
-    assert len(REGISTRY) == len(EVENT_TYPES) == len(AUDIT_ACTIONS) == 64
+    assert len(REGISTRY) == len(EVENT_TYPES) == len(AUDIT_ACTIONS) == 65
     assert list(AUDIT_ACTIONS) == [cls.action for cls in EVENT_TYPES]
     declared = {cls for cls in _all_subclasses(AuditEventType) if "action" in vars(cls)}
     assert declared == set(EVENT_TYPES), "an event type with an action is missing from EVENT_TYPES"
@@ -186,10 +186,10 @@ def test_labelled_details_for_people() -> None:
     ]
     stored = {"first": True, "changes": {"admin": {"added": ["x"]}}, "policy": {}, "old_key": None, "extra": 1}
     assert labelled_details("access.policy_changed", stored) == [
-        ("Changes", "admin: added: x"),
+        ("Changes / Admin / Added", "x"),
         ("Policy now enforced", ""),
         ("First record", "yes"),
-        ("extra", "1"),
+        ("Extra", "1"),
     ]
 
 
@@ -198,8 +198,8 @@ def test_audit_page_shows_labelled_fields(harness: Harness) -> None:
     auditor = harness.signed_in("auditor", "lee")
     page = auditor.get("/audit", params={"action": "users.create", "username": ""})
     assert page.status_code == 200
-    assert "<b>Account</b> dana" in page.text and "<b>Role</b> sworn_officer" in page.text
-    assert "<b>username</b>" not in page.text and "{&#39;" not in page.text and "{'" not in page.text
+    assert "<b>Account:</b> dana" in page.text and "<b>Role:</b> sworn_officer" in page.text
+    assert "<b>username" not in page.text and "{&#39;" not in page.text and "{'" not in page.text
     api = auditor.get("/api/v1/audit/events", params={"action": "users.create"}).json()
     assert any(e["details"].get("username") == "dana" for e in api["events"])  # the API keeps the raw details
 

@@ -12,6 +12,7 @@ PERMISSIONS: dict[str, str] = {
     "reads.search": "Search plate reads (needs a purpose and a case number).",
     "reads.view": "Open one read with its images (needs a purpose and a case number).",
     "audit.view": "Read the audit log.",
+    "audit.export": "Export a period of the audit log as CSV or JSON Lines (each export is itself recorded).",
     "users.manage": "Request, change and deactivate user accounts, record training, unlock accounts.",
     "users.approve": "Approve requested accounts (never one's own request, never a role with more rights).",
     "users.review": "See and sign off the semi-annual account review (who has access, approver, training).",

@@ -1,4 +1,5 @@
-"""Looking at the audit log as someone: a page of it, and the verification of the chain, each itself audited.
+"""Looking at the audit log as someone: a page of it, an export of a period, and the verification of the chain, each
+itself audited.
 
 They take the :class:`~platekeeper.audit.work.Work` of the person (or command) looking, so they live beside it
 rather than in :mod:`platekeeper.audit.service`, which the Work itself builds on.
@@ -8,19 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from platekeeper.audit.events import AuditChainVerified, AuditViewed
+from platekeeper.audit.events import AuditChainVerified, AuditExported, AuditViewed
+from platekeeper.audit.export import AuditExport, ExportFormat
+from platekeeper.audit.filters import export_filter
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audit.service import (
     AnchorCheck,
     AuditFilter,
     ChainVerification,
+    chain_head,
     count_events,
     list_events,
     verify_chain,
 )
 from platekeeper.audit.work import Work
 
-__all__ = ["AuditPage", "verify_and_record", "view_audit_log"]
+__all__ = ["AuditPage", "export_audit_log", "verify_and_record", "view_audit_log"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,24 @@ def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, pa
     events = list_events(work.session, flt, offset=(page - 1) * page_size, limit=page_size)
     work.record(AuditViewed(**flt.describe(), page=page))
     return AuditPage(events=events, total=total, page=page, page_size=page_size)
+
+
+def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, fmt: ExportFormat) -> AuditExport:
+    """An export of a period of the audit log for someone holding ``audit.export``, recorded (``audit.export``: the
+    filters, the format, how many events and up to which one) in the work's transaction, before a line is written.
+
+    The period needs a first day and spans at most ``audit.export_max_days`` (else :class:`AuditFilterError`,
+    naming the field, and nothing is recorded). The export holds the events up to the chain's head as it is now;
+    the log is append-only, so the count recorded is the count written."""
+    if "audit.export" not in permissions:
+        raise PermissionError("exporting the audit log needs the permission 'audit.export'")
+    config = work.settings.audit
+    flt = export_filter(flt, config.export_max_days, work.settings.tz)
+    head = chain_head(work.session)
+    through_seq = head[0] if head else 0
+    rows = count_events(work.session, flt, through_seq=through_seq)
+    work.record(AuditExported(**flt.describe(), format=fmt, rows=rows, through_seq=through_seq))
+    return AuditExport(format=fmt, flt=flt, through_seq=through_seq, rows=rows, batch=config.export_batch_size)
 
 
 def verify_and_record(work: Work, anchor_check: AnchorCheck | None = None) -> ChainVerification:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.events import (
@@ -46,6 +46,8 @@ __all__ = [
     "count_events",
     "event_fields",
     "event_hashes",
+    "iter_event_batches",
+    "iter_events",
     "list_events",
     "load_or_create_key",
     "record_event",
@@ -228,7 +230,7 @@ def _check(key: bytes, event: AuditEvent, expected_seq: int, prev_hash: str) -> 
 def verify_chain(session: Session, key: bytes) -> ChainVerification:
     """Walk every event in order and name the first one whose seal or link is wrong."""
     expected, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in _iter_events(session):
+    for event in iter_events(session):
         problem = _check(key, event, expected, prev_hash)
         if problem:
             return ChainVerification(checked=checked, first_bad_seq=event.seq, reason=problem)
@@ -236,36 +238,58 @@ def verify_chain(session: Session, key: bytes) -> ChainVerification:
     return ChainVerification(checked=checked)
 
 
-def _iter_events(session: Session) -> Iterator[AuditEvent]:
+def iter_event_batches(
+    session: Session, flt: AuditFilter | None = None, *, through_seq: int | None = None, batch: int = VERIFY_BATCH
+) -> Iterator[list[AuditEvent]]:
+    """The events matching the filter (every one without), oldest first, up to ``through_seq`` when given, in
+    batches of ``batch``: one query each, from the last ``seq`` seen, and the session let go of each batch before
+    the next, so a walk of the whole log holds one batch in memory."""
     after = 0
     while True:
-        batch = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(VERIFY_BATCH)
-        ).all()
-        if not batch:
+        query = _filtered(select(AuditEvent), flt or AuditFilter(), through_seq).where(AuditEvent.seq > after)
+        rows = list(session.scalars(query.order_by(AuditEvent.seq).limit(batch)))
+        if not rows:
             return
-        yield from batch
-        after = batch[-1].seq
+        yield rows
+        after = rows[-1].seq
         session.expunge_all()
+
+
+def iter_events(
+    session: Session, flt: AuditFilter | None = None, *, through_seq: int | None = None
+) -> Iterator[AuditEvent]:
+    """The events of :func:`iter_event_batches`, one at a time."""
+    for rows in iter_event_batches(session, flt, through_seq=through_seq):
+        yield from rows
 
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """Filters for the audit log page and API; every field is optional."""
+    """Filters for the audit log page, API and exports; every field is optional.
+
+    ``plate`` is the plate an event concerns, matched exactly and upper-cased against its details (``plate``, or
+    the ``query``'s ``plate`` of a refused request); ``case_number`` and ``purpose`` are the event's columns."""
 
     username: str | None = None
     action: str | None = None
+    plate: str | None = None
+    case_number: str | None = None
+    purpose: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        """The filter as audit-log details."""
+        """The filter as audit-log details. The plate goes under ``plate_filter``: a look at the log is not an
+        access to the plate's data, and must not turn up when the log is filtered by that plate."""
         return {
             k: v
             for k, v in {
                 "username": self.username,
                 "action": self.action,
+                "plate_filter": self.plate,
+                "case_number": self.case_number,
+                "purpose": self.purpose,
                 "since": self.since,
                 "until": self.until,
             }.items()
@@ -273,15 +297,29 @@ class AuditFilter:
         }
 
 
-def _filtered(query: Select[Any], flt: AuditFilter) -> Select[Any]:
+def _filtered(query: Select[Any], flt: AuditFilter, through_seq: int | None = None) -> Select[Any]:
     if flt.username:
         query = query.where(AuditEvent.username == flt.username)
     if flt.action:
         query = query.where(AuditEvent.action == flt.action)
+    if flt.plate:
+        plate = flt.plate.upper()
+        query = query.where(
+            or_(
+                func.upper(AuditEvent.details["plate"].as_string()) == plate,
+                func.upper(AuditEvent.details[("query", "plate")].as_string()) == plate,
+            )
+        )
+    if flt.case_number:
+        query = query.where(AuditEvent.case_number == flt.case_number)
+    if flt.purpose:
+        query = query.where(AuditEvent.purpose == flt.purpose)
     if flt.since:
         query = query.where(AuditEvent.occurred_at >= flt.since)
     if flt.until:
         query = query.where(AuditEvent.occurred_at < flt.until)
+    if through_seq is not None:
+        query = query.where(AuditEvent.seq <= through_seq)
     return query
 
 
@@ -291,9 +329,9 @@ def list_events(session: Session, flt: AuditFilter, *, offset: int, limit: int) 
     return list(session.scalars(query))
 
 
-def count_events(session: Session, flt: AuditFilter) -> int:
-    """How many events match the filter."""
-    return session.scalar(_filtered(select(func.count(AuditEvent.seq)), flt)) or 0
+def count_events(session: Session, flt: AuditFilter, *, through_seq: int | None = None) -> int:
+    """How many events match the filter (up to ``through_seq`` when given)."""
+    return session.scalar(_filtered(select(func.count(AuditEvent.seq)), flt, through_seq)) or 0
 
 
 def chain_head(session: Session) -> tuple[int, str] | None:

@@ -55,6 +55,7 @@ ADMIN_PERMISSIONS = (
     *ALERT_USER,
     *LIST_MANAGER,
     "audit.view",
+    "audit.export",
     "users.manage",
     "users.approve",
     "users.review",
@@ -87,7 +88,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(*PLATE_USER, *ALERT_USER, *LIST_MANAGER, "audit.view", "users.approve"),
+            permissions=(*PLATE_USER, *ALERT_USER, *LIST_MANAGER, "audit.view", "audit.export", "users.approve"),
             description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
         ),
         "alpr_admin": RoleConfig(
@@ -97,7 +98,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=("audit.view", "users.review", "alerts.figures"),
+            permissions=("audit.view", "audit.export", "users.review", "alerts.figures"),
             description="Reads the audit log and reports; no plate data outside an audit.",
         ),
         "vendor_maintenance": RoleConfig(

@@ -21,6 +21,19 @@ class AuditConfig(StrictModel):
     reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
     key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
     page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
+    export_max_days: int = Field(
+        366,
+        ge=1,
+        le=3660,
+        description="The longest period, in whole days from `since` to `until`, that one export of the audit log "
+        "(CSV or JSON Lines) may cover; a longer one is refused naming this field (export it in parts).",
+    )
+    export_batch_size: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Audit events an export reads per query while it streams: what it holds in memory at once.",
+    )
     checkpoint_minutes: int = Field(
         60,
         ge=1,

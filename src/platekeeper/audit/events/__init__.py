@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from platekeeper.audit.events import access, alerts, reads, system
@@ -80,6 +81,7 @@ from platekeeper.audit.events.reads import (
 from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
+    AuditExported,
     AuditViewed,
     BackupRestored,
     BackupWritten,
@@ -111,6 +113,7 @@ __all__ = [
     "AuditChainVerified",
     "AuditCheckpointFailed",
     "AuditEventType",
+    "AuditExported",
     "AuditViewed",
     "BackupRestored",
     "BackupWritten",
@@ -161,6 +164,7 @@ __all__ = [
     "UsersReviewViewed",
     "display_value",
     "events_markdown",
+    "field_label",
     "labelled_details",
 ]
 
@@ -176,25 +180,49 @@ REGISTRY: dict[str, type[AuditEventType]] = {cls.action: cls for cls in EVENT_TY
 """Action name -> its declared type."""
 
 
+def field_label(name: str) -> str:
+    """A readable label for a stored key that declares none (a nested key, an undeclared one): ``case_number`` ->
+    ``Case number``."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def display_value(value: Any) -> str:
-    """A detail's value for a person: yes/no, lists joined by commas, objects as ``key: value`` pairs."""
+    """A detail's value for a person: yes/no, lists joined by commas (by semicolons when they hold objects),
+    objects as ``Label: value`` pairs."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(display_value(item) for item in value)
+        joiner = "; " if any(isinstance(item, dict) for item in value) else ", "
+        return joiner.join(display_value(item) for item in value)
     if isinstance(value, dict):
-        return "; ".join(f"{key}: {display_value(item)}" for key, item in value.items())
+        return ", ".join(f"{field_label(str(key))}: {display_value(item)}" for key, item in value.items())
     return "" if value is None else str(value)
+
+
+def _shown(value: Any) -> bool:
+    return value is not None and value != []
+
+
+def _pairs(label: str, value: Any) -> Iterator[tuple[str, str]]:
+    """One labelled pair, or one per field of a nested object (``Query / Plate``), however deep."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            if _shown(item):
+                yield from _pairs(f"{label} / {field_label(str(key))}", item)
+    else:
+        yield label, display_value(value)
 
 
 def labelled_details(action: str, details: dict[str, Any]) -> list[tuple[str, str]]:
     """Stored details as (label, value) pairs for the audit page, empty values left out: the declared fields by
-    their labels, in declaration order, then any other key under its own name (so nothing stored is hidden)."""
+    their labels, in declaration order, then any other key under a label made from its name (so nothing stored is
+    hidden). A nested object (a refused request's query) gives a pair for each of its fields."""
     cls = REGISTRY.get(action)
     labels = cls.labels() if cls else {}
     pairs = [(label, details[key]) for key, label in labels.items() if key in details]
-    pairs += [(key, value) for key, value in sorted(details.items()) if key not in labels]
-    return [(label, display_value(value)) for label, value in pairs if value is not None and value != []]
+    pairs += [(field_label(key), value) for key, value in sorted(details.items()) if key not in labels]
+    return [pair for label, value in pairs if _shown(value) for pair in _pairs(label, value)]
 
 
 def _type_name(annotation: Any) -> str:

@@ -10,6 +10,7 @@ from platekeeper.audit.events.base import AuditEventType, detail, optional_detai
 __all__ = [
     "AuditChainVerified",
     "AuditCheckpointFailed",
+    "AuditExported",
     "AuditViewed",
     "BackupRestored",
     "BackupWritten",
@@ -19,17 +20,37 @@ __all__ = [
 ]
 
 
-class AuditViewed(AuditEventType):
+class _AuditFiltered(AuditEventType):
+    """The filters of a look at the audit log, each recorded only when it was set (``AuditFilter.describe``)."""
+
+    username: str | None = optional_detail("User filter")
+    action_filter: str | None = optional_detail("Action filter", alias="action")
+    plate_filter: str | None = optional_detail("Plate filter")
+    case_number: str | None = optional_detail("Case number filter")
+    purpose: str | None = optional_detail("Purpose filter")
+    since: datetime | None = optional_detail("Since")
+    until: datetime | None = optional_detail("Until")
+
+
+class AuditViewed(_AuditFiltered):
     """The audit log was viewed.
 
     Each filter field is recorded only when it was set."""
 
     action: ClassVar[str] = "audit.view"
-    username: str | None = optional_detail("User filter")
-    action_filter: str | None = optional_detail("Action filter", alias="action")
-    since: datetime | None = optional_detail("Since")
-    until: datetime | None = optional_detail("Until")
     page: int = detail("Page")
+
+
+class AuditExported(_AuditFiltered):
+    """A period of the audit log was exported (CSV or JSON Lines).
+
+    The filters set are recorded, with the format, how many events the export holds and the newest event it could
+    hold (events recorded after it, this one included, are not in it)."""
+
+    action: ClassVar[str] = "audit.export"
+    format: str = detail("Format")
+    rows: int = detail("Events exported")
+    through_seq: int = detail("Up to event")
 
 
 class AuditCheckpointFailed(AuditEventType):
