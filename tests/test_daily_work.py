@@ -344,3 +344,17 @@ def test_an_officer_corrects_a_misread_and_search_and_lists_use_both_texts(harne
     assert [(a.plate, a.matched_via) for a in historical] == [("5SOW35O", "corrected")]
     figures = harness.signed_in("auditor").get("/api/v1/alerts/figures").json()
     assert figures["cameras"][0]["corrected_reads"] == 1
+
+
+def test_a_refused_context_with_overlong_values_is_recorded_not_a_server_error(harness: Harness) -> None:
+    officer = harness.signed_in("sworn_officer")
+    long = {"purpose": "p" * 300, "case_number": "9" * 300, "justification": "j" * 300}
+    response = officer.get("/api/v1/reads", params={**long, "plate": "7ABC123"})
+    assert response.status_code == 422 and "query.purpose" in response.text, response.text
+    headers = {"X-Purpose": "p" * 300, "X-Case-Number": "9" * 300, "X-Justification": "j" * 300}
+    assert officer.get("/api/v1/reads", params={"plate": "7ABC123"}, headers=headers).status_code == 400
+    page = officer.get("/search", params={**long, "plate": "7ABC123"})
+    assert page.status_code == 400
+    with harness.database.session() as session:
+        refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.access_refused")).all()
+    assert len(refusals) == 2 and all(len(r.purpose or "") <= 64 for r in refusals)

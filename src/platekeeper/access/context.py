@@ -181,8 +181,8 @@ def record_context_refusal(
     work.by(principal).record(
         refused,
         outcome="denied",
-        purpose=str(asked.get("purpose") or "") or None,
-        case_number=str(asked.get("case_number") or "") or None,
+        purpose=str(asked.get("purpose") or "")[:64] or None,  # the columns hold 64: what was asked may be longer
+        case_number=str(asked.get("case_number") or "")[:64] or None,
     )
 
 

@@ -202,9 +202,9 @@ def api_search_reads(
         Literal["newest", "oldest", "camera", "confidence", "low_confidence"],
         Query(description="Order: newest or oldest first, by camera name, most or least confident first"),
     ] = "newest",
-    purpose: Annotated[str | None, Query(description="An authorized purpose code")] = None,
-    case_number: Annotated[str | None, Query(description="Case or incident number")] = None,
-    justification: Annotated[str | None, Query(description="Why this search is needed")] = None,
+    purpose: Annotated[str | None, Query(max_length=64, description="An authorized purpose code")] = None,
+    case_number: Annotated[str | None, Query(max_length=64, description="Case or incident number")] = None,
+    justification: Annotated[str | None, Query(max_length=1000, description="Why this search is needed")] = None,
 ) -> Response:
     """Search reads. Needs purpose, case_number and justification (query or X-Purpose/X-Case-Number/X-Justification
     headers); every search is audited with its query elements."""
