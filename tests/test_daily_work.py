@@ -358,3 +358,20 @@ def test_a_refused_context_with_overlong_values_is_recorded_not_a_server_error(h
     with harness.database.session() as session:
         refusals = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.access_refused")).all()
     assert len(refusals) == 2 and all(len(r.purpose or "") <= 64 for r in refusals)
+
+
+def test_charts_show_reads_per_camera_hour_and_alerts_by_disposition(harness: Harness) -> None:
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("North")
+    two_hours_ago = (utcnow() - timedelta(hours=2)).isoformat()
+    ingest(harness, key, make_read("5SOW350"), make_read("1ABC111", captured_at=two_hours_ago), make_read("2ABC222"))
+    admin = harness.signed_in("alpr_admin")
+    cameras = admin.get("/cameras").text
+    assert 'class="spark"' in cameras and "North: 3 reads in the last 24 hours" in cameras
+    officer = harness.signed_in("sworn_officer")
+    alert_id = officer.get("/api/v1/alerts").json()["alerts"][0]["id"]
+    officer.post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    officer.post(f"/api/v1/alerts/{alert_id}/disposition", json={"disposition": "misread"})
+    figures = admin.get("/alerts/figures").text
+    assert 'aria-label="Closed alerts by disposition"' in figures and "Misread rate per camera, of closed" in figures
+    assert admin.get("/api/v1/alerts/figures").json()["dispositions"][0]["count"] == 1

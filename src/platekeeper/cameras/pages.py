@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -17,6 +18,7 @@ from platekeeper.cameras.service import (
     rotate_camera_key,
 )
 from platekeeper.db import utcnow
+from platekeeper.reads.service import hourly_reads
 from platekeeper.web.deps import DbSession, DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["router"]
@@ -28,7 +30,16 @@ Manage = Annotated[SessionState, Depends(requires("cameras.manage"))]
 def _page(request: Request, session: Session, status: int = 200, **extra: object) -> Response:
     config, now = app_state(request).settings.cameras, utcnow()
     cameras = [(c, camera_state(c, config, now)) for c in list_cameras(session)]
-    context = {"cameras": cameras, "config": config, "error": None, "new_key": None, "form": {}, **extra}
+    hourly = hourly_reads(session, now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+    context = {
+        "cameras": cameras,
+        "hourly": hourly,
+        "config": config,
+        "error": None,
+        "new_key": None,
+        "form": {},
+        **extra,
+    }
     return render(request, "cameras.html", context, status)
 
 

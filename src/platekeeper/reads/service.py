@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, false, func, or_, select
+from sqlalchemy import Connection, Integer, Select, Text, and_, case, cast, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
@@ -46,6 +46,7 @@ __all__ = [
     "count_past_reads",
     "get_read",
     "get_read_image",
+    "hourly_reads",
     "iter_past_reads",
     "read_statistics",
     "reads_for_matching",
@@ -343,6 +344,27 @@ def read_statistics(session: Session, now: datetime) -> ReadStatistics:
     )
     with_images = session.scalar(select(func.count(PlateRead.id)).where(PlateRead.crop_sha256.is_not(None))) or 0
     return ReadStatistics(total=total, last_24h=recent, with_images=with_images)
+
+
+def hourly_reads(session: Session, until: datetime, hours: int = 24) -> dict[int, list[int]]:
+    """Reads per camera in each of the ``hours`` hours before ``until``, oldest hour first: counts only, for the
+    cameras page's chart. The database groups them, so a busy day costs one small query."""
+    since = until - timedelta(hours=hours)
+    if session.get_bind().dialect.name == "postgresql":
+        offset: Any = func.extract("epoch", PlateRead.captured_at - since) / 3600
+    else:
+        offset = (func.julianday(PlateRead.captured_at) - func.julianday(since.isoformat())) * 24
+    bucket = cast(func.floor(offset), Integer)
+    rows = session.execute(
+        select(PlateRead.camera_id, bucket, func.count(PlateRead.id))
+        .where(PlateRead.captured_at >= since, PlateRead.captured_at < until)
+        .group_by(PlateRead.camera_id, bucket)
+    )
+    counts: dict[int, list[int]] = {}
+    for camera_id, hour, n in rows:
+        if hour is not None and 0 <= int(hour) < hours:
+            counts.setdefault(int(camera_id), [0] * hours)[int(hour)] += int(n)
+    return counts
 
 
 @dataclass(frozen=True)

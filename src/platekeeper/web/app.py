@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -221,7 +222,12 @@ def _templates(settings: Settings) -> Jinja2Templates:
             return ""
         return f"data:{media_type or 'image/jpeg'};base64,{base64.b64encode(data).decode()}"
 
+    def chart_item(row: dict[str, Any], label: str, value: str, scale: float = 1) -> dict[str, Any]:
+        """One bar of a chart (``_charts.html``) from a row of figures."""
+        return {"label": str(row[label]), "value": float(row[value] or 0) * scale}
+
     env = templates.env
+    env.filters["chart_item"] = chart_item
     env.filters["local"] = local
     env.filters["data_uri"] = data_uri
     env.globals["agency"] = settings.agency

@@ -321,7 +321,26 @@ def alert_figures(work: Work, principal: Principal) -> dict[str, Any]:
     ).all()
     lists = [{"hotlist": name, "kind": kind, "hits": n} for name, kind, n in sorted(hits, key=lambda h: -h[2])]
     work.by(principal).record(AlertFiguresViewed(cameras=len(cameras)))
-    return {"cameras": cameras, "lists": lists, "generated_at": datetime.now(settings.tz).isoformat()}
+    return {
+        "cameras": cameras,
+        "lists": lists,
+        "dispositions": _disposition_counts(session, settings),
+        "generated_at": datetime.now(settings.tz).isoformat(),
+    }
+
+
+def _disposition_counts(session: Session, settings: Settings) -> list[dict[str, Any]]:
+    """Closed alerts by disposition, in the configured order, with the configured labels."""
+    counts = dict(
+        session.execute(
+            select(Alert.disposition, func.count(Alert.id)).where(Alert.status == "closed").group_by(Alert.disposition)
+        ).all()
+    )
+    return [
+        {"code": d.code, "label": d.label, "count": int(counts.get(d.code, 0))}
+        for d in settings.alerts.dispositions
+        if counts.get(d.code)
+    ]
 
 
 def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
