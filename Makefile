@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_READS ?= 3000
 
-.PHONY: run test test-fast lint bench install install-test chromium models screenshots clean fonts train-deps train-ocr
+.PHONY: run test test-fast lint bench install install-test chromium axe models screenshots clean fonts train-deps train-ocr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,7 +66,23 @@ run: install models
 	$(BIN)/platekeeper demo --if-empty --reads $(DEMO_READS)
 	$(BIN)/platekeeper serve --host $(HOST) --port $(PORT)
 
-test: install-test train-deps models chromium
+## axe-core for the accessibility tests: from the npm registry, pinned, its file checked against the SHA-256 below.
+AXE_VERSION := 4.14.1
+AXE_SHA256 := 29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+AXE := $(VENV)/axe/axe.min.js
+$(AXE): | $(BIN)/python
+	@command -v npm >/dev/null 2>&1 || { echo "installing Debian's npm to fetch axe-core"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; }
+	mkdir -p $(VENV)/axe
+	cd $(VENV)/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+	  && tar -xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js && mv package/axe.min.js axe.min.js \
+	  && rm -r package axe-core-$(AXE_VERSION).tgz
+	echo "$(AXE_SHA256)  $(AXE)" | sha256sum --check --quiet || { rm -f $(AXE); echo "axe.min.js: checksum mismatch"; exit 1; }
+
+axe: $(AXE)
+
+test: install-test train-deps models chromium axe
 	$(BIN)/python -m pytest -q
 
 test-fast: install-test train-deps

@@ -1,0 +1,70 @@
+"""Accessibility: axe-core (from the npm registry, fetched by `make axe`, which `make test` runs) checks every page
+each role reaches in Chromium; no serious or critical violation may remain (issue 20)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.conftest import PASSWORD, Harness, make_read
+from tests.hotlist_helpers import hotlist_with, ingest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+AXE = Path(os.environ.get("PLATEKEEPER_AXE", Path(__file__).parent.parent / ".venv" / "axe" / "axe.min.js"))
+ROLE_PAGES = {
+    "sworn_officer": ["/", "/search", "/alerts", "/hotlists", "/account"],
+    "alpr_admin": ["/", "/users", "/cameras", "/audit", "/reviews/accounts", "/system/errors", "/alerts/figures"],
+    "records_manager": ["/users/approvals", "/hotlists"],
+    "auditor": ["/audit", "/reviews/accounts"],
+}
+
+
+def _axe_path() -> Path:
+    if not AXE.is_file():
+        message = f"axe-core is not installed at {AXE} (make axe, or make test, fetches it from the npm registry)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return AXE
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_serious_accessibility_violation_on_any_page(harness: Harness) -> None:
+    from playwright.sync_api import sync_playwright
+
+    axe, executable = _axe_path(), chromium_path()
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("North")
+    ingest(harness, key, make_read("5SOW350"))
+    found: list[str] = []
+    with live_server(harness.client.app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        for role, paths in ROLE_PAGES.items():
+            name = f"a11y{role.replace('_', '')[:10]}"
+            harness.user(name, role)
+            page = browser.new_page(bypass_csp=True)  # lets the test inject axe; the app keeps its CSP
+            page.goto(f"{base}/login")
+            page.fill("input[name=username]", name)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/login/mfa*")
+            page.fill("input[name=code]", harness.code(name))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/")
+            alert = page.locator("a[href^='/alerts/']").first if role == "sworn_officer" else None
+            for path in [*paths, *(["/alerts/1"] if alert is not None else [])]:
+                page.goto(f"{base}{path}")
+                page.add_script_tag(path=str(axe))
+                result = page.evaluate("async () => JSON.stringify((await axe.run(document)).violations)")
+                for v in json.loads(result):
+                    if v["impact"] in ("serious", "critical"):
+                        where = "; ".join(n["target"][0] for n in v["nodes"][:3])
+                        found.append(f"{role} {path}: {v['id']} ({v['impact']}) at {where}: {v['help']}")
+            page.close()
+        browser.close()
+    assert not found, "\n".join(found)
