@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from platekeeper.config import ConfigError, load_settings
 from platekeeper.db import Database, in_batches
-from platekeeper.reads.service import reads_for_matching
+from platekeeper.reads.matching import reads_for_matching
 from platekeeper.services import build_services
 from tests.conftest import FAST_HASH, Harness, make_read
 

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("cameras and reads", re.compile(r"^platekeeper\.(cameras|reads)(\..+)?$|^platekeeper\.storage\.rotation$")),
     ("hotlists", re.compile(r"^platekeeper\.hotlists(\..+)?$")),
     ("alerts", re.compile(r"^platekeeper\.alerts(\..+)?$")),
+    ("plates", re.compile(r"^platekeeper\.plates(\..+)?$")),
     ("composition root", re.compile(r"^platekeeper\.services$")),
     (
         "web and command line",

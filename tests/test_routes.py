@@ -38,6 +38,7 @@ PATH_VALUES = {
     "record_id": "999999",
     "hotlist_id": "999999",  # no such list: allowed roles get 404/400, nothing is created
     "alert_id": "999999",
+    "plate": "7ABC123",
 }
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Integer, Select, Text, and_, case, cast, exists, false, func, or_, select
+from sqlalchemy import Integer, Select, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
@@ -22,7 +21,7 @@ from platekeeper.audit.events import ReadCorrected, ReadImageViewed, ReadsSearch
 from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
-from platekeeper.db import in_batches, utcnow
+from platekeeper.db import utcnow
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.storage.sealing import SealedFileError
@@ -31,8 +30,6 @@ __all__ = [
     "IMAGE_KINDS",
     "SORTS",
     "CorrectionRefused",
-    "FoldedTextFilter",
-    "MatchableRead",
     "ReadDetail",
     "ReadImage",
     "ReadNotFound",
@@ -43,13 +40,11 @@ __all__ = [
     "SearchPage",
     "correct_read",
     "corrections_per_camera",
-    "count_past_reads",
     "get_read",
     "get_read_image",
     "hourly_reads",
-    "iter_past_reads",
     "read_statistics",
-    "reads_for_matching",
+    "reads_of_plate",
     "search_reads",
     "validate_query",
 ]
@@ -143,6 +138,8 @@ class ReadSummary:
     crop_media_type: str | None = None
     region: str | None = None  # e.g. us-ca: the state the plate was read as, where the reader could tell
     corrected_plate: str | None = None  # a person's correction after a misread
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def state(self) -> str | None:
@@ -346,6 +343,41 @@ def read_statistics(session: Session, now: datetime) -> ReadStatistics:
     return ReadStatistics(total=total, last_24h=recent, with_images=with_images)
 
 
+def reads_of_plate(session: Session, plate: str, store: ImageStore, limit: int) -> tuple[list[ReadSummary], int]:
+    """The newest ``limit`` reads of one plate (its text or a person's correction of it), with their crops and
+    positions, and how many there are in all. No audit of its own: the caller (a plate's story) records the access
+    under its context in the same transaction."""
+    match = or_(PlateRead.plate == plate, PlateRead.corrected_plate == plate)
+    total = session.scalar(select(func.count(PlateRead.id)).where(match)) or 0
+    rows = session.execute(
+        select(PlateRead, Camera.name)
+        .join(Camera, Camera.id == PlateRead.camera_id)
+        .where(match)
+        .order_by(PlateRead.captured_at.desc(), PlateRead.id)
+        .limit(limit)
+    ).all()
+    types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256})
+    reads = [
+        ReadSummary(
+            id=r.PlateRead.id,
+            captured_at=r.PlateRead.captured_at,
+            camera_id=r.PlateRead.camera_id,
+            camera_name=r.name,
+            plate=r.PlateRead.plate,
+            confidence=r.PlateRead.confidence,
+            crop_sha256=r.PlateRead.crop_sha256,
+            crop=_load_crop(store, r.PlateRead.crop_sha256),
+            crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
+            region=r.PlateRead.region,
+            corrected_plate=r.PlateRead.corrected_plate,
+            latitude=r.PlateRead.latitude,
+            longitude=r.PlateRead.longitude,
+        )
+        for r in rows
+    ]
+    return reads, total
+
+
 def hourly_reads(session: Session, until: datetime, hours: int = 24) -> dict[int, list[int]]:
     """Reads per camera in each of the ``hours`` hours before ``until``, oldest hour first: counts only, for the
     cameras page's chart. The database groups them, so a busy day costs one small query."""
@@ -365,118 +397,3 @@ def hourly_reads(session: Session, until: datetime, hours: int = 24) -> dict[int
         if hour is not None and 0 <= int(hour) < hours:
             counts.setdefault(int(camera_id), [0] * hours)[int(hour)] += int(n)
     return counts
-
-
-@dataclass(frozen=True)
-class MatchableRead:
-    """What the hotlist matcher needs of a newly stored read."""
-
-    id: uuid.UUID
-    camera_id: int
-    plate: str
-    confidence: float
-    region: str | None
-    candidates: list[dict[str, Any]] | None
-    captured_at: datetime
-    corrected_plate: str | None = None  # a person's correction after a misread: matched as well
-
-
-# The columns a MatchableRead is built from, in its field order.
-_MATCHABLE_COLUMNS = (
-    PlateRead.id,
-    PlateRead.camera_id,
-    PlateRead.plate,
-    PlateRead.confidence,
-    PlateRead.region,
-    PlateRead.candidates,
-    PlateRead.captured_at,
-    PlateRead.corrected_plate,
-)
-
-
-def reads_for_matching(session: Session, read_ids: list[uuid.UUID]) -> list[MatchableRead]:
-    """The texts of newly stored reads, for hotlist matching inside the ingest transaction.
-
-    Machine use at ingest: no person sees these reads, so no AccessContext; each alert it raises is audited, and
-    opening an alert is an audited access with a context.
-    """
-    found: list[MatchableRead] = []
-    for batch in in_batches(session, read_ids):
-        rows = session.execute(select(*_MATCHABLE_COLUMNS).where(PlateRead.id.in_(batch)))
-        found.extend(MatchableRead(*row) for row in rows)
-    return found
-
-
-@dataclass(frozen=True)
-class FoldedTextFilter:
-    """Reads whose best text, or the text of one of their OCR alternates, is one of ``keys`` once every character
-    in ``fold`` has been replaced by its counterpart (e.g. O, D, Q -> 0): a superset of the hotlist matcher's exact
-    and confusable hits, worked out by the database."""
-
-    fold: dict[str, str]
-    keys: tuple[str, ...]
-
-
-def _folded_sql(expr: Any, fold: dict[str, str], dialect: str) -> Any:
-    if not fold:
-        return expr
-    if dialect == "postgresql":
-        return func.translate(expr, "".join(fold), "".join(fold.values()))
-    for char, replacement in fold.items():
-        expr = func.replace(expr, char, replacement)
-    return expr
-
-
-def _text_filter_sql(text_filter: FoldedTextFilter, dialect: str) -> Any:
-    keys = list(text_filter.keys)
-    best = or_(
-        _folded_sql(PlateRead.plate, text_filter.fold, dialect).in_(keys),
-        _folded_sql(PlateRead.corrected_plate, text_filter.fold, dialect).in_(keys),
-    )
-    element: Any
-    text: Any
-    if dialect == "postgresql":
-        element = func.json_array_elements(PlateRead.candidates).table_valued("value").alias("candidate")
-        text = element.c.value.op("->>")("text")
-    else:
-        element = func.json_each(PlateRead.candidates).table_valued("value").alias("candidate")
-        text = func.json_extract(element.c.value, "$.text")
-    alternate: Any = exists(
-        select(1).select_from(element).where(_folded_sql(text, text_filter.fold, dialect).in_(keys))
-    )
-    if dialect == "postgresql":  # a read without alternates holds JSON null, which json_array_elements refuses
-        alternate = case((func.json_typeof(PlateRead.candidates) == "array", alternate), else_=false())
-    exact = or_(best, alternate)
-    if len(keys) != 1:
-        return exact
-    # one plate (an officer entry): a LIKE with "_" wherever a confusable character may stand rejects most reads
-    # before any folding or JSON parsing (about five times faster on SQLite)
-    ambiguous = set(text_filter.fold.values())
-    pattern = "".join("_" if c in ambiguous else c for c in keys[0])
-    quick = or_(
-        PlateRead.plate.like(pattern),
-        PlateRead.corrected_plate.like(pattern),
-        cast(PlateRead.candidates, Text).like(f'%"{pattern}"%'),
-    )
-    return and_(quick, exact)
-
-
-def count_past_reads(connection: Connection, since: datetime) -> int:
-    """How many reads were captured since ``since`` (for a historical-hit search's progress)."""
-    return connection.scalar(select(func.count(PlateRead.id)).where(PlateRead.captured_at >= since)) or 0
-
-
-def iter_past_reads(
-    connection: Connection, since: datetime, *, batch_size: int, text_filter: FoldedTextFilter | None = None
-) -> Iterator[list[MatchableRead]]:
-    """The texts of every read captured since ``since`` (optionally only those ``text_filter`` lets through), in
-    batches streamed from a server-side cursor.
-
-    Machine use, like :func:`reads_for_matching`: the caller (a historical-hit search) audits the access under
-    its purpose in the transaction that keeps what it found.
-    """
-    stmt = select(*_MATCHABLE_COLUMNS).where(PlateRead.captured_at >= since)
-    if text_filter is not None:
-        stmt = stmt.where(_text_filter_sql(text_filter, connection.dialect.name))
-    for rows in connection.execute(stmt.execution_options(yield_per=batch_size)).partitions():
-        yield [MatchableRead(*row) for row in rows]

@@ -39,6 +39,8 @@ from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
+from platekeeper.plates import api as plates_api
+from platekeeper.plates import pages as plates_pages
 from platekeeper.rate_limits import RateLimited
 from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
@@ -301,6 +303,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         hotlists_pages,
         alerts_api,
         alerts_pages,
+        plates_api,
+        plates_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

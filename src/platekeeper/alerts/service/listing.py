@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -17,6 +17,7 @@ from platekeeper.alerts.models import Alert
 from platekeeper.alerts.service.records import alert_context, alert_json, camera_names
 from platekeeper.audit.events import AlertLeadClosed, AlertsDashboardOpened
 from platekeeper.audit.work import Work
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "LeadsRefused",
     "Source",
     "StatusFilter",
+    "alerts_of_plate",
     "close_historical_leads",
     "list_alerts",
     "open_alerts_by_priority",
@@ -87,6 +89,19 @@ def list_alerts(work: Work, principal: Principal, filters: AlertFilter | None = 
     work.by(principal).record(AlertsDashboardOpened(shown=len(alerts)), purpose=settings.alerts.dashboard_purpose)
     names = camera_names(session)
     return AlertPage([alert_json(a, settings, names.get(a.camera_id)) for a in alerts], total, page, pages)
+
+
+def alerts_of_plate(session: Session, settings: Settings, plate: str, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` alerts raised for one plate (read as it, or matched through it), not purged. No audit of
+    its own: the caller (a plate's story) records the access under its context."""
+    query = (
+        select(Alert)
+        .where(Alert.purged_at.is_(None), or_(Alert.plate == plate, Alert.matched_text == plate))
+        .order_by(Alert.captured_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    names = camera_names(session)
+    return [alert_json(a, settings, names.get(a.camera_id)) for a in session.scalars(query)]
 
 
 def open_alerts_by_priority(session: Session) -> dict[int, int]:

@@ -31,13 +31,13 @@ from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
 from platekeeper.reads.images import ImageStore
+from platekeeper.reads.matching import reads_for_matching
 from platekeeper.reads.service import (
     ReadDetail,
     ReadImage,
     corrections_per_camera,
     get_read,
     get_read_image,
-    reads_for_matching,
 )
 
 __all__ = [

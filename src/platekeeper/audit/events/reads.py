@@ -14,6 +14,7 @@ __all__ = [
     "CameraDeactivated",
     "CameraKeyRotated",
     "HotlistAccessRefused",
+    "PlateStoryViewed",
     "ReadAccessRefused",
     "ReadCorrected",
     "ReadImageViewed",
@@ -83,6 +84,16 @@ class ReadCorrected(AuditEventType):
     corrected_plate: str | None = detail("Corrected to")
     unreadable: bool = detail("Unreadable")
     alert_id: int | None = optional_detail("Alert")
+
+
+class PlateStoryViewed(AuditEventType):
+    """One plate's story was opened: its reads on a timeline and a map, their crops, and its hotlist hits."""
+
+    action: ClassVar[str] = "reads.plate_story"
+    plate: str = detail("Plate")
+    reads: int = detail("Reads shown")
+    total_reads: int = detail("Reads in all")
+    hits: int = detail("Hotlist hits")
 
 
 class ReadImageViewed(AuditEventType):

@@ -23,7 +23,7 @@ from platekeeper.config import Settings
 from platekeeper.db import in_batches, utcnow
 from platekeeper.hotlists.matcher import Confusables, Match, MatchIndex, MatchTarget, ReadText, texts_of_read
 from platekeeper.hotlists.models import HotlistEntry
-from platekeeper.reads.service import FoldedTextFilter, MatchableRead, count_past_reads, iter_past_reads
+from platekeeper.reads.matching import FoldedTextFilter, MatchableRead, count_past_reads, iter_past_reads
 
 __all__ = ["HistoricalHit", "HistoricalScan", "Progress", "new_entry_targets", "search_past_reads"]
 
