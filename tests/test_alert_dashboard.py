@@ -55,6 +55,10 @@ def test_newest_sighting_first_with_filters_and_paging(harness: Harness) -> None
     for bad in ({"status": "bogus"}, {"source": "yesterday"}, {"page": 0}, {"priority": 9}, {"page_size": 10**6}):
         refused = officer.get("/api/v1/alerts", params=bad)
         assert refused.status_code == 422 and next(iter(bad)) in refused.text, bad
+    as_sent = {"source": "all", "status": "all", "hotlist_id": "", "priority": ""}  # the form's "any", as sent
+    assert officer.get("/alerts", params=as_sent).status_code == 200
+    assert officer.get("/api/v1/alerts", params={**as_sent, "priority": "1"}).json()["total"] == 4
+    assert officer.get("/api/v1/alerts", params={"hotlist_id": "99999999999"}).status_code == 422
     page = officer.get("/alerts", params={"source": "historical"})
     assert page.status_code == 200 and page.text.count('class="alert-row') == 3 and "3 of 5" not in page.text
     assert 'name="source"' in page.text and 'name="status"' in page.text and 'name="priority"' in page.text
@@ -65,13 +69,16 @@ def test_a_records_manager_closes_historical_leads_in_bulk_with_a_reason(harness
     with harness.database.session() as session:
         alerts = {(a.plate, a.historical): a.id for a in session.scalars(select(Alert))}
     leads = [alerts[("2OLD222", True)], alerts[("3OLD333", True)]]
-    live = alerts[("1OLD111", False)]
+    live, worked = alerts[("1OLD111", False)], alerts[("1OLD111", True)]
+    assert officer.post(f"/api/v1/alerts/{worked}/acknowledge").status_code == 200  # an officer is working this lead
     assert officer.post("/api/v1/alerts/leads/close", json={"alert_ids": leads, "reason": REASON}).status_code == 403
     short = manager.post("/api/v1/alerts/leads/close", json={"alert_ids": leads, "reason": "done"})
     assert short.status_code == 400 and "reason" in short.json()["detail"]
-    closed = manager.post("/api/v1/alerts/leads/close", json={"alert_ids": [*leads, live], "reason": REASON})
+    closed = manager.post("/api/v1/alerts/leads/close", json={"alert_ids": [*leads, live, worked], "reason": REASON})
     assert closed.status_code == 200, closed.text
-    assert closed.json()["closed"] == 2 and closed.json()["skipped"] == [{"id": live, "why": "a live alert"}]
+    skipped = closed.json()["skipped"]
+    assert closed.json()["closed"] == 2 and [s["id"] for s in skipped] == [live, worked]
+    assert skipped[0]["why"] == "a live alert" and skipped[1]["why"].startswith("being verified (acknowledged)")
     with harness.database.session() as session:
         rows = {a.id: a for a in session.scalars(select(Alert))}
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "alerts.lead_closed")).all()
@@ -80,8 +87,11 @@ def test_a_records_manager_closes_historical_leads_in_bulk_with_a_reason(harness
     assert sorted(e.case_number for e in events) == sorted(f"ALERT-{i}" for i in leads)  # each under its own reference
     assert {e.username for e in events} == {rows[leads[0]].disposition_by}
     page = manager.get("/alerts", params={"source": "historical"})
-    assert 'action="/alerts/leads/close"' in page.text and 'name="alert_id"' in page.text
+    assert 'action="/alerts/leads/close"' in page.text and 'name="alert_id"' not in page.text  # no new lead left
     assert 'action="/alerts/leads/close"' not in officer.get("/alerts", params={"source": "historical"}).text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    huge = manager.post("/alerts/leads/close", data={"csrf_token": token, "reason": REASON, "alert_id": "9" * 20})
+    assert huge.status_code == 422
 
 
 def test_the_home_page_shows_open_alerts_by_priority(harness: Harness) -> None:

@@ -312,6 +312,18 @@ def test_a_supervisor_approves_officers_closes_leads_and_is_held_to_officer_trai
     assert queue.status_code == 200 and queue.text.count('action="/users/') == 2  # rookie and clerk2, not boss2
     assert sergeant.get("/alerts/figures").status_code == 200
     assert sergeant.get("/users").status_code == 403
+    fired, idle = harness.user("fired", "sworn_officer"), harness.user("idle", "sworn_officer")
+    with harness.database.session() as session:
+        ids = dict(session.execute(select(User.username, User.id).where(User.username.in_([fired, idle]))).all())
+        session.execute(update(User).where(User.username == fired).values(status="deactivated", active=False))
+        session.execute(update(User).where(User.username == idle).values(status="suspended", active=False))
+    token = _csrf(queue.text)
+    back = sergeant.post(f"/users/{ids[fired]}/reactivate", data={"csrf_token": token})
+    assert back.status_code == 403 and "users.manage" in back.text and "Training (policy 462.10)" not in back.text
+    assert sergeant.post(f"/users/{ids[idle]}/reactivate", data={"csrf_token": token}).status_code == 200
+    with harness.database.session() as session:
+        states = dict(session.execute(select(User.username, User.status).where(User.id.in_(ids.values()))).all())
+    assert states == {fired: "deactivated", idle: "active"}
 
 
 def test_an_officer_corrects_a_misread_and_search_and_lists_use_both_texts(harness: Harness) -> None:
@@ -375,3 +387,52 @@ def test_charts_show_reads_per_camera_hour_and_alerts_by_disposition(harness: Ha
     figures = admin.get("/alerts/figures").text
     assert 'aria-label="Closed alerts by disposition"' in figures and "Misread rate per camera, of closed" in figures
     assert admin.get("/api/v1/alerts/figures").json()["dispositions"][0]["count"] == 1
+
+
+def test_an_older_results_tab_never_runs_under_a_newer_searchs_case(harness: Harness) -> None:
+    _, key = harness.camera("North")
+    ingest(harness, key, make_read("1OLD111"), make_read("2OLD222"))
+    officer = harness.signed_in("sworn_officer")
+    token = _csrf(officer.get("/search").text)
+
+    def post(plate: str, case: str) -> str:
+        fields = {**CONTEXT, "plate": plate, "case_number": case, "range": "", "sort": "newest", "csrf_token": token}
+        answer = officer.post("/search", data=fields, follow_redirects=False)
+        assert answer.status_code == 303
+        return answer.headers["location"]
+
+    first = post("1OLD111", "2026-000001")
+    second = post("2OLD222", "2026-000002")
+    stale = officer.get(first)
+    assert stale.status_code == 200 and "nothing was searched" in stale.text and "read found" not in stale.text
+    fresh = officer.get(second)
+    assert "1 read found" in fresh.text
+    read_link = re.search(r'href="(/reads/[0-9a-f-]{36}\?ctx=[^"]+)"', fresh.text).group(1)  # type: ignore[union-attr]
+    assert officer.get(read_link).status_code == 200
+    post("1OLD111", "2026-000003")  # a third search: the second tab's read links are stale now
+    assert "State the purpose first" in officer.get(read_link).text
+    with harness.database.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(["reads.search", "reads.view"])).order_by(AuditEvent.seq)
+        ).all()
+    assert [(e.action, e.case_number) for e in events] == [
+        ("reads.search", "2026-000002"),
+        ("reads.view", "2026-000002"),
+    ]
+
+
+def test_review_findings_on_corrections_justifications_and_cameras(harness: Harness) -> None:
+    officer = harness.signed_in("sworn_officer")
+    plate_in_text = {**CONTEXT, "justification": "silver sedan 7AAA123 seen leaving the burglary on 5th"}
+    assert officer.get("/api/v1/reads", params={**plate_in_text, "plate": "7AAA123"}).status_code == 200
+    huge_camera = officer.get("/search", params={**CONTEXT, "plate": "7AAA123", "camera": "9" * 5000})
+    assert huge_camera.status_code == 200
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,,,\n")
+    _, key = harness.camera()
+    ingest(harness, key, make_read("5SOW35O"))
+    alert_id = officer.get("/api/v1/alerts").json()["alerts"][0]["id"]
+    officer.post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    blank = {"result": "misread", "attested": True, "corrected_plate": " - "}
+    assert officer.post(f"/api/v1/alerts/{alert_id}/visual-check", json=blank).status_code == 200
+    with harness.database.session() as session:
+        assert session.scalars(select(PlateRead.correction)).one() is None  # blank is no correction, not "unreadable"

@@ -154,11 +154,17 @@ def user_approve(user_id: RowId, request: Request, state: Approve, work: DbWork,
 
 @router.post("/users/{user_id}/reactivate")
 def user_reactivate(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
-    """Return a suspended or deactivated account to service."""
+    """Return a suspended or deactivated account to service. One who only approves sees the approval queue, never
+    the account's details."""
     check_csrf(state, csrf_token)
-    return _act(
-        request, work, user_id, "Reactivated.", lambda: lifecycle.reactivate_account(work, state.principal, user_id)
-    )
+    reactivate = partial(lifecycle.reactivate_account, work, state.principal, user_id)
+    if state.principal.can("users.manage"):
+        return _act(request, work, user_id, "Reactivated.", reactivate)
+    try:
+        user = reactivate()
+    except RULE_ERRORS as exc:
+        return _approvals_page(request, work, state, error=str(exc), status=getattr(exc, "status", 400))
+    return _approvals_page(request, work, state, message=f"Reactivated: {user.username} is active.")
 
 
 @router.post("/users/{user_id}/deactivate")

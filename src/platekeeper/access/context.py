@@ -86,7 +86,7 @@ JUSTIFICATION_EXAMPLE = "e.g. 'grey sedan seen leaving the burglary on 5th St'"
 def _check_justification(policy: AccessPolicyConfig, justification: str, problems: dict[str, str]) -> None:
     generic = {g.lower() for g in policy.generic_justifications}
     words = {w.lower() for w in WORD.findall(justification)}
-    run = LETTER_RUN.search(justification)
+    run = next((m for w in justification.split() if w.isalpha() and (m := LETTER_RUN.search(w))), None)
     if not justification:
         problems["justification"] = f"missing: say briefly what you are looking for and why, {JUSTIFICATION_EXAMPLE}"
     elif justification.lower().strip(" .") in generic:

@@ -138,11 +138,14 @@ def deactivate_account(work: Work, user_id: int, reason: str) -> User:
 
 
 def reactivate_account(work: Work, approver: Principal, user_id: int) -> User:
-    """Return a suspended or deactivated account to service; the same rules as an approval apply."""
+    """Return a suspended or deactivated account to service; the same rules as an approval apply, and a
+    deactivated account (a separation, or misuse) comes back only by someone who manages accounts."""
     user = _get(work.session, user_id)
     if user.status not in ("suspended", "deactivated"):
         raise AccountError(f"status: {user.username!r} is {user.status}; only suspended or deactivated accounts")
     problem = _approval_problem(work.settings, approver, user, requester_rule=False)
+    if problem is None and user.status == "deactivated" and not approver.can("users.manage"):
+        problem = "a deactivated account comes back only by an administrator who manages accounts (users.manage)"
     if problem:
         raise AccountError(problem, 403)
     previous = user.status

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastPath
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -54,13 +55,24 @@ Verify = Annotated[SessionState, Depends(requires("alerts.verify"))]
 def alert_filter(
     source: Annotated[Source, Query(description="all, live hits only, or historical leads only")] = "all",
     status: Annotated[StatusFilter, Query(description="all, open (not closed), or one status")] = "all",
-    hotlist_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Only this list's alerts")] = None,
-    priority: Annotated[int | None, Query(ge=1, le=5, description="Only this priority (1 is the most urgent)")] = None,
+    hotlist_id: Annotated[
+        str, Query(max_length=10, pattern=r"^[0-9]*$", description="Only this list's alerts (empty: any list)")
+    ] = "",
+    priority: Annotated[
+        str, Query(max_length=1, pattern=r"^[1-5]?$", description="Only this priority, 1 to 5 (empty: any)")
+    ] = "",
     page: Annotated[int, Query(ge=1, le=100_000, description="Which page, from 1")] = 1,
     page_size: Annotated[int | None, Query(ge=1, le=500, description="Alerts per page (alerts.dashboard_size)")] = None,
 ) -> AlertFilter:
-    """The alert list's filters from the query string: a bad value is a 422 naming the parameter."""
-    return AlertFilter(source, status, hotlist_id, priority, page, page_size)
+    """The alert list's filters from the query string: a bad value is a 422 naming the parameter. An empty list or
+    priority (the page's "any") means no filter."""
+    if hotlist_id and not 1 <= int(hotlist_id) <= MAX_ROW_ID:
+        raise RequestValidationError(
+            [{"loc": ("query", "hotlist_id"), "msg": f"a list id from 1 to {MAX_ROW_ID}", "type": "value_error"}]
+        )
+    return AlertFilter(
+        source, status, int(hotlist_id) if hotlist_id else None, int(priority) if priority else None, page, page_size
+    )
 
 
 AlertQuery = Annotated[AlertFilter, Depends(alert_filter)]

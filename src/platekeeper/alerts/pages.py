@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import Field
 
 from platekeeper.access.service import SessionState
 from platekeeper.alerts.api import AlertQuery
@@ -35,7 +36,7 @@ from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.hotlists.matcher import Confusables
 from platekeeper.hotlists.service import list_hotlists
-from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
+from platekeeper.web.deps import MAX_ROW_ID, DbWork, RowId, app_state, check_csrf, render, requires
 
 __all__ = ["char_diff", "router"]
 
@@ -100,7 +101,7 @@ def alert_leads_close(
     work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    alert_id: Annotated[list[int], Form(max_length=1000)] = [],  # noqa: B006 - FastAPI copies form defaults
+    alert_id: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]], Form(max_length=1000)] = [],  # noqa: B006
 ) -> Response:
     """Close the checked historical leads with one reason, then show the historical leads again."""
     check_csrf(state, csrf_token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -10,7 +11,7 @@ from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.plates.map import story_map
 from platekeeper.plates.service import plate_story
 from platekeeper.reads.service import SearchError
-from platekeeper.web.access_params import require_access_context, stated_context
+from platekeeper.web.access_params import CONTEXT_FIELDS, require_access_context, stated_context
 from platekeeper.web.deps import DbWork, app_state, render, requires, same_origin
 
 __all__ = ["router"]
@@ -41,7 +42,8 @@ def plate_page(
         story = plate_story(work, ctx, plate, app_state(request).image_store)
     except SearchError as exc:
         return render(request, "error.html", {"status": 400, "message": str(exc)}, 400)
-    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    if any(request.query_params.get(name) for name in CONTEXT_FIELDS):  # stated here: the session's context now
+        remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": secrets.token_urlsafe(9)})
     drawn = story_map(
         [(c.name, c.latitude, c.longitude) for c in story.cameras],
         [(r.captured_at.isoformat(), r.latitude, r.longitude) for r in story.reads],

@@ -32,7 +32,8 @@ class MatchableRead:
     region: str | None
     candidates: list[dict[str, Any]] | None
     captured_at: datetime
-    corrected_plate: str | None = None  # a person's correction after a misread: matched as well
+    corrected_plate: str | None = None  # a person's correction after a misread: matched instead of the OCR texts
+    correction: str | None = None  # corrected | unreadable | None
 
 
 # The columns a MatchableRead is built from, in its field order.
@@ -45,6 +46,7 @@ _MATCHABLE_COLUMNS = (
     PlateRead.candidates,
     PlateRead.captured_at,
     PlateRead.corrected_plate,
+    PlateRead.correction,
 )
 
 

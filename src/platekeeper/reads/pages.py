@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any
@@ -26,9 +27,28 @@ CROSS_SITE_NOTICE = (
 )
 
 
+STALE_NOTICE = (
+    "These results were asked for under a purpose and case number that this session has since replaced with "
+    "another search's, so nothing was searched. State the purpose, case number and justification again."
+)
+
+
 def _remembered(request: Request, state: SessionState) -> dict[str, str] | None:
-    """The context last stated in this session, for requests from this site's own pages only."""
-    return state.access_context if same_origin(request) else None
+    """The context last stated in this session, for requests from this site's own pages only. A results page or a
+    read opened from one names its search's context (``ctx``): when the session has stated another one since, none
+    is reused, so an older tab never runs under a newer case."""
+    if not same_origin(request):
+        return None
+    remembered = state.access_context
+    wanted = request.query_params.get("ctx")
+    if wanted is not None and (remembered or {}).get("id") != wanted:
+        return None
+    return remembered
+
+
+def _stale(request: Request, state: SessionState) -> bool:
+    wanted = request.query_params.get("ctx")
+    return wanted is not None and not _states_context(request) and (state.access_context or {}).get("id") != wanted
 
 
 def _states_context(request: Request) -> bool:
@@ -36,7 +56,7 @@ def _states_context(request: Request) -> bool:
 
 
 def _is_row_id(text: str) -> bool:
-    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
+    return len(text) <= 10 and text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID
 
 
 SEARCH_FIELDS = ("plate", "since", "until", "camera", "range", "sort")
@@ -72,9 +92,7 @@ def _form(params: Any, stated: StatedContext, tz: tzinfo) -> dict[str, Any]:
         "since": since,
         "until": until,
         "sort": params.get("sort", "") if params.get("sort", "") in SORTS else "newest",
-        "cameras": [
-            int(c) for c in params.getlist("camera") if c.isascii() and c.isdigit() and 0 < int(c) <= MAX_ROW_ID
-        ],
+        "cameras": [int(c) for c in params.getlist("camera") if _is_row_id(c)],
     }
 
 
@@ -85,8 +103,11 @@ def _results_url(form: dict[str, Any]) -> str:
     return "/search?" + urlencode([(k, v) for k, v in items if v])
 
 
-def _page_link(request: Request, page: int) -> str:
-    items = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+def _page_link(request: Request, page: int, ctx_id: str | None) -> str:
+    """Another page of these results, under the same search's context."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "ctx")]
+    if ctx_id and not _states_context(request):
+        items.append(("ctx", ctx_id))
     return "/search?" + urlencode([*items, ("page", str(page))])
 
 
@@ -110,6 +131,8 @@ def search_page(
         return render(request, "search.html", base)
     if not same_origin(request) and not _states_context(request):
         return render(request, "search.html", {**base, "notice": CROSS_SITE_NOTICE})
+    if _stale(request, state):
+        return render(request, "search.html", {**base, "notice": STALE_NOTICE})
     try:
         query = ReadQuery(
             plate=form["plate"] or None,
@@ -135,12 +158,15 @@ def search_page(
         result = search_reads(work, ctx, query, store=app_state(request).image_store)
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
-    remember_access_context(session, state.session_id, ctx.as_dict())
+    ctx_id = request.query_params.get("ctx")
+    if _states_context(request) or ctx_id is None:  # a context stated here (or an old link): kept under a new id
+        ctx_id = secrets.token_urlsafe(9)
+        remember_access_context(session, state.session_id, {**ctx.as_dict(), "id": ctx_id})
     links = {
-        "prev": _page_link(request, page - 1) if page > 1 else None,
-        "next": _page_link(request, page + 1) if page < result.pages else None,
+        "prev": _page_link(request, page - 1, ctx_id) if page > 1 else None,
+        "next": _page_link(request, page + 1, ctx_id) if page < result.pages else None,
     }
-    return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx})
+    return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx, "ctx_id": ctx_id})
 
 
 @router.post("/search")
@@ -165,8 +191,9 @@ async def search_post(
             request, "search.html", {**base, "cameras": list_cameras(fresh.session), "problems": problems}, 400
         ),
     )
-    remember_access_context(work.session, state.session_id, ctx.as_dict())
-    return RedirectResponse(_results_url(form), status_code=303)
+    ctx_id = secrets.token_urlsafe(9)  # the results page and its reads name this search's context
+    remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": ctx_id})
+    return RedirectResponse(_results_url(form) + "&" + urlencode({"ctx": ctx_id}), status_code=303)
 
 
 @router.get("/reads/{read_id}")
@@ -194,5 +221,6 @@ def read_page(
         detail = get_read(work, ctx, read_id, app_state(request).image_store)
     except ReadNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    remember_access_context(work.session, state.session_id, ctx.as_dict())
+    if _states_context(request):  # stated here: it becomes the session's context (a reused one stays as it was)
+        remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": secrets.token_urlsafe(9)})
     return render(request, "read.html", {"detail": detail, "context": ctx})

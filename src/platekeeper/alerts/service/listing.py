@@ -135,19 +135,25 @@ def _why_not(alert: Alert | None) -> str | None:
         return "purged"
     if alert.status == "closed":
         return "already closed"
+    if alert.status != "new":
+        return f"being verified ({alert.status.replace('_', ' ')}): close it on its own page"
     return None
 
 
 def close_historical_leads(work: Work, principal: Principal, alert_ids: Sequence[int], reason: str) -> LeadsClosed:
-    """Close open historical leads at once with ``alerts.lead_disposition`` and one reason for all; each close is
-    audited (``alerts.lead_closed``) under that alert's own purpose and reference. Live alerts are never closed
-    this way: each one is verified on its own (policy 462.8)."""
+    """Close historical leads nobody has started to verify (status ``new``) at once, with
+    ``alerts.lead_disposition`` and one reason for all; each close is audited (``alerts.lead_closed``) under that
+    alert's own purpose and reference. Live alerts, and leads an officer is working, are never closed this way:
+    each one is verified on its own (policy 462.8)."""
     principal.require("alerts.close_leads")
     reason = " ".join(reason.split())
     if len(reason) < LEAD_REASON_MIN:
         raise LeadsRefused(f"reason: say why these leads are closed, in {LEAD_REASON_MIN} characters or more")
     disposition = work.settings.alerts.lead_disposition
-    found = {a.id: a for a in work.session.scalars(select(Alert).where(Alert.id.in_(set(alert_ids))))}
+    query = select(Alert).where(Alert.id.in_(set(alert_ids)))
+    if work.session.get_bind().dialect.name == "postgresql":  # as the verification steps: one writer per alert
+        query = query.with_for_update()
+    found = {a.id: a for a in work.session.scalars(query)}
     closed, skipped, now = [], [], utcnow()
     for alert_id in dict.fromkeys(alert_ids):
         alert = found.get(alert_id)

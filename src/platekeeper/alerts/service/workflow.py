@@ -122,6 +122,7 @@ def record_visual_check(
     if not attested:
         reason = "attested: confirm that you compared the plate image, the state and the vehicle with the entry"
         _refuse(work, principal, alert, "visual_check", reason)
+    corrected_plate = re.sub(r"[\s-]", "", corrected_plate or "").upper() or None
     if (corrected_plate or unreadable) and alert.read_id is not None:
         if result == VISUAL_MATCH:
             _refuse(work, principal, alert, "visual_check", "corrected_plate: a plate that matches needs no correction")

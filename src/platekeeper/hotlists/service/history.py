@@ -122,11 +122,12 @@ def search_past_reads(
     at = now.timestamp()
     for reads in iter_past_reads(connection, scan.since, batch_size=m.historical_batch_size, text_filter=text_filter):
         for read in reads:
-            texts = texts_of_read(
-                read.plate, read.confidence, read.candidates, m.max_candidates, m.min_candidate_confidence
-            )
-            if read.corrected_plate:  # what a person saw the plate really says, after a misread
-                texts.append(ReadText(read.corrected_plate, "corrected", 1.0))
+            if read.correction:  # a person saw what the plate really says (or that it is unreadable): only that counts
+                texts = [ReadText(read.corrected_plate, "corrected", 1.0)] if read.corrected_plate else []
+            else:
+                texts = texts_of_read(
+                    read.plate, read.confidence, read.candidates, m.max_candidates, m.min_candidate_confidence
+                )
             for match in index.match(texts, read.region, at):
                 scan.found += 1
                 item = (read.captured_at, scan.found, HistoricalHit(read, match))

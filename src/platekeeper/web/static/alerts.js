@@ -64,6 +64,7 @@
     announce(a);
     const source = rows.dataset.source || "all";
     if (source !== "all" && (source === "historical") !== Boolean(a.historical)) return; // filtered out
+    if (rows.dataset.filtered === "yes") return; // a status, list, priority or older page: the banner says it
     if (rows.querySelector(`tr[data-alert-id="${a.id}"]`)) return;
     document.getElementById("no-alerts")?.remove();
     const tr = document.createElement("tr");
