@@ -86,7 +86,13 @@ def _alerts_page(
         "newest": newest,
         "statuses": ("open", *STATUSES),
         "sound": work.settings.alerts.sound_on_live_hit,
-        "query": {k: v for k, v in request.query_params.items() if k != "page"},
+        "query": {  # the pager's links keep these filters, after a bulk close's POST too
+            "source": filters.source,
+            "status": filters.status,
+            "hotlist_id": filters.hotlist_id or "",
+            "priority": filters.priority or "",
+            **({"page_size": filters.page_size} if filters.page_size else {}),
+        },
         "message": None,
         "error": None,
         **extra,
@@ -112,7 +118,8 @@ def alert_leads_close(
         result = close_historical_leads(work, state.principal, alert_id, reason)
     except LeadsRefused as exc:
         return _alerts_page(request, filters, state, work, 400, error=str(exc))
-    skipped = f"; {len(result.skipped)} left as they were (live, closed or purged)" if result.skipped else ""
+    left = len(result.skipped)
+    skipped = f"; {left} left as they were (live, being verified, closed or purged)" if left else ""
     return _alerts_page(request, filters, state, work, message=f"Closed {len(result.closed)} leads{skipped}.")
 
 
