@@ -177,7 +177,7 @@ def seed_demo(rt: Runtime, *, reads: int, if_empty: bool, console: Console) -> N
         for start in range(0, reads, BATCH):
             count = min(BATCH, reads - start)
             with database.session() as session:
-                camera = session.get_one(Camera, rng.choice(cameras).id)
+                camera = session.get_one(Camera, cameras[start // BATCH % len(cameras)].id)  # each camera in turn
                 chosen = [
                     vehicles[start + i] if start + i < len(TOUR_PLATES) else rng.choice(vehicles) for i in range(count)
                 ]
