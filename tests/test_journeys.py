@@ -130,3 +130,44 @@ def test_the_vendors_visit(harness: Harness) -> None:
         assert page.url.endswith("/system/errors")
         page.goto(f"{base}/search")
         assert "does not grant" in page.locator("main").inner_text()
+
+
+def test_a_records_clerks_request_from_a_detective(harness: Harness) -> None:
+    _, key = harness.camera("North")
+    ingest(harness, key, make_read("7ABC123", captured_at=_ago(2)), make_read("7ABC123", captured_at=_ago(1)))
+    with _day(harness, "sam", "records") as (page, _base):
+        page.click("header nav >> text=Search")
+        page.select_option("select[name=purpose]", CONTEXT["purpose"])
+        page.fill("input[name=case_number]", CONTEXT["case_number"])
+        page.fill("input[name=justification]", CONTEXT["justification"])
+        page.fill("input[name=plate]", "7ABC123")
+        page.check("input[name=range][value='7d']")
+        page.click("form.search button[type=submit]")
+        page.wait_for_selector("section.results")
+        assert "2 reads found" in page.locator("main").inner_text()
+        assert "justification" not in page.url and "2026-001234" not in page.url  # nothing free in the address
+        page.click("a:has-text('story') >> nth=0")
+        page.wait_for_selector("h1 .plate")
+        story = page.locator("main").inner_text()
+        assert "Timeline" in story and "2 reads kept" in story
+        assert page.locator("img.thumb").count() == 2
+
+
+def test_the_administrators_day(harness: Harness) -> None:
+    with _day(harness, "ada", "alpr_admin") as (page, base):
+        page.click("header nav >> text=Users")
+        page.fill("form[action='/users'] input[name=username]", "dana")
+        page.fill("form[action='/users'] input[name=display_name]", "Officer Dana Reyes")
+        page.select_option("form[action='/users'] select[name=role]", "sworn_officer")
+        page.fill("form[action='/users'] input[name=password]", "correct horse battery staple 42")
+        page.click("form[action='/users'] button[type=submit]")
+        assert "Account dana created. It waits for approval" in page.locator("main").inner_text()
+
+        page.click("header nav >> text=Cameras")
+        page.fill("form[action='/cameras'] input[name=name]", "Rosecrans WB")
+        page.click("form[action='/cameras'] button[type=submit]")
+        text = page.locator("main").inner_text()
+        assert "pkc_" in text and "Rosecrans WB" in text  # the key, shown this once
+        page.goto(f"{base}/")
+        silent = page.locator(".card", has_text="cameras silent").inner_text()
+        assert silent.split()[0] == "0"  # a camera registered a minute ago is not silent yet
