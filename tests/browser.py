@@ -6,9 +6,10 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -61,3 +62,16 @@ def live_server(app: FastAPI, *, certfile: Path | None = None, keyfile: Path | N
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def sign_in(page: Any, base: str, username: str, password: str, code: Callable[[str], str], path: str = "/") -> None:
+    """Sign a Chromium page in through the real forms (password, then the one-time code ``code(username)`` gives),
+    starting from ``path`` (a page behind sign-in comes back to it), and wait until it is there."""
+    page.goto(f"{base}/login" if path == "/" else f"{base}{path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/login/mfa*")
+    page.fill("input[name=code]", code(username))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{path}")

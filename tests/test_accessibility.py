@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import PASSWORD, Harness, make_read
 from tests.hotlist_helpers import hotlist_with, ingest
 
@@ -48,14 +48,7 @@ def test_no_serious_accessibility_violation_on_any_page(harness: Harness) -> Non
             name = f"a11y{role.replace('_', '')[:10]}"
             harness.user(name, role)
             page = browser.new_page(bypass_csp=True)  # lets the test inject axe; the app keeps its CSP
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", name)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/login/mfa*")
-            page.fill("input[name=code]", harness.code(name))
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            sign_in(page, base, name, PASSWORD, harness.code)
             alert = page.locator("a[href^='/alerts/']").first if role == "sworn_officer" else None
             for path in [*paths, *(["/alerts/1"] if alert is not None else [])]:
                 page.goto(f"{base}{path}")

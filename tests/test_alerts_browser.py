@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import PASSWORD, Harness, jpeg_bytes
 from tests.hotlist_helpers import hotlist_with, ingest, make_read
 
@@ -27,14 +27,7 @@ def test_verification_flow_in_chromium(harness: Harness) -> None:
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(f"{base}/alerts")
-        page.fill("input[name=username]", "dana")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/login/mfa*")
-        page.fill("input[name=code]", harness.code("dana"))
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/alerts")
+        sign_in(page, base, "dana", PASSWORD, harness.code, "/alerts")
         page.wait_for_selector("#live-status[data-state=live]")
 
         ingest(harness, key, read)  # arrives over Server-Sent Events, no reload
@@ -94,13 +87,7 @@ def test_an_alert_raised_before_the_live_feed_connects_appears(harness: Harness)
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page()
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", "dana")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/login/mfa*")
-        page.fill("input[name=code]", harness.code("dana"))
-        page.click("button[type=submit]")
+        sign_in(page, base, "dana", PASSWORD, harness.code)
         page.goto(f"{base}/alerts")
         page.wait_for_selector("#live-status[data-state=live]")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.hotlist_helpers import hotlist_with, ingest
 
@@ -27,14 +27,7 @@ def _day(harness: Harness, username: str, role: str) -> Iterator[tuple[Any, str]
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/login/mfa*")
-        page.fill("input[name=code]", harness.code(username))
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in(page, base, username, PASSWORD, harness.code)
         yield page, base
         browser.close()
 

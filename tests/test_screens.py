@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import PASSWORD, Harness, make_read
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,14 +34,7 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", "ada")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/login/mfa*")
-        page.fill("input[name=code]", harness.code("ada"))
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        sign_in(page, base, "ada", PASSWORD, harness.code)
         problems = []
         for width in (390, 1366):
             page.set_viewport_size({"width": width, "height": 800})

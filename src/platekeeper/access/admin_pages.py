@@ -137,34 +137,34 @@ def _act(request: Request, work: Work, user_id: RowId, message: str, action: Cal
     return _user_page(request, work, user_id, message=message)
 
 
-@router.post("/users/{user_id}/approve")
-def user_approve(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
-    """Approve a requested account. One who manages accounts sees the account again; one who only approves sees
-    the approval queue."""
-    check_csrf(state, csrf_token)
-    approve = partial(lifecycle.approve_account, work, state.principal, user_id)
+def _as_approver(
+    request: Request, work: Work, state: SessionState, user_id: int, done: str, action: Callable[[], User]
+) -> Response:
+    """Run an approver's action. One who manages accounts sees the account again; one who only approves (a Records
+    Manager, a supervisor) sees the approval queue with the outcome, never the account's details."""
     if state.principal.can("users.manage"):
-        return _act(request, work, user_id, "Approved: the account is active.", approve)
+        return _act(request, work, user_id, f"{done}: the account is active.", action)
     try:
-        user = approve()
+        user = action()
     except RULE_ERRORS as exc:
         return _approvals_page(request, work, state, error=str(exc), status=getattr(exc, "status", 400))
-    return _approvals_page(request, work, state, message=f"Approved: {user.username} is active.")
+    return _approvals_page(request, work, state, message=f"{done}: {user.username} is active.")
+
+
+@router.post("/users/{user_id}/approve")
+def user_approve(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
+    """Approve a requested account."""
+    check_csrf(state, csrf_token)
+    approve = partial(lifecycle.approve_account, work, state.principal, user_id)
+    return _as_approver(request, work, state, user_id, "Approved", approve)
 
 
 @router.post("/users/{user_id}/reactivate")
 def user_reactivate(user_id: RowId, request: Request, state: Approve, work: DbWork, csrf_token: Csrf = "") -> Response:
-    """Return a suspended or deactivated account to service. One who only approves sees the approval queue, never
-    the account's details."""
+    """Return a suspended account to service (a deactivated one only by those who manage accounts)."""
     check_csrf(state, csrf_token)
     reactivate = partial(lifecycle.reactivate_account, work, state.principal, user_id)
-    if state.principal.can("users.manage"):
-        return _act(request, work, user_id, "Reactivated.", reactivate)
-    try:
-        user = reactivate()
-    except RULE_ERRORS as exc:
-        return _approvals_page(request, work, state, error=str(exc), status=getattr(exc, "status", 400))
-    return _approvals_page(request, work, state, message=f"Reactivated: {user.username} is active.")
+    return _as_approver(request, work, state, user_id, "Reactivated", reactivate)
 
 
 @router.post("/users/{user_id}/deactivate")

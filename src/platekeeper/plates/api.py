@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from platekeeper.access.service import SessionState
 from platekeeper.plates.service import plate_story
+from platekeeper.reads.api import summary_json
 from platekeeper.reads.service import SearchError
 from platekeeper.web.access_params import require_access_context, search_refusal, stated_context
 from platekeeper.web.deps import DbWork, app_state, requires
@@ -38,21 +39,7 @@ def api_plate_story(
     body: dict[str, Any] = {
         "plate": story.plate,
         "total_reads": story.total_reads,
-        "reads": [
-            {
-                "id": str(r.id),
-                "captured_at": r.captured_at.isoformat(),
-                "camera": {"id": r.camera_id, "name": r.camera_name},
-                "plate": r.plate,
-                "corrected_plate": r.corrected_plate,
-                "confidence": r.confidence,
-                "region": r.region,
-                "latitude": r.latitude,
-                "longitude": r.longitude,
-                "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
-            }
-            for r in story.reads
-        ],
+        "reads": [summary_json(r, work.settings.tz) for r in story.reads],
         "hits": story.hits,
     }
     return JSONResponse(body)

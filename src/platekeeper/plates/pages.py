@@ -34,7 +34,17 @@ def plate_page(
         "reads.search",
         {"plate": plate},
         page=lambda _, problems: render(
-            request, "plate_context.html", {"plate": plate, "form": stated.as_dict(), "problems": problems}, 400
+            request,
+            "context_prompt.html",
+            {
+                "action": f"/plates/{plate}",
+                "intro": f"A plate's story shows every read of {plate} kept under the retention period: it is "
+                "recorded like a search, with the purpose, the case number and the justification.",
+                "submit": "Open the plate's story",
+                "form": stated.as_dict(),
+                "problems": problems,
+            },
+            400,
         ),
         prompt=True,
     )

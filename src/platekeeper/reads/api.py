@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -20,6 +20,7 @@ from platekeeper.reads.schemas import ImageBatchIn, IngestReport, ReadBatchIn
 from platekeeper.reads.service import (
     ReadNotFound,
     ReadQuery,
+    ReadSummary,
     SearchError,
     SearchPage,
     get_read,
@@ -31,7 +32,7 @@ from platekeeper.web.deps import CAMERA, MAX_ROW_ID, DbSession, DbWork, app_stat
 from platekeeper.web.nul import NUL_MESSAGE, nul_field
 from platekeeper.web.openapi import upload_body
 
-__all__ = ["router"]
+__all__ = ["router", "summary_json"]
 
 router = APIRouter(prefix="/api/v1", tags=["reads"])
 MAX_PARTS = 2 * 10_000 + 1
@@ -171,20 +172,24 @@ def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
         "pages": page.pages,
         "page_size": page.page_size,
         "query": page.query.describe(),
-        "results": [
-            {
-                "id": str(r.id),
-                "captured_at": r.captured_at.isoformat(),
-                "captured_at_local": r.captured_at.astimezone(settings_tz).isoformat(),
-                "camera": {"id": r.camera_id, "name": r.camera_name},
-                "plate": r.plate,
-                "confidence": r.confidence,
-                "region": r.region,
-                "corrected_plate": r.corrected_plate,
-                "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
-            }
-            for r in page.results
-        ],
+        "results": [summary_json(r, settings_tz) for r in page.results],
+    }
+
+
+def summary_json(r: ReadSummary, settings_tz: tzinfo) -> dict[str, Any]:
+    """One read as a search result (or a plate's story) shows it: no image, a link to its crop."""
+    return {
+        "id": str(r.id),
+        "captured_at": r.captured_at.isoformat(),
+        "captured_at_local": r.captured_at.astimezone(settings_tz).isoformat(),
+        "camera": {"id": r.camera_id, "name": r.camera_name},
+        "plate": r.plate,
+        "confidence": r.confidence,
+        "region": r.region,
+        "corrected_plate": r.corrected_plate,
+        "latitude": r.latitude,
+        "longitude": r.longitude,
+        "crop_url": f"/api/v1/reads/{r.id}/images/crop" if r.crop_sha256 else None,
     }
 
 

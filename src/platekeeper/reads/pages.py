@@ -213,7 +213,17 @@ def read_page(
         "reads.view",
         {"read_id": str(read_id)},
         page=lambda _, problems: render(
-            request, "read_context.html", {"read_id": read_id, "form": stated.as_dict(), "problems": problems}, 400
+            request,
+            "context_prompt.html",
+            {
+                "action": f"/reads/{read_id}",
+                "intro": "Opening a read is a data access. Give the authorized purpose, the case number and a "
+                "justification; they are recorded with the access.",
+                "submit": "Open the read",
+                "form": stated.as_dict(),
+                "problems": problems,
+            },
+            400,
         ),
         prompt=True,
     )

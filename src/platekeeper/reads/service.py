@@ -194,6 +194,25 @@ def _load_crop(store: ImageStore, digest: str | None) -> bytes | None:
         return None
 
 
+def _summary(read: PlateRead, camera_name: str, store: ImageStore | None, types: dict[str, str]) -> ReadSummary:
+    """One result row: the read with its camera's name and, with a store, its crop (for a thumbnail)."""
+    return ReadSummary(
+        id=read.id,
+        captured_at=read.captured_at,
+        camera_id=read.camera_id,
+        camera_name=camera_name,
+        plate=read.plate,
+        confidence=read.confidence,
+        crop_sha256=read.crop_sha256,
+        crop=_load_crop(store, read.crop_sha256) if store else None,
+        crop_media_type=types.get(read.crop_sha256 or ""),
+        region=read.region,
+        corrected_plate=read.corrected_plate,
+        latitude=read.latitude,
+        longitude=read.longitude,
+    )
+
+
 def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: ImageStore | None = None) -> SearchPage:
     """Find reads by plate (exact or wildcard), time range and camera, newest first; one page (``search`` limits
     from the work's settings). Audited.
@@ -212,22 +231,7 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     )
     rows = session.execute(stmt).all()
     types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) if store else {}
-    results = [
-        ReadSummary(
-            id=r.PlateRead.id,
-            captured_at=r.PlateRead.captured_at,
-            camera_id=r.PlateRead.camera_id,
-            camera_name=r.name,
-            plate=r.PlateRead.plate,
-            confidence=r.PlateRead.confidence,
-            crop_sha256=r.PlateRead.crop_sha256,
-            crop=_load_crop(store, r.PlateRead.crop_sha256) if store else None,
-            crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
-            region=r.PlateRead.region,
-            corrected_plate=r.PlateRead.corrected_plate,
-        )
-        for r in rows
-    ]
+    results = [_summary(r.PlateRead, r.name, store, types) for r in rows]
     searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
     record_access(work, ctx, searched)
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
@@ -357,24 +361,7 @@ def reads_of_plate(session: Session, plate: str, store: ImageStore, limit: int) 
         .limit(limit)
     ).all()
     types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256})
-    reads = [
-        ReadSummary(
-            id=r.PlateRead.id,
-            captured_at=r.PlateRead.captured_at,
-            camera_id=r.PlateRead.camera_id,
-            camera_name=r.name,
-            plate=r.PlateRead.plate,
-            confidence=r.PlateRead.confidence,
-            crop_sha256=r.PlateRead.crop_sha256,
-            crop=_load_crop(store, r.PlateRead.crop_sha256),
-            crop_media_type=types.get(r.PlateRead.crop_sha256 or ""),
-            region=r.PlateRead.region,
-            corrected_plate=r.PlateRead.corrected_plate,
-            latitude=r.PlateRead.latitude,
-            longitude=r.PlateRead.longitude,
-        )
-        for r in rows
-    ]
+    reads = [_summary(r.PlateRead, r.name, store, types) for r in rows]
     return reads, total
 
 
