@@ -229,6 +229,10 @@ def test_alert_work_is_filed_under_the_alerts_own_purpose_and_reference(harness:
         assert event.case_number == f"ALERT-{alert_id} NIC V123456789", event.action
         assert "burglary" not in (event.justification or ""), event.action
     assert reads_under_alert, "the read and its images are opened under the alert's own reference"
+    auditor = harness.signed_in("auditor")
+    found = auditor.get("/api/v1/audit/events", params={"case_number": f"alert-{alert_id}"}).json()
+    assert {"alerts.view", "alerts.acknowledge"} <= {e["action"] for e in found["events"]}  # by its first word
+    assert auditor.get("/api/v1/audit/events", params={"case_number": "ALERT-"}).json()["events"] == []
 
 
 def test_a_read_opened_cold_asks_for_the_context_without_errors_or_a_refusal(harness: Harness) -> None:

@@ -268,7 +268,9 @@ class AuditFilter:
     """Filters for the audit log page, API and exports; every field is optional.
 
     ``plate`` is the plate an event concerns, matched exactly and upper-cased against its details (``plate``, or
-    the ``query``'s ``plate`` of a refused request); ``case_number`` and ``purpose`` are the event's columns."""
+    the ``query``'s ``plate`` of a refused request); ``case_number`` and ``purpose`` are the event's columns. A
+    case number also finds the references that begin with it and a space: ``ALERT-17`` finds the work on alert 17,
+    filed as ``ALERT-17 NIC ...``."""
 
     username: str | None = None
     action: str | None = None
@@ -310,8 +312,10 @@ def _filtered(query: Select[Any], flt: AuditFilter, through_seq: int | None = No
                 func.upper(AuditEvent.details[("query", "plate")].as_string()) == plate,
             )
         )
-    if flt.case_number:
-        query = query.where(AuditEvent.case_number == flt.case_number)
+    if flt.case_number:  # the case itself, or an alert's reference by its first word: ALERT-17 finds "ALERT-17 NIC ..."
+        case = flt.case_number.upper()
+        prefix = case.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+        query = query.where(or_(AuditEvent.case_number == case, AuditEvent.case_number.like(prefix, escape="\\")))
     if flt.purpose:
         query = query.where(AuditEvent.purpose == flt.purpose)
     if flt.since:
