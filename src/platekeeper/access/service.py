@@ -258,11 +258,16 @@ def open_session_csrf(session: Session, token: str | None) -> str | None:
     return row.csrf_token
 
 
-def remember_access_context(session: Session, session_id: int, context: dict[str, str]) -> None:
-    """Keep the last stated purpose and case number with the web session, so opening a result can reuse it."""
+def remember_access_context(session: Session, session_id: int, context: dict[str, str]) -> str:
+    """Keep the last stated purpose and case number with the web session, so opening a result can reuse it, under
+    a fresh random id (returned): pages that name it in their links reuse this context and no later one."""
+    context_id = secrets.token_urlsafe(9)
     session.execute(
-        update(UserSession).where(UserSession.id == session_id).values(access_context=context, context_set_at=utcnow())
+        update(UserSession)
+        .where(UserSession.id == session_id)
+        .values(access_context={**context, "id": context_id}, context_set_at=utcnow())
     )
+    return context_id
 
 
 def end_session(work: Work, token: str | None) -> bool:

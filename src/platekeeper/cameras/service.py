@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -130,9 +131,9 @@ def camera_state(camera: Camera, config: CamerasConfig, now: datetime) -> str:
     return "silent" if now - last > timedelta(minutes=minutes) else "active"
 
 
-def silent_cameras(session: Session, config: CamerasConfig, now: datetime) -> list[Camera]:
-    """The active cameras that have gone silent, longest silent first."""
-    silent = [c for c in list_cameras(session) if camera_state(c, config, now) == "silent"]
+def silent_cameras(cameras: Iterable[Camera], config: CamerasConfig, now: datetime) -> list[Camera]:
+    """Of these cameras (the caller has them already), the active ones that have gone silent, longest first."""
+    silent = [c for c in cameras if camera_state(c, config, now) == "silent"]
     return sorted(silent, key=lambda c: c.last_seen_at or c.created_at)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -11,7 +10,7 @@ from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.plates.map import story_map
 from platekeeper.plates.service import plate_story
 from platekeeper.reads.service import SearchError
-from platekeeper.web.access_params import CONTEXT_FIELDS, require_access_context, stated_context
+from platekeeper.web.access_params import prompt_page, require_access_context, stated_context, states_context
 from platekeeper.web.deps import DbWork, app_state, render, requires, same_origin
 
 __all__ = ["router"]
@@ -33,18 +32,13 @@ def plate_page(
         stated,
         "reads.search",
         {"plate": plate},
-        page=lambda _, problems: render(
+        page=prompt_page(
             request,
-            "context_prompt.html",
-            {
-                "action": f"/plates/{plate}",
-                "intro": f"A plate's story shows every read of {plate} kept under the retention period: it is "
-                "recorded like a search, with the purpose, the case number and the justification.",
-                "submit": "Open the plate's story",
-                "form": stated.as_dict(),
-                "problems": problems,
-            },
-            400,
+            stated,
+            action=f"/plates/{plate}",
+            intro=f"A plate's story shows every read of {plate} kept under the retention period: it is recorded "
+            "like a search, with the purpose, the case number and the justification.",
+            submit="Open the plate's story",
         ),
         prompt=True,
     )
@@ -52,8 +46,8 @@ def plate_page(
         story = plate_story(work, ctx, plate, app_state(request).image_store)
     except SearchError as exc:
         return render(request, "error.html", {"status": 400, "message": str(exc)}, 400)
-    if any(request.query_params.get(name) for name in CONTEXT_FIELDS):  # stated here: the session's context now
-        remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": secrets.token_urlsafe(9)})
+    if states_context(request):  # stated here: it becomes the session's context
+        remember_access_context(work.session, state.session_id, ctx.as_dict())
     drawn = story_map(
         [(c.name, c.latitude, c.longitude) for c in story.cameras],
         [(r.captured_at.isoformat(), r.latitude, r.longitude) for r in story.reads],

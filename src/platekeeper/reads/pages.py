@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any
@@ -15,7 +14,14 @@ from platekeeper.access.service import SessionState, remember_access_context
 from platekeeper.cameras.service import list_cameras
 from platekeeper.db import utcnow
 from platekeeper.reads.service import SORTS, ReadNotFound, ReadQuery, SearchError, get_read, search_reads
-from platekeeper.web.access_params import CONTEXT_FIELDS, StatedContext, require_access_context, stated_context
+from platekeeper.web.access_params import (
+    CONTEXT_FIELDS,
+    StatedContext,
+    prompt_page,
+    require_access_context,
+    stated_context,
+    states_context,
+)
 from platekeeper.web.deps import MAX_ROW_ID, DbWork, app_state, check_csrf, render, requires, same_origin
 
 __all__ = ["router"]
@@ -48,11 +54,7 @@ def _remembered(request: Request, state: SessionState) -> dict[str, str] | None:
 
 def _stale(request: Request, state: SessionState) -> bool:
     wanted = request.query_params.get("ctx")
-    return wanted is not None and not _states_context(request) and (state.access_context or {}).get("id") != wanted
-
-
-def _states_context(request: Request) -> bool:
-    return any(request.query_params.get(name) for name in CONTEXT_FIELDS)
+    return wanted is not None and not states_context(request) and (state.access_context or {}).get("id") != wanted
 
 
 def _is_row_id(text: str) -> bool:
@@ -106,7 +108,7 @@ def _results_url(form: dict[str, Any]) -> str:
 def _page_link(request: Request, page: int, ctx_id: str | None) -> str:
     """Another page of these results, under the same search's context."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "ctx")]
-    if ctx_id and not _states_context(request):
+    if ctx_id and not states_context(request):
         items.append(("ctx", ctx_id))
     return "/search?" + urlencode([*items, ("page", str(page))])
 
@@ -129,7 +131,7 @@ def search_page(
     base = {"form": form, "cameras": list_cameras(session), "problems": {}, "error": None, "result": None}
     if not any(name in request.query_params for name in (*SEARCH_FIELDS, "purpose")):
         return render(request, "search.html", base)
-    if not same_origin(request) and not _states_context(request):
+    if not same_origin(request) and not states_context(request):
         return render(request, "search.html", {**base, "notice": CROSS_SITE_NOTICE})
     if _stale(request, state):
         return render(request, "search.html", {**base, "notice": STALE_NOTICE})
@@ -159,9 +161,8 @@ def search_page(
     except SearchError as exc:
         return render(request, "search.html", {**base, "error": str(exc)}, 400)
     ctx_id = request.query_params.get("ctx")
-    if _states_context(request) or ctx_id is None:  # a context stated here (or an old link): kept under a new id
-        ctx_id = secrets.token_urlsafe(9)
-        remember_access_context(session, state.session_id, {**ctx.as_dict(), "id": ctx_id})
+    if states_context(request) or ctx_id is None:  # a context stated here (or an old link): kept under a new id
+        ctx_id = remember_access_context(session, state.session_id, ctx.as_dict())
     links = {
         "prev": _page_link(request, page - 1, ctx_id) if page > 1 else None,
         "next": _page_link(request, page + 1, ctx_id) if page < result.pages else None,
@@ -191,8 +192,7 @@ async def search_post(
             request, "search.html", {**base, "cameras": list_cameras(fresh.session), "problems": problems}, 400
         ),
     )
-    ctx_id = secrets.token_urlsafe(9)  # the results page and its reads name this search's context
-    remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": ctx_id})
+    ctx_id = remember_access_context(work.session, state.session_id, ctx.as_dict())  # its results name this id
     return RedirectResponse(_results_url(form) + "&" + urlencode({"ctx": ctx_id}), status_code=303)
 
 
@@ -212,18 +212,13 @@ def read_page(
         stated,
         "reads.view",
         {"read_id": str(read_id)},
-        page=lambda _, problems: render(
+        page=prompt_page(
             request,
-            "context_prompt.html",
-            {
-                "action": f"/reads/{read_id}",
-                "intro": "Opening a read is a data access. Give the authorized purpose, the case number and a "
-                "justification; they are recorded with the access.",
-                "submit": "Open the read",
-                "form": stated.as_dict(),
-                "problems": problems,
-            },
-            400,
+            stated,
+            action=f"/reads/{read_id}",
+            intro="Opening a read is a data access. Give the authorized purpose, the case number and a "
+            "justification; they are recorded with the access.",
+            submit="Open the read",
         ),
         prompt=True,
     )
@@ -231,6 +226,6 @@ def read_page(
         detail = get_read(work, ctx, read_id, app_state(request).image_store)
     except ReadNotFound as exc:
         return render(request, "error.html", {"status": 404, "message": str(exc)}, 404)
-    if _states_context(request):  # stated here: it becomes the session's context (a reused one stays as it was)
-        remember_access_context(work.session, state.session_id, {**ctx.as_dict(), "id": secrets.token_urlsafe(9)})
+    if states_context(request):  # stated here: it becomes the session's context (a reused one stays as it was)
+        remember_access_context(work.session, state.session_id, ctx.as_dict())
     return render(request, "read.html", {"detail": detail, "context": ctx})

@@ -19,15 +19,18 @@ from platekeeper.access.context import AccessContext, AccessContextError, build_
 from platekeeper.access.principal import Principal
 from platekeeper.audit.work import Work
 from platekeeper.reads.service import SearchError
+from platekeeper.web.deps import render
 
 __all__ = [
     "CONTEXT_FIELDS",
     "ContextRefused",
     "StatedContext",
+    "prompt_page",
     "refusal_response",
     "require_access_context",
     "search_refusal",
     "stated_context",
+    "states_context",
 ]
 
 CONTEXT_FIELDS = ("purpose", "case_number", "justification")
@@ -46,6 +49,22 @@ class StatedContext:
 
     def as_dict(self) -> dict[str, Any]:
         return {"purpose": self.purpose, "case_number": self.case_number, "justification": self.justification}
+
+
+def states_context(request: Request) -> bool:
+    """Whether the request's query string states any part of the context itself (not a remembered one)."""
+    return any(request.query_params.get(name) for name in CONTEXT_FIELDS)
+
+
+def prompt_page(request: Request, stated: StatedContext, *, action: str, intro: str, submit: str) -> RefusalPage:
+    """How a page reached by a link asks for the context (``context_prompt.html``): its form, with the problems of
+    a stated and refused context, and status 400."""
+    return lambda _, problems: render(
+        request,
+        "context_prompt.html",
+        {"action": action, "intro": intro, "submit": submit, "form": stated.as_dict(), "problems": problems},
+        400,
+    )
 
 
 def stated_context(request: Request, fallback: dict[str, str] | None = None) -> StatedContext:

@@ -70,7 +70,7 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
     cameras = list_cameras(session)
     health = system_health(request, session) if state.principal.can("system.health") else None
     can_see = state.principal.can("cameras.view")
-    silent = silent_cameras(session, app_state(request).settings.cameras, utcnow()) if can_see else []
+    silent = silent_cameras(cameras, app_state(request).settings.cameras, utcnow()) if can_see else []
     return render(
         request,
         "home.html",
