@@ -53,5 +53,5 @@ def test_the_map_projects_points_inside_the_picture_on_a_grid() -> None:
     assert all(0 < p.x < drawn.width and 0 < p.y < drawn.height for p in drawn.points)
     north, read = drawn.points
     assert north.x > read.x and north.y < read.y  # east is right, north is up
-    assert 2 <= len(drawn.grid_x) <= 9 and 2 <= len(drawn.grid_y) <= 9
+    assert 2 <= len(drawn.grid_x) <= 6 and 2 <= len(drawn.grid_y) <= 6
     assert story_map([("Unit 12", None, None)], []) is None

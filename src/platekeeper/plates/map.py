@@ -34,7 +34,12 @@ class StoryMap:
 
 
 def _step(span: float) -> float:
-    return next((s for s in STEPS if span / s <= 8), STEPS[-1])
+    """A round grid step giving at most five lines, so their labels do not run into each other."""
+    return next((s for s in STEPS if span / s <= 5), STEPS[-1])
+
+
+def _label(value: float, step: float) -> str:
+    return f"{value:.{max(0, -math.floor(math.log10(step)))}f}"
 
 
 def story_map(
@@ -64,10 +69,10 @@ def story_map(
     step = _step(max(north - south, east - west))
     value = math.ceil(west / step) * step
     while value <= east:
-        drawn.grid_x.append((x_of(value), f"{value:.4f}"))
+        drawn.grid_x.append((x_of(value), _label(value, step)))
         value += step
     value = math.ceil(south / step) * step
     while value <= north:
-        drawn.grid_y.append((y_of(value), f"{value:.4f}"))
+        drawn.grid_y.append((y_of(value), _label(value, step)))
         value += step
     return drawn
