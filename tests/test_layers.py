@@ -20,10 +20,17 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("recognition", re.compile(r"^platekeeper(\.recognition(\..+)?|\.training(\..+)?)?$")),
     ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|rate_limits)$")),
     ("access and audit", re.compile(r"^platekeeper\.(access|audit)(\..+)?$|^platekeeper\.storage(\.keys|\.sealing)?$")),
-    ("cameras and reads", re.compile(r"^platekeeper\.(cameras|reads)(\..+)?$|^platekeeper\.storage\.rotation$")),
+    (
+        "cameras and reads",
+        re.compile(
+            r"^platekeeper\.(cameras|reads)(\..+)?$|^platekeeper\.storage\.rotation$"
+            r"|^platekeeper\.retention(\.models|\.floor)$"
+        ),
+    ),
     ("hotlists", re.compile(r"^platekeeper\.hotlists(\..+)?$")),
     ("alerts", re.compile(r"^platekeeper\.alerts(\..+)?$")),
     ("plates", re.compile(r"^platekeeper\.plates(\..+)?$")),
+    ("retention", re.compile(r"^platekeeper\.retention(?!\.models$|\.floor$)(\..+)?$")),
     ("composition root", re.compile(r"^platekeeper\.services$")),
     (
         "web and command line",

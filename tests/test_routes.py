@@ -38,6 +38,8 @@ PATH_VALUES = {
     "record_id": "999999",
     "hotlist_id": "999999",  # no such list: allowed roles get 404/400, nothing is created
     "alert_id": "999999",
+    "hold_id": "999999",  # no such hold: allowed roles get 404, nothing is decided or released
+    "run_id": "999999",
     "plate": "7ABC123",
 }
 

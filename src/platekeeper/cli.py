@@ -29,6 +29,7 @@ from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
+from platekeeper.retention.cli import holds_app, purge_app
 from platekeeper.services import build_services
 from platekeeper.storage.cli import keys_app
 from platekeeper.web.transport import TlsError, server_config
@@ -51,6 +52,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")
+app.add_typer(purge_app, name="purge")
+app.add_typer(holds_app, name="holds")
 
 
 @app.callback()
@@ -132,6 +135,10 @@ def serve(
     checkpoints = services.checkpoint_schedule()
     checkpoints.start()  # every audit.checkpoint_minutes, and once more at shutdown
     web_app.state.platekeeper.on_shutdown.append(checkpoints.stop)
+    if rt.settings.retention.purge_in_server:
+        purges = services.purge_schedule()
+        purges.start()  # daily at retention.purge_time, agency time
+        web_app.state.platekeeper.on_shutdown.append(purges.stop)
     scheme = "https" if certfile else "http"
     out.print(f"platekeeper serving on [bold]{scheme}://{host}:{port}[/]  (database: {rt.database.dialect})")
     if scheme == "http" and not _loopback(host):

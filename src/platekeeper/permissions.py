@@ -26,6 +26,9 @@ PERMISSIONS: dict[str, str] = {
     "alerts.verify": "Work the verification of an alert: acknowledge, visual check, CLETS, disposition (462.8).",
     "alerts.figures": "See misread rates per camera and hits per list (aggregates, no plates).",
     "alerts.close_leads": "Close historical leads (past reads found for a new list entry) in bulk, with a reason.",
+    "retention.view": "See the retention figures, the purge runs and their signed certificates (counts, no plates).",
+    "holds.request": "Request a legal hold on reads for a case, see the holds, and export held reads as evidence.",
+    "holds.approve": "Approve or refuse a legal hold someone else requested, and release a hold with a reason.",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
@@ -37,5 +40,7 @@ PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
         "alerts.view",
         "alerts.verify",
         "alerts.close_leads",
+        "holds.request",
+        "holds.approve",
     }
 )

@@ -10,6 +10,14 @@ from platekeeper.db import Base
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.retention.models import (
+    EvidenceExport,
+    LegalHold,
+    LegalHoldRead,
+    PurgeFile,
+    PurgeRun,
+    PurgeRunItem,
+)
 
 __all__ = [
     "AccountReview",
@@ -18,9 +26,15 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Camera",
+    "EvidenceExport",
     "Hotlist",
     "HotlistEntry",
+    "LegalHold",
+    "LegalHoldRead",
     "PlateRead",
+    "PurgeFile",
+    "PurgeRun",
+    "PurgeRunItem",
     "RecognitionJob",
     "RecoveryCode",
     "StoredImage",

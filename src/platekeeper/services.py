@@ -8,8 +8,9 @@ domain reaches up for another: hotlists never import alerts, they call the hooks
 
 Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
 recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
-then cameras, reads (and storage's rotation, which walks the image store); then hotlists; then alerts; then this
-module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py,
+then cameras, reads (and storage's rotation, which walks the image store, and retention's models and read-time
+floor); then hotlists; then alerts; then plates; then retention (holds, the purge, evidence); then this module;
+then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py,
 every domain's cli.py), demo, backup.
 """
 
@@ -31,6 +32,8 @@ from platekeeper.hotlists.runtime import AfterImport, HotlistMatcher
 from platekeeper.rate_limits import RateLimits
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
+from platekeeper.retention.schedule import PurgeSchedule
+from platekeeper.retention.service.purge import Purger
 
 if TYPE_CHECKING:
     from platekeeper.reads.worker import RecognitionWorker
@@ -63,6 +66,14 @@ class Services:
         from platekeeper.reads.worker import RecognitionWorker
 
         return RecognitionWorker(self.settings, self.database, self.image_store, self.after_ingest)
+
+    def purger(self) -> Purger:
+        """The retention purge (462.9) for this installation: ``platekeeper purge`` and the daily schedule."""
+        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store)
+
+    def purge_schedule(self) -> PurgeSchedule:
+        """The daily purge at ``retention.purge_time`` (started by ``serve`` when ``retention.purge_in_server``)."""
+        return PurgeSchedule(self.purger())
 
     def checkpoint_schedule(self) -> CheckpointSchedule:
         """The audit chain's signed checkpoints every ``audit.checkpoint_minutes`` (started by ``serve``)."""

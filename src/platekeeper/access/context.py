@@ -20,6 +20,7 @@ __all__ = [
     "AccessContext",
     "AccessContextError",
     "build_access_context",
+    "case_number_problem",
     "own_context",
     "record_access",
     "record_context_refusal",
@@ -76,6 +77,13 @@ def _check_case(policy: AccessPolicyConfig, case_number: str, problems: dict[str
         problems["case_number"] = (
             f"{case_number!r} is not in the agency's case number format (e.g. {policy.case_number_example})"
         )
+
+
+def case_number_problem(policy: AccessPolicyConfig, case_number: str) -> str | None:
+    """What is wrong with a case number (missing, or not in the agency's format), or None when it is acceptable."""
+    problems: dict[str, str] = {}
+    _check_case(policy, case_number, problems)
+    return problems.get("case_number")
 
 
 WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, in any script

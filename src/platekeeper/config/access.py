@@ -62,6 +62,9 @@ ADMIN_PERMISSIONS = (
     "cameras.manage",
     "cameras.view",
     "system.health",
+    "retention.view",
+    "holds.request",
+    "holds.approve",
 )
 
 
@@ -78,7 +81,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records": RoleConfig(
             label="Records Section",
-            permissions=(*PLATE_USER, *ALERT_USER),
+            permissions=(*PLATE_USER, *ALERT_USER, "holds.request"),
             description="Trained Records Section personnel (462.5).",
         ),
         "parking_animal_control": RoleConfig(
@@ -88,8 +91,19 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(*PLATE_USER, *ALERT_USER, *LIST_MANAGER, "audit.view", "audit.export", "users.approve"),
-            description="Reviews and approves sharing requests (462.7); approves Records staff accounts.",
+            permissions=(
+                *PLATE_USER,
+                *ALERT_USER,
+                *LIST_MANAGER,
+                "audit.view",
+                "audit.export",
+                "users.approve",
+                "retention.view",
+                "holds.request",
+                "holds.approve",
+            ),
+            description="Reviews and approves sharing requests (462.7) and legal holds (462.9); approves Records "
+            "staff accounts.",
         ),
         "alpr_admin": RoleConfig(
             label="ALPR administrator",
@@ -98,7 +112,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=("audit.view", "audit.export", "users.review", "alerts.figures"),
+            permissions=("audit.view", "audit.export", "users.review", "alerts.figures", "retention.view"),
             description="Reads the audit log and reports; no plate data outside an audit.",
         ),
         "vendor_maintenance": RoleConfig(

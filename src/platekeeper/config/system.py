@@ -4,6 +4,7 @@ limits."""
 from __future__ import annotations
 
 import ipaddress
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -15,12 +16,52 @@ from platekeeper.config.base import StrictModel
 
 class RetentionConfig(StrictModel):
     days: int = Field(365, ge=30, le=3650, description="Days a read and its images are kept (462.9).")
+    purge_time: time = Field(
+        time(3, 30),
+        description="When `platekeeper serve` runs the daily purge, in the agency's time zone (HH:MM).",
+    )
+    purge_in_server: bool = Field(
+        True,
+        description="Run the daily purge inside `platekeeper serve`. Off: run `platekeeper purge` from cron or a "
+        "systemd timer instead (the dashboard warns when no purge has run for stale_after_hours).",
+    )
+    batch_size: int = Field(
+        2000,
+        ge=10,
+        le=100_000,
+        description="Reads one purge transaction removes: smaller batches hold the database's write lock for less "
+        "time, so ingest and search keep working during a large purge.",
+    )
+    pause_ms: int = Field(
+        0,
+        ge=0,
+        le=60_000,
+        description="Pause after each purge batch, leaving the database to ingest and search.",
+    )
+    stale_after_hours: int = Field(
+        48,
+        ge=25,
+        le=24 * 14,
+        description="The administrator's dashboard warns when the last finished purge is older than this.",
+    )
+    evidence_dir: Path = Field(
+        Path("evidence"),
+        description="Where evidence packages are written when no mount point is given, relative to data_dir unless "
+        "absolute.",
+    )
 
 
 class AuditConfig(StrictModel):
     reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
     key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
     page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
+    plate_detail_days: int = Field(
+        730,
+        ge=30,
+        le=3650,
+        description="Days the audit log keeps the plate text of its events; then the purge removes the text and "
+        "keeps its salted digest (at least retention.days).",
+    )
     export_max_days: int = Field(
         366,
         ge=1,

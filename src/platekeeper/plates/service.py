@@ -49,7 +49,7 @@ def plate_story(work: Work, ctx: AccessContext, plate: str, store: ImageStore) -
     plate = re.sub(r"[\s-]", "", plate).upper()
     if not PLATE.fullmatch(plate):
         raise SearchError("plate: letters and digits only, at most 12 (no wildcards in a plate's story)")
-    reads, total = reads_of_plate(work.session, plate, store, STORY_READS)
+    reads, total = reads_of_plate(work, ctx.case_number, plate, store, STORY_READS)
     hits = alerts_of_plate(work.session, work.settings, plate, STORY_HITS)
     event = PlateStoryViewed(plate=plate, reads=len(reads), total_reads=total, hits=len(hits))
     record_access(work, ctx, event)

@@ -147,6 +147,14 @@ class ImageStore:
         :class:`SealedFileError` if it cannot be opened or is not the image its name says."""
         return self._open(sha256, self.path(sha256).read_bytes())
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the image's file if it is there (idempotent); True when a file was removed."""
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def digests(self) -> Iterator[str]:
         """Every stored image's digest, in order (temp files of writes in progress are skipped)."""
         if not self.root.is_dir():

@@ -36,6 +36,8 @@ class PlateRead(Base):
         Index("ix_plate_reads_captured_at", "captured_at"),
         Index("ix_plate_reads_camera_captured", "camera_id", "captured_at"),
         Index("ix_plate_reads_corrected_plate", "corrected_plate"),
+        Index("ix_plate_reads_crop_sha256", "crop_sha256"),  # which images a purged batch still shares
+        Index("ix_plate_reads_overview_sha256", "overview_sha256"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

