@@ -29,7 +29,7 @@ from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.recognition.cli import read_command
-from platekeeper.retention.cli import holds_app, purge_app
+from platekeeper.retention.cli import evidence_app, holds_app, purge_app
 from platekeeper.services import build_services
 from platekeeper.storage.cli import keys_app
 from platekeeper.web.transport import TlsError, server_config
@@ -54,6 +54,7 @@ app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")
 app.add_typer(purge_app, name="purge")
 app.add_typer(holds_app, name="holds")
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.callback()

@@ -10,12 +10,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from platekeeper.access.service import SessionState
-from platekeeper.retention.documents import certificate_pdf
+from platekeeper.retention.documents import certificate_pdf, custody_documents
 from platekeeper.retention.service import (
     HoldNotFound,
     HoldRefused,
@@ -24,6 +24,7 @@ from platekeeper.retention.service import (
     RunNotFound,
     certificate_of,
     decide_hold,
+    export_evidence,
     get_hold,
     list_holds,
     list_runs,
@@ -32,9 +33,9 @@ from platekeeper.retention.service import (
     retention_figures,
     run_json,
 )
-from platekeeper.web.deps import DbWork, requires
+from platekeeper.web.deps import DbWork, app_state, requires
 
-__all__ = ["hold_json", "hold_refusal", "router"]
+__all__ = ["evidence_download", "hold_json", "hold_refusal", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["retention"])
 HoldId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The hold's id")]
@@ -56,6 +57,10 @@ class HoldIn(BaseModel):
 class DecisionIn(BaseModel):
     decision: Literal["approve", "refuse"]
     note: str | None = Field(None, max_length=2000)
+
+
+class EvidenceIn(BaseModel):
+    booking_number: str = Field(min_length=1, max_length=64, description="The property booking number")
 
 
 class ReleaseIn(BaseModel):
@@ -199,3 +204,45 @@ def api_certificate(
     else:
         body, media = JSONResponse(certificate).body, "application/json"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+
+def evidence_download(request: Request, state: SessionState, work: DbWork, hold_id: int, booking: str) -> Response:
+    """Write the hold's evidence package (a ZIP kept under ``retention.evidence_dir``) and send it. Audited."""
+    services, settings = app_state(request).services, work.settings
+    try:
+        package = export_evidence(
+            work,
+            state.principal,
+            hold_id,
+            booking,
+            store=services.image_store,
+            signer=services.signing_key,
+            render=custody_documents(settings),
+            destination=settings.data_path(settings.retention.evidence_dir),
+        )
+    except HoldNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except HoldRefused as exc:
+        return hold_refusal(exc)
+    disposition = f'attachment; filename="{package.path.name}"'
+    return Response(
+        package.path.read_bytes(), media_type="application/zip", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.post(
+    "/holds/{hold_id}/evidence",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "The evidence package"}},
+)
+def api_export_evidence(
+    hold_id: HoldId,
+    body: EvidenceIn,
+    request: Request,
+    state: Annotated[SessionState, Depends(requires("holds.request"))],
+    work: DbWork,
+) -> Response:
+    """Export an active hold's reads, images and audit events as an evidence package (ZIP) with a signed manifest
+    and a chain-of-custody record; a copy stays under ``retention.evidence_dir`` and the export is listed on the
+    hold. Check it with ``platekeeper evidence verify``."""
+    return evidence_download(request, state, work, hold_id, body.booking_number)

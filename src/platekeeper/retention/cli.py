@@ -21,6 +21,7 @@ from platekeeper.access.principal import PermissionDenied, Principal
 from platekeeper.access.service import principal_for, user_by_name
 from platekeeper.audit.work import Work
 from platekeeper.cli_support import EXIT_USAGE, err, fail, out, runtime
+from platekeeper.retention.documents import custody_documents
 from platekeeper.retention.models import HOLD_REASONS
 from platekeeper.retention.service import (
     COUNT_KINDS,
@@ -28,18 +29,21 @@ from platekeeper.retention.service import (
     HoldNotFound,
     HoldRefused,
     HoldRequest,
+    PackageInvalid,
     PurgeBusy,
     decide_hold,
+    export_evidence,
     list_holds,
     load_public_key,
     release_hold,
     request_hold,
     verify_document,
+    verify_package,
 )
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from platekeeper.services import build_services
 
-__all__ = ["holds_app", "purge_app"]
+__all__ = ["evidence_app", "holds_app", "purge_app"]
 
 purge_app = typer.Typer(
     help="Purge the reads past retention (462.9), or check a purge certificate.", invoke_without_command=True
@@ -209,3 +213,51 @@ def holds_release(hold_id: int, acting: AsUser, reason: Annotated[str, typer.Opt
     """Release an active hold with a reason; its reads fall back under normal retention."""
     _run_step(lambda work: release_hold(work, _acting(work, acting), hold_id, reason))
     out.print(f"hold {hold_id} released", highlight=False)
+
+
+evidence_app = typer.Typer(help="Evidence packages of held reads, and their verification.", no_args_is_help=True)
+
+
+@evidence_app.command("export")
+def evidence_export(
+    hold_id: Annotated[int, typer.Argument(min=1, help="An active (approved) hold")],
+    acting: AsUser,
+    booking_number: Annotated[str, typer.Option(help="The property booking number")],
+    to: Annotated[Path | None, typer.Option(help="A folder or mount point (default: retention.evidence_dir)")] = None,
+    folder: Annotated[bool, typer.Option("--folder", help="Write a folder instead of a ZIP")] = False,
+) -> None:
+    """Export a hold's reads, images and the audit events about them, with a signed manifest and a chain-of-custody
+    record (HTML and PDF), to portable media; the export is listed on the hold and audited."""
+    rt = runtime()
+    services = build_services(rt.settings, rt.database)
+    destination = to or rt.settings.data_path(rt.settings.retention.evidence_dir)
+    package = _run_step(
+        lambda work: export_evidence(
+            work, _acting(work, acting), hold_id, booking_number, store=services.image_store,
+            signer=services.signing_key, render=custody_documents(rt.settings), destination=destination,
+            as_zip=not folder,
+        )
+    )  # fmt: skip
+    out.print(f"evidence package written: {package.path} ({package.export.reads} reads)", highlight=False)
+    out.print(f"manifest SHA-256: {package.export.manifest_sha256}", highlight=False)
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    package: Annotated[Path, typer.Argument(help="A package folder or ZIP")],
+    public_key: Annotated[
+        Path | None, typer.Option(help="The installation's public key (PEM); default: this installation's key")
+    ] = None,
+) -> None:
+    """Check every file's SHA-256 against the signed manifest and the signature: exit 0 when intact, 1 naming each
+    file altered, added or removed (or a bad signature), 2 when the package cannot be read."""
+    try:
+        public = load_public_key(public_key.read_bytes()) if public_key else runtime(migrated=False).signing_key.public
+        problems = verify_package(package, public)
+    except (OSError, DocumentInvalid, PackageInvalid) as exc:
+        raise fail(str(exc)) from None
+    if problems:
+        for problem in problems:
+            err.print(f"[bold red]invalid:[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"{package}: every file is as signed", highlight=False)

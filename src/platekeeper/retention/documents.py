@@ -7,6 +7,7 @@ PDF filed with the case come from one template and cannot say different things.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -15,7 +16,7 @@ from weasyprint import HTML
 from platekeeper.config import Settings
 from platekeeper.retention.service.purge import COUNT_KINDS
 
-__all__ = ["certificate_html", "certificate_pdf", "custody_html", "custody_pdf"]
+__all__ = ["certificate_html", "certificate_pdf", "custody_documents", "custody_html", "custody_pdf"]
 
 _ENV = Environment(
     loader=PackageLoader("platekeeper", "retention/templates"),
@@ -50,3 +51,8 @@ def custody_html(record: dict[str, Any], settings: Settings) -> str:
 
 def custody_pdf(record: dict[str, Any], settings: Settings) -> bytes:
     return HTML(string=custody_html(record, settings)).write_pdf() or b""
+
+
+def custody_documents(settings: Settings) -> Callable[[dict[str, Any]], tuple[str, bytes]]:
+    """The renderer an evidence export takes: a custody record -> its HTML and PDF."""
+    return lambda record: (custody_html(record, settings), custody_pdf(record, settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime, tzinfo
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.service import list_cameras
-from platekeeper.retention.api import api_certificate
+from platekeeper.retention.api import api_certificate, evidence_download
 from platekeeper.retention.documents import certificate_html
 from platekeeper.retention.models import HOLD_REASONS, HOLD_SCOPES
 from platekeeper.retention.service import (
@@ -212,3 +213,21 @@ def hold_release(
     except HoldRefused as exc:
         return _hold_page(request, state, work, hold_id, 400, error=str(exc))
     return RedirectResponse(f"/holds/{hold_id}?done=released", 303)
+
+
+@router.post("/holds/{hold_id}/evidence")
+def hold_evidence(
+    hold_id: RowId,
+    request: Request,
+    state: Requester,
+    work: DbWork,
+    csrf_token: Annotated[str, Form()] = "",
+    booking_number: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Export the hold's evidence package and download it (the export is then listed on the hold)."""
+    check_csrf(state, csrf_token)
+    response = evidence_download(request, state, work, hold_id, booking_number)
+    if response.media_type == "application/zip":
+        return response
+    problem = json.loads(bytes(response.body)).get("detail", "the package could not be written")
+    return _hold_page(request, state, work, hold_id, response.status_code, error=problem)

@@ -4,6 +4,7 @@ signed.py (signed JSON documents)."""
 
 from __future__ import annotations
 
+from platekeeper.retention.service.evidence import EvidencePackage, PackageInvalid, export_evidence, verify_package
 from platekeeper.retention.service.figures import (
     RetentionFigures,
     RunNotFound,
@@ -29,10 +30,12 @@ from platekeeper.retention.service.signed import DocumentInvalid, load_public_ke
 __all__ = [
     "COUNT_KINDS",
     "DocumentInvalid",
+    "EvidencePackage",
     "HoldNotFound",
     "HoldRefused",
     "HoldRequest",
     "HoldSummary",
+    "PackageInvalid",
     "PurgeBusy",
     "PurgePreview",
     "Purger",
@@ -40,6 +43,7 @@ __all__ = [
     "RunNotFound",
     "certificate_of",
     "decide_hold",
+    "export_evidence",
     "get_hold",
     "list_holds",
     "list_runs",
@@ -49,4 +53,5 @@ __all__ = [
     "retention_figures",
     "run_json",
     "verify_document",
+    "verify_package",
 ]
