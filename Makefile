@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DEMO_READS ?= 3000
 
-.PHONY: run test test-fast lint bench install install-test chromium axe models screenshots clean fonts train-deps train-ocr
+.PHONY: run test test-fast lint bench install install-test chromium axe models screenshots clean fonts train-deps train-ocr pdf-libs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@
 
-install: $(VENV)/.installed
+## WeasyPrint's libraries from Debian (Pango, HarfBuzz) and a font: purge certificates and chain-of-custody PDFs.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_LIBS) >/dev/null 2>&1 || { \
+	  echo "installing WeasyPrint's libraries from Debian for the PDF documents"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(PDF_LIBS); }
+
+install: pdf-libs $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
@@ -82,10 +90,10 @@ $(AXE): | $(BIN)/python
 
 axe: $(AXE)
 
-test: install-test train-deps models chromium axe
+test: pdf-libs install-test train-deps models chromium axe
 	$(BIN)/python -m pytest -q
 
-test-fast: install-test train-deps
+test-fast: pdf-libs install-test train-deps
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install-test

@@ -247,3 +247,16 @@ def test_roles_reach_what_retention_grants(harness: Harness) -> None:
     admin = harness.signed_in("alpr_admin")
     page = admin.get("/retention")
     assert page.status_code == 200 and "No purge has finished" in page.text  # never purged: the warning shows
+
+
+def test_the_administrators_home_shows_the_retention_figures(harness: Harness) -> None:
+    _, key = harness.camera("North")
+    ids = ingest_reads(harness, key, read_with("7ABC123", (3, 3, 3)), read_with("7ABC124", (4, 4, 4)))
+    age(harness, ids[:1], 400)
+    admin, officer = harness.signed_in("alpr_admin"), harness.signed_in("sworn_officer")
+    page = admin.get("/").text
+    assert "reads due for purge" in page and "No purge has finished" in page
+    assert "reads due for purge" not in officer.get("/").text
+    purger(harness).run()
+    page = admin.get("/").text
+    assert "No purge has finished" not in page and "/certificate" in page

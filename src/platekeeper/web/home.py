@@ -18,6 +18,7 @@ from platekeeper.cameras.service import list_cameras, silent_cameras
 from platekeeper.db import utcnow
 from platekeeper.reads.queue import queue_counts
 from platekeeper.reads.service import read_statistics
+from platekeeper.retention.service import retention_figures
 from platekeeper.web.deps import PUBLIC, SIGNED_IN, DbSession, app_state, render, requires
 
 __all__ = ["router", "system_health"]
@@ -81,5 +82,8 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "silent": silent,
             "open_alerts": open_alerts_by_priority(session) if state.principal.can("alerts.view") else None,
             "health": health,
+            "retention": retention_figures(session, app_state(request).settings)
+            if state.principal.can("retention.view")
+            else None,
         },
     )
