@@ -18,8 +18,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 AXE = Path(os.environ.get("PLATEKEEPER_AXE", Path(__file__).parent.parent / ".venv" / "axe" / "axe.min.js"))
 ROLE_PAGES = {
     "sworn_officer": ["/", "/search", "/alerts", "/hotlists", "/account"],
-    "alpr_admin": ["/", "/users", "/cameras", "/audit", "/reviews/accounts", "/system/errors", "/alerts/figures"],
-    "records_manager": ["/users/approvals", "/hotlists"],
+    "alpr_admin": [
+        "/",
+        "/users",
+        "/cameras",
+        "/audit",
+        "/reviews/accounts",
+        "/system/errors",
+        "/alerts/figures",
+        "/retention",
+    ],
+    "records_manager": ["/users/approvals", "/hotlists", "/holds"],
     "auditor": ["/audit", "/reviews/accounts"],
 }
 

@@ -19,6 +19,7 @@ ROWS = """() => {
 }"""
 """How many rows the header's brand, links and sign-out button stand in."""
 PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
+PAGES += ["/retention", "/holds"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
