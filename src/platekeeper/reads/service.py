@@ -216,7 +216,7 @@ def _summary(read: PlateRead, camera_name: str, store: ImageStore | None, types:
 
 def _floor(work: Work, case_number: str | None) -> Any:
     """Reads within retention, or held for ``case_number`` (462.9): the only reads any door below shows."""
-    return visible_read(utcnow(), work.settings.retention.days, case_number)
+    return visible_read(work.session, utcnow(), work.settings.retention.days, case_number)
 
 
 def _visible(work: Work, case_number: str, read_id: uuid.UUID) -> PlateRead | None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session
 
 from platekeeper.reads.models import PlateRead
 from platekeeper.retention.models import LegalHold, LegalHoldRead
 
 __all__ = [
     "PROTECTING_STATES",
+    "case_has_hold",
     "covered_by_hold",
     "expired_unheld",
     "retention_cutoff",
@@ -60,11 +62,21 @@ def covered_by_hold(*, case_number: str | None = None, states: tuple[str, ...] =
     return exists(select(LegalHold.id).where(*conditions))
 
 
-def visible_read(now: datetime, days: int, case_number: str | None) -> ColumnElement[bool]:
-    """The read may be shown under ``case_number``: within retention, or held by an active hold of that case."""
+def case_has_hold(session: Session, case_number: str | None) -> bool:
+    """Whether an active hold carries this case number (most cases have none: their searches skip the hold test)."""
+    if not case_number:
+        return False
+    stmt = select(LegalHold.id).where(LegalHold.status == "active", LegalHold.case_number == case_number).limit(1)
+    return session.scalar(stmt) is not None
+
+
+def visible_read(session: Session, now: datetime, days: int, case_number: str | None) -> ColumnElement[bool]:
+    """The read may be shown under ``case_number``: within retention, or held by an active hold of that case. For
+    a case with no active hold this is the plain time condition, so its queries keep their plans."""
     young = PlateRead.captured_at >= retention_cutoff(now, days)
-    held = covered_by_hold(case_number=case_number) if case_number else false()
-    return or_(young, held)
+    if not case_has_hold(session, case_number):
+        return young
+    return or_(young, covered_by_hold(case_number=case_number))
 
 
 def expired_unheld(cutoff: datetime) -> ColumnElement[bool]:
