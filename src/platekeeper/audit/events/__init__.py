@@ -87,6 +87,7 @@ from platekeeper.audit.events.system import (
     BackupRestored,
     BackupWritten,
     DemoSeeded,
+    ImagesRepaired,
     KeyRotationFinished,
     KeyRotationStarted,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "HotlistHistoricalSearch",
     "HotlistImportRefused",
     "HotlistImported",
+    "ImagesRepaired",
     "InvalidAuditEvent",
     "KeyRotationFinished",
     "KeyRotationStarted",
