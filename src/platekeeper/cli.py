@@ -28,6 +28,7 @@ from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
+from platekeeper.reads.cli import images_app
 from platekeeper.recognition.cli import read_command
 from platekeeper.services import build_services
 from platekeeper.storage.cli import keys_app
@@ -51,6 +52,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")
+app.add_typer(images_app, name="images")
 
 
 @app.callback()
