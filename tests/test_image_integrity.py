@@ -285,3 +285,21 @@ def test_an_empty_installation_is_clean(tmp_path: Path, database_url: str) -> No
     assert report.problems == 0 and report.files_walked == 0 and report.resolved
     result = _cli(tmp_path, database_url, "images", "check", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["clean"] is True
+
+
+def test_repairs_in_batches_while_it_streams(tmp_path: Path, database_url: str) -> None:
+    """Batches of 10 (the smallest query_batch_size): repairs commit while the streams are still being read."""
+    inst = _installation(tmp_path, database_url)
+    inst.database = Database(database_url, batch_size=10)
+    rows, files, kept = [_image(n) for n in range(25)], [_image(n) for n in range(25, 50)], _image(50)
+    inst.stored(*rows, kept)
+    inst.read(crop=kept.sha256)
+    for image in files:
+        _age(inst.store.put(image))
+    seen: list[int] = []
+    report = check_images(inst.database, inst.store, repair=True, progress=lambda r: seen.append(r.files_walked))
+    assert report.found["orphan_rows"].count == 25 and report.found["orphan_files"].count == 25
+    assert report.repair is not None and (report.repair.orphan_rows, report.repair.orphan_files) == (25, 25)
+    assert len(seen) >= 5 and seen[-1] == 51
+    assert check_images(inst.database, inst.store).problems == 0
+    assert [p.name for p in inst.store.root.rglob("*") if p.is_file()] == [kept.sha256]
