@@ -214,6 +214,12 @@ def _present(store: ImageStore, digest: str) -> bool:
         return False
 
 
+def _changed(session: Session, statement: Any) -> int:
+    """Run an UPDATE or DELETE (the session's objects are not synchronized); the rows it changed."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def repair_missing_files(session: Session, store: ImageStore, digests: Iterable[str]) -> MissingRepair:
     """For each digest whose file is (still) absent: clear the reads' references to it, fail the pending and
     running jobs that would read it, and delete its row unless a recognition job still names it."""
@@ -222,20 +228,18 @@ def repair_missing_files(session: Session, store: ImageStore, digests: Iterable[
     result.missing = len(gone)
     for batch in in_batches(session, gone):
         for column in (PlateRead.crop_sha256, PlateRead.overview_sha256):
-            cleared = session.execute(update(PlateRead).where(column.in_(batch)).values({column: None}))
-            result.references_cleared += cleared.rowcount
-        failed = session.execute(
+            result.references_cleared += _changed(
+                session, update(PlateRead).where(column.in_(batch)).values({column: None})
+            )
+        result.jobs_failed += _changed(
+            session,
             update(RecognitionJob)
             .where(RecognitionJob.image_sha256.in_(batch), RecognitionJob.state.in_(ACTIVE_JOB_STATES))
-            .values(state="failed", error=MISSING_IMAGE, finished_at=utcnow(), lease_token=None, lease_until=None)
+            .values(state="failed", error=MISSING_IMAGE, finished_at=utcnow(), lease_token=None, lease_until=None),
         )
-        result.jobs_failed += failed.rowcount
-        deleted = session.execute(
-            delete(StoredImage)
-            .where(StoredImage.sha256.in_(batch), _unreferenced(StoredImage.sha256))
-            .execution_options(synchronize_session=False)
+        result.rows_deleted += _changed(
+            session, delete(StoredImage).where(StoredImage.sha256.in_(batch), _unreferenced(StoredImage.sha256))
         )
-        result.rows_deleted += deleted.rowcount
     return result
 
 
