@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from platekeeper.retention.service import Purger
 from tests.conftest import CONTEXT, Harness, jpeg_bytes, make_read
 from tests.hotlist_helpers import ingest
 
-__all__ = ["age", "context", "hold", "ingest_reads", "purger", "read_with", "stored"]
+__all__ = ["age", "context", "hold", "ingest_reads", "purger", "read_with", "settle", "stored"]
 
 
 def read_with(plate: str, color: tuple[int, int, int], **overrides: Any) -> dict[str, Any]:
@@ -31,6 +32,17 @@ def age(harness: Harness, read_ids: list[str], days: float) -> None:
     with harness.database.session() as session:
         session.execute(update(PlateRead).where(PlateRead.id.in_(ids)).values(captured_at=when))
         session.execute(update(Alert).where(Alert.read_id.in_(ids)).values(captured_at=when))
+        digests = session.execute(select(PlateRead.crop_sha256, PlateRead.overview_sha256).where(PlateRead.id.in_(ids)))
+        for digest in {d for row in digests for d in row if d}:
+            settle(harness, digest, when)
+
+
+def settle(harness: Harness, digest: str, when: datetime | None = None) -> None:
+    """Date an image file back (its files were written ``when``, past the purge's grace for uploads in progress)."""
+    stamp = (when or datetime.now(UTC) - timedelta(days=400)).timestamp()
+    path = harness.store.path(digest)
+    if path.exists():
+        os.utime(path, (stamp, stamp))
 
 
 def stored(harness: Harness) -> set[str]:

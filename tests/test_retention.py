@@ -21,7 +21,7 @@ from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from tests.conftest import CONTEXT, Harness, jpeg_bytes
 from tests.hotlist_helpers import hotlist_with
-from tests.retention_helpers import age, context, hold, ingest_reads, purger, read_with, stored
+from tests.retention_helpers import age, context, hold, ingest_reads, purger, read_with, settle, stored
 from tests.test_alerts import ROWS
 
 JAN_1, JAN_2 = "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"
@@ -171,6 +171,7 @@ def test_the_purge_removes_expired_recognition_jobs_and_their_uploads(harness: H
     camera_id, _ = harness.camera("North")
     image = validate_image(jpeg_bytes(color=(90, 1, 1)), harness.settings.ingest)
     harness.store.put(image)
+    settle(harness, image.sha256)
     with harness.database.session() as session:
         session.add(
             StoredImage(sha256=image.sha256, media_type="image/jpeg", size_bytes=len(image.data), width=120, height=60)

@@ -28,6 +28,7 @@ from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.hotlists.cli import hotlists_app
+from platekeeper.reads.cli import images_app
 from platekeeper.recognition.cli import read_command
 from platekeeper.retention.cli import evidence_app, holds_app, purge_app
 from platekeeper.services import build_services
@@ -55,6 +56,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(purge_app, name="purge")
 app.add_typer(holds_app, name="holds")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(images_app, name="images")
 
 
 @app.callback()

@@ -135,6 +135,14 @@ class StorageConfig(StrictModel):
         description="Pause after each batch of `keys rotate`, leaving disk bandwidth to a running server "
         "(--pause-ms overrides it).",
     )
+    image_grace_minutes: int = Field(
+        60,
+        ge=1,
+        le=10_080,
+        description="An image file written or renewed within this many minutes, or a temp file of an atomic write "
+        "this young, may belong to an upload still in progress: `platekeeper images check` and the purge never "
+        "delete it (a later run does, once it is older and still unreferenced).",
+    )
 
 
 class FilesConfig(StrictModel):

@@ -11,12 +11,15 @@ name. Files written before encryption, or with ``storage.encrypt_images`` off, a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -118,15 +121,33 @@ class ImageStore:
     """Files under ``root/ab/cd/<sha256>``, sealed under ``ring`` when ``encrypt``; writing the same image twice is a
     no-op. Without a ring, files are written plain and only plain files open."""
 
-    def __init__(self, root: Path, ring: KeyRing | None = None, *, encrypt: bool = True) -> None:
+    def __init__(
+        self, root: Path, ring: KeyRing | None = None, *, encrypt: bool = True, grace_minutes: int = 60
+    ) -> None:
         self.root = root
         self.ring = ring
         self.encrypt = encrypt and ring is not None
+        self.grace = timedelta(minutes=grace_minutes)  # storage.image_grace_minutes
 
     @classmethod
     def for_settings(cls, settings: Settings) -> ImageStore:
-        """The installation's store: ``image_dir``, the storage key ring, ``storage.encrypt_images``."""
-        return cls(settings.resolved_image_dir, key_ring_for(settings), encrypt=settings.storage.encrypt_images)
+        """The installation's store: ``image_dir``, the storage key ring, ``storage.encrypt_images`` and
+        ``storage.image_grace_minutes``."""
+        return cls(
+            settings.resolved_image_dir,
+            key_ring_for(settings),
+            encrypt=settings.storage.encrypt_images,
+            grace_minutes=settings.storage.image_grace_minutes,
+        )
+
+    def settled(self, path: Path) -> bool:
+        """Whether the file at ``path`` was last written or renewed before the grace period (so no upload in
+        progress can still be counting on it); False when it is gone."""
+        try:
+            mtime = path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        return datetime.fromtimestamp(mtime, UTC) < datetime.now(UTC) - self.grace
 
     def path(self, sha256: str) -> Path:
         """Where the image with this digest lives."""
@@ -135,25 +156,41 @@ class ImageStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, image: ValidImage) -> Path:
-        """Write the image atomically (sealed; temp file, fsync, rename) unless it is already there."""
+        """Write the image atomically (sealed; temp file, fsync, rename) unless it is already there.
+
+        A file already there has its modification time renewed: a file written or renewed within the grace period
+        (``storage.image_grace_minutes``) may belong to a transaction not yet committed, and is never deleted as
+        unreferenced (:mod:`platekeeper.reads.integrity`)."""
         target = self.path(image.sha256)
         if target.exists():
-            return target
-        write_file_atomic(target, self._stored_form(image.data, image.sha256))
+            with contextlib.suppress(FileNotFoundError):  # deleted meanwhile: written again below
+                os.utime(target)
+                return target
+        try:
+            write_file_atomic(target, self._stored_form(image.data, image.sha256))
+        except FileNotFoundError:  # its empty folder was removed by a delete between mkdir and the temp file
+            write_file_atomic(target, self._stored_form(image.data, image.sha256))
         return target
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the image's file, then its two folders when they are left empty; True when a file was removed.
+        Idempotent: a missing file is not an error. It touches no row: callers delete the ``images`` row first."""
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        for folder in (path.parent, path.parent.parent):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (the usual case), or already gone
+                break
+        return True
 
     def get(self, sha256: str) -> bytes:
         """The image's plaintext, checked against its digest; FileNotFoundError if it is missing,
         :class:`SealedFileError` if it cannot be opened or is not the image its name says."""
         return self._open(sha256, self.path(sha256).read_bytes())
-
-    def delete(self, sha256: str) -> bool:
-        """Remove the image's file if it is there (idempotent); True when a file was removed."""
-        try:
-            self.path(sha256).unlink()
-        except FileNotFoundError:
-            return False
-        return True
 
     def digests(self) -> Iterator[str]:
         """Every stored image's digest, in order (temp files of writes in progress are skipped)."""

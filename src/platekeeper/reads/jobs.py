@@ -23,7 +23,10 @@ JOB_STATES = ("pending", "running", "done", "failed")
 
 class RecognitionJob(Base):
     __tablename__ = "recognition_jobs"
-    __table_args__ = (Index("ix_recognition_jobs_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_recognition_jobs_state_created", "state", "created_at"),
+        Index("ix_recognition_jobs_image_sha256", "image_sha256"),  # which images the purge may release
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))

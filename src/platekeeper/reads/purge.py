@@ -1,4 +1,5 @@
-"""Removing expired reads, recognition jobs and the image rows nothing refers to any more (462.9).
+"""Removing expired reads and recognition jobs (462.9); the image rows they leave unreferenced go through
+``reads.integrity.delete_unreferenced_rows``.
 
 The reads layer is the only code that touches these tables; the retention purge (``retention.service.purge``)
 chooses what expires and calls these in its own transaction. Image *files* are not deleted here: the purge deletes
@@ -8,22 +9,21 @@ a file only after the transaction that removed its row has committed (see ``rete
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from platekeeper.db import in_batches
 from platekeeper.reads.jobs import RecognitionJob
-from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.reads.models import PlateRead
 
 __all__ = [
     "count_images_only_in",
     "delete_jobs",
     "delete_reads",
     "expired_jobs",
-    "release_unreferenced_images",
     "select_read_ids",
 ]
 
@@ -68,30 +68,6 @@ def delete_jobs(session: Session, job_ids: Sequence[uuid.UUID]) -> set[str]:
         digests.update(session.scalars(select(RecognitionJob.image_sha256).where(RecognitionJob.id.in_(batch))))
         session.execute(delete(RecognitionJob).where(RecognitionJob.id.in_(batch)))
     return digests
-
-
-def _referenced(session: Session, digests: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for batch in in_batches(session, list(digests)):
-        rows = session.execute(
-            select(PlateRead.crop_sha256, PlateRead.overview_sha256).where(
-                or_(PlateRead.crop_sha256.in_(batch), PlateRead.overview_sha256.in_(batch))
-            )
-        ).all()
-        found.update(d for row in rows for d in row if d)
-        found.update(session.scalars(select(RecognitionJob.image_sha256).where(RecognitionJob.image_sha256.in_(batch))))
-    return found
-
-
-def release_unreferenced_images(session: Session, digests: Iterable[str]) -> list[str]:
-    """Delete the ``images`` rows among ``digests`` that no read and no job names any more (an image shared by a
-    younger or held read stays) and return their digests: the caller deletes those files once this commits."""
-    candidates = sorted(set(digests))
-    referenced = _referenced(session, candidates)
-    unreferenced = [d for d in candidates if d not in referenced]
-    for batch in in_batches(session, unreferenced):
-        session.execute(delete(StoredImage).where(StoredImage.sha256.in_(batch)))
-    return unreferenced
 
 
 def count_images_only_in(session: Session, where: ColumnElement[bool]) -> int:

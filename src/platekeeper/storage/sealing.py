@@ -22,6 +22,7 @@ from platekeeper.storage.keys import KeyRing
 __all__ = [
     "HEADER_BYTES",
     "MAGIC",
+    "TEMP_PREFIX",
     "SealedFileError",
     "open_sealed",
     "read_sealed_file",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 MAGIC = b"PKSEAL"
+TEMP_PREFIX = ".incoming-"  # a file being written by write_file_atomic; a leftover one is a write that was cut off
 VERSION = 1
 TAG_BYTES = 16  # AES-GCM's authentication tag, at the end of the ciphertext
 NONCE_BYTES = 12
@@ -88,7 +90,7 @@ def open_sealed(ring: KeyRing, data: bytes, name: str) -> bytes:
 def write_file_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` whole: temp file in the same folder, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -99,6 +99,7 @@ from platekeeper.audit.events.system import (
     BackupRestored,
     BackupWritten,
     DemoSeeded,
+    ImagesRepaired,
     KeyRotationFinished,
     KeyRotationStarted,
 )
@@ -147,6 +148,7 @@ __all__ = [
     "HotlistHistoricalSearch",
     "HotlistImportRefused",
     "HotlistImported",
+    "ImagesRepaired",
     "InvalidAuditEvent",
     "KeyRotationFinished",
     "KeyRotationStarted",

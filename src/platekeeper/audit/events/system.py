@@ -15,6 +15,7 @@ __all__ = [
     "BackupRestored",
     "BackupWritten",
     "DemoSeeded",
+    "ImagesRepaired",
     "KeyRotationFinished",
     "KeyRotationStarted",
 ]
@@ -103,6 +104,22 @@ class KeyRotationFinished(AuditEventType):
     already_current: int = detail("Already current")
     failed: int = detail("Failed")
     retired: list[str] = detail("Keys retired")
+
+
+class ImagesRepaired(AuditEventType):
+    """`images check --repair` brought the image folder and the `images` table back in agreement.
+
+    Counts only: what was found, what was removed or changed, and what could not be repaired. No digest or plate
+    text is recorded."""
+
+    action: ClassVar[str] = "storage.images_repaired"
+    orphan_files: int = detail("Orphan files deleted")
+    stray_temp_files: int = detail("Stray temp files deleted")
+    orphan_rows: int = detail("Unreferenced image rows deleted")
+    missing_file_rows: int = detail("Rows of missing files deleted")
+    references_cleared: int = detail("Read image references cleared")
+    jobs_failed: int = detail("Recognition jobs failed")
+    failures: int = detail("Could not be repaired")
 
 
 class BackupWritten(AuditEventType):

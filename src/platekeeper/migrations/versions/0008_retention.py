@@ -4,7 +4,8 @@
 ``purge_runs`` holds each purge's cutoff, counts and signed certificate; ``purge_run_items`` the read ids a running
 purge has removed (hashed into the certificate, then dropped); ``purge_file_queue`` image files whose rows are gone,
 waiting to be deleted from disk; ``evidence_exports`` each evidence package written for a hold. The purge asks which
-images a batch of reads still shares with other reads, so ``plate_reads`` gains an index on each image column.
+images a batch of reads still shares with other reads, so ``plate_reads`` gains an index on each image column,
+and ``recognition_jobs`` one on its image.
 
 Revision ID: 0008_retention
 Revises: 0006_read_corrections
@@ -91,9 +92,11 @@ def upgrade() -> None:
     op.create_index("ix_evidence_exports_hold", "evidence_exports", ["hold_id"])
     op.create_index("ix_plate_reads_crop_sha256", "plate_reads", ["crop_sha256"])
     op.create_index("ix_plate_reads_overview_sha256", "plate_reads", ["overview_sha256"])
+    op.create_index("ix_recognition_jobs_image_sha256", "recognition_jobs", ["image_sha256"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_recognition_jobs_image_sha256", table_name="recognition_jobs")
     op.drop_index("ix_plate_reads_overview_sha256", table_name="plate_reads")
     op.drop_index("ix_plate_reads_crop_sha256", table_name="plate_reads")
     for table in ("evidence_exports", "purge_file_queue", "purge_run_items", "purge_runs", "legal_hold_reads"):

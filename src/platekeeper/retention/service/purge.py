@@ -34,14 +34,14 @@ from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database, json_value, utcnow
 from platekeeper.reads.images import ImageStore
+from platekeeper.reads.integrity import delete_unreferenced_rows
 from platekeeper.reads.jobs import RecognitionJob
-from platekeeper.reads.models import PlateRead
+from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.purge import (
     count_images_only_in,
     delete_jobs,
     delete_reads,
     expired_jobs,
-    release_unreferenced_images,
     select_read_ids,
 )
 from platekeeper.retention.floor import expired_unheld, retention_cutoff
@@ -169,17 +169,34 @@ class Purger:
         session.add_all(PurgeFile(sha256=digest, run_id=run_id) for digest in digests)
 
     def _drain_files(self) -> int:
-        """Delete the queued files (their rows are gone), then their queue rows; return how many were queued."""
-        drained = 0
+        """Delete the queued files whose rows are gone, then their queue rows; return how many were settled.
+
+        A digest that has an ``images`` row again (the same picture uploaded since) keeps its file. A file written
+        or renewed within ``storage.image_grace_minutes`` may belong to an upload that has not committed yet: it
+        stays queued for the next run."""
+        settled = 0
+        after = ""
         while True:
             with self.database.session() as session:
-                digests = list(session.scalars(select(PurgeFile.sha256).order_by(PurgeFile.sha256).limit(1000)))
+                digests = list(
+                    session.scalars(
+                        select(PurgeFile.sha256).where(PurgeFile.sha256 > after).order_by(PurgeFile.sha256).limit(1000)
+                    )
+                )
                 if not digests:
-                    return drained
-                for digest in digests:
-                    self.store.delete(digest)
-                session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(digests)))
-            drained += len(digests)
+                    return settled
+                back = set(session.scalars(select(StoredImage.sha256).where(StoredImage.sha256.in_(digests))))
+                done = [d for d in digests if d in back or self._delete_file(d)]
+                session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(done)))
+            settled, after = settled + len(done), digests[-1]
+
+    def _delete_file(self, digest: str) -> bool:
+        """Delete a queued file unless it is too young to be sure of; True when it is gone."""
+        path = self.store.path(digest)
+        if path.exists() and not self.store.settled(path):
+            return False
+        self.store.delete(digest)
+        return True
 
     def _pause(self) -> None:
         if self.settings.retention.pause_ms:
@@ -194,7 +211,7 @@ class Purger:
                 if not ids:
                     return
                 alerts = release_alerts_for_purge(self._work(session), ids)
-                files = release_unreferenced_images(session, delete_reads(session, ids))
+                files = delete_unreferenced_rows(session, delete_reads(session, ids))
                 self._queue(session, run_id, files)
                 session.add_all(PurgeRunItem(run_id=run_id, read_id=read_id) for read_id in ids)
                 counts = self._add(session, run_id, reads=len(ids), images=len(files), alerts=alerts)
@@ -209,7 +226,7 @@ class Purger:
                 ids = expired_jobs(session, session.get_one(PurgeRun, run_id).cutoff, size)
                 if not ids:
                     return
-                files = release_unreferenced_images(session, delete_jobs(session, ids))
+                files = delete_unreferenced_rows(session, delete_jobs(session, ids))
                 self._queue(session, run_id, files)
                 counts = self._add(session, run_id, jobs=len(ids), images=len(files))
             self._drain_files()
