@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
-from tests.conftest import Harness
+from tests.conftest import Harness, csrf_of
 from tests.hotlist_helpers import CSV_HEADER, hotlist_with, ingest, load, make_read
 
 REASON = "reviewed the leads: the vehicles were last seen weeks ago and are gone"
@@ -106,3 +106,26 @@ def test_the_live_banner_and_its_sound_follow_config(harness: Harness, sound: bo
     harness.settings.alerts.__dict__["sound_on_live_hit"] = sound
     page = harness.signed_in("sworn_officer").get("/alerts").text
     assert 'id="live-banner"' in page and f'data-sound="{"on" if sound else "off"}"' in page
+
+
+def test_closing_leads_in_bulk_redirects_and_the_outcome_shows_after_it(harness: Harness) -> None:
+    """Post/Redirect/Get: reloading the page after a bulk close must not post the close again."""
+    manager, _, _ = _busy_shift(harness)
+    with harness.database.session() as session:
+        alerts = [a.id for a in session.scalars(select(Alert))]  # three historical leads and two live hits
+    token = csrf_of(manager.get("/alerts", params={"source": "historical"}).text)
+    posted = manager.post(
+        "/alerts/leads/close",
+        data={"csrf_token": token, "reason": REASON, "alert_id": [str(i) for i in alerts]},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303, posted.text
+    shown = manager.get(posted.headers["location"])
+    assert shown.status_code == 200 and "Closed 3 leads; 2 left as they were" in shown.text
+    assert "source=historical" in posted.headers["location"] and REASON not in posted.headers["location"]
+    again = manager.get(posted.headers["location"])  # a reload shows the outcome, and closes nothing more
+    with harness.database.session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "alerts.lead_closed")).all()
+    assert len(events) == 3 and "Closed 3 leads" in again.text
+    empty = manager.post("/alerts/leads/close", data={"csrf_token": token, "reason": REASON})
+    assert empty.status_code == 400 and "Check the leads to close first." in empty.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
 from platekeeper.plates.map import story_map
 from tests.conftest import CONTEXT, Harness
@@ -55,3 +56,17 @@ def test_the_map_projects_points_inside_the_picture_on_a_grid() -> None:
     assert north.x > read.x and north.y < read.y  # east is right, north is up
     assert 2 <= len(drawn.grid_x) <= 6 and 2 <= len(drawn.grid_y) <= 6
     assert story_map([("Unit 12", None, None)], []) is None
+
+
+def test_a_plates_story_dates_every_hotlist_hit_live_ones_included(harness: Harness) -> None:
+    """A live hit's time alone ("14:03:12") on a story that spans weeks says nothing about which day it was."""
+    _, key = harness.camera("North")
+    hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,HOND,CIV,GRY\n")
+    ingest(harness, key, make_read("5SOW350"))  # a live hit
+    page = harness.signed_in("sworn_officer").get("/plates/5SOW350", params=CONTEXT)
+    assert page.status_code == 200 and "Hotlist hits (1)" in page.text
+    hits = page.text.split("Hotlist hits (1)")[1].split("</table>")[0]
+    with harness.database.session() as session:
+        alert = session.scalars(select(Alert)).one()
+    seen = alert.captured_at.astimezone(harness.settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+    assert not alert.historical and f"<td>{seen}</td>" in hits, hits

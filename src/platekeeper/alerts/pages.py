@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -68,8 +68,17 @@ def alerts_page(
     work: DbWork,
 ) -> Response:
     """The live alert dashboard: newest sighting first, filters and pages, stale-list warnings, a loud banner for a
-    new live hit; new alerts arrive over Server-Sent Events."""
-    return _alerts_page(request, filters, state, work)
+    new live hit; new alerts arrive over Server-Sent Events. After a bulk close, its outcome (two counts)."""
+    return _alerts_page(request, filters, state, work, message=_closed_message(request))
+
+
+def _closed_message(request: Request) -> str | None:
+    """What a bulk close did, from the counts its redirect carries (numbers only: no free text in the address)."""
+    closed, left = (request.query_params.get(name, "") for name in ("closed", "skipped"))
+    if not closed.isdigit() or len(closed) > 4 or (left and (not left.isdigit() or len(left) > 4)):
+        return None
+    skipped = f"; {int(left)} left as they were (live, being verified, closed or purged)" if left and int(left) else ""
+    return f"Closed {int(closed)} leads{skipped}."
 
 
 def _alerts_page(
@@ -109,7 +118,8 @@ def alert_leads_close(
     reason: Annotated[str, Form(max_length=2000)] = "",
     alert_id: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]], Form(max_length=1000)] = [],  # noqa: B006
 ) -> Response:
-    """Close the checked historical leads with one reason, then show the historical leads again."""
+    """Close the checked historical leads with one reason, then redirect to the open historical leads with the
+    outcome (Post/Redirect/Get: a reload shows it again and closes nothing)."""
     check_csrf(state, csrf_token)
     filters = AlertFilter(source="historical", status="open")
     if not alert_id:
@@ -118,9 +128,8 @@ def alert_leads_close(
         result = close_historical_leads(work, state.principal, alert_id, reason)
     except LeadsRefused as exc:
         return _alerts_page(request, filters, state, work, 400, error=str(exc))
-    left = len(result.skipped)
-    skipped = f"; {left} left as they were (live, being verified, closed or purged)" if left else ""
-    return _alerts_page(request, filters, state, work, message=f"Closed {len(result.closed)} leads{skipped}.")
+    outcome = urlencode({"source": "historical", "status": "open", "closed": len(result.closed)})
+    return RedirectResponse(f"/alerts?{outcome}&skipped={len(result.skipped)}", status_code=303)
 
 
 @router.get("/alerts/figures")

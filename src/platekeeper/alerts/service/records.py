@@ -80,7 +80,8 @@ def alert_json(alert: Alert, settings: Settings, camera_name: str | None = None)
         "captured_at": alert.captured_at.isoformat(),
         "captured_at_local": alert.captured_at.astimezone(settings.tz).strftime(
             "%Y-%m-%d %H:%M" if alert.historical else "%H:%M:%S"
-        ),
+        ),  # the dashboard's short form: a live hit is of this shift
+        "captured_at_local_full": alert.captured_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S"),
         "camera": {"id": alert.camera_id, "name": camera_name},
         "plate": alert.plate,
         "matched_text": alert.matched_text,
