@@ -29,6 +29,7 @@ __all__ = [
     "HoldSummary",
     "decide_hold",
     "get_hold",
+    "held_before",
     "held_past_retention",
     "list_holds",
     "protecting_holds",
@@ -284,9 +285,14 @@ def get_hold(work: Work, principal: Principal, hold_id: int) -> HoldSummary:
 
 def held_past_retention(session: Session, settings: Settings, now: datetime) -> int:
     """How many reads past retention are kept because a requested or active hold covers them."""
+    return held_before(session, retention_cutoff(now, settings.retention.days))
+
+
+def held_before(session: Session, cutoff: datetime) -> int:
+    """How many reads captured before ``cutoff`` a requested or active hold keeps (a purge run counts them at its
+    own cutoff, which a resumed run or one given its clock does not share with the time it finishes)."""
     stmt = select(func.count(PlateRead.id)).where(
-        PlateRead.captured_at < retention_cutoff(now, settings.retention.days),
-        covered_by_hold(states=PROTECTING_STATES),
+        PlateRead.captured_at < cutoff, covered_by_hold(states=PROTECTING_STATES)
     )
     return session.scalar(stmt) or 0
 

@@ -46,7 +46,7 @@ from platekeeper.reads.purge import (
 )
 from platekeeper.retention.floor import expired_unheld, retention_cutoff
 from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunItem
-from platekeeper.retention.service.holds import held_past_retention, protecting_holds
+from platekeeper.retention.service.holds import held_before, held_past_retention, protecting_holds
 from platekeeper.retention.service.signed import sign_document
 
 __all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
@@ -260,7 +260,7 @@ class Purger:
             run = session.get_one(PurgeRun, run_id)
             ids_sha256, removed = self._ids_digest(session, run_id)
             now = utcnow()
-            held_reads, holds = held_past_retention(session, self.settings, now), protecting_holds(session)
+            held_reads, holds = held_before(session, run.cutoff), protecting_holds(session)  # at the run's cutoff
             document = certificate_document(self.settings, run, now, ids_sha256, removed, held_reads, holds)
             run.certificate = sign_document(self.signer, document)
             run.status, run.finished_at = "finished", now
