@@ -235,6 +235,19 @@ def _rendered_after(client: httpx.Client) -> int:
     return int(match.group(1))
 
 
+def _replayed_then_live(harness: Harness, key: str, stream: _Stream, replayed: int) -> dict:
+    """Wait for the stream's ``replayed`` alerts, raise one live alert and wait for it, give the stream time to send
+    anything twice, and close it. The live read is returned."""
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    _wait_for(lambda: len(stream.alerts) == replayed and broker.subscribers == 1, stream=stream)
+    live = make_read("5SOW350")
+    ingest(harness, key, live)
+    _wait_for(lambda: len(stream.alerts) == replayed + 1, stream=stream)
+    time.sleep(1.2)  # two polls: nothing comes twice
+    stream.close()
+    return live
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harness) -> None:
     key = _stolen_list_camera_and_officer(harness)
@@ -255,12 +268,7 @@ def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harn
         _wait_for(lambda: broker.subscribers == 0)
 
         stream = _Stream(client, params={"after": after})
-        _wait_for(lambda: len(stream.alerts) == 1 and broker.subscribers == 1, stream=stream)
-        live = make_read("5SOW350")
-        ingest(harness, key, live)
-        _wait_for(lambda: len(stream.alerts) == 2, stream=stream)
-        time.sleep(1.2)  # two polls: nothing comes twice
-        stream.close()
+        live = _replayed_then_live(harness, key, stream, 1)
     live_id = _alert_of(harness, live)
     assert [(i, a["id"]) for i, a in stream.alerts] == [(str(missed_id), missed_id), (str(live_id), live_id)]
     assert stream.alerts[0][1]["plate"] == "5SOW350" and stream.alerts[0][1]["camera"]["name"] == "Highland & 15th"
@@ -291,12 +299,7 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
 
         # what the browser sends on its own when it reconnects: the same URL, and the last event id it got
         again = _Stream(client, params={"after": after}, headers={"Last-Event-ID": last_event_id})
-        _wait_for(lambda: len(again.alerts) == 2 and broker.subscribers == 1, stream=again)
-        live = make_read("5SOW350")
-        ingest(harness, key, live)
-        _wait_for(lambda: len(again.alerts) == 3, stream=again)
-        time.sleep(1.2)  # two polls: nothing comes twice
-        again.close()
+        live = _replayed_then_live(harness, key, again, 2)
     assert last_event_id == str(seen["id"])
     ids = [a["id"] for _, a in again.alerts]
     assert ids == [*missed_ids, _alert_of(harness, live)]
