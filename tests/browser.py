@@ -75,3 +75,11 @@ def sign_in(page: Any, base: str, username: str, password: str, code: Callable[[
     page.fill("input[name=code]", code(username))
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{path}")
+
+
+def fill_search(page: Any, context: dict[str, str], plate: str) -> None:
+    """Fill the search form: the recorded purpose, case number and justification from ``context``, and the plate."""
+    page.select_option("select[name=purpose]", context["purpose"])
+    page.fill("input[name=case_number]", context["case_number"])
+    page.fill("input[name=justification]", context["justification"])
+    page.fill("input[name=plate]", plate)

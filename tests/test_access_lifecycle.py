@@ -38,6 +38,18 @@ def _request(client: TestClient, username: str, role: str = "records") -> dict:
     return response.json()
 
 
+def _idle_past_the_suspension(harness: Harness, username: str) -> None:
+    """Date every activity of the account back past access.accounts.inactive_suspend_days."""
+    days = harness.settings.access.accounts.inactive_suspend_days
+    with harness.database.session() as session:
+        old = utcnow() - timedelta(days=days, hours=1)
+        session.execute(
+            update(User)
+            .where(User.username == username)
+            .values(last_activity_at=old, last_login_at=old, approved_at=old, created_at=old)
+        )
+
+
 def test_a_requested_account_cannot_sign_in_until_someone_else_approves_it(harness: Harness) -> None:
     admin = harness.signed_in("alpr_admin", "ada")
     requested = _request(admin, "sam")
@@ -85,14 +97,7 @@ def test_deactivation_ends_open_sessions_at_once(harness: Harness) -> None:
 def test_accounts_inactive_for_90_days_are_suspended(harness: Harness) -> None:
     harness.user("dana", "sworn_officer")
     harness.user("sam", "records")
-    days = harness.settings.access.accounts.inactive_suspend_days
-    with harness.database.session() as session:
-        old = utcnow() - timedelta(days=days, hours=1)
-        session.execute(
-            update(User)
-            .where(User.username == "dana")
-            .values(last_activity_at=old, last_login_at=old, approved_at=old, created_at=old)
-        )
+    _idle_past_the_suspension(harness, "dana")
     response = harness.client.post(
         "/api/v1/session", json={"username": "dana", "password": PASSWORD, "code": harness.code("dana")}
     )
@@ -111,14 +116,7 @@ def test_a_token_of_an_account_inactive_for_90_days_suspends_it_for_good(harness
     account's old cookie session still worked."""
     officer = harness.signed_in("sworn_officer", "dana")
     token = officer.post("/api/v1/account/tokens", json={"name": "laptop", "scopes": ["reads.search"]}).json()
-    days = harness.settings.access.accounts.inactive_suspend_days
-    with harness.database.session() as session:
-        old = utcnow() - timedelta(days=days, hours=1)
-        session.execute(
-            update(User)
-            .where(User.username == "dana")
-            .values(last_activity_at=old, last_login_at=old, approved_at=old, created_at=old)
-        )
+    _idle_past_the_suspension(harness, "dana")
     script = TestClient(harness.client.app)
     response = script.get("/api/v1/me", headers={"Authorization": f"Bearer {token['token']}"})
     assert response.status_code == 401

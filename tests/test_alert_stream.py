@@ -10,6 +10,8 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -35,6 +37,22 @@ from tests.conftest import FAST_HASH, Harness
 from tests.hotlist_helpers import CSV_HEADER, hotlist_with, ingest, make_read, matcher_of
 
 
+def _stolen_list_camera_and_officer(harness: Harness) -> str:
+    """A list with the stolen 5SOW350, a camera (its API key returned) and dana, a sworn officer who sees alerts."""
+    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
+    _, key = harness.camera("Highland & 15th")
+    harness.user("dana", "sworn_officer")
+    return key
+
+
+@contextmanager
+def _officer_signed_in(harness: Harness) -> Iterator[httpx.Client]:
+    """The app on a live server, and an HTTP client on it with dana signed in."""
+    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
+        harness.login("dana", client)  # type: ignore[arg-type]
+        yield client
+
+
 def _wait_for(predicate, timeout: float = 30.0, stream: _Stream | None = None) -> None:  # type: ignore[no-untyped-def]
     """Wait until ``predicate()`` holds. The limit is generous (a passing test never waits that long; a loaded
     2-core CI machine may be slow). A failure says what ``stream`` got, so that a refused or broken stream is
@@ -47,12 +65,9 @@ def _wait_for(predicate, timeout: float = 30.0, stream: _Stream | None = None) -
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_alert_arrives_over_sse(harness: Harness) -> None:
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera("Highland & 15th")
-    harness.user("dana", "sworn_officer")
+    key = _stolen_list_camera_and_officer(harness)
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         assert client.get("/api/v1/alerts/stream").status_code == 406
         stream = _Stream(client)
         _wait_for(lambda: broker.subscribers == 1, stream=stream)
@@ -102,8 +117,7 @@ def test_alerts_committed_by_another_process_arrive_once(harness: Harness) -> No
                        mode="full", file_name="x.csv")  # fmt: skip
     harness.user("dana", "sworn_officer")
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         stream = _Stream(client)
         _wait_for(lambda: broker.subscribers == 1 and broker.polling, stream=stream)
         committed = _raise_elsewhere(harness, past["id"])
@@ -221,16 +235,26 @@ def _rendered_after(client: httpx.Client) -> int:
     return int(match.group(1))
 
 
+def _replayed_then_live(harness: Harness, key: str, stream: _Stream, replayed: int) -> dict:
+    """Wait for the stream's ``replayed`` alerts, raise one live alert and wait for it, give the stream time to send
+    anything twice, and close it. The live read is returned."""
+    broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
+    _wait_for(lambda: len(stream.alerts) == replayed and broker.subscribers == 1, stream=stream)
+    live = make_read("5SOW350")
+    ingest(harness, key, live)
+    _wait_for(lambda: len(stream.alerts) == replayed + 1, stream=stream)
+    time.sleep(1.2)  # two polls: nothing comes twice
+    stream.close()
+    return live
+
+
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harness) -> None:
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera("Highland & 15th")
-    harness.user("dana", "sworn_officer")
+    key = _stolen_list_camera_and_officer(harness)
     shown = make_read("5SOW350")
     ingest(harness, key, shown)
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         after = _rendered_after(client)
         assert after == _alert_of(harness, shown)
         missed = make_read("5SOW350")
@@ -244,12 +268,7 @@ def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harn
         _wait_for(lambda: broker.subscribers == 0)
 
         stream = _Stream(client, params={"after": after})
-        _wait_for(lambda: len(stream.alerts) == 1 and broker.subscribers == 1, stream=stream)
-        live = make_read("5SOW350")
-        ingest(harness, key, live)
-        _wait_for(lambda: len(stream.alerts) == 2, stream=stream)
-        time.sleep(1.2)  # two polls: nothing comes twice
-        stream.close()
+        live = _replayed_then_live(harness, key, stream, 1)
     live_id = _alert_of(harness, live)
     assert [(i, a["id"]) for i, a in stream.alerts] == [(str(missed_id), missed_id), (str(live_id), live_id)]
     assert stream.alerts[0][1]["plate"] == "5SOW350" and stream.alerts[0][1]["camera"]["name"] == "Highland & 15th"
@@ -259,12 +278,9 @@ def test_an_alert_raised_between_the_render_and_the_stream_arrives(harness: Harn
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) -> None:
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera("Highland & 15th")
-    harness.user("dana", "sworn_officer")
+    key = _stolen_list_camera_and_officer(harness)
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         after = _rendered_after(client)
         assert after == 0  # no alert yet
         first = _Stream(client, params={"after": after})
@@ -283,12 +299,7 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
 
         # what the browser sends on its own when it reconnects: the same URL, and the last event id it got
         again = _Stream(client, params={"after": after}, headers={"Last-Event-ID": last_event_id})
-        _wait_for(lambda: len(again.alerts) == 2 and broker.subscribers == 1, stream=again)
-        live = make_read("5SOW350")
-        ingest(harness, key, live)
-        _wait_for(lambda: len(again.alerts) == 3, stream=again)
-        time.sleep(1.2)  # two polls: nothing comes twice
-        again.close()
+        live = _replayed_then_live(harness, key, again, 2)
     assert last_event_id == str(seen["id"])
     ids = [a["id"] for _, a in again.alerts]
     assert ids == [*missed_ids, _alert_of(harness, live)]
@@ -299,11 +310,8 @@ def test_a_reconnect_replays_exactly_the_missed_alerts_once(harness: Harness) ->
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_replay_keeps_the_newest_alerts_up_to_its_limit(harness: Harness) -> None:
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera()
-    harness.user("dana", "sworn_officer")
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    key = _stolen_list_camera_and_officer(harness)
+    with _officer_signed_in(harness) as client:
         after = _rendered_after(client)
         reads = [make_read("5SOW350") for _ in range(5)]
         ingest(harness, key, *reads)
@@ -318,15 +326,12 @@ def test_the_replay_keeps_the_newest_alerts_up_to_its_limit(harness: Harness) ->
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_bad_after_is_refused_and_changes_nothing(harness: Harness) -> None:
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera()
-    harness.user("dana", "sworn_officer")
+    key = _stolen_list_camera_and_officer(harness)
     read = make_read("5SOW350")
     ingest(harness, key, read)
     newest = _alert_of(harness, read)
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         accept = {"Accept": "text/event-stream"}
         for bad in ["abc", "-1", "", "1.5", " 1", "0x1", "\u0663", "9" * 30, str(2**63), str(newest + 1)]:
             response = client.get("/api/v1/alerts/stream", params={"after": bad}, headers=accept)
@@ -401,15 +406,12 @@ def _end_by_voiding_training(harness: Harness, client: httpx.Client, token: str)
 def test_a_stream_closes_when_its_session_token_or_account_ends(harness: Harness, how, by_token, reason) -> None:
     """An open stream kept delivering plates after sign-out, revocation and deactivation: now it re-checks every
     ``alerts.stream_recheck_seconds`` (0.5 here) and closes with an ``ended`` event; later alerts never reach it."""
-    hotlist_with(harness, "5SOW350,CA,VEH,stolen,,HOND,CIV,GRY\n")
-    _, key = harness.camera("Highland & 15th")
-    harness.user("dana", "sworn_officer")
+    key = _stolen_list_camera_and_officer(harness)
     broker = harness.client.app.state.alerting.broker  # type: ignore[attr-defined]
-    with live_server(harness.client.app) as base, httpx.Client(base_url=base, timeout=15) as client:
-        harness.login("dana", client)  # type: ignore[arg-type]
+    with _officer_signed_in(harness) as client:
         made = client.post("/api/v1/account/tokens", json={"name": "dashboard", "scopes": ["alerts.view"]})
         token = made.json()["token"]
-        listener = httpx.Client(base_url=base, timeout=15)
+        listener = httpx.Client(base_url=client.base_url, timeout=15)
         if by_token:
             listener.headers["Authorization"] = f"Bearer {token}"
         else:

@@ -81,24 +81,22 @@ def test_database_refuses_update_and_delete(database: Database) -> None:
     assert _verify(database).checked == 2
 
 
-def test_changed_row_is_named(database: Database) -> None:
+@pytest.mark.parametrize(
+    ("statement", "first_bad_seq", "reason"),
+    [
+        ("UPDATE audit_events SET purpose = 'wanted_person' WHERE seq = 3", 3, "changed"),
+        ("DELETE FROM audit_events WHERE seq = 2", 3, "gap"),
+    ],
+    ids=["changed", "deleted"],
+)
+def test_changed_or_deleted_row_is_named(database: Database, statement: str, first_bad_seq: int, reason: str) -> None:
     _fill(database, 5)
     _drop_guards(database)
     with database.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_events SET purpose = 'wanted_person' WHERE seq = 3"))
+        conn.execute(text(statement))
     result = _verify(database)
-    assert result.first_bad_seq == 3
-    assert "changed" in (result.reason or "")
-
-
-def test_deleted_row_is_named(database: Database) -> None:
-    _fill(database, 5)
-    _drop_guards(database)
-    with database.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq = 2"))
-    result = _verify(database)
-    assert result.first_bad_seq == 3
-    assert "gap" in (result.reason or "")
+    assert result.first_bad_seq == first_bad_seq
+    assert reason in (result.reason or "")
 
 
 def test_inserted_row_is_named(database: Database) -> None:

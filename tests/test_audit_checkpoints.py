@@ -68,12 +68,17 @@ def test_an_intact_chain_matches_its_checkpoint(settings: Settings, database: Da
     assert oct(settings.data_path(settings.signing.key_file).stat().st_mode & 0o777) == "0o600"
 
 
-def test_a_cut_tail_is_named(settings: Settings, database: Database) -> None:
-    _fill(database, 6)
+def _checkpoint_then_cut(settings: Settings, database: Database, count: int, delete: str) -> None:
+    """``count`` events and a checkpoint after the last, then ``delete`` run past the append-only guards."""
+    _fill(database, count)
     _checkpoint(settings, database)
     _drop_guards(database)
     with database.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+        conn.execute(text(delete))
+
+
+def test_a_cut_tail_is_named(settings: Settings, database: Database) -> None:
+    _checkpoint_then_cut(settings, database, 6, "DELETE FROM audit_events WHERE seq > 3")
     result = _verify(settings, database)
     assert result.first_bad_seq is None  # the chain alone still verifies
     assert not result.intact
@@ -81,11 +86,7 @@ def test_a_cut_tail_is_named(settings: Settings, database: Database) -> None:
 
 
 def test_an_emptied_log_is_named(settings: Settings, database: Database) -> None:
-    _fill(database, 4)
-    _checkpoint(settings, database)
-    _drop_guards(database)
-    with database.engine.begin() as conn:
-        conn.execute(text("DELETE FROM audit_events"))
+    _checkpoint_then_cut(settings, database, 4, "DELETE FROM audit_events")
     with database.session() as session:
         result = anchor_check(settings, _signer(settings))(session)
     assert result[1] is not None and "ends at event 0" in result[1] and "saw event 4" in result[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server
+from tests.browser import CHROMIUM_ARGS, chromium_path, fill_search, live_server
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,10 +42,7 @@ def test_officer_search_flow_in_chromium(harness: Harness) -> None:
         assert page.get_by_role("alert").first.inner_text().startswith("This search was refused")
 
         page.goto(f"{base}/search")
-        page.select_option("select[name=purpose]", CONTEXT["purpose"])
-        page.fill("input[name=case_number]", CONTEXT["case_number"])
-        page.fill("input[name=justification]", CONTEXT["justification"])
-        page.fill("input[name=plate]", "7ABC12*")
+        fill_search(page, CONTEXT, "7ABC12*")
         page.click("form.search button[type=submit]")
         page.wait_for_selector("section.results")
         assert page.locator("section.results h2").inner_text() == "2 reads found"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
+from tests.browser import CHROMIUM_ARGS, chromium_path, fill_search, live_server, sign_in
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.hotlist_helpers import hotlist_with, ingest
 
@@ -130,10 +130,7 @@ def test_a_records_clerks_request_from_a_detective(harness: Harness) -> None:
     ingest(harness, key, make_read("7ABC123", captured_at=_ago(2)), make_read("7ABC123", captured_at=_ago(1)))
     with _day(harness, "sam", "records") as (page, _base):
         page.click("header nav >> text=Search")
-        page.select_option("select[name=purpose]", CONTEXT["purpose"])
-        page.fill("input[name=case_number]", CONTEXT["case_number"])
-        page.fill("input[name=justification]", CONTEXT["justification"])
-        page.fill("input[name=plate]", "7ABC123")
+        fill_search(page, CONTEXT, "7ABC123")
         page.check("input[name=range][value='7d']")
         page.click("form.search button[type=submit]")
         page.wait_for_selector("section.results")

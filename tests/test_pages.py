@@ -101,27 +101,10 @@ def test_admin_registers_a_camera_and_sees_its_key_once(harness: Harness) -> Non
 def test_admin_creates_a_user_from_the_page(harness: Harness) -> None:
     admin = harness.signed_in("alpr_admin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/users").text).group(1)
-    weak = admin.post(
-        "/users",
-        data={
-            "csrf_token": token,
-            "username": "newbie",
-            "display_name": "New",
-            "role": "records",
-            "password": "short",
-        },
-    )
+    account = {"csrf_token": token, "username": "newbie", "display_name": "New", "role": "records"}
+    weak = admin.post("/users", data={**account, "password": "short"})
     assert weak.status_code == 400 and "at least 12 characters" in weak.text
-    made = admin.post(
-        "/users",
-        data={
-            "csrf_token": token,
-            "username": "newbie",
-            "display_name": "New",
-            "role": "records",
-            "password": "a-long-enough-password",
-        },
-    )
+    made = admin.post("/users", data={**account, "password": "a-long-enough-password"})
     assert made.status_code == 200 and "Account <b>newbie</b> created" in made.text
 
 

@@ -171,36 +171,24 @@ def cameras_add(
     location: Annotated[str, typer.Option(help="Where it is, or which vehicle")] = "",
 ) -> None:
     """Register a camera and print its API key (shown only this once)."""
-    rt = runtime()
-    try:
-        with rt.work() as work:
-            camera, key = create_camera(work, name=name, kind=kind, location=location)
-    except CameraError as exc:
-        raise fail(str(exc)) from None
+    with runtime().work_or_exit(CameraError) as work:
+        camera, key = create_camera(work, name=name, kind=kind, location=location)
     out.print(f"camera {camera.id} {camera.name} ({camera.kind})\napi key: {key}", highlight=False)
 
 
 @cameras_app.command("rotate-key")
 def cameras_rotate_key(camera_id: int) -> None:
     """Give a camera a new API key (the old one stops working at once) and print it."""
-    rt = runtime()
-    try:
-        with rt.work() as work:
-            key = rotate_camera_key(work, camera_id)
-    except CameraError as exc:
-        raise fail(str(exc)) from None
+    with runtime().work_or_exit(CameraError) as work:
+        key = rotate_camera_key(work, camera_id)
     out.print(f"camera {camera_id}\napi key: {key}", highlight=False)
 
 
 @cameras_app.command("deactivate")
 def cameras_deactivate(camera_id: int) -> None:
     """Stop accepting uploads from a camera (its reads stay searchable)."""
-    rt = runtime()
-    try:
-        with rt.work() as work:
-            camera = deactivate_camera(work, camera_id)
-    except CameraError as exc:
-        raise fail(str(exc)) from None
+    with runtime().work_or_exit(CameraError) as work:
+        camera = deactivate_camera(work, camera_id)
     out.print(f"camera {camera.id} {camera.name} deactivated", highlight=False)
 
 

@@ -47,6 +47,16 @@ class Runtime:
         with self.database.session() as session:
             yield Work(session, self.settings, self.audit_key, actor or Actor.system("cli"))
 
+    @contextmanager
+    def work_or_exit(self, *refusals: type[Exception]) -> Iterator[Work]:
+        """:meth:`work`, where a refusal (one of ``refusals``: a rule the service upholds) rolls the transaction back
+        and exits 2 with its message."""
+        try:
+            with self.work() as work:
+                yield work
+        except refusals as exc:
+            raise fail(str(exc)) from None
+
     @property
     def signing_key(self) -> InstallationKey:
         try:

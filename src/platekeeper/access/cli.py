@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access import lifecycle
 from platekeeper.access.models import User
+from platekeeper.access.principal import Principal
 from platekeeper.access.service import (
     NewAccount,
     UserError,
@@ -80,6 +81,14 @@ def _approver(work: Work, approver: str) -> User:
     return boss
 
 
+def _as_approver(username: str, approver: str, action: Callable[[Work, Principal, int], User]) -> None:
+    """Run an approver's action (approve, reactivate) on the account, done by and checked against the approver."""
+    with _transaction() as work:
+        boss = _approver(work, approver)
+        principal = principal_for(boss, work.settings)
+        action(work.by(boss), principal, _user_id(work.session, username))
+
+
 @users_app.command("add")
 def users_add(
     username: str,
@@ -91,11 +100,8 @@ def users_add(
     password is generated and printed once."""
     rt = runtime()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else generate_password()
-    try:
-        with rt.work() as work:
-            create_user(work, NewAccount(username, name or username, role, password))
-    except UserError as exc:
-        raise fail(str(exc)) from None
+    with rt.work_or_exit(UserError) as work:
+        create_user(work, NewAccount(username, name or username, role, password))
     out.print(
         f"created {username.lower()} ({role}), waiting for approval: "
         f"platekeeper users approve {username.lower()} --approver SUPERVISOR"
@@ -120,10 +126,7 @@ def users_approve(
     approver: Annotated[str, typer.Option(help="The supervisor or administrator approving (not the requester)")],
 ) -> None:
     """Approve a requested account so that it can sign in."""
-    with _transaction() as work:
-        boss = _approver(work, approver)
-        principal = principal_for(boss, work.settings)
-        lifecycle.approve_account(work.by(boss), principal, _user_id(work.session, username))
+    _as_approver(username, approver, lifecycle.approve_account)
     _say(f"{username.lower()} approved by {approver.lower()}: active")
 
 
@@ -142,10 +145,7 @@ def users_reactivate(
     username: str, approver: Annotated[str, typer.Option(help="The supervisor or administrator reactivating")]
 ) -> None:
     """Return a suspended or deactivated account to service."""
-    with _transaction() as work:
-        boss = _approver(work, approver)
-        principal = principal_for(boss, work.settings)
-        lifecycle.reactivate_account(work.by(boss), principal, _user_id(work.session, username))
+    _as_approver(username, approver, lifecycle.reactivate_account)
     _say(f"{username.lower()} reactivated")
 
 

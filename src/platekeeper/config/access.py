@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from platekeeper.config.base import CODE_PATTERN, RegexPattern, StrictModel
+from platekeeper.config.base import CODE_PATTERN, RegexPattern, StrictModel, section
 
 
 class PurposeConfig(StrictModel):
@@ -243,16 +243,13 @@ class AccessPolicyConfig(StrictModel):
         240, ge=1, le=1440, description="How long a stated purpose stays attached to a web session."
     )
     bootstrap_role: str = Field("alpr_admin", description="Role given to the administrator created at first start.")
-    password_hash: PasswordHashConfig = Field(
-        default_factory=PasswordHashConfig,
-        description="argon2id cost (RFC 9106 low-memory profile by default).",
+    password_hash: PasswordHashConfig = section(
+        PasswordHashConfig, "argon2id cost (RFC 9106 low-memory profile by default)."
     )
-    authentication: AuthenticationConfig = Field(
-        default_factory=AuthenticationConfig, description="Passwords, lockout, MFA and API tokens (CJIS)."
+    authentication: AuthenticationConfig = section(
+        AuthenticationConfig, "Passwords, lockout, MFA and API tokens (CJIS)."
     )
-    accounts: AccountsConfig = Field(
-        default_factory=AccountsConfig, description="Account lifecycle: suspension, reviews, training warnings."
-    )
+    accounts: AccountsConfig = section(AccountsConfig, "Account lifecycle: suspension, reviews, training warnings.")
 
     def purpose(self, code: str) -> PurposeConfig | None:
         """The authorized purpose with this code, or None."""

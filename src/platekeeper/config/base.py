@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MiB = 1024 * 1024
 
@@ -19,6 +20,11 @@ class ConfigError(Exception):
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def section(model: Callable[[], object], description: str) -> Any:
+    """A nested section of the tree: its own defaults where the file leaves it out."""
+    return Field(default_factory=model, description=description)
 
 
 def _compiles(value: str) -> str:

@@ -19,7 +19,7 @@ from pydantic_settings import (
 from platekeeper.config.access import AccessPolicyConfig
 from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
-from platekeeper.config.base import ConfigError
+from platekeeper.config.base import ConfigError, section
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.system import (
@@ -50,60 +50,37 @@ class Settings(BaseSettings):
         description="Most values one query names in an IN list (SQLite binds at most 32,766 variables, PostgreSQL "
         "65,535); a lookup of more reads, alerts or plates is split into queries of this many.",
     )
-    agency: AgencyConfig = Field(
-        default_factory=AgencyConfig,
-        description="The agency: name, organization recorded with every access, time zone, custodian.",
+    agency: AgencyConfig = section(
+        AgencyConfig, "The agency: name, organization recorded with every access, time zone, custodian."
     )
-    access: AccessPolicyConfig = Field(
-        default_factory=AccessPolicyConfig,
-        description="Who may reach what, and why (462.3-462.5, 462.10): purposes, roles, training, sign-in.",
+    access: AccessPolicyConfig = section(
+        AccessPolicyConfig, "Who may reach what, and why (462.3-462.5, 462.10): purposes, roles, training, sign-in."
     )
-    retention: RetentionConfig = Field(
-        default_factory=RetentionConfig, description="How long reads and images are kept (462.9)."
+    retention: RetentionConfig = section(RetentionConfig, "How long reads and images are kept (462.9).")
+    audit: AuditConfig = section(AuditConfig, "The audit log, its signed checkpoints and the audits per year (462.6).")
+    signing: SigningConfig = section(SigningConfig, "The installation's Ed25519 signing key.")
+    storage: StorageConfig = section(StorageConfig, "Image files at rest: AES-256-GCM sealing and its key ring.")
+    files: FilesConfig = section(FilesConfig, "The start-up check of file modes.")
+    ingest: IngestConfig = section(
+        IngestConfig, "What one camera upload may hold: sizes, pixels, reads per batch, clock skew."
     )
-    audit: AuditConfig = Field(
-        default_factory=AuditConfig,
-        description="The audit log, its signed checkpoints and the audits per year (462.6).",
+    search: SearchConfig = section(SearchConfig, "Limits on one search: page size, wildcards, time range.")
+    cameras: CamerasConfig = section(CamerasConfig, "Camera health: when a camera that sends nothing is silent.")
+    web: WebConfig = section(WebConfig, "The web server: address, sessions, cookies, TLS, proxies, headers.")
+    rate_limits: RateLimitConfig = section(
+        RateLimitConfig, "Rate limits on sign-in and the API, answered 429 with Retry-After."
     )
-    signing: SigningConfig = Field(default_factory=SigningConfig, description="The installation's Ed25519 signing key.")
-    storage: StorageConfig = Field(
-        default_factory=StorageConfig, description="Image files at rest: AES-256-GCM sealing and its key ring."
+    hotlists: HotlistConfig = section(HotlistConfig, "Hotlists: kinds, import formats, the watched folder, staleness.")
+    matching: MatchConfig = section(
+        MatchConfig, "How reads are matched against hotlists: confusable characters, edit distance, reloads."
     )
-    files: FilesConfig = Field(default_factory=FilesConfig, description="The start-up check of file modes.")
-    ingest: IngestConfig = Field(
-        default_factory=IngestConfig,
-        description="What one camera upload may hold: sizes, pixels, reads per batch, clock skew.",
+    alerts: AlertConfig = section(
+        AlertConfig, "Alerts and their verification (462.8): dispositions, CLETS, the live dashboard."
     )
-    search: SearchConfig = Field(
-        default_factory=SearchConfig, description="Limits on one search: page size, wildcards, time range."
+    recognition_queue: RecognitionQueueConfig = section(
+        RecognitionQueueConfig, "The server-side recognition queue and its worker."
     )
-    cameras: CamerasConfig = Field(
-        default_factory=CamerasConfig, description="Camera health: when a camera that sends nothing is silent."
-    )
-    web: WebConfig = Field(
-        default_factory=WebConfig, description="The web server: address, sessions, cookies, TLS, proxies, headers."
-    )
-    rate_limits: RateLimitConfig = Field(
-        default_factory=RateLimitConfig,
-        description="Rate limits on sign-in and the API, answered 429 with Retry-After.",
-    )
-    hotlists: HotlistConfig = Field(
-        default_factory=HotlistConfig, description="Hotlists: kinds, import formats, the watched folder, staleness."
-    )
-    matching: MatchConfig = Field(
-        default_factory=MatchConfig,
-        description="How reads are matched against hotlists: confusable characters, edit distance, reloads.",
-    )
-    alerts: AlertConfig = Field(
-        default_factory=AlertConfig,
-        description="Alerts and their verification (462.8): dispositions, CLETS, the live dashboard.",
-    )
-    recognition_queue: RecognitionQueueConfig = Field(
-        default_factory=RecognitionQueueConfig, description="The server-side recognition queue and its worker."
-    )
-    recognition: RecognitionConfig = Field(
-        default_factory=RecognitionConfig, description="The plate recognition engine (recognition/config.py)."
-    )
+    recognition: RecognitionConfig = section(RecognitionConfig, "The plate recognition engine (recognition/config.py).")
 
     @classmethod
     def settings_customise_sources(

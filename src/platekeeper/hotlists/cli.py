@@ -50,15 +50,11 @@ def hotlists_create(
     """Create an empty list."""
     from platekeeper.hotlists.service import HotlistError, create_hotlist
 
-    rt = runtime()
-    try:
-        with rt.work() as work:
-            hotlist = create_hotlist(
-                work, name=name, kind=kind, source=source, refresh_hours=None if manual else refresh_hours
-            )
-            out.print(f"hotlist {hotlist.id} {hotlist.name} ({hotlist.kind}) created", highlight=False)
-    except HotlistError as exc:
-        raise fail(str(exc)) from None
+    with runtime().work_or_exit(HotlistError) as work:
+        hotlist = create_hotlist(
+            work, name=name, kind=kind, source=source, refresh_hours=None if manual else refresh_hours
+        )
+        out.print(f"hotlist {hotlist.id} {hotlist.name} ({hotlist.kind}) created", highlight=False)
 
 
 @hotlists_app.command("import")
@@ -105,17 +101,14 @@ def _run_import(
 
     started = time.monotonic()
     rejected: ImportRejected | None = None
-    try:
-        with rt.work() as work, out.status(f"loading {file.name} into {list_name}…"):
-            hotlist = hotlist_by_name(work.session, list_name)
-            if hotlist is None:
-                raise HotlistError(f"--list: no list named {list_name!r} (see `platekeeper hotlists list`)")
-            try:
-                outcome = import_entries(work, hotlist.id, file.read_bytes(), spec, mode=mode, file_name=file.name)
-            except ImportRejected as exc:
-                rejected = exc  # the audited refusal commits; nothing else was written
-    except HotlistError as exc:
-        raise fail(str(exc)) from None
+    with rt.work_or_exit(HotlistError) as work, out.status(f"loading {file.name} into {list_name}…"):
+        hotlist = hotlist_by_name(work.session, list_name)
+        if hotlist is None:
+            raise HotlistError(f"--list: no list named {list_name!r} (see `platekeeper hotlists list`)")
+        try:
+            outcome = import_entries(work, hotlist.id, file.read_bytes(), spec, mode=mode, file_name=file.name)
+        except ImportRejected as exc:
+            rejected = exc  # the audited refusal commits; nothing else was written
     if rejected is not None:
         for error in rejected.errors:
             err.print(f"line {error.line}: {error.message}", highlight=False)
