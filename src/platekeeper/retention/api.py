@@ -7,7 +7,9 @@ the state the step needs) after its refusal is recorded: the answer is a normal 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -152,13 +154,10 @@ def api_decide_hold(
     work: DbWork,
 ) -> Any:
     """Approve or refuse a requested hold (a refusal needs a note); never one's own request."""
-    try:
-        decide_hold(work, state.principal, hold_id, approve=body.decision == "approve", note=body.note)
-        return hold_json(get_hold(work, state.principal, hold_id))
-    except HoldNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except HoldRefused as exc:
-        return hold_refusal(exc)
+    approve = body.decision == "approve"
+    return _hold_step(
+        work, state, hold_id, lambda: decide_hold(work, state.principal, hold_id, approve=approve, note=body.note)
+    )
 
 
 @router.post("/holds/{hold_id}/release")
@@ -169,8 +168,13 @@ def api_release_hold(
     work: DbWork,
 ) -> Any:
     """Release an active hold with a reason; its reads fall back under normal retention."""
+    return _hold_step(work, state, hold_id, partial(release_hold, work, state.principal, hold_id, body.reason))
+
+
+def _hold_step(work: DbWork, state: SessionState, hold_id: int, step: Callable[[], object]) -> Any:
+    """Take a step on a hold and answer the hold as it now is, or the refusal (recorded, and committed)."""
     try:
-        release_hold(work, state.principal, hold_id, body.reason)
+        step()
         return hold_json(get_hold(work, state.principal, hold_id))
     except HoldNotFound as exc:
         raise HTTPException(404, str(exc)) from None

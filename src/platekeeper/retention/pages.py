@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
@@ -186,13 +188,9 @@ def hold_decide(
     check_csrf(state, csrf_token)
     if decision not in ("approve", "refuse"):
         return _hold_page(request, state, work, hold_id, 400, error="decision: approve or refuse")
-    try:
-        decide_hold(work, state.principal, hold_id, approve=decision == "approve", note=note)
-    except HoldNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except HoldRefused as exc:
-        return _hold_page(request, state, work, hold_id, 403 if exc.field == "hold" else 400, error=str(exc))
-    return RedirectResponse(f"/holds/{hold_id}?done={'approved' if decision == 'approve' else 'refused'}", 303)
+    approve = decision == "approve"
+    step = partial(decide_hold, work, state.principal, hold_id, approve=approve, note=note)
+    return _hold_step(request, state, work, hold_id, step, "approved" if approve else "refused")
 
 
 @router.post("/holds/{hold_id}/release")
@@ -206,13 +204,22 @@ def hold_release(
 ) -> Response:
     """Release an active hold with a reason."""
     check_csrf(state, csrf_token)
+    return _hold_step(
+        request, state, work, hold_id, partial(release_hold, work, state.principal, hold_id, reason), "released"
+    )
+
+
+def _hold_step(
+    request: Request, state: SessionState, work: DbWork, hold_id: int, step: Callable[[], object], done: str
+) -> Response:
+    """Take a step on a hold, then show the hold with the outcome (Post/Redirect/Get), or the refusal on its page."""
     try:
-        release_hold(work, state.principal, hold_id, reason)
+        step()
     except HoldNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except HoldRefused as exc:
-        return _hold_page(request, state, work, hold_id, 400, error=str(exc))
-    return RedirectResponse(f"/holds/{hold_id}?done=released", 303)
+        return _hold_page(request, state, work, hold_id, 403 if exc.field == "hold" else 400, error=str(exc))
+    return RedirectResponse(f"/holds/{hold_id}?done={done}", 303)
 
 
 @router.post("/holds/{hold_id}/evidence")

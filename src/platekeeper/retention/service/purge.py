@@ -88,6 +88,7 @@ class Purger:
         self.settings, self.database, self.audit_key = settings, database, audit_key
         self.signer, self.store = signer, store
         self.actor = Actor.system("purge")
+        self.report: Progress = lambda what, n: None
 
     def _work(self, session: Session) -> Work:
         return Work(session, self.settings, self.audit_key, self.actor)
@@ -131,13 +132,13 @@ class Purger:
 
     def run(self, trigger: str = "command", progress: Progress | None = None, now: datetime | None = None) -> PurgeRun:
         """Purge (or finish an interrupted purge) and return the finished run with its signed certificate."""
-        report = progress or (lambda what, n: None)
+        self.report = progress or (lambda what, n: None)
         with self._exclusive():
             run_id = self._open(trigger, now or utcnow())
             self._drain_files()
-            self._purge_reads(run_id, report)
-            self._purge_jobs(run_id, report)
-            self._forget_plate_texts(run_id, report)
+            self._in_batches(run_id, "reads", self._reads_batch)
+            self._in_batches(run_id, "jobs", self._jobs_batch)
+            self._in_batches(run_id, "plate_texts", self._plate_texts_batch)
             return self._finish(run_id)
 
     def _open(self, trigger: str, now: datetime) -> int:
@@ -202,47 +203,39 @@ class Purger:
         if self.settings.retention.pause_ms:
             time.sleep(self.settings.retention.pause_ms / 1000)
 
-    def _purge_reads(self, run_id: int, report: Progress) -> None:
-        size = self.settings.retention.batch_size
+    def _in_batches(self, run_id: int, kind: str, step: Callable[[Session, PurgeRun], dict[str, int]]) -> None:
+        """Run ``step`` (one batch: what it removed, by kind) in its own transaction until it removes no ``kind``;
+        after each, delete the files it queued, report the progress and pause."""
         while True:
             with self.database.session() as session:
-                cutoff = session.get_one(PurgeRun, run_id).cutoff
-                ids = select_read_ids(session, expired_unheld(cutoff), after=None, limit=size)
-                if not ids:
-                    return
-                alerts = release_alerts_for_purge(self._work(session), ids)
-                files = delete_unreferenced_rows(session, delete_reads(session, ids))
-                self._queue(session, run_id, files)
-                session.add_all(PurgeRunItem(run_id=run_id, read_id=read_id) for read_id in ids)
-                counts = self._add(session, run_id, reads=len(ids), images=len(files), alerts=alerts)
-            self._drain_files()
-            report("reads", counts["reads"])
-            self._pause()
-
-    def _purge_jobs(self, run_id: int, report: Progress) -> None:
-        size = self.settings.retention.batch_size
-        while True:
-            with self.database.session() as session:
-                ids = expired_jobs(session, session.get_one(PurgeRun, run_id).cutoff, size)
-                if not ids:
-                    return
-                files = delete_unreferenced_rows(session, delete_jobs(session, ids))
-                self._queue(session, run_id, files)
-                counts = self._add(session, run_id, jobs=len(ids), images=len(files))
-            self._drain_files()
-            report("jobs", counts["jobs"])
-            self._pause()
-
-    def _forget_plate_texts(self, run_id: int, report: Progress) -> None:
-        size = self.settings.retention.batch_size
-        while True:
-            with self.database.session() as session:
-                before = session.get_one(PurgeRun, run_id).plate_text_cutoff
-                forgotten = forget_plate_texts(session, before, size)
-                counts = self._add(session, run_id, plate_texts=forgotten)
-            if not forgotten:
+                removed = step(session, session.get_one(PurgeRun, run_id))
+                counts = self._add(session, run_id, **removed)
+            if not removed.get(kind):
                 return
-            report("plate_texts", counts["plate_texts"])
+            self._drain_files()
+            self.report(kind, counts[kind])
+            self._pause()
+
+    def _reads_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
+        ids = select_read_ids(session, expired_unheld(run.cutoff), after=None, limit=self.settings.retention.batch_size)
+        if not ids:
+            return {}
+        alerts = release_alerts_for_purge(self._work(session), ids)
+        files = delete_unreferenced_rows(session, delete_reads(session, ids))
+        self._queue(session, run.id, files)
+        session.add_all(PurgeRunItem(run_id=run.id, read_id=read_id) for read_id in ids)
+        return {"reads": len(ids), "images": len(files), "alerts": alerts}
+
+    def _jobs_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
+        ids = expired_jobs(session, run.cutoff, self.settings.retention.batch_size)
+        if not ids:
+            return {}
+        files = delete_unreferenced_rows(session, delete_jobs(session, ids))
+        self._queue(session, run.id, files)
+        return {"jobs": len(ids), "images": len(files)}
+
+    def _plate_texts_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
+        return {"plate_texts": forget_plate_texts(session, run.plate_text_cutoff, self.settings.retention.batch_size)}
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""
