@@ -21,6 +21,14 @@ class AuditConfig(StrictModel):
     reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
     key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
     page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
+    plate_detail_days: int = Field(
+        730,
+        ge=30,
+        le=3650,
+        description="Days the audit log keeps the text of the plates its events carry (searched, viewed, "
+        "alerted...); after that the purge forgets the text and keeps its keyed digest, so the chain still "
+        "verifies and the log can still be filtered by plate. At least retention.days.",
+    )
     export_max_days: int = Field(
         366,
         ge=1,
