@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from platekeeper.audit.events import EVENT_TYPES, AuditEventType, ReadCorrected, ReadsSearched
 from platekeeper.audit.models import AuditEvent, AuditPlateText
-from platekeeper.audit.plates import forget_plate_texts, normalize_plate, plate_digest
+from platekeeper.audit.plates import count_plate_texts_due, forget_plate_texts, normalize_plate, plate_digest
 from platekeeper.audit.service import AuditFilter, list_events, record_event, verify_chain
 from platekeeper.config import ConfigError, load_settings
 from platekeeper.db import Database, utcnow
@@ -105,12 +105,15 @@ def test_forgetting_keeps_the_digest_the_chain_and_the_search_by_plate(database:
     assert _by_plate(database, "7abc123") == [seqs[0]] and _by_plate(database, "7AB*") == [seqs[1]]
     later = utcnow() + timedelta(seconds=1)
     with database.session() as session:
+        assert count_plate_texts_due(session, later) == 3  # what a dry run reports
         assert forget_plate_texts(session, later, limit=2) == 2  # at most `limit` rows a call
     with database.session() as session:
         assert forget_plate_texts(session, later, limit=2) == 1
     with database.session() as session:
         assert forget_plate_texts(session, later, limit=2) == 0  # idempotent
     assert [r.text for r in _side_rows(database)] == [None, None, None]
+    with database.session() as session:
+        assert count_plate_texts_due(session, later) == 0
     assert all(r.digest for r in _side_rows(database))
     result = _verify(database)
     assert result.intact and result.checked == 3

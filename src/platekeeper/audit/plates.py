@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ __all__ = [
     "KeptTexts",
     "PlateText",
     "check_plate_texts",
+    "count_plate_texts_due",
     "digest_plates",
     "forget_plate_texts",
     "kept_texts",
@@ -181,6 +182,13 @@ class KeptTexts:
 def kept_texts(session: Session, events: Sequence[AuditEvent], days: int) -> KeptTexts:
     """The plate texts of these events, for showing them."""
     return KeptTexts(plate_rows(session, [e.seq for e in events]), days)
+
+
+def count_plate_texts_due(session: Session, before: datetime) -> int:
+    """How many plate texts of events before ``before`` are still kept: what :func:`forget_plate_texts` would
+    forget (a purge's dry run, its certificate's count)."""
+    due = select(func.count()).where(AuditPlateText.occurred_at < before, AuditPlateText.text.is_not(None))
+    return int(session.scalar(due) or 0)
 
 
 def forget_plate_texts(session: Session, before: datetime, limit: int) -> int:

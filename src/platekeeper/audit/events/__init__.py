@@ -255,7 +255,7 @@ def events_markdown() -> str:
         "Besides these details every event records when, who (user, organization, role, client), the outcome,",
         "and, for plate data, the purpose, case number and justification. A plate field is sealed as a keyed",
         "digest; its text is kept beside the event until `audit.plate_detail_days` (docs/architecture.md,",
-        "\"Plate text in the audit log\").",
+        '"Plate text in the audit log").',
     ]
     for cls in EVENT_TYPES:
         lines += ["", f"## `{cls.action}`", "", cls.description(), ""]
