@@ -32,6 +32,8 @@ from platekeeper.access.enrolment import enrol_totp
 from platekeeper.access.mfa import new_totp_secret
 from platekeeper.access.service import NewAccount, create_user, needs_mfa
 from platekeeper.access.training import add_training_record, required_courses
+from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.plates import kept_texts
 from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
 from platekeeper.cameras.service import create_camera
@@ -251,3 +253,9 @@ CONTEXT = {
     "case_number": "2026-001234",
     "justification": "grey sedan seen leaving the burglary on 5th St",
 }
+
+
+def shown_details(database: Database, event: AuditEvent) -> dict[str, Any]:
+    """An audit event's details as the audit page shows them: each sealed plate digest replaced by its text."""
+    with database.session() as session:
+        return kept_texts(session, [event], days=730).details(event)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from platekeeper.audit.models import AuditEvent
-from tests.conftest import CONTEXT, Harness
+from tests.conftest import CONTEXT, Harness, shown_details
 from tests.hotlist_helpers import hotlist_with, ingest, make_read
 
 ROWS = "5SOW350,CA,VEH,Stolen 2026-11-20,V123456789,HOND,CIV,GRY\n7XYZ999,CA,WAN,Felony warrant,,TOYT,CAM,BLK\n"
@@ -68,7 +68,7 @@ def test_alert_detail_is_filed_under_the_alerts_own_context_and_shows_candidates
     view = _actions(harness, "alerts.view")[-1]
     assert (view.username, view.purpose) == ("dana", "criminal_investigation")
     assert view.case_number == f"ALERT-{alert_id} NIC V123456789"
-    assert _actions(harness, "reads.view")[-1].details["plate"] == "5SOW350"
+    assert shown_details(harness.database, _actions(harness, "reads.view")[-1])["plate"] == "5SOW350"
     assert _actions(harness, "reads.view")[-1].case_number == view.case_number
     assert _actions(harness, "alerts.access_refused") == [] and _actions(harness, "reads.access_refused") == []
     missing = officer.get("/api/v1/alerts/999999")

@@ -50,13 +50,17 @@ def _fill(database: Database, count: int) -> None:
 
 
 def _drop_guards(database: Database) -> None:
-    """What an attacker with DDL rights would do first: remove the append-only triggers."""
+    """What an attacker with DDL rights would do first: remove the append-only triggers, and the plate texts'
+    forget-only ones (their rows follow an event deleted or renumbered: the foreign key cascades)."""
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
             conn.execute(text("DROP TRIGGER audit_events_no_change ON audit_events"))
+            conn.execute(text("DROP TRIGGER audit_plate_texts_forget_only ON audit_plate_texts"))
         else:
             conn.execute(text("DROP TRIGGER audit_events_no_update"))
             conn.execute(text("DROP TRIGGER audit_events_no_delete"))
+            conn.execute(text("DROP TRIGGER audit_plate_texts_forget_only"))
+            conn.execute(text("DROP TRIGGER audit_plate_texts_no_delete"))
 
 
 def _verify(database: Database):
@@ -77,7 +81,9 @@ def test_database_refuses_update_and_delete(database: Database) -> None:
             conn.execute(text(statement))
     if database.dialect == "postgresql":
         with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
-            conn.execute(text("TRUNCATE audit_events"))
+            conn.execute(text("TRUNCATE audit_events, audit_plate_texts"))
+        with pytest.raises(DBAPIError, match="referenced in a foreign key"), database.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_events"))  # alone: refused before its trigger, by the plate texts' key
     assert _verify(database).checked == 2
 
 
@@ -147,6 +153,7 @@ def test_key_file_is_private_and_stable(tmp_path) -> None:
 def test_any_single_change_is_found_at_its_row(database: Database, actions: list[str], victim: int, field: str) -> None:
     with database.engine.begin() as conn:  # each example starts from an empty log
         conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
+        conn.execute(text("DROP TRIGGER IF EXISTS audit_plate_texts_no_delete"))  # the cascade deletes its rows
         conn.execute(text("DELETE FROM audit_events"))
     with database.session() as session:
         for action in actions:

@@ -24,7 +24,7 @@ from platekeeper.audit.checkpoints import (
     read_checkpoints,
     write_checkpoint,
 )
-from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.models import AuditEvent, AuditPlateText
 from platekeeper.audit.oversight import verify_and_record
 from platekeeper.audit.service import Actor, _seal, load_or_create_key
 from platekeeper.audit.signing import InstallationKey
@@ -100,6 +100,8 @@ def test_a_chain_rewritten_and_resealed_with_the_hmac_key_is_named(settings: Set
     with database.session() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         rows = [{c.name: getattr(e, c.name) for c in AuditEvent.__table__.columns} for e in events]
+        plates = [{c.name: getattr(p, c.name) for c in AuditPlateText.__table__.columns} for p in session.scalars(
+            select(AuditPlateText))]  # fmt: skip
         session.expunge_all()
         session.execute(text("DELETE FROM audit_events"))
         prev = rows[0]["prev_hash"]
@@ -113,6 +115,8 @@ def test_a_chain_rewritten_and_resealed_with_the_hmac_key_is_named(settings: Set
             prev = copy.hash
             rewritten.append(copy)
         session.add_all(rewritten)
+        session.flush()
+        session.add_all(AuditPlateText(**fields) for fields in plates if fields["seq"] != 2)  # the plate text too
     result = _verify(settings, database)
     assert result.first_bad_seq is None  # resealed: the chain alone verifies
     assert "no longer matches" in (result.anchor_problem or "") and "event 5" in result.anchor_problem

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from platekeeper.audit.events import labelled_details
 from platekeeper.audit.export import EXPORT_COLUMNS, csv_cell
 from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.plates import plate_digest
 from platekeeper.config import Settings, load_settings
 from tests.conftest import CONTEXT, FAST_HASH, Harness
 
@@ -82,7 +83,7 @@ def test_each_view_records_the_new_filters_apart_from_the_plate_it_concerns(harn
     assert auditor.get("/api/v1/audit/events", params=params).status_code == 200
     view = _events(harness, "audit.view")[-1]
     assert view.details == {
-        "plate_filter": "7ABC123",
+        "plate_filter": {"digest": plate_digest(harness.key, "7ABC123")},  # the text beside it, to be forgotten
         "case_number": "2026-001234",
         "purpose": "criminal_investigation",
         "page": 1,
@@ -169,7 +170,8 @@ def test_csv_export_has_every_column_is_formula_safe_and_is_audited(harness: Har
         refused.hash,
     )
     assert row["purpose"] == "'=HYPERLINK(1)" and row["case_number"] == "'+1-555"
-    assert json.loads(row["details"])["query"]["plate"] == "-7ABC123"  # inside JSON, which starts with {
+    assert json.loads(row["details"])["query"]["plate"] == {"digest": plate_digest(harness.key, "7ABC123")}
+    assert json.loads(row["plate_texts"]) == {"query.plate": "-7ABC123"}  # inside JSON, which starts with {
     (exported,) = _events(harness, "audit.export")
     assert (exported.username, exported.outcome) == ("lee", "success")
     assert exported.details["format"] == "csv" and exported.details["rows"] == 1
@@ -188,7 +190,7 @@ def test_jsonl_export_holds_the_chain_in_order_with_its_seals(harness: Harness) 
     assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))  # the whole chain so far, oldest first
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(lines))
     search = next(e for e in lines if e["action"] == "reads.search")
-    assert search["details"]["plate"] == "7ABC123" and search["justification"] == CONTEXT["justification"]
+    assert search["plate_texts"] == {"plate": "7ABC123"} and search["justification"] == CONTEXT["justification"]
     (exported,) = _events(harness, "audit.export")
     assert exported.details["rows"] == len(lines) and exported.details["through_seq"] == lines[-1]["seq"]
     assert exported.seq > lines[-1]["seq"]  # the export is recorded, and not part of itself

@@ -18,7 +18,7 @@ from platekeeper.hotlists.models import HotlistEntry
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import ingest_batch
 from platekeeper.reads.models import PlateRead
-from tests.conftest import CONTEXT, Harness
+from tests.conftest import CONTEXT, Harness, shown_details
 from tests.hotlist_helpers import hotlist_with, ingest, load, make_list, make_read
 from tests.test_cli import _cli
 
@@ -348,7 +348,8 @@ def test_an_officer_corrects_a_misread_and_search_and_lists_use_both_texts(harne
         read = session.scalars(select(PlateRead)).one()
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.correct")).one()
     assert (read.plate, read.corrected_plate, read.correction) == ("5SOW35O", "5SOW850", "corrected")
-    assert event.details["corrected_plate"] == "5SOW850" and event.case_number.startswith(f"ALERT-{alert_id}")
+    assert shown_details(harness.database, event)["corrected_plate"] == "5SOW850"
+    assert event.case_number.startswith(f"ALERT-{alert_id}")
     found = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW850"}).json()
     assert found["total"] == 1 and found["results"][0]["corrected_plate"] == "5SOW850"
     assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW8*"}).json()["total"] == 1

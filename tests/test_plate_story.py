@@ -10,7 +10,7 @@ from sqlalchemy import select
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent
 from platekeeper.plates.map import story_map
-from tests.conftest import CONTEXT, Harness
+from tests.conftest import CONTEXT, Harness, shown_details
 from tests.hotlist_helpers import hotlist_with, ingest, make_read
 
 
@@ -43,7 +43,7 @@ def test_a_plates_story_under_a_context_is_audited_like_a_search(harness: Harnes
     with harness.database.session() as session:
         stories = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.plate_story")).all()
     assert len(stories) == 2 and {s.case_number for s in stories} == {CONTEXT["case_number"]}
-    assert stories[0].details["plate"] == "5SOW350" and stories[0].details["reads"] == 2
+    assert shown_details(harness.database, stories[0])["plate"] == "5SOW350" and stories[0].details["reads"] == 2
     auditor = harness.signed_in("auditor")  # no plate data for an auditor
     assert auditor.get("/plates/5SOW350", params=CONTEXT).status_code == 403
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from platekeeper.alerts.models import Alert
-from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.models import AuditEvent, AuditPlateText
+from platekeeper.audit.service import verify_chain
 from platekeeper.cli import app as cli_app
 from platekeeper.reads.images import validate_image
 from platekeeper.reads.jobs import RecognitionJob
@@ -261,3 +262,23 @@ def test_the_administrators_home_shows_the_retention_figures(harness: Harness) -
     purger(harness).run()
     page = admin.get("/").text
     assert "No purge has finished" not in page and "/certificate" in page
+
+
+def test_the_purge_forgets_old_audit_plate_text_and_the_chain_still_verifies(harness: Harness) -> None:
+    _, key = harness.camera("North")
+    ingest_reads(harness, key, read_with("7FGT001", (5, 5, 5)))
+    officer = harness.signed_in("sworn_officer")
+    assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7FGT001"}).json()["total"] == 1
+    later = datetime.now(UTC) + timedelta(days=harness.settings.audit.plate_detail_days + 1)
+    assert purger(harness).preview(now=later).plate_texts >= 1
+    run = purger(harness).run(now=later)
+    assert run.counts["plate_texts"] >= 1 and run.certificate["document"]["removed"]["plate_texts"] >= 1
+    with harness.database.session() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(AuditPlateText).where(AuditPlateText.text.is_not(None)))
+            == 0
+        )
+        assert verify_chain(session, harness.key).first_bad_seq is None
+    auditor = harness.signed_in("auditor")
+    found = auditor.get("/api/v1/audit/events", params={"plate": "7FGT001", "action": "reads.search"}).json()
+    assert found["total"] == 1  # the digest still answers "who searched for this plate?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from platekeeper.access.models import AccountReview, ApiToken, RecoveryCode, TrainingRecord, User, UserSession
 from platekeeper.alerts.models import Alert
-from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.models import AuditEvent, AuditPlateText
 from platekeeper.cameras.models import Camera
 from platekeeper.db import Base
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
@@ -24,6 +24,7 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AuditEvent",
+    "AuditPlateText",
     "Base",
     "Camera",
     "EvidenceExport",

@@ -52,7 +52,7 @@ def api_audit_events(
         "total": result.total,
         "page": result.page,
         "pages": result.pages,
-        "events": [event_record(e) for e in result.events],
+        "events": [event_record(e, result.texts) for e in result.events],
     }
 
 

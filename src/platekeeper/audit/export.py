@@ -6,6 +6,10 @@ the key the chain can be checked again). The file is streamed from a read-only s
 head at the moment the export was recorded (:func:`platekeeper.audit.oversight.export_audit_log`), and since the
 log is append-only, exactly as many as that record says. A CSV cell that a spreadsheet would read as a formula
 (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe.
+
+``details`` are the sealed ones (a plate as ``{"digest": ...}``), so every seal can be checked again; beside them
+``plate_texts`` gives each digested plate's text while it is kept, else the forgotten marker
+(:mod:`platekeeper.audit.plates`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.plates import KeptTexts, kept_texts
 from platekeeper.audit.service import AuditFilter, event_fields, iter_event_batches
 from platekeeper.db import Database
 
@@ -40,6 +45,7 @@ EXPORT_COLUMNS = (
     "case_number",
     "justification",
     "details",
+    "plate_texts",
     "prev_hash",
     "hash",
 )
@@ -47,9 +53,14 @@ MEDIA_TYPES: dict[str, str] = {"csv": "text/csv; charset=utf-8", "jsonl": "appli
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def event_record(event: AuditEvent) -> dict[str, Any]:
-    """An audit event with every statutory field and its seal, as the API and the exports give it."""
-    return {**event_fields(event), "hash": event.hash}
+def event_record(event: AuditEvent, texts: KeptTexts) -> dict[str, Any]:
+    """An audit event with every statutory field and its seal, as the API and the exports give it, and the text
+    of each plate it seals as a digest (or the forgotten marker) under ``plate_texts``."""
+    return {**event_fields(event), "hash": event.hash, "plate_texts": texts.of(event)}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def csv_cell(value: Any) -> str:
@@ -58,18 +69,18 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv_rows(events: list[AuditEvent]) -> str:
+def _csv_rows(events: list[AuditEvent], texts: KeptTexts) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for event in events:
-        record = event_record(event)
-        record["details"] = json.dumps(record["details"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        record = event_record(event, texts)
+        record["details"], record["plate_texts"] = _compact(record["details"]), _compact(record["plate_texts"])
         writer.writerow([csv_cell(record[column]) for column in EXPORT_COLUMNS])
     return buffer.getvalue()
 
 
-def _jsonl_rows(events: list[AuditEvent]) -> str:
-    return "".join(json.dumps(event_record(event), ensure_ascii=False) + "\n" for event in events)
+def _jsonl_rows(events: list[AuditEvent], texts: KeptTexts) -> str:
+    return "".join(json.dumps(event_record(event, texts), ensure_ascii=False) + "\n" for event in events)
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class AuditExport:
     through_seq: int
     rows: int
     batch: int
+    plate_days: int
 
     @property
     def filename(self) -> str:
@@ -104,4 +116,4 @@ class AuditExport:
             yield buffer.getvalue()
         with database.read_connection() as connection, Session(bind=connection) as session:
             for events in iter_event_batches(session, self.flt, through_seq=self.through_seq, batch=self.batch):
-                yield rows(events)
+                yield rows(events, kept_texts(session, events, self.plate_days))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from platekeeper.audit.plates import normalize_plate
 from platekeeper.audit.service import AUDIT_ACTIONS, AuditFilter
 
 __all__ = ["AuditFilterError", "AuditQuery", "export_filter", "parse_audit_filter"]
@@ -69,7 +69,7 @@ def parse_audit_filter(query: AuditQuery, tz: ZoneInfo) -> AuditFilter:
     return AuditFilter(
         username=query.username.strip().lower() or None,
         action=query.action or None,
-        plate=re.sub(r"[\s-]", "", query.plate).upper() or None,
+        plate=normalize_plate(query.plate) or None,
         case_number=query.case_number.strip() or None,
         purpose=query.purpose.strip() or None,
         since=start,

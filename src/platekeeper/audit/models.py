@@ -1,16 +1,20 @@
-"""The audit event row. Rows are only ever inserted; database triggers refuse UPDATE, DELETE and TRUNCATE."""
+"""The audit event row and the plate texts beside it.
+
+Event rows are only ever inserted; database triggers refuse UPDATE, DELETE and TRUNCATE. A plate text row may only
+be forgotten (its text set NULL); triggers refuse any other change, and its deletion."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from platekeeper.db import Base, UTCDateTime
 
-__all__ = ["AuditEvent"]
+__all__ = ["AuditEvent", "AuditPlateText"]
 
 
 class AuditEvent(Base):
@@ -37,3 +41,33 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPlateText(Base):
+    """The text of one plate-bearing field of an event (``field``: its stored key, ``query.plate`` for a nested
+    one), whose sealed details hold only ``{"digest": ...}``: HMAC-SHA256 of the normalized text under a key derived
+    from the audit key. ``text`` is set NULL after ``audit.plate_detail_days``; the digest stays, so the event
+    still verifies and is still found by its plate (:mod:`platekeeper.audit.plates`). The foreign key cascades so
+    that a row never outlives its event; both tables' triggers refuse the change before any cascade."""
+
+    __tablename__ = "audit_plate_texts"
+    __table_args__ = (
+        Index("ix_audit_plate_texts_digest", "digest"),
+        Index(
+            "ix_audit_plate_texts_kept_occurred_at",
+            "occurred_at",
+            sqlite_where=sql_text("text IS NOT NULL"),
+            postgresql_where=sql_text("text IS NOT NULL"),
+        ),
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("audit_events.seq", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,11 +8,13 @@ rather than in :mod:`platekeeper.audit.service`, which the Work itself builds on
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from platekeeper.audit.events import AuditChainVerified, AuditExported, AuditViewed
 from platekeeper.audit.export import AuditExport, ExportFormat
 from platekeeper.audit.filters import export_filter
 from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.plates import KeptTexts, kept_texts
 from platekeeper.audit.service import (
     AnchorCheck,
     AuditFilter,
@@ -33,10 +35,16 @@ class AuditPage:
     total: int
     page: int
     page_size: int
+    texts: KeptTexts
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
+
+    def details(self, event: AuditEvent) -> dict[str, Any]:
+        """An event's details as the page shows them: each sealed plate digest replaced by its text while it is
+        kept, else by the forgotten marker."""
+        return self.texts.details(event)
 
 
 def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, page: int) -> AuditPage:
@@ -44,11 +52,13 @@ def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, pa
     itself audited (CJIS)."""
     if "audit.view" not in permissions:
         raise PermissionError("reading the audit log needs the permission 'audit.view'")
-    page_size = work.settings.audit.page_size
+    config = work.settings.audit
+    flt = flt.keyed(work.key)
     total = count_events(work.session, flt)
-    events = list_events(work.session, flt, offset=(page - 1) * page_size, limit=page_size)
+    events = list_events(work.session, flt, offset=(page - 1) * config.page_size, limit=config.page_size)
+    texts = kept_texts(work.session, events, config.plate_detail_days)
     work.record(AuditViewed(**flt.describe(), page=page))
-    return AuditPage(events=events, total=total, page=page, page_size=page_size)
+    return AuditPage(events=events, total=total, page=page, page_size=config.page_size, texts=texts)
 
 
 def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, fmt: ExportFormat) -> AuditExport:
@@ -61,12 +71,19 @@ def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, 
     if "audit.export" not in permissions:
         raise PermissionError("exporting the audit log needs the permission 'audit.export'")
     config = work.settings.audit
-    flt = export_filter(flt, config.export_max_days, work.settings.tz)
+    flt = export_filter(flt, config.export_max_days, work.settings.tz).keyed(work.key)
     head = chain_head(work.session)
     through_seq = head[0] if head else 0
     rows = count_events(work.session, flt, through_seq=through_seq)
     work.record(AuditExported(**flt.describe(), format=fmt, rows=rows, through_seq=through_seq))
-    return AuditExport(format=fmt, flt=flt, through_seq=through_seq, rows=rows, batch=config.export_batch_size)
+    return AuditExport(
+        format=fmt,
+        flt=flt,
+        through_seq=through_seq,
+        rows=rows,
+        batch=config.export_batch_size,
+        plate_days=config.plate_detail_days,
+    )
 
 
 def verify_and_record(work: Work, anchor_check: AnchorCheck | None = None) -> ChainVerification:

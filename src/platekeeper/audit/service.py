@@ -4,6 +4,7 @@ Each event is sealed with HMAC-SHA256 over its canonical JSON, including the has
 key kept outside the database (``data_dir/audit.key``). Changing, deleting or inserting a row directly in the
 database therefore breaks the chain at that row, and :func:`verify_chain` names it. Appends are serialized (an
 advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and ``prev_hash`` is unique, so the chain cannot fork.
+The plates an event carries are sealed as keyed digests, their text kept beside it (:mod:`platekeeper.audit.plates`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,7 +29,15 @@ from platekeeper.audit.events import (
     AuditEventType,
     InvalidAuditEvent,
 )
-from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.models import AuditEvent, AuditPlateText
+from platekeeper.audit.plates import (
+    LOOKUP_FIELDS,
+    check_plate_texts,
+    digest_plates,
+    plate_digest,
+    plate_rows,
+    write_plate_texts,
+)
 from platekeeper.db import utcnow
 
 __all__ = [
@@ -171,8 +180,10 @@ def record_event(
 
     ``event`` is a declared type from :mod:`platekeeper.audit.events`; its fields are the stored ``details``. An
     unregistered type raises :class:`UnknownAuditAction`, details that do not match the declared fields raise
-    :class:`InvalidAuditEvent`; either before anything is written."""
-    details = checked_details(event)
+    :class:`InvalidAuditEvent`; either before anything is written. Each plate text of the event's ``plate_fields``
+    is sealed as its digest, and written to ``audit_plate_texts`` beside the event."""
+    details = json.loads(json.dumps(checked_details(event), default=str, sort_keys=True))
+    details, plate_texts = digest_plates(key, type(event), details)
     action = event.action
     _lock_chain(session)
     last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -188,12 +199,15 @@ def record_event(
         case_number=case_number,
         justification=justification,
         client=actor.client,
-        details=json.loads(json.dumps(details, default=str, sort_keys=True)),
+        details=details,
         prev_hash=last.hash if last else GENESIS_HASH,
     )
     row.hash = _seal(key, row)
     session.add(row)
     session.flush()
+    if plate_texts:
+        write_plate_texts(session, row, plate_texts)
+        session.flush()
     return row
 
 
@@ -228,13 +242,16 @@ def _check(key: bytes, event: AuditEvent, expected_seq: int, prev_hash: str) -> 
 
 
 def verify_chain(session: Session, key: bytes) -> ChainVerification:
-    """Walk every event in order and name the first one whose seal or link is wrong."""
+    """Walk every event in order and name the first one whose seal or link is wrong, or whose plate texts do not
+    match the digests it seals (:func:`platekeeper.audit.plates.check_plate_texts`)."""
     expected, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in iter_events(session):
-        problem = _check(key, event, expected, prev_hash)
-        if problem:
-            return ChainVerification(checked=checked, first_bad_seq=event.seq, reason=problem)
-        expected, prev_hash, checked = event.seq + 1, event.hash, checked + 1
+    for events in iter_event_batches(session):
+        texts = plate_rows(session, [e.seq for e in events])
+        for event in events:
+            problem = _check(key, event, expected, prev_hash) or check_plate_texts(key, event, texts.get(event.seq, {}))
+            if problem:
+                return ChainVerification(checked=checked, first_bad_seq=event.seq, reason=problem)
+            expected, prev_hash, checked = event.seq + 1, event.hash, checked + 1
     return ChainVerification(checked=checked)
 
 
@@ -267,8 +284,11 @@ def iter_events(
 class AuditFilter:
     """Filters for the audit log page, API and exports; every field is optional.
 
-    ``plate`` is the plate an event concerns, matched exactly and upper-cased against its details (``plate``, or
-    the ``query``'s ``plate`` of a refused request); ``case_number`` and ``purpose`` are the event's columns. A
+    ``plate`` is the plate an event concerns, normalized (:func:`platekeeper.audit.plates.normalize_plate`) and
+    matched by its digest (``plate_digest``, set by :meth:`keyed`) against the plate texts' digests, whether the
+    text is still kept or not; the event's own plate fields, never an auditor's ``plate_filter``. Events written
+    before the digests match by the text in their details (``plate``, or a refused request's ``query.plate``),
+    upper-cased. ``case_number`` and ``purpose`` are the event's columns. A
     case number also finds the references that begin with it and a space: ``ALERT-17`` finds the work on alert 17,
     filed as ``ALERT-17 NIC ...``."""
 
@@ -280,6 +300,11 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    plate_digest: str | None = None
+
+    def keyed(self, key: bytes) -> AuditFilter:
+        """The filter with its plate's digest under the chain's key: what filtering by plate needs."""
+        return replace(self, plate_digest=plate_digest(key, self.plate)) if self.plate else self
 
     def describe(self) -> dict[str, Any]:
         """The filter as audit-log details. The plate goes under ``plate_filter``: a look at the log is not an
@@ -305,13 +330,7 @@ def _filtered(query: Select[Any], flt: AuditFilter, through_seq: int | None = No
     if flt.action:
         query = query.where(AuditEvent.action == flt.action)
     if flt.plate:
-        plate = flt.plate.upper()
-        query = query.where(
-            or_(
-                func.upper(AuditEvent.details["plate"].as_string()) == plate,
-                func.upper(AuditEvent.details[("query", "plate")].as_string()) == plate,
-            )
-        )
+        query = query.where(_concerns_plate(flt))
     if flt.case_number:  # the case itself, or an alert's reference by its first word: ALERT-17 finds "ALERT-17 NIC ..."
         case = flt.case_number.upper()
         prefix = case.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
@@ -325,6 +344,20 @@ def _filtered(query: Select[Any], flt: AuditFilter, through_seq: int | None = No
     if through_seq is not None:
         query = query.where(AuditEvent.seq <= through_seq)
     return query
+
+
+def _concerns_plate(flt: AuditFilter) -> Any:
+    if flt.plate_digest is None:
+        raise ValueError("a filter by plate is matched by the plate's digest: pass AuditFilter.keyed(key)")
+    plate = (flt.plate or "").upper()
+    digested = select(AuditPlateText.seq).where(
+        AuditPlateText.digest == flt.plate_digest, AuditPlateText.field.not_in(sorted(LOOKUP_FIELDS))
+    )
+    return or_(
+        AuditEvent.seq.in_(digested),
+        func.upper(AuditEvent.details["plate"].as_string()) == plate,  # events written before the digests
+        func.upper(AuditEvent.details[("query", "plate")].as_string()) == plate,
+    )
 
 
 def list_events(session: Session, flt: AuditFilter, *, offset: int, limit: int) -> list[AuditEvent]:

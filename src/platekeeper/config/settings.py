@@ -103,6 +103,7 @@ class Settings(BaseSettings):
             verify_purposes,
             verify_bootstrap_role,
             verify_hotlist_kinds,
+            verify_audit_plate_days,
         ):
             rule(self)
         return self
@@ -202,6 +203,15 @@ def verify_hotlist_kinds(settings: Settings) -> None:
         raise ValueError(
             f"alerts.lead_disposition: {settings.alerts.lead_disposition!r} must be one of alerts.dispositions "
             "that is not an enforcement disposition"
+        )
+
+
+def verify_audit_plate_days(settings: Settings) -> None:
+    """The audit log keeps a plate's text at least as long as the read itself is kept (issue 21)."""
+    if settings.audit.plate_detail_days < settings.retention.days:
+        raise ValueError(
+            f"audit.plate_detail_days: {settings.audit.plate_detail_days} days is shorter than retention.days "
+            f"({settings.retention.days}); the audit log must keep a plate's text at least as long as its reads"
         )
 
 

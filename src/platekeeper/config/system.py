@@ -59,8 +59,9 @@ class AuditConfig(StrictModel):
         730,
         ge=30,
         le=3650,
-        description="Days the audit log keeps the plate text of its events; then the purge removes the text and "
-        "keeps its salted digest (at least retention.days).",
+        description="Days the audit log keeps the text of the plates its events carry (searched, viewed, "
+        "alerted...); after that the purge forgets the text and keeps its keyed digest, so the chain still "
+        "verifies and the log can still be filtered by plate. At least retention.days.",
     )
     export_max_days: int = Field(
         366,

@@ -67,7 +67,7 @@ def purge(
     if dry_run:
         preview = purger.preview()
         out.print(f"cutoff: reads captured before {preview.cutoff.isoformat()}", highlight=False)
-        for name in ("reads", "images", "jobs", "held_reads"):
+        for name in ("reads", "images", "jobs", "plate_texts", "held_reads"):
             out.print(f"  {name:12} {getattr(preview, name):>12,}", highlight=False)
         out.print("dry run: nothing was removed", highlight=False)
         return

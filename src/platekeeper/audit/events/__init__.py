@@ -190,6 +190,13 @@ def _type_name(annotation: Any) -> str:
     return str(getattr(annotation, "__name__", annotation))
 
 
+def _plate_note(cls: type[AuditEventType], key: str) -> str:
+    if key in cls.plate_fields:
+        return ", plate: sealed as its digest"
+    nested = [path.split(".", 1)[1] for path in cls.plate_fields if path.startswith(key + ".")]
+    return f", its {', '.join(nested)}: sealed as a digest" if nested else ""
+
+
 def events_markdown() -> str:
     """docs/audit-events.md: every action with its description and its detail fields (key, type, label)."""
     lines = [
@@ -199,7 +206,9 @@ def events_markdown() -> str:
         "(`platekeeper.audit.events`) by `python -m platekeeper.audit.events > docs/audit-events.md`; a test keeps",
         "this file equal to the registry. A field marked *optional* is left out of an event that does not carry it.",
         "Besides these details every event records when, who (user, organization, role, client), the outcome,",
-        "and, for plate data, the purpose, case number and justification.",
+        "and, for plate data, the purpose, case number and justification. A plate field is sealed as a keyed",
+        "digest; its text is kept beside the event until `audit.plate_detail_days` (docs/architecture.md,",
+        '"Plate text in the audit log").',
     ]
     for cls in EVENT_TYPES:
         lines += ["", f"## `{cls.action}`", "", cls.description(), ""]
@@ -208,6 +217,7 @@ def events_markdown() -> str:
             continue
         lines += ["| Field | Type | Label |", "| --- | --- | --- |"]
         for name, info in cls.model_fields.items():
-            kind = _type_name(info.annotation) + (", optional" if is_optional(info) else "")
-            lines.append(f"| `{stored_name(name, info)}` | {kind} | {info.title or name} |")
+            key = stored_name(name, info)
+            kind = _type_name(info.annotation) + (", optional" if is_optional(info) else "") + _plate_note(cls, key)
+            lines.append(f"| `{key}` | {kind} | {info.title or name} |")
     return "\n".join(lines) + "\n"

@@ -68,6 +68,7 @@ class HotlistEntryAdded(AuditEventType):
     """An officer added a hotlist entry."""
 
     action: ClassVar[str] = "hotlists.entry_add"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     hotlist_id: int = detail("Hotlist")
     entry_id: int = detail("Entry")
     plate: str = detail("Plate")
@@ -78,6 +79,7 @@ class HotlistEntriesViewed(AuditEventType):
     """The entries of a hotlist were viewed."""
 
     action: ClassVar[str] = "hotlists.entries_view"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     hotlist_id: int = detail("Hotlist")
     plate: str | None = detail("Plate")
     page: int = detail("Page")
@@ -91,6 +93,7 @@ class HotlistHistoricalSearch(AuditEventType):
     the list and the alerts raised."""
 
     action: ClassVar[str] = "hotlists.historical_search"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     hotlist_id: int = detail("Hotlist")
     entry_id: int | None = optional_detail("Entry")
     plate: str | None = optional_detail("Plate")
@@ -111,6 +114,7 @@ class AlertCreated(AuditEventType):
     """A read matched a hotlist entry and an alert was raised."""
 
     action: ClassVar[str] = "alerts.create"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     alert_id: int = detail("Alert")
     read_id: str = detail("Read")
     plate: str = detail("Plate")
@@ -136,12 +140,14 @@ class AlertViewed(AuditEventType):
     """One alert was opened with its read, images and hotlist entry."""
 
     action: ClassVar[str] = "alerts.view"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     alert_id: int = detail("Alert")
     plate: str | None = detail("Plate")
     found: bool = detail("Found")
 
 
 class _AlertStep(AuditEventType):
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     alert_id: int = detail("Alert")
     plate: str = detail("Plate")
     status: str = detail("Status")

@@ -53,6 +53,13 @@ class AuditEventType(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, validate_by_name=True, validate_by_alias=True)
 
     action: ClassVar[str]
+    plate_fields: ClassVar[tuple[str, ...]] = ()
+    """The stored keys whose values are plate text (a dotted path for a key inside an object: ``query.plate``): the
+    sealed details hold a keyed digest of each, and the text sits beside the event until it is forgotten
+    (:mod:`platekeeper.audit.plates`). ``tests/test_audit_plates.py`` fails on a plate-like field not listed."""
+    lookup_fields: ClassVar[tuple[str, ...]] = ()
+    """Those of ``plate_fields`` that record a look at the audit log (an auditor's plate filter), not an access to
+    the plate: digested like the others, but never matched when the log is filtered by that plate."""
 
     def __init__(self, **data: Any) -> None:
         try:

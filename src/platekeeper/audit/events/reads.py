@@ -54,6 +54,7 @@ class ReadsSearched(AuditEventType):
     """Plate reads were searched."""
 
     action: ClassVar[str] = "reads.search"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     plate: str | None = detail("Plate")
     wildcard: bool = detail("Wildcard")
     since: str | None = detail("Since")
@@ -69,6 +70,7 @@ class ReadViewed(AuditEventType):
     """One plate read was opened, with its images."""
 
     action: ClassVar[str] = "reads.view"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     read_id: str = detail("Read")
     plate: str | None = detail("Plate")
     found: bool = detail("Found")
@@ -79,6 +81,7 @@ class ReadCorrected(AuditEventType):
     unreadable. The reader's text stays beside it."""
 
     action: ClassVar[str] = "reads.correct"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate", "corrected_plate")
     read_id: str = detail("Read")
     plate: str = detail("Read as")
     corrected_plate: str | None = detail("Corrected to")
@@ -90,6 +93,7 @@ class PlateStoryViewed(AuditEventType):
     """One plate's story was opened: its reads on a timeline and a map, their crops, and its hotlist hits."""
 
     action: ClassVar[str] = "reads.plate_story"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     plate: str = detail("Plate")
     reads: int = detail("Reads shown")
     total_reads: int = detail("Reads in all")
@@ -100,6 +104,7 @@ class ReadImageViewed(AuditEventType):
     """An image of a plate read was retrieved."""
 
     action: ClassVar[str] = "reads.image"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     read_id: str = detail("Read")
     kind: str = detail("Image")
     plate: str | None = detail("Plate")
@@ -109,6 +114,7 @@ class AccessRefused(AuditEventType):
     """What every refusal of a stated purpose, case number or justification records: the action attempted, why it
     was refused and what was asked (never the justification's text). Each domain records it under its own action."""
 
+    plate_fields: ClassVar[tuple[str, ...]] = ("query.plate",)
     attempted: str = detail("Action attempted")
     reason: str = detail("Reason")
     query: dict[str, Any] = detail("Query")

@@ -25,6 +25,7 @@ class HoldRequested(AuditEventType):
     """A legal hold was requested: reads to keep past retention for a case, waiting for a second person."""
 
     action: ClassVar[str] = "holds.request"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
     hold_id: int = detail("Hold")
     hold_case: str = detail("Hold's case number")
     reason: str = detail("Reason")
@@ -107,6 +108,7 @@ class PurgeDryRun(AuditEventType):
     reads: int = detail("Reads due")
     images: int = detail("Images named by them")
     jobs: int = detail("Recognition jobs due")
+    plate_texts: int = detail("Audit plate texts due to be forgotten")
     held_reads: int = detail("Expired reads kept under hold")
 
 

@@ -24,6 +24,8 @@ __all__ = [
 class _AuditFiltered(AuditEventType):
     """The filters of a look at the audit log, each recorded only when it was set (``AuditFilter.describe``)."""
 
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate_filter",)
+    lookup_fields: ClassVar[tuple[str, ...]] = ("plate_filter",)
     username: str | None = optional_detail("User filter")
     action_filter: str | None = optional_detail("Action filter", alias="action")
     plate_filter: str | None = optional_detail("Plate filter")

@@ -8,7 +8,7 @@ images a batch of reads still shares with other reads, so ``plate_reads`` gains 
 and ``recognition_jobs`` one on its image.
 
 Revision ID: 0008_retention
-Revises: 0006_read_corrections
+Revises: 0007_audit_plate_digests
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_retention"
-down_revision = "0006_read_corrections"
+down_revision = "0007_audit_plate_digests"
 branch_labels = None
 depends_on = None
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.alerts.service import release_alerts_for_purge
 from platekeeper.audit.events import PurgeDryRun, PurgeFinished, PurgeStarted
+from platekeeper.audit.plates import count_plate_texts_due, forget_plate_texts
 from platekeeper.audit.service import Actor
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
@@ -76,6 +77,7 @@ class PurgePreview:
     reads: int
     images: int
     jobs: int
+    plate_texts: int
     held_reads: int
 
 
@@ -124,6 +126,7 @@ class Purger:
                     )
                 )
                 or 0,
+                plate_texts=count_plate_texts_due(session, now - timedelta(days=self.settings.audit.plate_detail_days)),
                 held_reads=held_past_retention(session, self.settings, now),
             )
             work = self._work(session) if actor is None else Work(session, self.settings, self.audit_key, actor)
@@ -271,10 +274,6 @@ class Purger:
             session.flush()
             session.expunge(run)
             return run
-
-
-def forget_plate_texts(session: Session, before: datetime, limit: int) -> int:  # TEMP until the audit digests land
-    return 0
 
 
 def certificate_document(
