@@ -18,12 +18,13 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from platekeeper.alerts.service import release_alerts_for_purge
@@ -62,6 +63,10 @@ COUNT_KINDS = {
     "plate_texts": "Audit log plate texts forgotten (digests kept)",
 }
 Progress = Callable[[str, int], None]  # (what, how many so far)
+# Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
+# filesystem is mounted so), not on the CPU. On a busy ext4 disk (mounted with discard) one unlink took ~2 ms, so
+# 1,000,000 of them one at a time would take over 30 min; 10,000 took 21 s one at a time and 0.9 s 16 at once.
+FILE_WORKERS = 16
 
 
 class PurgeBusy(RuntimeError):
@@ -166,20 +171,22 @@ class Purger:
         return run.counts
 
     def _queue(self, session: Session, run_id: int, digests: list[str]) -> None:
-        session.add_all(PurgeFile(sha256=digest, run_id=run_id) for digest in digests)
+        if digests:  # one executemany, not an ORM object per row: a batch queues thousands
+            session.execute(insert(PurgeFile), [{"sha256": digest, "run_id": run_id} for digest in digests])
 
     def _drain_files(self) -> int:
         """Delete the queued files (their rows are gone), then their queue rows; return how many were queued."""
         drained = 0
-        while True:
-            with self.database.session() as session:
-                digests = list(session.scalars(select(PurgeFile.sha256).order_by(PurgeFile.sha256).limit(1000)))
-                if not digests:
-                    return drained
-                for digest in digests:
-                    self.store.delete(digest)
-                session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(digests)))
-            drained += len(digests)
+        with ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="purge-unlink") as pool:
+            while True:
+                with self.database.session() as session:
+                    digests = list(session.scalars(select(PurgeFile.sha256).order_by(PurgeFile.sha256).limit(1000)))
+                    if not digests:
+                        return drained
+                    for _ in pool.map(self.store.delete, digests, chunksize=16):
+                        pass  # an error (other than a file already gone) stops here, before the queue rows go
+                    session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(digests)))
+                drained += len(digests)
 
     def _pause(self) -> None:
         if self.settings.retention.pause_ms:
@@ -196,7 +203,7 @@ class Purger:
                 alerts = release_alerts_for_purge(self._work(session), ids)
                 files = release_unreferenced_images(session, delete_reads(session, ids))
                 self._queue(session, run_id, files)
-                session.add_all(PurgeRunItem(run_id=run_id, read_id=read_id) for read_id in ids)
+                session.execute(insert(PurgeRunItem), [{"run_id": run_id, "read_id": read_id} for read_id in ids])
                 counts = self._add(session, run_id, reads=len(ids), images=len(files), alerts=alerts)
             self._drain_files()
             report("reads", counts["reads"])
