@@ -106,6 +106,7 @@ bench: install models
 	$(BIN)/python bench/ingest_search.py
 	$(BIN)/python bench/hotlists.py
 	$(BIN)/python bench/network_speed.py --write
+	$(BIN)/python bench/retention.py
 
 screenshots: install-test models chromium
 	$(BIN)/python scripts/screenshots.py docs/images

@@ -19,7 +19,7 @@ SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name != "report.py")  #
 
 
 def test_every_bench_script_is_covered() -> None:
-    assert SCRIPTS == ["hotlists.py", "ingest_search.py", "network_speed.py", "recognition.py"]
+    assert SCRIPTS == ["hotlists.py", "ingest_search.py", "network_speed.py", "recognition.py", "retention.py"]
 
 
 @pytest.mark.slow
