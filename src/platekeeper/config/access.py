@@ -75,9 +75,17 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "supervisor": RoleConfig(
             label="Supervisor (sergeant)",
-            permissions=(*PLATE_USER, *ALERT_USER, "users.approve", "alerts.close_leads", "alerts.figures"),
+            permissions=(
+                *PLATE_USER,
+                *ALERT_USER,
+                "users.approve",
+                "alerts.close_leads",
+                "alerts.figures",
+                "holds.request",
+            ),
             description="A sworn sergeant: an officer's rights, plus approving officers' and Records staff's "
-            "accounts, closing historical leads in bulk and the misread figures; the same training and MFA (462.5).",
+            "accounts, closing historical leads in bulk, the misread figures and requesting legal holds; the same "
+            "training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
