@@ -173,12 +173,16 @@ def _live_hit(agency: Agency) -> None:
 
 
 def administrator(agency: Agency) -> None:
-    """The administrator: accounts waiting and training due, then the cameras' health."""
+    """The administrator: accounts waiting and training due, the cameras' health, then retention after the night's
+    purge (run here through the installation's own purge, as `platekeeper serve` does daily)."""
     page = agency.signed_in("admin")
     agency.go(page, "/users")
     agency.shot(page, "admin-users")
     agency.go(page, "/cameras")
     agency.shot(page, "admin-cameras")
+    agency.app.state.platekeeper.services.purger().run(trigger="schedule")
+    agency.go(page, "/retention")
+    agency.shot(page, "admin-retention")
 
 
 def officer(agency: Agency) -> None:
