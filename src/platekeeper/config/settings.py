@@ -22,6 +22,7 @@ from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
+from platekeeper.config.sharing import SharingConfig, unlawful_overrides
 from platekeeper.config.system import (
     AuditConfig,
     FilesConfig,
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     )
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long reads and images are kept (462.9)."
+    )
+    sharing: SharingConfig = Field(
+        default_factory=SharingConfig,
+        description="Sharing with other agencies (462.7; Civil Code 1798.90.55) and Public Records Act requests.",
     )
     audit: AuditConfig = Field(
         default_factory=AuditConfig,
@@ -126,6 +131,7 @@ class Settings(BaseSettings):
             verify_purposes,
             verify_bootstrap_role,
             verify_hotlist_kinds,
+            verify_sharing,
         ):
             rule(self)
         return self
@@ -226,6 +232,27 @@ def verify_hotlist_kinds(settings: Settings) -> None:
             f"alerts.lead_disposition: {settings.alerts.lead_disposition!r} must be one of alerts.dispositions "
             "that is not an enforcement disposition"
         )
+
+
+def verify_sharing(settings: Settings) -> None:
+    """No sharing rule is loosened past the Civil Code (1798.90.55(b)); review stays with the Records Manager and
+    the designee roles named in ``sharing.designee_roles``; partner accounts exist only for partner queries."""
+    sharing, roles = settings.sharing, settings.access.roles
+    problems = unlawful_overrides(sharing)
+    reviewers = {"records_manager", *sharing.designee_roles}
+    for name in sharing.designee_roles:
+        if name not in roles or "sharing.review" not in roles[name].permissions:
+            problems.append(f"sharing.designee_roles: {name!r} must be a role that grants sharing.review")
+    for name, role in roles.items():
+        if "sharing.review" in role.permissions and name not in reviewers:
+            problems.append(
+                f"access.roles.{name}.permissions: sharing.review is for the Records Manager and the roles in "
+                "sharing.designee_roles (policy 462.7(b))"
+            )
+        if "sharing.partner_query" in role.permissions and set(role.permissions) != {"sharing.partner_query"}:
+            problems.append(f"access.roles.{name}.permissions: sharing.partner_query is held alone (partner accounts)")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _format_error(error: dict[str, Any]) -> str:

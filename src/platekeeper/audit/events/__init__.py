@@ -12,7 +12,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, reads, retention, system
+from platekeeper.audit.events import access, alerts, reads, retention, sharing, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -91,6 +91,19 @@ from platekeeper.audit.events.retention import (
     PurgeFinished,
     PurgeStarted,
 )
+from platekeeper.audit.events.sharing import (
+    PraDetermined,
+    PraExtended,
+    PraRedactionsRecorded,
+    PraRequestEntered,
+    SharingAgencyChanged,
+    SharingDownloaded,
+    SharingFulfilled,
+    SharingRegisterViewed,
+    SharingRequestEntered,
+    SharingReviewed,
+    SharingStepRefused,
+)
 from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
@@ -155,6 +168,10 @@ __all__ = [
     "PasswordChanged",
     "PasswordReset",
     "PlateStoryViewed",
+    "PraDetermined",
+    "PraExtended",
+    "PraRedactionsRecorded",
+    "PraRequestEntered",
     "PurgeCertificateDownloaded",
     "PurgeDryRun",
     "PurgeFinished",
@@ -166,6 +183,13 @@ __all__ = [
     "ReadsSearched",
     "RecoveryCodeUsed",
     "RecoveryCodesIssued",
+    "SharingAgencyChanged",
+    "SharingDownloaded",
+    "SharingFulfilled",
+    "SharingRegisterViewed",
+    "SharingRequestEntered",
+    "SharingReviewed",
+    "SharingStepRefused",
     "SignIn",
     "SignInFailed",
     "SignInRateLimited",
@@ -194,7 +218,7 @@ __all__ = [
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
     member
-    for module in (access, reads, system, alerts, retention)  # the order the audit page lists the actions in
+    for module in (access, reads, system, alerts, retention, sharing)  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )
