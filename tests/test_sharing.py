@@ -96,7 +96,7 @@ def test_lawful_config_changes_start(tmp_path: Path) -> None:
     assert settings.sharing.action("recipient_not_law_enforcement") == "warn"
     with pytest.raises(ConfigError, match="may add terms but not remove"):
         load_settings(data_dir=tmp_path, sharing={"immigration_terms": ["immigration"]})
-    with pytest.raises(ConfigError, match="sharing.review is for the Records Manager"):
+    with pytest.raises(ConfigError, match=r"sharing\.review is for the Records Manager"):
         roles = {"records": {"label": "Records", "permissions": ["sharing.review"]}}
         load_settings(data_dir=tmp_path, access={"roles": roles, "bootstrap_role": "records"})
 
