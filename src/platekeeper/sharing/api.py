@@ -20,6 +20,7 @@ from platekeeper.access.service import SessionState
 from platekeeper.sharing.models import SharingAgency, SharingRequest
 from platekeeper.sharing.service import (
     AgencyIn,
+    PartnerQuery,
     PraRequestIn,
     RequestScope,
     SharingNotFound,
@@ -31,6 +32,7 @@ from platekeeper.sharing.service import (
     get_request,
     list_agencies,
     list_requests,
+    partner_search,
     pra_days_left,
     public_summary,
     record_redactions,
@@ -53,6 +55,7 @@ Intake = Annotated[SessionState, Depends(requires("sharing.intake"))]
 Reviewer = Annotated[SessionState, Depends(requires("sharing.review"))]
 Register = Annotated[SessionState, Depends(requires("sharing.register"))]
 Pra = Annotated[SessionState, Depends(requires("pra.manage"))]
+Partner = Annotated[SessionState, Depends(requires("sharing.partner_query"))]
 
 
 class AgencyBody(BaseModel):
@@ -104,6 +107,15 @@ class ReviewBody(BaseModel):
 
 class FulfilBody(BaseModel):
     method: Literal["link"] = "link"
+
+
+class PartnerQueryBody(BaseModel):
+    plate: str = Field(max_length=16)
+    since: datetime
+    until: datetime
+    purpose: str = Field(max_length=64, description="An authorized purpose's code (access.purposes)")
+    case_number: str = Field(max_length=64, description="The partner agency's case number")
+    justification: str = Field(max_length=500)
 
 
 class ExtendBody(BaseModel):
@@ -347,3 +359,14 @@ def document_response(row: SharingRequest, request: Request) -> Response:
         raise HTTPException(404, "this request has no document")
     data = app_state(request).services.documents.get(row.document_sha256)
     return Response(data, media_type=row.document_type or "application/octet-stream")
+
+
+@router.post("/sharing/partner/search", responses={403: {"description": "Partner queries off, or no agreement"}})
+def api_partner_search(body: PartnerQueryBody, state: Partner, work: DbWork) -> Any:
+    """A partner agency's query (only while ``sharing.partner_queries`` is on): one plate, within the agreement's
+    window and retention, under the same sharing rules; logged like a local search."""
+    try:
+        return {"reads": partner_search(work, state.principal, PartnerQuery(**body.model_dump()))}
+    except SharingRefused as exc:
+        status = 403 if exc.field in ("partner", "rules") else 400
+        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=status)

@@ -47,13 +47,14 @@ class SharingRequestEntered(AuditEventType):
 
 
 class SharingStepRefused(AuditEventType):
-    """A step on a sharing or PRA request was refused (approving one's own request, reviewing without being the
-    Records Manager or a designee, a request not in the state the step needs, a release without redactions)."""
+    """A step on a sharing or PRA request, or a partner agency's query, was refused (approving one's own request,
+    reviewing without being the Records Manager or a designee, a request not in the state the step needs, a release
+    without redactions, a partner query outside its agreement or the sharing rules)."""
 
     action: ClassVar[str] = "sharing.refused"
-    request_id: int = detail("Request")
     step: str = detail("Step")
     why: str = detail("Why")
+    request_id: int | None = optional_detail("Request")
 
 
 class SharingReviewed(AuditEventType):

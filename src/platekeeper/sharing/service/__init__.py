@@ -1,6 +1,7 @@
 """The only package that touches the sharing tables: agencies.py (the registry), rules.py (the sharing rules, pure),
 requests.py (agency requests: intake and review), documents.py (request documents), pra.py (Public Records Act
-requests) with deadlines.py (pure), fulfil.py (packages and download links), register.py (the register)."""
+requests) with deadlines.py (pure), fulfil.py (packages and download links), register.py (the register),
+partner.py (partner agencies' queries)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from platekeeper.sharing.service.fulfil import (
     peek_link,
     shared_reads,
 )
+from platekeeper.sharing.service.partner import PartnerQuery, partner_search
 from platekeeper.sharing.service.pra import (
     PraRequestIn,
     determine_pra,
@@ -47,6 +49,7 @@ __all__ = [
     "Download",
     "Fulfilment",
     "LinkRefused",
+    "PartnerQuery",
     "PraRequestIn",
     "RegisterEntry",
     "RequestScope",
@@ -64,6 +67,7 @@ __all__ = [
     "list_agencies",
     "list_requests",
     "open_link",
+    "partner_search",
     "peek_link",
     "pra_days_left",
     "pra_due_on",
