@@ -96,9 +96,14 @@ def test_lawful_config_changes_start(tmp_path: Path) -> None:
     assert settings.sharing.action("recipient_not_law_enforcement") == "warn"
     with pytest.raises(ConfigError, match="may add terms but not remove"):
         load_settings(data_dir=tmp_path, sharing={"immigration_terms": ["immigration"]})
+    roles = {name: role.model_dump() for name, role in settings.access.roles.items()}
+    roles["records"]["permissions"] = [*roles["records"]["permissions"], "sharing.review"]
     with pytest.raises(ConfigError, match=r"sharing\.review is for the Records Manager"):
-        roles = {"records": {"label": "Records", "permissions": ["sharing.review"]}}
-        load_settings(data_dir=tmp_path, access={"roles": roles, "bootstrap_role": "records"})
+        load_settings(data_dir=tmp_path, access={"roles": roles})
+    with pytest.raises(ConfigError, match="must be a role that grants sharing.review"):
+        load_settings(data_dir=tmp_path, sharing={"designee_roles": ["records"]})
+    designee = load_settings(data_dir=tmp_path, access={"roles": roles}, sharing={"designee_roles": ["records"]})
+    assert designee.sharing.designee_roles == ("records",)
 
 
 def test_self_approval_is_refused(harness: Harness) -> None:
