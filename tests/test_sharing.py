@@ -100,7 +100,7 @@ def test_lawful_config_changes_start(tmp_path: Path) -> None:
     roles["records"]["permissions"] = [*roles["records"]["permissions"], "sharing.review"]
     with pytest.raises(ConfigError, match=r"sharing\.review is for the Records Manager"):
         load_settings(data_dir=tmp_path, access={"roles": roles})
-    with pytest.raises(ConfigError, match="must be a role that grants sharing.review"):
+    with pytest.raises(ConfigError, match=r"must be a role that grants sharing\.review"):
         load_settings(data_dir=tmp_path, sharing={"designee_roles": ["records"]})
     designee = load_settings(data_dir=tmp_path, access={"roles": roles}, sharing={"designee_roles": ["records"]})
     assert designee.sharing.designee_roles == ("records",)
