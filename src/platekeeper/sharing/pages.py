@@ -293,7 +293,8 @@ def agencies_add(
     form = {"name": name, "kind": kind, "jurisdiction": jurisdiction, "ori": ori, "address": address,
             "contacts": contacts}  # fmt: skip
     try:
-        save_agency(work, state.principal, AgencyIn(**{**form, "ori": ori or None}))
+        agency = AgencyIn(name, kind, jurisdiction, ori=ori or None, address=address, contacts=contacts)
+        save_agency(work, state.principal, agency)
     except SharingRefused as exc:
         return _agencies_page(request, work, 400, error=str(exc), form=form)
     return RedirectResponse("/sharing/agencies?done=agency", 303)

@@ -4,6 +4,7 @@ must be recorded before any plate data is released."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -122,7 +123,9 @@ def determine_pra(
     return row
 
 
-def record_redactions(work: Work, principal: Principal, request_id: int, decisions: dict[str, str]) -> SharingRequest:
+def record_redactions(
+    work: Work, principal: Principal, request_id: int, decisions: Mapping[str, str]
+) -> SharingRequest:
     """Record, for every field of a read, whether it is released or redacted: required before a PRA release."""
     principal.require("pra.manage")
     row = get_request(work, request_id, "pra")
