@@ -6,6 +6,7 @@ from __future__ import annotations
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,34 @@ def _local(delta_days: float, harness: Harness) -> str:
     return (datetime.now(UTC) + timedelta(days=delta_days)).astimezone(harness.settings.tz).strftime("%Y-%m-%dT%H:%M")
 
 
+def _enter_request(clerk: Any, harness: Harness, document: Path) -> None:
+    """Records adds the agency to the registry, then enters its written request with the document."""
+    clerk.click("header nav >> text=Sharing")
+    clerk.click("main >> text=Agency registry")
+    clerk.fill("input[name=name]", "Hermosa Beach Police Department")
+    clerk.select_option("select[name=kind]", "law_enforcement")
+    clerk.select_option("select[name=jurisdiction]", "california")
+    clerk.fill("input[name=ori]", "CA0191100")
+    clerk.click("button:has-text('Add the agency')")
+    assert "Agency saved." in clerk.locator("main").inner_text()
+
+    clerk.click("main >> text=Agency requests")
+    clerk.select_option("select[name=agency_id]", label="Hermosa Beach Police Department")
+    clerk.fill("input[name=requester_name]", "Det. Maria Lopez")
+    clerk.fill("input[name=requester_contact]", "mlopez@hbpd.example")
+    clerk.fill("textarea[name=description]", "vehicle seen leaving an armed robbery on Pier Ave")
+    clerk.fill("input[name=case_number]", "HB-26-0412")
+    clerk.fill("input[name=legal_basis]", "Penal Code 211 investigation")
+    clerk.fill("input[name=plates]", "6WEB001")
+    clerk.fill("input[name=since]", _local(-1, harness))
+    clerk.fill("input[name=until]", _local(0.5, harness))
+    clerk.set_input_files("input[name=document]", str(document))
+    clerk.click("button:has-text('Enter the request')")
+    text = clerk.locator("main").inner_text()
+    assert "Request entered" in text and "Waiting for the Records Manager" in text
+    assert "You entered this request" not in text  # records holds no review right at all
+
+
 def test_intake_review_approval_and_download_by_the_recipient(harness: Harness, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -34,30 +63,7 @@ def test_intake_review_approval_and_download_by_the_recipient(harness: Harness, 
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         clerk = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True).new_page()
         sign_in(clerk, base, "clerk", PASSWORD, harness.code)
-        clerk.click("header nav >> text=Sharing")
-        clerk.click("main >> text=Agency registry")
-        clerk.fill("input[name=name]", "Hermosa Beach Police Department")
-        clerk.select_option("select[name=kind]", "law_enforcement")
-        clerk.select_option("select[name=jurisdiction]", "california")
-        clerk.fill("input[name=ori]", "CA0191100")
-        clerk.click("button:has-text('Add the agency')")
-        assert "Agency saved." in clerk.locator("main").inner_text()
-
-        clerk.click("main >> text=Agency requests")
-        clerk.select_option("select[name=agency_id]", label="Hermosa Beach Police Department")
-        clerk.fill("input[name=requester_name]", "Det. Maria Lopez")
-        clerk.fill("input[name=requester_contact]", "mlopez@hbpd.example")
-        clerk.fill("textarea[name=description]", "vehicle seen leaving an armed robbery on Pier Ave")
-        clerk.fill("input[name=case_number]", "HB-26-0412")
-        clerk.fill("input[name=legal_basis]", "Penal Code 211 investigation")
-        clerk.fill("input[name=plates]", "6WEB001")
-        clerk.fill("input[name=since]", _local(-1, harness))
-        clerk.fill("input[name=until]", _local(0.5, harness))
-        clerk.set_input_files("input[name=document]", str(document))
-        clerk.click("button:has-text('Enter the request')")
-        text = clerk.locator("main").inner_text()
-        assert "Request entered" in text and "Waiting for the Records Manager" in text
-        assert "You entered this request" not in text  # records holds no review right at all
+        _enter_request(clerk, harness, document)
         request_url = clerk.url.split("?")[0]
 
         manager = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
