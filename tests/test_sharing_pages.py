@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.conftest import Harness, csrf_of, jpeg_bytes
+from fastapi.testclient import TestClient
+
+from platekeeper.config import load_settings
+from platekeeper.db import Database
+from platekeeper.web.app import create_app
+from tests.conftest import FAST_HASH, Harness, csrf_of, jpeg_bytes
 from tests.sharing_helpers import PDF, agency, submit
 
 
@@ -87,3 +92,14 @@ def test_the_pra_pages_show_the_deadline_and_take_each_step(harness: Harness) ->
     assert again.status_code == 409
     assert clerk.get("/pra/999999").status_code == 404
     assert harness.signed_in("sworn_officer").get("/pra").status_code == 403
+
+
+def test_the_public_download_page_is_rate_limited_per_address(tmp_path, database_url: str) -> None:
+    settings = load_settings(data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH,
+                             rate_limits={"share_download_per_address": "2/minute"})  # fmt: skip
+    database = Database(settings.resolved_database_url)
+    with TestClient(create_app(settings, database)) as client:
+        answers = [client.get("/share/" + "x" * 43).status_code for _ in range(2)]
+        answers.append(client.post("/share/" + "x" * 43).status_code)
+    database.dispose()
+    assert answers == [404, 404, 429]
