@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from platekeeper.audit.models import AuditEvent
 from platekeeper.config import ConfigError, load_settings
 from platekeeper.retention.service import verify_package
-from platekeeper.sharing.models import SharingLink
+from platekeeper.sharing.models import SharingLink, SharingRelease
 from tests.conftest import Harness
 from tests.retention_helpers import age, ingest_reads, read_with
 from tests.sharing_helpers import agency, package_reads, submit, window
@@ -191,8 +191,12 @@ def test_the_download_link_works_once_and_expires(harness: Harness) -> None:
     late = case["clerk"].post(f"/api/v1/sharing/requests/{made['id']}/fulfil", json={}).json()["link"]
     with harness.database.session() as session:
         session.execute(update(SharingLink).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    with harness.database.session() as session:
+        (location,) = session.scalars(select(SharingRelease.location).where(SharingRelease.delivered_at.is_(None)))
+    assert Path(location).is_file()
     expired = harness.client.post("/" + late.split("://", 1)[1].split("/", 1)[1])
     assert expired.status_code == 410 and "expired" in expired.text
+    assert not Path(location).exists()  # plate data never waits on the server past its link
 
 
 def test_bad_requests_name_the_field(harness: Harness) -> None:

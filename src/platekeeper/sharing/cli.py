@@ -28,6 +28,7 @@ from platekeeper.sharing.service import (
     list_requests,
     public_summary,
     register_export,
+    remove_expired_packages,
 )
 
 __all__ = ["sharing_app"]
@@ -122,3 +123,11 @@ def summary(acting: AsUser) -> None:
         return public_summary(work)
 
     typer.echo(json.dumps(_run_step(figures), indent=2))
+
+
+@sharing_app.command("clean")
+def clean() -> None:
+    """Delete the packages whose download links expired unused (run it daily from cron with the purge)."""
+    with runtime().work() as work:
+        removed = remove_expired_packages(work)
+    out.print(f"{removed} expired package(s) removed", highlight=False)

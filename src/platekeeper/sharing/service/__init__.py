@@ -15,6 +15,7 @@ from platekeeper.sharing.service.fulfil import (
     fulfil_request,
     open_link,
     peek_link,
+    remove_expired_packages,
     shared_reads,
 )
 from platekeeper.sharing.service.partner import PartnerQuery, partner_search
@@ -76,6 +77,7 @@ __all__ = [
     "register_counts",
     "register_entries",
     "register_export",
+    "remove_expired_packages",
     "review_request",
     "save_agency",
     "shared_reads",

@@ -34,7 +34,16 @@ from platekeeper.sharing.models import SharingAgency, SharingLink, SharingReleas
 from platekeeper.sharing.service.common import RequestScope, SharingRefused, refuse_step
 from platekeeper.sharing.service.requests import get_request
 
-__all__ = ["Download", "Fulfilment", "LinkRefused", "fulfil_request", "open_link", "peek_link", "shared_reads"]
+__all__ = [
+    "Download",
+    "Fulfilment",
+    "LinkRefused",
+    "fulfil_request",
+    "open_link",
+    "peek_link",
+    "remove_expired_packages",
+    "shared_reads",
+]
 
 COLUMNS = (
     "id", "plate", "corrected_plate", "captured_at", "camera_id", "camera", "latitude", "longitude", "heading",
@@ -263,6 +272,8 @@ def open_link(work: Work, token: str, address: str) -> Download:
         data = path.read_bytes()
     except (LinkRefused, OSError) as exc:
         why = exc.why if isinstance(exc, LinkRefused) else "the package is no longer on the server"
+        if isinstance(exc, LinkRefused) and exc.why.endswith("expired"):
+            remove_expired_packages(work)
         work.record(SharingDownloaded(address=address, why=why), outcome="refused")
         raise exc if isinstance(exc, LinkRefused) else LinkRefused(why, 410) from None
     release.delivered_at, release.delivered_to = utcnow(), address
@@ -271,3 +282,20 @@ def open_link(work: Work, token: str, address: str) -> Download:
     work.record(event, case_number=f"SHARE-{release.request_id}")
     path.unlink(missing_ok=True)  # the recipient has it; the register keeps the manifest's digest
     return Download(release=release, name=path.name, data=data)
+
+
+def remove_expired_packages(work: Work) -> int:
+    """Delete from the server the packages whose links expired unused (the register keeps their manifest digests):
+    plate data never waits on the server past its link. Returns how many files were removed."""
+    stmt = (
+        select(SharingRelease)
+        .join(SharingLink, SharingLink.release_id == SharingRelease.id)
+        .where(SharingLink.used_at.is_(None), SharingLink.expires_at <= utcnow(), SharingRelease.method == "link")
+    )
+    removed = 0
+    for release in work.session.scalars(stmt):
+        path = Path(release.location)
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
