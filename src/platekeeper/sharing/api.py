@@ -70,10 +70,10 @@ class AgencyBody(BaseModel):
 
 
 class ScopeBody(BaseModel):
-    plates: list[str] = Field(default_factory=list, max_length=10_000)
+    plates: list[Annotated[str, Field(max_length=16)]] = Field(default_factory=list, max_length=10_000)
     since: datetime
     until: datetime
-    camera_ids: list[int] = Field(default_factory=list, max_length=1000)
+    camera_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=1000)
 
     def scope(self) -> RequestScope:
         return RequestScope(tuple(self.plates), self.since, self.until, tuple(self.camera_ids))
