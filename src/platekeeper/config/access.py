@@ -79,8 +79,9 @@ def _default_roles() -> dict[str, RoleConfig]:
         "supervisor": RoleConfig(
             label="Supervisor (sergeant)",
             permissions=(*PLATE_USER, *ALERT_USER, "users.approve", "alerts.close_leads", "alerts.figures"),
-            description="A sworn sergeant: an officer's rights, plus approving officers' and Records staff's "
-            "accounts, closing historical leads in bulk and the misread figures; the same training and MFA (462.5).",
+            description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
+            "who hold holds and sharing rights, are the Records Manager's), closing historical leads in bulk and the "
+            "misread figures; the same training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
