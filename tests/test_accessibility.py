@@ -28,8 +28,16 @@ ROLE_PAGES = {
         "/alerts/figures",
         "/retention",
     ],
-    "records_manager": ["/users/approvals", "/hotlists", "/holds"],
-    "auditor": ["/audit", "/reviews/accounts"],
+    "records_manager": [
+        "/users/approvals",
+        "/hotlists",
+        "/holds",
+        "/sharing",
+        "/sharing/agencies",
+        "/sharing/register",
+        "/pra",
+    ],
+    "auditor": ["/audit", "/reviews/accounts", "/sharing/register"],
 }
 
 

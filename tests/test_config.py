@@ -33,6 +33,7 @@ def test_defaults_follow_the_policy() -> None:
         "records_manager",
         "alpr_admin",
         "auditor",
+        "partner",
         "vendor_maintenance",
     }
     assert not set(settings.access.roles["vendor_maintenance"].permissions) & PLATE_DATA_PERMISSIONS

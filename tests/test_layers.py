@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("alerts", re.compile(r"^platekeeper\.alerts(\..+)?$")),
     ("plates", re.compile(r"^platekeeper\.plates(\..+)?$")),
     ("retention", re.compile(r"^platekeeper\.retention(?!\.models$|\.floor$)(\..+)?$")),
+    ("sharing", re.compile(r"^platekeeper\.sharing(\..+)?$")),
     ("composition root", re.compile(r"^platekeeper\.services$")),
     (
         "web and command line",

@@ -25,6 +25,8 @@ PUBLIC_ROUTES = {  # healthz, the tab icon, sign-in, static files and the OpenAP
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/api/v1/session"),
+    ("GET", "/share/{token}"),  # a recipient's single-use download link: the token is the credential
+    ("POST", "/share/{token}"),
 }
 SIGN_OUT_ROUTES = {("POST", "/logout"), ("DELETE", "/api/v1/session")}  # open to all, but CSRF-checked
 CAMERA_ROUTES = {("POST", "/api/v1/reads"), ("POST", "/api/v1/images")}
@@ -41,6 +43,9 @@ PATH_VALUES = {
     "hold_id": "999999",  # no such hold: allowed roles get 404, nothing is decided or released
     "run_id": "999999",
     "plate": "7ABC123",
+    "agency_id": "999999",  # no such agency or request: allowed roles get 404, nothing changes
+    "request_id": "999999",
+    "token": "x" * 43,
 }
 
 

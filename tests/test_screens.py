@@ -19,7 +19,7 @@ ROWS = """() => {
 }"""
 """How many rows the header's brand, links and sign-out button stand in."""
 PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
-PAGES += ["/retention", "/holds"]
+PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

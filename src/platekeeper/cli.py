@@ -32,6 +32,7 @@ from platekeeper.reads.cli import images_app
 from platekeeper.recognition.cli import read_command
 from platekeeper.retention.cli import evidence_app, holds_app, purge_app
 from platekeeper.services import build_services
+from platekeeper.sharing.cli import sharing_app
 from platekeeper.storage.cli import keys_app
 from platekeeper.web.transport import TlsError, server_config
 
@@ -57,6 +58,7 @@ app.add_typer(purge_app, name="purge")
 app.add_typer(holds_app, name="holds")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(images_app, name="images")
+app.add_typer(sharing_app, name="sharing")
 
 
 @app.callback()

@@ -29,6 +29,16 @@ PERMISSIONS: dict[str, str] = {
     "retention.view": "See the retention figures, the purge runs and their signed certificates (counts, no plates).",
     "holds.request": "Request a legal hold on reads for a case, see the holds, and export held reads as evidence.",
     "holds.approve": "Approve or refuse a legal hold someone else requested, and release a hold with a reason.",
+    "sharing.intake": "Keep the agency registry, record other agencies' written requests for ALPR data and fulfil "
+    "approved ones (462.7).",
+    "sharing.review": "Approve (possibly narrowing) or deny another person's sharing request: the Records Manager "
+    "or a designee (462.7b).",
+    "sharing.register": "See and export the sharing register: who received what, when, under which request "
+    "(counts, no plates).",
+    "sharing.partner_query": "A partner agency's named user: search reads within the agency's sharing agreement "
+    "(only when sharing.partner_queries is on).",
+    "pra.manage": "Record Public Records Act requests, their deadlines, determinations, per-field redactions and "
+    "releases.",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
@@ -42,5 +52,9 @@ PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
         "alerts.close_leads",
         "holds.request",
         "holds.approve",
+        "sharing.intake",
+        "sharing.review",
+        "sharing.partner_query",
+        "pra.manage",
     }
 )

@@ -19,12 +19,19 @@ from platekeeper.config import RateLimitConfig
 
 __all__ = ["LIMIT_NAMES", "RateLimitRefusal", "RateLimited", "RateLimits"]
 
-LIMIT_NAMES = ("sign_in_per_account", "sign_in_per_address", "api_per_token", "api_per_camera")
+LIMIT_NAMES = (
+    "sign_in_per_account",
+    "sign_in_per_address",
+    "api_per_token",
+    "api_per_camera",
+    "share_download_per_address",
+)
 _WHAT = {
     "sign_in_per_account": "sign-in attempts for this account",
     "sign_in_per_address": "sign-in attempts from this address",
     "api_per_token": "requests with this API token",
     "api_per_camera": "uploads with this camera key",
+    "share_download_per_address": "download-link attempts from this address",
 }
 _NOTED = "refusal-noted"  # the namespace that remembers a refusal was already reported in this window
 

@@ -18,6 +18,7 @@ from platekeeper.retention.models import (
     PurgeRun,
     PurgeRunItem,
 )
+from platekeeper.sharing.models import SharingAgency, SharingLink, SharingRelease, SharingRequest
 
 __all__ = [
     "AccountReview",
@@ -38,6 +39,10 @@ __all__ = [
     "PurgeRunItem",
     "RecognitionJob",
     "RecoveryCode",
+    "SharingAgency",
+    "SharingLink",
+    "SharingRelease",
+    "SharingRequest",
     "StoredImage",
     "TrainingRecord",
     "User",

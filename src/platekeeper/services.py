@@ -9,9 +9,9 @@ domain reaches up for another: hotlists never import alerts, they call the hooks
 Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
 recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
 then cameras, reads (and storage's rotation, which walks the image store, and retention's models and read-time
-floor); then hotlists; then alerts; then plates; then retention (holds, the purge, evidence); then this module;
-then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py,
-every domain's cli.py), demo, backup.
+floor); then hotlists; then alerts; then plates; then retention (holds, the purge, evidence); then sharing (462.7);
+then this module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py,
+cli_support.py, every domain's cli.py), demo, backup.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class Services:
     rate_limits: RateLimits  # in memory: a fresh set of services (each test's app) starts from zero
     matcher: HotlistMatcher
     alerting: AlertRuntime
+    documents: ImageStore  # sharing request documents: their own folder, sealed with the image store's key ring
     after_ingest: list[AfterIngest] = field(default_factory=list)  # in the transaction that stored the reads
     after_import: list[AfterImport] = field(default_factory=list)  # in the transaction of a hotlist import
 
@@ -86,15 +87,20 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
     audit_key = load_or_create_key(settings.data_dir / settings.audit.key_file)
     matcher = HotlistMatcher(database, settings.matching)
     alerting = AlertRuntime(settings, database, audit_key, matcher)
+    images = ImageStore.for_settings(settings)
+    documents = ImageStore(
+        settings.data_path(settings.sharing.package_dir) / "documents", images.ring, encrypt=images.encrypt
+    )
     return Services(
         settings=settings,
         database=database,
         audit_key=audit_key,
         signing_key=InstallationKey.load_or_create(settings.data_path(settings.signing.key_file)),
-        image_store=ImageStore.for_settings(settings),
+        image_store=images,
         rate_limits=RateLimits(settings.rate_limits),
         matcher=matcher,
         alerting=alerting,
+        documents=documents,
         after_ingest=[alerting.after_ingest],  # hotlist matching raises alerts, pushed once the reads commit
         after_import=[alerting.after_import],  # reload the matcher, then search past reads for the new plates
     )

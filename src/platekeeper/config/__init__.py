@@ -25,6 +25,7 @@ from platekeeper.config.base import ConfigError
 from platekeeper.config.hotlists import HotlistConfig, HotlistKindConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.settings import Settings, get_settings, load_settings
+from platekeeper.config.sharing import SharingConfig
 from platekeeper.config.system import (
     AuditConfig,
     FilesConfig,
@@ -58,6 +59,7 @@ __all__ = [
     "RoleConfig",
     "SearchConfig",
     "Settings",
+    "SharingConfig",
     "SigningConfig",
     "StorageConfig",
     "WebConfig",

@@ -65,6 +65,9 @@ ADMIN_PERMISSIONS = (
     "retention.view",
     "holds.request",
     "holds.approve",
+    "sharing.intake",
+    "sharing.register",
+    "pra.manage",
 )
 
 
@@ -83,14 +86,16 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "alerts.figures",
                 "holds.request",
             ),
-            description="A sworn sergeant: an officer's rights, plus approving officers' and Records staff's "
-            "accounts, closing historical leads in bulk, the misread figures and requesting legal holds; the same "
-            "training and MFA (462.5).",
+            description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
+            "who hold sharing and Public Records Act rights a sergeant lacks, are the Records Manager's), closing "
+            "historical leads in bulk, the misread figures and requesting legal holds; the same training and MFA "
+            "(462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
-            permissions=(*PLATE_USER, *ALERT_USER, "holds.request"),
-            description="Trained Records Section personnel (462.5).",
+            permissions=(*PLATE_USER, *ALERT_USER, "holds.request", "sharing.intake", "pra.manage"),
+            description="Trained Records Section personnel (462.5): records sharing and Public Records Act requests "
+            "(462.7).",
         ),
         "parking_animal_control": RoleConfig(
             label="Parking & Animal Control",
@@ -109,6 +114,10 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "retention.view",
                 "holds.request",
                 "holds.approve",
+                "sharing.intake",
+                "sharing.review",
+                "sharing.register",
+                "pra.manage",
             ),
             description="Reviews and approves sharing requests (462.7) and legal holds (462.9); approves Records "
             "staff accounts.",
@@ -120,8 +129,21 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=("audit.view", "audit.export", "users.review", "alerts.figures", "retention.view"),
+            permissions=(
+                "audit.view",
+                "audit.export",
+                "users.review",
+                "alerts.figures",
+                "retention.view",
+                "sharing.register",
+            ),
             description="Reads the audit log and reports; no plate data outside an audit.",
+        ),
+        "partner": RoleConfig(
+            label="Partner agency user",
+            permissions=("sharing.partner_query",),
+            description="A named user of a California partner agency: searches reads within the agency's sharing "
+            "agreement, only while sharing.partner_queries is on (462.7).",
         ),
         "vendor_maintenance": RoleConfig(
             label="Vendor maintenance",

@@ -22,6 +22,7 @@ from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError, section
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
+from platekeeper.config.sharing import SharingConfig, unlawful_overrides
 from platekeeper.config.system import (
     AuditConfig,
     FilesConfig,
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
         AccessPolicyConfig, "Who may reach what, and why (462.3-462.5, 462.10): purposes, roles, training, sign-in."
     )
     retention: RetentionConfig = section(RetentionConfig, "How long reads and images are kept (462.9).")
+    sharing: SharingConfig = section(
+        SharingConfig, "Sharing with other agencies (462.7; Civil Code 1798.90.55) and Public Records Act requests."
+    )
     audit: AuditConfig = section(AuditConfig, "The audit log, its signed checkpoints and the audits per year (462.6).")
     signing: SigningConfig = section(SigningConfig, "The installation's Ed25519 signing key.")
     storage: StorageConfig = section(StorageConfig, "Image files at rest: AES-256-GCM sealing and its key ring.")
@@ -104,6 +108,7 @@ class Settings(BaseSettings):
             verify_bootstrap_role,
             verify_hotlist_kinds,
             verify_audit_plate_days,
+            verify_sharing,
         ):
             rule(self)
         return self
@@ -213,6 +218,27 @@ def verify_audit_plate_days(settings: Settings) -> None:
             f"audit.plate_detail_days: {settings.audit.plate_detail_days} days is shorter than retention.days "
             f"({settings.retention.days}); the audit log must keep a plate's text at least as long as its reads"
         )
+
+
+def verify_sharing(settings: Settings) -> None:
+    """No sharing rule is loosened past the Civil Code (1798.90.55(b)); review stays with the Records Manager and
+    the designee roles named in ``sharing.designee_roles``; partner accounts exist only for partner queries."""
+    sharing, roles = settings.sharing, settings.access.roles
+    problems = unlawful_overrides(sharing)
+    reviewers = {"records_manager", *sharing.designee_roles}
+    for name in sharing.designee_roles:
+        if name not in roles or "sharing.review" not in roles[name].permissions:
+            problems.append(f"sharing.designee_roles: {name!r} must be a role that grants sharing.review")
+    for name, role in roles.items():
+        if "sharing.review" in role.permissions and name not in reviewers:
+            problems.append(
+                f"access.roles.{name}.permissions: sharing.review is for the Records Manager and the roles in "
+                "sharing.designee_roles (policy 462.7(b))"
+            )
+        if "sharing.partner_query" in role.permissions and set(role.permissions) != {"sharing.partner_query"}:
+            problems.append(f"access.roles.{name}.permissions: sharing.partner_query is held alone (partner accounts)")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _format_error(error: dict[str, Any]) -> str:

@@ -232,8 +232,16 @@ class RateLimitConfig(StrictModel):
     api_per_camera: str = Field(
         "1200/minute", min_length=3, max_length=40, description="Uploads (reads, images) made with one camera key."
     )
+    share_download_per_address: str = Field(
+        "10/minute",
+        min_length=3,
+        max_length=40,
+        description="Opening or using a sharing download link (no sign-in) from one client address (462.7).",
+    )
 
-    @field_validator("sign_in_per_account", "sign_in_per_address", "api_per_token", "api_per_camera")
+    @field_validator(
+        "sign_in_per_account", "sign_in_per_address", "api_per_token", "api_per_camera", "share_download_per_address"
+    )
     @classmethod
     def _one_rule(cls, value: str) -> str:
         try:

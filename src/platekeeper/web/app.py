@@ -47,6 +47,8 @@ from platekeeper.reads import pages as reads_pages
 from platekeeper.retention import api as retention_api
 from platekeeper.retention import pages as retention_pages
 from platekeeper.services import Services, build_services
+from platekeeper.sharing import api as sharing_api
+from platekeeper.sharing import pages as sharing_pages
 from platekeeper.web import error_log, home
 from platekeeper.web.access_params import ContextRefused, refusal_response
 from platekeeper.web.deps import (
@@ -309,6 +311,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         plates_pages,
         retention_api,
         retention_pages,
+        sharing_api,
+        sharing_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, reads, retention, system
+from platekeeper.audit.events import access, alerts, reads, retention, sharing, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -93,6 +93,19 @@ from platekeeper.audit.events.retention import (
     PurgeFinished,
     PurgeStarted,
 )
+from platekeeper.audit.events.sharing import (
+    PraDetermined,
+    PraExtended,
+    PraRedactionsRecorded,
+    PraRequestEntered,
+    SharingAgencyChanged,
+    SharingDownloaded,
+    SharingFulfilled,
+    SharingRegisterViewed,
+    SharingRequestEntered,
+    SharingReviewed,
+    SharingStepRefused,
+)
 from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
@@ -120,12 +133,13 @@ __all__ = [
     *alerts.__all__,
     *reads.__all__,
     *retention.__all__,
+    *sharing.__all__,
     *system.__all__,
 ]
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
     member
-    for module in (access, reads, system, alerts, retention)  # the order the audit page lists the actions in
+    for module in (access, reads, system, alerts, retention, sharing)  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )

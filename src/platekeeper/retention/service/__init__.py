@@ -1,10 +1,11 @@
 """The only package that touches the retention tables (holds, purge runs, evidence exports): holds.py (legal holds),
 purge.py (the purge and its certificate), figures.py (the administrator's figures), evidence.py (evidence packages),
+package.py (signed packages, shared with sharing),
 signed.py (signed JSON documents)."""
 
 from __future__ import annotations
 
-from platekeeper.retention.service.evidence import EvidencePackage, PackageInvalid, export_evidence, verify_package
+from platekeeper.retention.service.evidence import EvidencePackage, export_evidence
 from platekeeper.retention.service.figures import (
     RetentionFigures,
     RunNotFound,
@@ -24,6 +25,7 @@ from platekeeper.retention.service.holds import (
     release_hold,
     request_hold,
 )
+from platekeeper.retention.service.package import PackageInvalid, WrittenPackage, verify_package, write_package
 from platekeeper.retention.service.purge import COUNT_KINDS, PurgeBusy, PurgePreview, Purger
 from platekeeper.retention.service.signed import DocumentInvalid, load_public_key, verify_document
 
@@ -41,6 +43,7 @@ __all__ = [
     "Purger",
     "RetentionFigures",
     "RunNotFound",
+    "WrittenPackage",
     "certificate_of",
     "decide_hold",
     "export_evidence",
@@ -54,4 +57,5 @@ __all__ = [
     "run_json",
     "verify_document",
     "verify_package",
+    "write_package",
 ]

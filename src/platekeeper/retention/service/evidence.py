@@ -10,18 +10,15 @@ that was altered, added or removed, and checks the signature.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
 from platekeeper.access.principal import Principal
@@ -36,12 +33,10 @@ from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.retention.floor import scope_matches
 from platekeeper.retention.models import HOLD_REASONS, EvidenceExport, LegalHold
 from platekeeper.retention.service.holds import HoldNotFound, HoldRefused
-from platekeeper.retention.service.signed import sign_document, verify_document
+from platekeeper.retention.service.package import EVIDENCE_MANIFEST, write_package
 
-__all__ = ["MANIFEST", "MANIFEST_TYPE", "EvidencePackage", "PackageInvalid", "export_evidence", "verify_package"]
+__all__ = ["EvidencePackage", "export_evidence", "image_files", "reads_files"]
 
-MANIFEST = "manifest.json"
-MANIFEST_TYPE = "platekeeper.evidence-manifest/1"
 BOOKING = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 READ_COLUMNS = (
     "id", "plate", "corrected_plate", "correction", "confidence", "captured_at", "camera_id", "camera",
@@ -49,10 +44,6 @@ READ_COLUMNS = (
 )  # fmt: skip
 MEDIA_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 Renderer = Callable[[dict[str, Any]], tuple[str, bytes]]  # custody record -> (HTML, PDF)
-
-
-class PackageInvalid(ValueError):
-    """The package cannot be read at all (no manifest, not a ZIP or folder); the message says what."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,7 @@ def _held_reads(work: Work, hold: LegalHold) -> list[tuple[PlateRead, str]]:
     return [(row.PlateRead, row.name) for row in work.session.execute(stmt.select_from(PlateRead, LegalHold))]
 
 
-def _image_files(work: Work, store: ImageStore, reads: list[tuple[PlateRead, str]]) -> dict[str, tuple[str, bytes]]:
+def image_files(work: Work, store: ImageStore, reads: list[tuple[PlateRead, str]]) -> dict[str, tuple[str, bytes]]:
     """digest -> (file name in the package, plaintext) for every image the reads name."""
     digests = {d for read, _ in reads for d in (read.crop_sha256, read.overview_sha256) if d}
     types = (
@@ -94,7 +85,7 @@ def _image_files(work: Work, store: ImageStore, reads: list[tuple[PlateRead, str
     return files
 
 
-def _reads_files(reads: list[tuple[PlateRead, str]], images: dict[str, tuple[str, bytes]]) -> dict[str, bytes]:
+def reads_files(reads: list[tuple[PlateRead, str]], images: dict[str, tuple[str, bytes]]) -> dict[str, bytes]:
     rows = []
     for read, camera in reads:
         row = {column: json_value(getattr(read, column, None)) for column in READ_COLUMNS}
@@ -138,8 +129,8 @@ def export_evidence(
     hold = _check(work, principal, hold_id, booking_number)
     booking_number, now = booking_number.strip(), utcnow()
     reads = _held_reads(work, hold)
-    images = _image_files(work, store, reads)
-    files = _reads_files(reads, images)
+    images = image_files(work, store, reads)
+    files = reads_files(reads, images)
     files.update({name: data for name, data in images.values()})
     read_ids = {str(read.id) for read, _ in reads}
     events = list(events_concerning(work.session, read_ids=read_ids, hold_id=hold.id, case_number=hold.case_number))
@@ -147,12 +138,12 @@ def export_evidence(
     record = _custody_record(work, principal, hold, booking_number, now, len(reads), len(images), len(events))
     html, pdf = render(record)
     files.update({"chain-of-custody.html": html.encode(), "chain-of-custody.pdf": pdf})
-    files["signing-key.pem"] = signer.public_pem.encode()
-    manifest = sign_document(signer, _manifest(record, files))
-    files[MANIFEST] = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    header = {"type": EVIDENCE_MANIFEST}
+    header |= {key: record[key] for key in ("agency", "case_number", "booking_number", "hold_id", "exported_by")}
+    header["exported_at"] = record["exported_at"]
     name = f"evidence-hold{hold.id}-{re.sub(r'[^A-Za-z0-9._-]', '_', booking_number)}-{now:%Y%m%dT%H%M%SZ}"
-    path = _write(destination, name, files, as_zip)
-    manifest_sha256 = hashlib.sha256(files[MANIFEST]).hexdigest()
+    written = write_package(destination, name, files, header, signer, as_zip=as_zip)
+    path, files, manifest_sha256 = written.path, written.files, written.manifest_sha256
     export = EvidenceExport(
         hold_id=hold.id,
         booking_number=booking_number,
@@ -190,72 +181,3 @@ def _custody_record(
         "images": images,
         "audit_events": events,
     }
-
-
-def _manifest(record: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
-    return {
-        "type": MANIFEST_TYPE,
-        **{
-            key: record[key]
-            for key in ("agency", "case_number", "booking_number", "hold_id", "exported_by", "exported_at")
-        },
-        "files": {
-            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-            for name, data in sorted(files.items())
-        },
-    }
-
-
-def _write(destination: Path, name: str, files: dict[str, bytes], as_zip: bool) -> Path:
-    destination.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if as_zip:
-        path = destination / f"{name}.zip"
-        partial = path.with_suffix(".zip.partial")
-        with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_DEFLATED) as archive:
-            for member, data in sorted(files.items()):
-                archive.writestr(zipfile.ZipInfo(f"{name}/{member}", date_time=(2000, 1, 1, 0, 0, 0)), data)
-        partial.replace(path)
-        return path
-    folder = destination / name
-    for member, data in files.items():
-        target = folder / member
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return folder
-
-
-def _read_package(path: Path) -> dict[str, bytes]:
-    """Every file of a package (a folder or a ZIP) by its name inside the package."""
-    if path.is_dir():
-        return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise PackageInvalid(f"{path}: neither a package folder nor a ZIP ({exc})") from None
-    tops = {PurePosixPath(name).parts[0] for name in members}
-    if len(tops) != 1:
-        raise PackageInvalid(f"{path}: a package ZIP holds one folder")
-    return {str(PurePosixPath(*PurePosixPath(name).parts[1:])): data for name, data in members.items()}
-
-
-def verify_package(path: Path, public: Ed25519PublicKey) -> list[str]:
-    """What is wrong with the package at ``path``: the manifest's signature, and each file altered, added or
-    removed. An empty list when every file is as signed."""
-    files = _read_package(path)
-    if MANIFEST not in files:
-        raise PackageInvalid(f"{path}: no {MANIFEST}")
-    try:
-        signed = json.loads(files.pop(MANIFEST))
-    except ValueError as exc:
-        raise PackageInvalid(f"{MANIFEST}: not JSON ({exc})") from None
-    problems = [f"{MANIFEST}: {p}" for p in verify_document(signed, MANIFEST_TYPE, public)]
-    listed = signed.get("document", {}).get("files", {}) if isinstance(signed, dict) else {}
-    for name in sorted(set(listed) | set(files)):
-        if name not in files:
-            problems.append(f"{name}: removed (listed in the manifest, missing from the package)")
-        elif name not in listed:
-            problems.append(f"{name}: added (not in the manifest)")
-        elif hashlib.sha256(files[name]).hexdigest() != listed[name].get("sha256"):
-            problems.append(f"{name}: altered (its SHA-256 differs from the manifest's)")
-    return problems

@@ -1,0 +1,1 @@
+"""Sharing ALPR data with other agencies and Public Records Act requests (policy 462.7)."""

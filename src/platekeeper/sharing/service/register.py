@@ -1,0 +1,126 @@
+"""The sharing register (462.7): who received what, when, under which request, approved by whom, how many reads;
+agency sharing and Public Records Act releases apart. It feeds the audits (CSV, JSON Lines) and the public
+transparency page (:func:`public_summary`: counts and agency names only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from platekeeper.access.principal import Principal
+from platekeeper.audit.events import SharingRegisterViewed
+from platekeeper.audit.work import Work
+from platekeeper.sharing.models import SharingAgency, SharingRelease, SharingRequest
+
+__all__ = [
+    "REGISTER_COLUMNS",
+    "RegisterEntry",
+    "public_summary",
+    "register_counts",
+    "register_entries",
+    "register_export",
+]
+
+REGISTER_COLUMNS = (
+    "release_id", "channel", "request_id", "recipient", "requester", "purpose", "case_number", "received_on",
+    "approved_by", "approved_at", "released_by", "released_at", "method", "reads", "images", "delivered_at",
+    "delivered_to", "manifest_sha256",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    release: SharingRelease
+    request: SharingRequest
+
+    def as_json(self) -> dict[str, Any]:
+        release, request = self.release, self.request
+        return {
+            "release_id": release.id, "channel": release.channel, "request_id": request.id,
+            "recipient": release.recipient, "requester": request.requester_name, "purpose": request.purpose,
+            "case_number": request.case_number, "received_on": request.received_on.isoformat(),
+            "approved_by": release.approved_by,
+            "approved_at": request.reviewed_at.isoformat() if request.reviewed_at else None,
+            "released_by": release.released_by, "released_at": release.created_at.isoformat(),
+            "method": release.method, "reads": release.reads, "images": release.images,
+            "delivered_at": release.delivered_at.isoformat() if release.delivered_at else None,
+            "delivered_to": release.delivered_to, "manifest_sha256": release.manifest_sha256,
+        }  # fmt: skip
+
+
+def _entries(work: Work, channel: str | None) -> list[RegisterEntry]:
+    stmt = select(SharingRelease, SharingRequest).join(SharingRequest, SharingRequest.id == SharingRelease.request_id)
+    if channel:
+        stmt = stmt.where(SharingRelease.channel == channel)
+    rows = work.session.execute(stmt.order_by(SharingRelease.created_at.desc(), SharingRelease.id.desc()))
+    return [RegisterEntry(row.SharingRelease, row.SharingRequest) for row in rows]
+
+
+def register_entries(work: Work, principal: Principal, channel: str | None = None) -> list[RegisterEntry]:
+    """Every release (of one channel, or both), newest first. Audited."""
+    principal.require("sharing.register")
+    entries = _entries(work, channel)
+    work.by(principal).record(SharingRegisterViewed(shown=len(entries), format="page"))
+    return entries
+
+
+def register_export(work: Work, principal: Principal, format: str) -> Iterator[str]:
+    """The whole register as CSV or JSON Lines (one release per line), oldest first. Audited."""
+    principal.require("sharing.register")
+    entries = list(reversed(_entries(work, None)))
+    work.by(principal).record(SharingRegisterViewed(shown=len(entries), format=format))
+    if format == "jsonl":
+        return iter([json.dumps(e.as_json(), sort_keys=True) + "\n" for e in entries])
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=REGISTER_COLUMNS)
+    writer.writeheader()
+    writer.writerows(e.as_json() for e in entries)
+    return iter([text.getvalue()])
+
+
+def register_counts(work: Work) -> dict[str, Any]:
+    """Requests by channel and status, and releases with the reads they held, by channel."""
+    requests = work.session.execute(
+        select(SharingRequest.channel, SharingRequest.status, func.count()).group_by(
+            SharingRequest.channel, SharingRequest.status
+        )
+    )
+    releases = work.session.execute(
+        select(SharingRelease.channel, func.count(), func.coalesce(func.sum(SharingRelease.reads), 0)).group_by(
+            SharingRelease.channel
+        )
+    )
+    counts: dict[str, Any] = {"requests": {}, "releases": {}, "reads": {}}
+    for channel, status, n in requests:
+        counts["requests"].setdefault(channel, {})[status] = n
+    for channel, n, reads in releases:
+        counts["releases"][channel], counts["reads"][channel] = n, int(reads)
+    return counts
+
+
+def public_summary(work: Work) -> dict[str, Any]:
+    """For the public transparency page: counts and the names of the agencies that received data, nothing else."""
+    counts = register_counts(work)
+    names = work.session.scalars(
+        select(SharingAgency.name)
+        .join(SharingRequest, SharingRequest.agency_id == SharingAgency.id)
+        .join(SharingRelease, SharingRelease.request_id == SharingRequest.id)
+        .distinct()
+        .order_by(SharingAgency.name)
+    )
+    agency = counts["requests"].get("agency", {})
+    return {
+        "agency_requests": sum(agency.values()),
+        "agency_requests_refused": agency.get("refused", 0) + agency.get("denied", 0),
+        "agency_releases": counts["releases"].get("agency", 0),
+        "agency_reads_shared": counts["reads"].get("agency", 0),
+        "pra_requests": sum(counts["requests"].get("pra", {}).values()),
+        "pra_releases": counts["releases"].get("pra", 0),
+        "agencies": list(names),
+    }

@@ -1,0 +1,97 @@
+"""Inbound queries from partner agencies (policy 462.7): off by default; under an agreement they pass the same
+sharing rules, see only what the agreement allows and are logged like a local search."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from platekeeper.access.enrolment import enrol_totp
+from platekeeper.access.mfa import new_totp_secret
+from platekeeper.access.service import NewAccount, create_user, needs_mfa
+from platekeeper.audit.models import AuditEvent
+from platekeeper.config import load_settings
+from platekeeper.web.app import create_app
+from tests.conftest import FAST_HASH, PASSWORD, Harness
+from tests.retention_helpers import age, ingest_reads, read_with
+from tests.sharing_helpers import agency
+
+QUERY = {"purpose": "wanted_person", "case_number": "TPD-26-0099", "justification": "driver wanted on a felony warrant"}
+
+
+@pytest.fixture
+def partners(harness: Harness) -> Iterator[Harness]:
+    """The same database, served with ``sharing.partner_queries`` on."""
+    settings = load_settings(data_dir=harness.settings.data_dir, database_url=harness.settings.database_url,
+                             access=FAST_HASH, sharing={"partner_queries": True})  # fmt: skip
+    with TestClient(create_app(settings, harness.database)) as client:
+        yield Harness(settings=settings, database=harness.database, client=client, totp=harness.totp)
+
+
+def _partner(harness: Harness, organization: str) -> TestClient:
+    """A partner agency's named user, signed in (with a one-time code when the role needs MFA)."""
+    with harness.database.session() as session:
+        work = harness.work(session)
+        account = NewAccount("tpdofficer", "Officer Kim", "partner", PASSWORD, organization=organization)
+        user = create_user(work, account, approved_by="system:test")
+        if needs_mfa(harness.settings, "partner"):
+            secret = new_totp_secret()
+            enrol_totp(work, user, secret, int(time.time()) // 30 - 2)
+            harness.totp[user.username] = secret
+    return harness.login("tpdofficer", TestClient(harness.client.app))
+
+
+def _window(days: float) -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {"since": (now - timedelta(days=days)).isoformat(), "until": (now + timedelta(hours=1)).isoformat()}
+
+
+def test_partner_queries_are_off_by_default(harness: Harness) -> None:
+    clerk = harness.signed_in("records", "clerk")
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until="2099-01-01")
+    partner = _partner(harness, "Torrance Police Department")
+    refused = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
+    assert refused.status_code == 403 and "sharing.partner_queries" in refused.json()["detail"]
+    assert partner.get("/api/v1/sharing/requests").status_code == 403  # the role holds nothing else
+
+
+def test_a_partner_sees_only_what_the_agreement_allows_under_the_same_rules(partners: Harness) -> None:
+    _, key = partners.camera("Pacific Coast Hwy")
+    ids = ingest_reads(partners, key, read_with("6PRT001", (1, 1, 1)), read_with("6PRT001", (2, 2, 2)),
+                       read_with("6PRT002", (3, 3, 3)))  # fmt: skip
+    age(partners, [ids[1]], 400)  # past retention
+    clerk = partners.signed_in("records", "clerk")
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+           partner_max_days=30)  # fmt: skip
+    partner = _partner(partners, "Torrance Police Department")
+    found = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
+    assert found.status_code == 200, found.text
+    assert [r["id"] for r in found.json()["reads"]] == [ids[0]]
+    wide = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(500), **QUERY})
+    assert wide.status_code == 400 and wide.json()["field"] == "until"
+    wildcard = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT*", **_window(2), **QUERY})
+    assert wildcard.status_code == 400 and wildcard.json()["field"] == "plates"
+    ice = {**QUERY, "justification": "locate for ICE removal proceedings"}
+    immigration = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **ice})
+    assert immigration.status_code == 403 and "immigration" in immigration.json()["detail"]
+    with partners.database.session() as session:
+        searched = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.search")).all()
+        refused = session.scalars(select(AuditEvent).where(AuditEvent.action == "sharing.refused")).all()
+    (event,) = searched
+    assert event.username == "tpdofficer" and event.organization == "Torrance Police Department"
+    assert event.purpose == "wanted_person" and event.case_number == "TPD-26-0099" and event.details["results"] == 1
+    assert len(refused) == 3
+
+
+def test_a_federal_partner_or_an_expired_agreement_is_refused(partners: Harness) -> None:
+    clerk = partners.signed_in("records", "clerk")
+    agency(clerk, "Federal Task Force", kind="law_enforcement", jurisdiction="federal", ori=None,
+           partner_agreement_until="2099-01-01")  # fmt: skip
+    partner = _partner(partners, "Federal Task Force")
+    federal = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
+    assert federal.status_code == 403 and "1798.90.55(b)" in federal.json()["detail"]
