@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, str] = {
     "retention.view": "See the retention figures, the purge runs and their signed certificates (counts, no plates).",
     "holds.request": "Request a legal hold on reads for a case, see the holds, and export held reads as evidence.",
     "holds.approve": "Approve or refuse a legal hold someone else requested, and release a hold with a reason.",
+    "notices.view": "See and acknowledge (with a note) the guards' notices about users' searches (counts, no plates).",
+    "notices.breach": "Receive breach notices (a broken audit chain, a large extraction) and acknowledge them (462.6).",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(

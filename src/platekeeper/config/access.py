@@ -65,6 +65,8 @@ ADMIN_PERMISSIONS = (
     "retention.view",
     "holds.request",
     "holds.approve",
+    "notices.view",
+    "notices.breach",
 )
 
 
@@ -75,9 +77,17 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "supervisor": RoleConfig(
             label="Supervisor (sergeant)",
-            permissions=(*PLATE_USER, *ALERT_USER, "users.approve", "alerts.close_leads", "alerts.figures"),
+            permissions=(
+                *PLATE_USER,
+                *ALERT_USER,
+                "users.approve",
+                "alerts.close_leads",
+                "alerts.figures",
+                "notices.view",
+            ),
             description="A sworn sergeant: an officer's rights, plus approving officers' and Records staff's "
-            "accounts, closing historical leads in bulk and the misread figures; the same training and MFA (462.5).",
+            "accounts, closing historical leads in bulk, the misread figures and the guards' notices about their "
+            "officers; the same training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
@@ -101,6 +111,8 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "retention.view",
                 "holds.request",
                 "holds.approve",
+                "notices.view",
+                "notices.breach",
             ),
             description="Reviews and approves sharing requests (462.7) and legal holds (462.9); approves Records "
             "staff accounts.",

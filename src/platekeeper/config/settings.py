@@ -20,6 +20,7 @@ from platekeeper.config.access import AccessPolicyConfig
 from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError
+from platekeeper.config.guards import GuardsConfig
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.system import (
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     audit: AuditConfig = Field(
         default_factory=AuditConfig,
         description="The audit log, its signed checkpoints and the audits per year (462.6).",
+    )
+    guards: GuardsConfig = Field(
+        default_factory=GuardsConfig,
+        description="Guards on every search (462.6): the rules, their thresholds and actions, who is told, and the "
+        "scheduled verification of the audit chain.",
     )
     signing: SigningConfig = Field(default_factory=SigningConfig, description="The installation's Ed25519 signing key.")
     storage: StorageConfig = Field(
@@ -126,6 +132,7 @@ class Settings(BaseSettings):
             verify_purposes,
             verify_bootstrap_role,
             verify_hotlist_kinds,
+            verify_guards,
         ):
             rule(self)
         return self
@@ -225,6 +232,24 @@ def verify_hotlist_kinds(settings: Settings) -> None:
         raise ValueError(
             f"alerts.lead_disposition: {settings.alerts.lead_disposition!r} must be one of alerts.dispositions "
             "that is not an enforcement disposition"
+        )
+
+
+def verify_guards(settings: Settings) -> None:
+    """The roles told of guard notices exist and can see them; whoever receives breach notices can open the notices
+    page; the hard limit on paged results lies above its notice."""
+    for name in settings.guards.notify_roles:
+        role = settings.access.roles.get(name)
+        if role is None or "notices.view" not in role.permissions:
+            raise ValueError(f"guards.notify_roles: {name!r} must be a role holding notices.view")
+    for name, role in settings.access.roles.items():
+        if "notices.breach" in role.permissions and "notices.view" not in role.permissions:
+            raise ValueError(f"access.roles.{name}.permissions: notices.breach needs notices.view (the notices page)")
+    notice, limit = settings.guards.paged_results, settings.guards.paged_results_limit
+    if notice.enabled and limit.enabled and limit.threshold <= notice.threshold:
+        raise ValueError(
+            f"guards.paged_results_limit.threshold: {limit.threshold} must be above "
+            f"guards.paged_results.threshold ({notice.threshold})"
         )
 
 
