@@ -12,7 +12,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, reads, retention, system
+from platekeeper.audit.events import access, alerts, guards, reads, retention, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -64,6 +64,7 @@ from platekeeper.audit.events.alerts import (
     HotlistImportRefused,
 )
 from platekeeper.audit.events.base import AuditEventType, InvalidAuditEvent, is_optional, stored_name
+from platekeeper.audit.events.guards import ChainVerificationRun, GuardStop, NoticeAcknowledged, NoticeRaised
 from platekeeper.audit.events.reads import (
     ACCESS_REFUSED,
     AccessRefused,
@@ -134,8 +135,10 @@ __all__ = [
     "CameraCreated",
     "CameraDeactivated",
     "CameraKeyRotated",
+    "ChainVerificationRun",
     "DemoSeeded",
     "EvidenceExported",
+    "GuardStop",
     "HoldDecided",
     "HoldRefusedStep",
     "HoldReleased",
@@ -154,6 +157,8 @@ __all__ = [
     "KeyRotationStarted",
     "MfaEnrolled",
     "MfaReset",
+    "NoticeAcknowledged",
+    "NoticeRaised",
     "PasswordChanged",
     "PasswordReset",
     "PlateStoryViewed",
@@ -196,7 +201,7 @@ __all__ = [
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
     member
-    for module in (access, reads, system, alerts, retention)  # the order the audit page lists the actions in
+    for module in (access, reads, system, alerts, retention, guards)  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )
