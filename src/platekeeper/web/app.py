@@ -37,8 +37,11 @@ from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning
+from platekeeper.guards.service import GuardStopped, record_stop
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
+from platekeeper.notices import api as notices_api
+from platekeeper.notices import pages as notices_pages
 from platekeeper.plates import api as plates_api
 from platekeeper.plates import pages as plates_pages
 from platekeeper.rate_limits import RateLimited
@@ -172,6 +175,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             if exc.page is not None:
                 return exc.page(work, exc.error.problems)
         return refusal_response(exc.error)
+
+    @app.exception_handler(GuardStopped)
+    def guard_stopped(request: Request, exc: GuardStopped) -> Response:
+        """Record the stop and its notice in their own transaction (the request's was rolled back, so nothing else
+        of it is kept), then answer 403 naming the rule."""
+        with app_state(request).database.session() as session:
+            record_stop(request_work(request, session), exc)
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=403)
+        return _error_page(request, 403, f"This search was stopped: {exc}.")
 
     @app.exception_handler(PermissionDenied)
     def permission_denied(request: Request, exc: PermissionDenied) -> Response:
@@ -309,6 +322,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         plates_pages,
         retention_api,
         retention_pages,
+        notices_api,
+        notices_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
