@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -125,18 +125,12 @@ def can_see(principal: Principal, notice: Notice) -> bool:
 
 
 def _visible(principal: Principal, stmt: Select[Any]) -> Select[Any]:
-    guard = (Notice.kind == "guard") & ((Notice.subject.is_(None)) | (Notice.subject != principal.username))
-    shown = []
+    shown: list[ColumnElement[bool]] = []
     if principal.can("notices.view"):
-        shown.append(guard)
+        shown.append(and_(Notice.kind == "guard", or_(Notice.subject.is_(None), Notice.subject != principal.username)))
     if principal.can("notices.breach"):
         shown.append(Notice.severity == "breach")
-    if not shown:
-        return stmt.where(Notice.id.is_(None))
-    condition = shown[0]
-    for more in shown[1:]:
-        condition = condition | more
-    return stmt.where(condition)
+    return stmt.where(or_(*shown)) if shown else stmt.where(Notice.id.is_(None))
 
 
 def list_notices(session: Session, principal: Principal, *, status: str = "open", limit: int = 200) -> list[Notice]:

@@ -176,16 +176,6 @@ def _install_error_handlers(app: FastAPI) -> None:
                 return exc.page(work, exc.error.problems)
         return refusal_response(exc.error)
 
-    @app.exception_handler(GuardStopped)
-    def guard_stopped(request: Request, exc: GuardStopped) -> Response:
-        """Record the stop and its notice in their own transaction (the request's was rolled back, so nothing else
-        of it is kept), then answer 403 naming the rule."""
-        with app_state(request).database.session() as session:
-            record_stop(request_work(request, session), exc)
-        if _wants_json(request):
-            return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=403)
-        return _error_page(request, 403, f"This search was stopped: {exc}.")
-
     @app.exception_handler(PermissionDenied)
     def permission_denied(request: Request, exc: PermissionDenied) -> Response:
         if isinstance(exc, TrainingRequired):
@@ -211,6 +201,18 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return _error_page(request, 422, f"The request was not valid: {text}")
+
+
+def _install_guard_handler(app: FastAPI) -> None:
+    @app.exception_handler(GuardStopped)
+    def guard_stopped(request: Request, exc: GuardStopped) -> Response:
+        """Record the stop and its notice in their own transaction (the request's was rolled back, so nothing else
+        of it is kept), then answer 403 naming the rule."""
+        with app_state(request).database.session() as session:
+            record_stop(request_work(request, session), exc)
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=403)
+        return _error_page(request, 403, f"This search was stopped: {exc}.")
 
 
 def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
@@ -294,6 +296,7 @@ def create_app(settings: Settings, database: Database | None = None, services: S
     services = services or build_services(settings, database)
     app.state.platekeeper = AppState(services=services, templates=_templates(settings))
     _install_error_handlers(app)
+    _install_guard_handler(app)  # a guard's stop (policy 462.6): recorded, then 403 naming the rule
     app.state.error_log = ErrorLog(settings.web.error_log_size)
     app.add_exception_handler(Exception, _with_security_headers(app.state.error_log.handler, settings))
     app.add_middleware(RefuseNul)  # inside BodyLimit: the body it reads is already bounded
