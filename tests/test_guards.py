@@ -168,3 +168,18 @@ def test_a_stopped_search_page_names_the_rule(harness: Harness) -> None:
     page = officer.get("/search", params=params)
     assert page.status_code == 403
     assert "protected_activity" in page.text and "supervisor" in page.text
+
+
+def test_one_field_of_a_rule_can_be_changed_alone_and_bad_values_name_the_field(tmp_path: Path) -> None:
+    from platekeeper.config import ConfigError
+
+    changed = load_settings(data_dir=tmp_path, guards={"paged_results_limit": {"threshold": 5000}})
+    assert changed.guards.paged_results_limit.threshold == 5000 and changed.guards.paged_results_limit.breach
+    for guards, field in (
+        ({"paged_results_limit": {"threshold": 100}}, "guards.paged_results_limit.threshold"),
+        ({"plateless_searches": {"action": "shout"}}, "guards.plateless_searches.action"),
+        ({"notify_roles": ["sworn_officer"]}, "guards.notify_roles"),
+        ({"protected_activity": {"terms": ["  "]}}, "guards.protected_activity.terms"),
+    ):
+        with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+            load_settings(data_dir=tmp_path, guards=guards)

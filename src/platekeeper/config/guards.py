@@ -8,7 +8,7 @@ raises a breach notice when the chain or its signed checkpoints fail.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -19,22 +19,79 @@ __all__ = ["GuardRuleConfig", "GuardsConfig", "ProtectedActivityConfig"]
 GuardAction = Literal["notice", "stop"]
 
 
-class GuardRuleConfig(StrictModel):
-    enabled: bool = Field(True, description="Check this rule on every search.")
-    threshold: int = Field(ge=1, le=1_000_000, description="The rule fires when the count goes above this.")
-    window_minutes: int = Field(
-        ge=1, le=60 * 24 * 90, description="The period counted back from each search (1 minute to 90 days)."
+def _threshold(default: int | None = None) -> Any:
+    return Field(default, ge=1, le=1_000_000, description="The rule fires when the count goes above this.")
+
+
+def _window(default: int | None = None) -> Any:
+    return Field(
+        default, ge=1, le=60 * 24 * 90, description="The period counted back from each search (1 minute to 90 days)."
     )
-    action: GuardAction = Field(
+
+
+def _action(default: str | None = None) -> Any:
+    return Field(
+        default,
         description="notice: tell the supervisors and the administrator after the search; stop: refuse the search "
-        "before it runs, naming the rule, once the count has reached the threshold."
+        "before it runs, naming the rule, once the count has reached the threshold.",
     )
-    breach: bool = Field(
-        False,
+
+
+def _breach(default: bool) -> Any:
+    return Field(
+        default,
         description="When this rule fires it is a large extraction: its notice is a breach notice, shown to the "
         "custodian (holders of notices.breach) on every page until acknowledged.",
     )
-    description: str = Field(min_length=3, max_length=300, description="What the rule catches, in a sentence.")
+
+
+def _description(default: str | None = None) -> Any:
+    return Field(default, min_length=3, max_length=300, description="What the rule catches, in a sentence.")
+
+
+class GuardRuleConfig(StrictModel):
+    """One counting rule. Each rule below is this with its own defaults, so a config may change one field alone
+    (``guards: {paged_results_limit: {threshold: 5000}}``)."""
+
+    enabled: bool = Field(True, description="Check this rule on every search.")
+    threshold: int = _threshold()
+    window_minutes: int = _window()
+    action: GuardAction = _action()
+    breach: bool = _breach(False)
+    description: str = _description()
+
+
+class PlatelessSearchesConfig(GuardRuleConfig):
+    threshold: int = _threshold(10)
+    window_minutes: int = _window(60)
+    action: GuardAction = _action("notice")
+    description: str = _description(
+        "More searches without a plate (time-range listings) by one user in an hour than an investigation needs."
+    )
+
+
+class PagedResultsConfig(GuardRuleConfig):
+    threshold: int = _threshold(500)
+    window_minutes: int = _window(24 * 60)
+    action: GuardAction = _action("notice")
+    description: str = _description(
+        "Many results paged through under one context (one user, purpose, case and justification)."
+    )
+
+
+class PagedResultsLimitConfig(GuardRuleConfig):
+    threshold: int = _threshold(2000)
+    window_minutes: int = _window(24 * 60)
+    action: GuardAction = _action("stop")
+    breach: bool = _breach(True)
+    description: str = _description("A bulk extraction: the hard limit on results paged through under one context.")
+
+
+class JustificationReuseConfig(GuardRuleConfig):
+    threshold: int = _threshold(3)
+    window_minutes: int = _window(7 * 24 * 60)
+    action: GuardAction = _action("notice")
+    description: str = _description("One justification text reused by one user across many different case numbers.")
 
 
 def _protected_terms() -> tuple[str, ...]:
@@ -104,42 +161,20 @@ class ProtectedActivityConfig(StrictModel):
 
 
 class GuardsConfig(StrictModel):
-    plateless_searches: GuardRuleConfig = Field(
-        default_factory=lambda: GuardRuleConfig(
-            threshold=10,
-            window_minutes=60,
-            action="notice",
-            description="More searches without a plate (time-range listings) by one user in an hour than an "
-            "investigation needs.",
-        ),
+    plateless_searches: PlatelessSearchesConfig = Field(
+        default_factory=PlatelessSearchesConfig,
         description="New searches without a plate by one user (later pages of the same search are not counted).",
     )
-    paged_results: GuardRuleConfig = Field(
-        default_factory=lambda: GuardRuleConfig(
-            threshold=500,
-            window_minutes=24 * 60,
-            action="notice",
-            description="Many results paged through under one context (one user, purpose, case and justification).",
-        ),
+    paged_results: PagedResultsConfig = Field(
+        default_factory=PagedResultsConfig,
         description="Results shown to one user under one context, all pages added up.",
     )
-    paged_results_limit: GuardRuleConfig = Field(
-        default_factory=lambda: GuardRuleConfig(
-            threshold=2000,
-            window_minutes=24 * 60,
-            action="stop",
-            breach=True,
-            description="A bulk extraction: the hard limit on results paged through under one context.",
-        ),
+    paged_results_limit: PagedResultsLimitConfig = Field(
+        default_factory=PagedResultsLimitConfig,
         description="The hard limit on results shown under one context: a stop, and a breach notice.",
     )
-    justification_reuse: GuardRuleConfig = Field(
-        default_factory=lambda: GuardRuleConfig(
-            threshold=3,
-            window_minutes=7 * 24 * 60,
-            action="notice",
-            description="One justification text reused by one user across many different case numbers.",
-        ),
+    justification_reuse: JustificationReuseConfig = Field(
+        default_factory=JustificationReuseConfig,
         description="Different case numbers one user filed under the same justification text.",
     )
     protected_activity: ProtectedActivityConfig = Field(
