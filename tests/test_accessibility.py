@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import PASSWORD, Harness, make_read
+from tests.guard_helpers import plant_notices
 from tests.hotlist_helpers import hotlist_with, ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,9 +28,12 @@ ROLE_PAGES = {
         "/system/errors",
         "/alerts/figures",
         "/retention",
+        "/notices",
     ],
+    "supervisor": ["/", "/notices"],
     "records_manager": [
         "/users/approvals",
+        "/notices",
         "/hotlists",
         "/holds",
         "/sharing",
@@ -58,6 +62,7 @@ def test_no_serious_accessibility_violation_on_any_page(harness: Harness) -> Non
     hotlist_with(harness, "5SOW350,CA,VEH,Stolen,,HOND,CIV,GRY\n")
     _, key = harness.camera("North")
     ingest(harness, key, make_read("5SOW350"))
+    plant_notices(harness)  # a guard's notice and a breach notice: the notices page and every page's banner
     found: list[str] = []
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

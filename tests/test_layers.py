@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("recognition", re.compile(r"^platekeeper(\.recognition(\..+)?|\.training(\..+)?)?$")),
     ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|rate_limits)$")),
     ("access and audit", re.compile(r"^platekeeper\.(access|audit)(\..+)?$|^platekeeper\.storage(\.keys|\.sealing)?$")),
+    ("guards and notices", re.compile(r"^platekeeper\.(guards|notices)(\..+)?$")),
     (
         "cameras and reads",
         re.compile(

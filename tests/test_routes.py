@@ -42,6 +42,7 @@ PATH_VALUES = {
     "alert_id": "999999",
     "hold_id": "999999",  # no such hold: allowed roles get 404, nothing is decided or released
     "run_id": "999999",
+    "notice_id": "999999",  # no such notice: allowed roles get 404, nothing is acknowledged
     "plate": "7ABC123",
     "agency_id": "999999",  # no such agency or request: allowed roles get 404, nothing changes
     "request_id": "999999",

@@ -7,6 +7,7 @@ import pytest
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
 from tests.conftest import PASSWORD, Harness, make_read
+from tests.guard_helpers import plant_notices
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,7 +20,7 @@ ROWS = """() => {
 }"""
 """How many rows the header's brand, links and sign-out button stand in."""
 PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
-PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra"]
+PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra", "/notices"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -32,6 +33,7 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
         "/api/v1/reads", json={"reads": [make_read("7ABC123")]}, headers={"Authorization": f"Bearer {key}"}
     )
     harness.user("ada", "alpr_admin")  # the role with the longest navigation
+    plant_notices(harness)  # the breach banner on every page, and the notices page with open notices
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 768})

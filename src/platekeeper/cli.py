@@ -27,6 +27,7 @@ from platekeeper.cameras.service import (
 from platekeeper.cli_support import Runtime, err, fail, out, runtime
 from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
+from platekeeper.guards.verification import verify_and_notify
 from platekeeper.hotlists.cli import hotlists_app
 from platekeeper.reads.cli import images_app
 from platekeeper.recognition.cli import read_command
@@ -144,6 +145,10 @@ def serve(
         purges = services.purge_schedule()
         purges.start()  # daily at retention.purge_time, agency time
         web_app.state.platekeeper.on_shutdown.append(purges.stop)
+    if rt.settings.guards.verify_in_server:
+        verification = services.verification_schedule()
+        verification.start()  # every guards.verify_hours: a failure raises a breach notice
+        web_app.state.platekeeper.on_shutdown.append(verification.stop)
     scheme = "https" if certfile else "http"
     out.print(f"platekeeper serving on [bold]{scheme}://{host}:{port}[/]  (database: {rt.database.dialect})")
     if scheme == "http" and not _loopback(host):
@@ -220,11 +225,13 @@ def audit_verify(
         ),
     ] = None,
 ) -> None:
-    """Check the audit chain and its signed checkpoints: exit 0 when intact, 1 naming what is wrong otherwise."""
+    """Check the audit chain and its signed checkpoints: exit 0 when intact, 1 naming what is wrong otherwise (and
+    raise a breach notice, shown to the administrator and the custodian until acknowledged)."""
     rt = runtime()
-    check = anchor_check(rt.settings, rt.signing_key, checkpoints)
     with rt.work() as work:
-        result = verify_and_record(work, check)
+        result, notice = verify_and_notify(work, rt.signing_key, "cli", checkpoints)
+    if notice is not None:
+        err.print(f"breach notice {notice.id} raised: see /notices", highlight=False)
     if result.first_bad_seq is not None:
         err.print(
             f"[bold red]audit chain BROKEN[/] at event {result.first_bad_seq}: {result.reason} "

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, str] = {
     "(only when sharing.partner_queries is on).",
     "pra.manage": "Record Public Records Act requests, their deadlines, determinations, per-field redactions and "
     "releases.",
+    "notices.view": "See and acknowledge (with a note) the guards' notices about users' searches (counts, no plates).",
+    "notices.breach": "Receive breach notices (a broken audit chain, a large extraction) and acknowledge them (462.6).",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(

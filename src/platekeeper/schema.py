@@ -7,7 +7,9 @@ from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent, AuditPlateText
 from platekeeper.cameras.models import Camera
 from platekeeper.db import Base
+from platekeeper.guards.models import SearchActivity
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
+from platekeeper.notices.models import Notice
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.retention.models import (
@@ -33,12 +35,14 @@ __all__ = [
     "HotlistEntry",
     "LegalHold",
     "LegalHoldRead",
+    "Notice",
     "PlateRead",
     "PurgeFile",
     "PurgeRun",
     "PurgeRunItem",
     "RecognitionJob",
     "RecoveryCode",
+    "SearchActivity",
     "SharingAgency",
     "SharingLink",
     "SharingRelease",

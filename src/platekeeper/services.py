@@ -8,10 +8,11 @@ domain reaches up for another: hotlists never import alerts, they call the hooks
 
 Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
 recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
-then cameras, reads (and storage's rotation, which walks the image store, and retention's models and read-time
-floor); then hotlists; then alerts; then plates; then retention (holds, the purge, evidence); then sharing (462.7);
-then this module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py,
-cli_support.py, every domain's cli.py), demo, backup.
+then guards and notices (the checks inside every door to plate data, the notices they raise); then cameras, reads
+(and storage's rotation, which walks the image store, and retention's models and read-time floor); then hotlists;
+then alerts; then plates; then retention (holds, the purge, evidence); then sharing (462.7); then this module; then
+the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py, every
+domain's cli.py), demo, backup.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.guards.verification import VerificationSchedule
 from platekeeper.hotlists.runtime import AfterImport, HotlistMatcher
 from platekeeper.rate_limits import RateLimits
 from platekeeper.reads.images import ImageStore
@@ -79,6 +81,11 @@ class Services:
     def checkpoint_schedule(self) -> CheckpointSchedule:
         """The audit chain's signed checkpoints every ``audit.checkpoint_minutes`` (started by ``serve``)."""
         return CheckpointSchedule(self.settings, self.database, self.audit_key, self.signing_key)
+
+    def verification_schedule(self) -> VerificationSchedule:
+        """The audit chain's verification every ``guards.verify_hours`` (started by ``serve``): a failure raises a
+        breach notice."""
+        return VerificationSchedule(self.settings, self.database, self.audit_key, self.signing_key)
 
 
 def build_services(settings: Settings, database: Database | None = None) -> Services:

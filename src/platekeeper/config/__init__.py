@@ -22,6 +22,7 @@ from platekeeper.config.access import (
 from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError
+from platekeeper.config.guards import GuardRuleConfig, GuardsConfig, ProtectedActivityConfig
 from platekeeper.config.hotlists import HotlistConfig, HotlistKindConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.settings import Settings, get_settings, load_settings
@@ -47,11 +48,14 @@ __all__ = [
     "ConfigError",
     "CourseConfig",
     "FilesConfig",
+    "GuardRuleConfig",
+    "GuardsConfig",
     "HotlistConfig",
     "HotlistKindConfig",
     "IngestConfig",
     "MatchConfig",
     "PasswordHashConfig",
+    "ProtectedActivityConfig",
     "PurposeConfig",
     "RateLimitConfig",
     "RecognitionQueueConfig",

@@ -68,6 +68,8 @@ ADMIN_PERMISSIONS = (
     "sharing.intake",
     "sharing.register",
     "pra.manage",
+    "notices.view",
+    "notices.breach",
 )
 
 
@@ -85,11 +87,12 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "alerts.close_leads",
                 "alerts.figures",
                 "holds.request",
+                "notices.view",
             ),
             description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
             "who hold sharing and Public Records Act rights a sergeant lacks, are the Records Manager's), closing "
-            "historical leads in bulk, the misread figures and requesting legal holds; the same training and MFA "
-            "(462.5).",
+            "historical leads in bulk, the misread figures, requesting legal holds and the guards' notices about "
+            "other users; the same training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
@@ -118,6 +121,8 @@ def _default_roles() -> dict[str, RoleConfig]:
                 "sharing.review",
                 "sharing.register",
                 "pra.manage",
+                "notices.view",
+                "notices.breach",
             ),
             description="Reviews and approves sharing requests (462.7) and legal holds (462.9); approves Records "
             "staff accounts.",

@@ -20,6 +20,7 @@ from platekeeper.config.access import AccessPolicyConfig
 from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
 from platekeeper.config.base import ConfigError, section
+from platekeeper.config.guards import GuardsConfig
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
 from platekeeper.config.ingest import CamerasConfig, IngestConfig, RecognitionQueueConfig, SearchConfig
 from platekeeper.config.sharing import SharingConfig, unlawful_overrides
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
     ingest: IngestConfig = section(
         IngestConfig, "What one camera upload may hold: sizes, pixels, reads per batch, clock skew."
     )
+    guards: GuardsConfig = section(
+        GuardsConfig,
+        "Guards on every search (462.6): the rules, their thresholds and actions, who is told, and the scheduled "
+        "verification of the audit chain.",
+    )
     search: SearchConfig = section(SearchConfig, "Limits on one search: page size, wildcards, time range.")
     cameras: CamerasConfig = section(CamerasConfig, "Camera health: when a camera that sends nothing is silent.")
     web: WebConfig = section(WebConfig, "The web server: address, sessions, cookies, TLS, proxies, headers.")
@@ -109,6 +115,7 @@ class Settings(BaseSettings):
             verify_hotlist_kinds,
             verify_audit_plate_days,
             verify_sharing,
+            verify_guards,
         ):
             rule(self)
         return self
@@ -239,6 +246,24 @@ def verify_sharing(settings: Settings) -> None:
             problems.append(f"access.roles.{name}.permissions: sharing.partner_query is held alone (partner accounts)")
     if problems:
         raise ValueError("; ".join(problems))
+
+
+def verify_guards(settings: Settings) -> None:
+    """The roles told of guard notices exist and can see them; whoever receives breach notices can open the notices
+    page; the hard limit on paged results lies above its notice."""
+    for name in settings.guards.notify_roles:
+        role = settings.access.roles.get(name)
+        if role is None or "notices.view" not in role.permissions:
+            raise ValueError(f"guards.notify_roles: {name!r} must be a role holding notices.view")
+    for name, role in settings.access.roles.items():
+        if "notices.breach" in role.permissions and "notices.view" not in role.permissions:
+            raise ValueError(f"access.roles.{name}.permissions: notices.breach needs notices.view (the notices page)")
+    notice, limit = settings.guards.paged_results, settings.guards.paged_results_limit
+    if notice.enabled and limit.enabled and limit.threshold <= notice.threshold:
+        raise ValueError(
+            f"guards.paged_results_limit.threshold: {limit.threshold} must be above "
+            f"guards.paged_results.threshold ({notice.threshold})"
+        )
 
 
 def _format_error(error: dict[str, Any]) -> str:

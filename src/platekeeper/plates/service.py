@@ -16,6 +16,7 @@ from platekeeper.audit.events import PlateStoryViewed
 from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import list_cameras
+from platekeeper.guards.service import Watched, check_before, record_after
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.service import ReadSummary, SearchError, reads_of_plate
 
@@ -49,8 +50,11 @@ def plate_story(work: Work, ctx: AccessContext, plate: str, store: ImageStore) -
     plate = re.sub(r"[\s-]", "", plate).upper()
     if not PLATE.fullmatch(plate):
         raise SearchError("plate: letters and digits only, at most 12 (no wildcards in a plate's story)")
+    watched = Watched("plates.story")
+    check_before(work, ctx, watched)  # a guard's stop refuses it here, before anything is read (462.6)
     reads, total = reads_of_plate(work, ctx.case_number, plate, store, STORY_READS)
     hits = alerts_of_plate(work.session, work.settings, plate, STORY_HITS)
     event = PlateStoryViewed(plate=plate, reads=len(reads), total_reads=total, hits=len(hits))
     record_access(work, ctx, event)
+    record_after(work, ctx, watched, shown=len(reads), total=total)
     return PlateStory(plate, reads, total, hits, list_cameras(work.session))

@@ -22,6 +22,7 @@ from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.config import SearchConfig
 from platekeeper.db import utcnow
+from platekeeper.guards.service import Watched, check_before, record_after
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.retention.floor import visible_read
@@ -226,13 +227,15 @@ def _visible(work: Work, case_number: str, read_id: uuid.UUID) -> PlateRead | No
 
 def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: ImageStore | None = None) -> SearchPage:
     """Find reads by plate (exact or wildcard), time range and camera, newest first; one page (``search`` limits
-    from the work's settings). Audited.
+    from the work's settings). Audited, and watched by the guards (:class:`GuardStopped` before it runs).
 
     With ``store`` given, each result carries its plate crop (for thumbnails), covered by the same audit event.
     """
     ctx = require_context(ctx, "reads.search")
     session, limits = work.session, work.settings.search
     query = validate_query(query, limits)
+    watched = Watched("reads.search", plate_less=query.plate is None, page=query.page)
+    check_before(work, ctx, watched)  # a guard's stop refuses the search here, before it runs (462.6)
     floor = _floor(work, ctx.case_number)
     total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query).where(floor)) or 0
     stmt = (
@@ -247,6 +250,7 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     results = [_summary(r.PlateRead, r.name, store, types) for r in rows]
     searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
     record_access(work, ctx, searched)
+    record_after(work, ctx, watched, shown=len(results), total=total)  # the guards' count, and their notices
     return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
 
 
@@ -279,6 +283,7 @@ def _read_images(session: Session, store: ImageStore, read: PlateRead, kinds: tu
 def get_read(work: Work, ctx: AccessContext, read_id: uuid.UUID, store: ImageStore) -> ReadDetail:
     """One read with its camera and images. Audited as ``reads.view``, found or not."""
     ctx = require_context(ctx, "reads.view")
+    check_before(work, ctx, Watched("reads.view"))  # a purpose the guards refuse opens no read either
     session = work.session
     read = _visible(work, ctx.case_number, read_id)
     viewed = ReadViewed(read_id=str(read_id), plate=read.plate if read else None, found=read is not None)

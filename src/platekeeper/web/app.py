@@ -37,8 +37,11 @@ from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.files import restrict_umask, start_up_warning
+from platekeeper.guards.service import GuardStopped, record_stop
 from platekeeper.hotlists import api as hotlists_api
 from platekeeper.hotlists import pages as hotlists_pages
+from platekeeper.notices import api as notices_api
+from platekeeper.notices import pages as notices_pages
 from platekeeper.plates import api as plates_api
 from platekeeper.plates import pages as plates_pages
 from platekeeper.rate_limits import RateLimited
@@ -202,6 +205,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 422, f"The request was not valid: {text}")
 
 
+def _install_guard_handler(app: FastAPI) -> None:
+    @app.exception_handler(GuardStopped)
+    def guard_stopped(request: Request, exc: GuardStopped) -> Response:
+        """Record the stop and its notice in their own transaction (the request's was rolled back, so nothing else
+        of it is kept), then answer 403 naming the rule."""
+        with app_state(request).database.session() as session:
+            record_stop(request_work(request, session), exc)
+        if _wants_json(request):
+            return JSONResponse({"detail": str(exc), "rule": exc.rule}, status_code=403)
+        return _error_page(request, 403, f"This search was stopped: {exc}.")
+
+
 def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
     """Audit the refusal in its own transaction (the request's own was rolled back by the exception)."""
     state = getattr(request.state, "session", None)
@@ -283,6 +298,7 @@ def create_app(settings: Settings, database: Database | None = None, services: S
     services = services or build_services(settings, database)
     app.state.platekeeper = AppState(services=services, templates=_templates(settings))
     _install_error_handlers(app)
+    _install_guard_handler(app)  # a guard's stop (policy 462.6): recorded, then 403 naming the rule
     app.state.error_log = ErrorLog(settings.web.error_log_size)
     app.add_exception_handler(Exception, _with_security_headers(app.state.error_log.handler, settings))
     app.add_middleware(RefuseNul)  # inside BodyLimit: the body it reads is already bounded
@@ -313,6 +329,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         retention_pages,
         sharing_api,
         sharing_pages,
+        notices_api,
+        notices_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

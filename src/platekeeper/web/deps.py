@@ -42,6 +42,7 @@ from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.notices.service import open_breach_notices
 from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
 from platekeeper.reads.images import ImageStore
@@ -158,10 +159,20 @@ def app_state(request: Request) -> AppState:
     return state
 
 
+def _breach_notices(request: Request, state: SessionState | None) -> list[dict[str, Any]]:
+    """The open breach notices, for the banner on every page of those who receive them (notices.breach); read in
+    a snapshot of its own, so the banner never waits for the request's writes."""
+    if state is None or not state.principal.can("notices.breach"):
+        return []
+    with app_state(request).database.read_connection() as conn:
+        return open_breach_notices(conn)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
     """Render a page with the signed-in principal and CSRF token available to the template."""
     state: SessionState | None = getattr(request.state, "session", None)
     base = {
+        "breach_notices": _breach_notices(request, state),
         "principal": state.principal if state else None,
         "csrf_token": state.csrf_token if state else getattr(request.state, "csrf_token", ""),
         "idle_seconds": app_state(request).settings.web.session_idle_minutes * 60,

@@ -16,6 +16,7 @@ from platekeeper.audit.service import AuditFilter, count_events
 from platekeeper.cameras.api import camera_json
 from platekeeper.cameras.service import list_cameras, silent_cameras
 from platekeeper.db import utcnow
+from platekeeper.notices.service import list_notices
 from platekeeper.reads.queue import queue_counts
 from platekeeper.reads.service import read_statistics
 from platekeeper.retention.service import retention_figures
@@ -82,6 +83,9 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "silent": silent,
             "open_alerts": open_alerts_by_priority(session) if state.principal.can("alerts.view") else None,
             "health": health,
+            "notices": list_notices(session, state.principal, limit=app_state(request).settings.guards.home_notices)
+            if state.principal.can("notices.view")
+            else None,
             "retention": retention_figures(session, app_state(request).settings)
             if state.principal.can("retention.view")
             else None,

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, reads, retention, sharing, system
+from platekeeper.audit.events import access, alerts, guards, reads, retention, sharing, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -66,6 +66,7 @@ from platekeeper.audit.events.alerts import (
     HotlistImportRefused,
 )
 from platekeeper.audit.events.base import AuditEventType, InvalidAuditEvent, is_optional, stored_name
+from platekeeper.audit.events.guards import ChainVerificationRun, GuardStop, NoticeAcknowledged, NoticeRaised
 from platekeeper.audit.events.reads import (
     ACCESS_REFUSED,
     AccessRefused,
@@ -131,6 +132,7 @@ __all__ = [
     "labelled_details",
     *access.__all__,
     *alerts.__all__,
+    *guards.__all__,
     *reads.__all__,
     *retention.__all__,
     *sharing.__all__,
@@ -139,7 +141,15 @@ __all__ = [
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
     member
-    for module in (access, reads, system, alerts, retention, sharing)  # the order the audit page lists the actions in
+    for module in (
+        access,
+        reads,
+        system,
+        alerts,
+        retention,
+        sharing,
+        guards,
+    )  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)
 )
