@@ -41,6 +41,7 @@ import psycopg  # noqa: E402
 from report import write_section  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from platekeeper.access.context import build_access_context  # noqa: E402
 from platekeeper.access.models import User  # noqa: E402
@@ -49,7 +50,7 @@ from platekeeper.access.training import add_training_record, required_courses  #
 from platekeeper.audit.service import Actor  # noqa: E402
 from platekeeper.cameras.service import create_camera  # noqa: E402
 from platekeeper.config import Settings, load_settings  # noqa: E402
-from platekeeper.db import Database, utcnow  # noqa: E402
+from platekeeper.db import SQLITE_BUSY_TIMEOUT_MS, Database, utcnow  # noqa: E402
 from platekeeper.reads.images import ImageStore  # noqa: E402
 from platekeeper.reads.models import PlateRead, StoredImage  # noqa: E402
 from platekeeper.reads.service import ReadQuery, search_reads  # noqa: E402
@@ -267,7 +268,10 @@ def _searcher(url: str, data_dir: str, plan: tuple[int, list[str], int, float], 
     go.wait()
     during: list[float] = []
     while not pipe.poll():
-        during.append(one())
+        try:
+            during.append(one())
+        except OperationalError:  # waited out the lock timeout: the worst a search can see, counted as such
+            during.append(float(SQLITE_BUSY_TIMEOUT_MS))
     pipe.send(during)
     database.dispose()
 
@@ -390,7 +394,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--batch-size", type=int, default=None, help="retention.batch_size (default: the default)")
-    parser.add_argument("--pause-ms", type=int, default=0, help="retention.pause_ms")
+    parser.add_argument("--pause-ms", type=int, default=100, help="retention.pause_ms (default: the default)")
     parser.add_argument("--idle-searches", type=int, default=200)
     parser.add_argument("--search-interval-ms", type=int, default=200, help="one search at most this often")
     parser.add_argument("--no-write", action="store_true", help="print only; do not update docs/benchmarks.md")

@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
@@ -154,19 +154,35 @@ def _unreferenced(column: ColumnElement[str] | InstrumentedAttribute[str]) -> Co
     )
 
 
+def _referenced(session: Session, digests: Sequence[str]) -> set[str]:
+    """Which of ``digests`` a read (crop or overview) or a recognition job still names: one IN query per column,
+    each answered from that column's index (SQLite plans a correlated NOT EXISTS on a column whose statistics say
+    it is mostly NULL, such as overviews, as a scan of every read)."""
+    found: set[str] = set()
+    for column in (PlateRead.crop_sha256, PlateRead.overview_sha256, RecognitionJob.image_sha256):
+        found.update(session.scalars(select(column).where(column.in_(digests)).distinct()))
+    return found
+
+
 def delete_unreferenced_rows(session: Session, digests: Iterable[str]) -> list[str]:
     """Delete the ``images`` rows among ``digests`` that no read and no recognition job points to (an image shared
     by a younger or held read stays), in ``session``'s transaction; return their digests. Their files are the
-    caller's: :func:`release_unreferenced_images` deletes them after the commit, the purge queues them."""
+    caller's: :func:`release_unreferenced_images` deletes them after the commit, the purge queues them.
+
+    On PostgreSQL the DELETE repeats the test (``_unreferenced``) so that an ingest committing in between cannot
+    lose its image; on SQLite the transaction holds the database's only write lock, so the test above is final."""
     released: list[str] = []
     for batch in in_batches(session, sorted(set(digests))):
-        statement = (
-            delete(StoredImage)
-            .where(StoredImage.sha256.in_(batch), _unreferenced(StoredImage.sha256))
-            .returning(StoredImage.sha256)
-            .execution_options(synchronize_session=False)
-        )
-        released += session.scalars(statement).all()
+        referenced = _referenced(session, batch)
+        free = [digest for digest in batch if digest not in referenced]
+        if not free:
+            continue
+        statement = delete(StoredImage).where(StoredImage.sha256.in_(free))
+        if session.get_bind().dialect.name != "sqlite":
+            statement = statement.where(_unreferenced(StoredImage.sha256))
+        released += session.scalars(
+            statement.returning(StoredImage.sha256).execution_options(synchronize_session=False)
+        ).all()
     return released
 
 
