@@ -114,7 +114,13 @@ def _settings(tmp: Path, url: str, args: argparse.Namespace) -> Settings:
     retention: dict[str, int] = {"pause_ms": args.pause_ms}
     if args.batch_size:
         retention["batch_size"] = args.batch_size
-    return load_settings(data_dir=tmp / "var", database_url=url, storage={"encrypt_images": False}, retention=retention)
+    return load_settings(
+        data_dir=tmp / "var",
+        database_url=url,
+        storage={"encrypt_images": False},
+        retention=retention,
+        guards={"paged_results_limit": {"enabled": False}},  # one bench account searches far more than an officer
+    )
 
 
 def _prepare(services: Services) -> tuple[int, int]:
@@ -244,7 +250,12 @@ def _searcher(url: str, data_dir: str, plan: tuple[int, list[str], int, float], 
     """A second process, as the web server is: searches idle, then until the purge ends, one every ``interval``
     seconds at most (officers searching; back to back, SQLite's writers would starve the purge of its lock)."""
     user_id, plates, idle_n, interval = plan
-    settings = load_settings(data_dir=Path(data_dir), database_url=url, storage={"encrypt_images": False})
+    settings = load_settings(
+        data_dir=Path(data_dir),
+        database_url=url,
+        storage={"encrypt_images": False},
+        guards={"paged_results_limit": {"enabled": False}},  # one bench account searches far more than an officer
+    )
     database = Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
     services = build_services(settings, database)
     with database.session() as session:

@@ -19,6 +19,7 @@ from platekeeper.access.signin import sign_in, sign_in_rate_limited
 from platekeeper.access.tokens import TokenError, create_token, list_tokens, revoke_token
 from platekeeper.access.training import CourseStatus, training_status
 from platekeeper.db import json_fields
+from platekeeper.permissions import PERMISSIONS
 from platekeeper.web.deps import (
     PUBLIC,
     SESSION_COOKIE,
@@ -47,7 +48,11 @@ class SignIn(BaseModel):
 
 class TokenRequest(BaseModel):
     name: str = Field(min_length=1, max_length=80, description="What the token is for.")
-    scopes: list[str] = Field(min_length=1, max_length=20, description="Permission names the token may use.")
+    scopes: list[str] = Field(
+        min_length=1,
+        max_length=len(PERMISSIONS),
+        description="Permission names the token may use (from the catalogue).",
+    )
     expires_in_days: int | None = Field(None, ge=1, le=365)
 
 
