@@ -72,6 +72,41 @@ ADMIN_PERMISSIONS = (
     "notices.breach",
 )
 
+SUPERVISOR_PERMISSIONS = (
+    *PLATE_USER,
+    *ALERT_USER,
+    "users.approve",
+    "alerts.close_leads",
+    "alerts.figures",
+    "holds.request",
+    "notices.view",
+)
+RECORDS_MANAGER_PERMISSIONS = (
+    *PLATE_USER,
+    *ALERT_USER,
+    *LIST_MANAGER,
+    "audit.view",
+    "audit.export",
+    "users.approve",
+    "retention.view",
+    "holds.request",
+    "holds.approve",
+    "sharing.intake",
+    "sharing.review",
+    "sharing.register",
+    "pra.manage",
+    "notices.view",
+    "notices.breach",
+)
+AUDITOR_PERMISSIONS = (
+    "audit.view",
+    "audit.export",
+    "users.review",
+    "alerts.figures",
+    "retention.view",
+    "sharing.register",
+)
+
 
 def _default_roles() -> dict[str, RoleConfig]:
     return {
@@ -80,15 +115,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "supervisor": RoleConfig(
             label="Supervisor (sergeant)",
-            permissions=(
-                *PLATE_USER,
-                *ALERT_USER,
-                "users.approve",
-                "alerts.close_leads",
-                "alerts.figures",
-                "holds.request",
-                "notices.view",
-            ),
+            permissions=SUPERVISOR_PERMISSIONS,
             description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
             "who hold sharing and Public Records Act rights a sergeant lacks, are the Records Manager's), closing "
             "historical leads in bulk, the misread figures, requesting legal holds and the guards' notices about "
@@ -107,23 +134,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "records_manager": RoleConfig(
             label="Records Manager",
-            permissions=(
-                *PLATE_USER,
-                *ALERT_USER,
-                *LIST_MANAGER,
-                "audit.view",
-                "audit.export",
-                "users.approve",
-                "retention.view",
-                "holds.request",
-                "holds.approve",
-                "sharing.intake",
-                "sharing.review",
-                "sharing.register",
-                "pra.manage",
-                "notices.view",
-                "notices.breach",
-            ),
+            permissions=RECORDS_MANAGER_PERMISSIONS,
             description="Reviews and approves sharing requests (462.7) and legal holds (462.9); approves Records "
             "staff accounts.",
         ),
@@ -134,14 +145,7 @@ def _default_roles() -> dict[str, RoleConfig]:
         ),
         "auditor": RoleConfig(
             label="Auditor",
-            permissions=(
-                "audit.view",
-                "audit.export",
-                "users.review",
-                "alerts.figures",
-                "retention.view",
-                "sharing.register",
-            ),
+            permissions=AUDITOR_PERMISSIONS,
             description="Reads the audit log and reports; no plate data outside an audit.",
         ),
         "partner": RoleConfig(
