@@ -282,3 +282,13 @@ def test_the_purge_forgets_old_audit_plate_text_and_the_chain_still_verifies(har
     auditor = harness.signed_in("auditor")
     found = auditor.get("/api/v1/audit/events", params={"plate": "7FGT001", "action": "reads.search"}).json()
     assert found["total"] == 1  # the digest still answers "who searched for this plate?"
+
+
+def test_the_console_holds_an_untrained_account_to_its_training(harness: Harness) -> None:
+    """`--as` names an account; one whose training lapsed reaches no plate data from the console either (462.10)."""
+    harness.user("lapsed", "records", trained=False)
+    harness.user("current", "records")
+    env = _cli_env(harness)
+    refused = CliRunner().invoke(cli_app, ["holds", "list", "--as", "lapsed"], env=env)
+    assert refused.exit_code == 2 and "training" in refused.output
+    assert CliRunner().invoke(cli_app, ["holds", "list", "--as", "current"], env=env).exit_code == 0

@@ -87,6 +87,19 @@ def principal_for(user: User, settings: Settings, gaps: tuple[str, ...] = ()) ->
     )
 
 
+def console_principal(session: Session, settings: Settings, username: str) -> Principal | None:
+    """The principal a command acts as (``--as NAME``): an active account with its training gaps, or None. A role
+    that reaches plate data is held to its training here as on the pages (:class:`TrainingRequired`): the console
+    is no way around policy 462.10."""
+    user = user_by_name(session, username)
+    if user is None or user.status != "active":
+        return None
+    principal = principal_for(user, settings, training_gaps(training_status(session, settings, user)))
+    if PLATE_DATA_PERMISSIONS & set(principal.permissions):
+        principal.require_training("plate data")
+    return principal
+
+
 def user_by_name(session: Session, username: str) -> User | None:
     """The account with this username (case-insensitive), or None."""
     return session.scalar(select(User).where(User.username == username.strip().lower()))

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.access.service import principal_for, user_by_name
+from platekeeper.access.service import console_principal
 from platekeeper.audit.work import Work
 from platekeeper.cli_support import EXIT_USAGE, err, fail, out, runtime
 from platekeeper.retention.documents import custody_documents
@@ -115,10 +115,10 @@ def purge_verify(
 
 
 def _acting(work: Work, username: str) -> Principal:
-    user = user_by_name(work.session, username)
-    if user is None or user.status != "active":
+    principal = console_principal(work.session, work.settings, username)
+    if principal is None:
         raise HoldRefused("as", f"no active account named {username!r}")
-    return principal_for(user, work.settings)
+    return principal
 
 
 def _run_step(step: Any) -> Any:
