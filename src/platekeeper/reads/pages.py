@@ -23,6 +23,7 @@ from platekeeper.web.access_params import (
     states_context,
 )
 from platekeeper.web.deps import MAX_ROW_ID, DbWork, app_state, check_csrf, render, requires, same_origin
+from platekeeper.web.forms import local_datetime
 
 __all__ = ["router"]
 
@@ -67,14 +68,10 @@ RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(
 
 
 def _local_time(value: str | None, tz: tzinfo, name: str) -> datetime | None:
-    """A datetime-local form value, read in the agency's timezone."""
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise SearchError(f"{name}: not a date and time (use YYYY-MM-DDTHH:MM)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        return local_datetime(value, tz)
+    except ValueError as exc:
+        raise SearchError(f"{name}: {exc}") from None
 
 
 def _form(params: Any, stated: StatedContext, tz: tzinfo) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from platekeeper.retention.service import (
     retention_figures,
 )
 from platekeeper.web.deps import DbWork, RowId, check_csrf, render, requires
+from platekeeper.web.forms import local_datetime
 
 __all__ = ["router"]
 
@@ -96,13 +97,10 @@ def holds_page(request: Request, state: Requester, work: DbWork) -> Response:
 
 
 def _local(value: str, tz: tzinfo, name: str) -> datetime | None:
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise HoldRefused(name, "not a date and time (use YYYY-MM-DDTHH:MM)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        return local_datetime(value, tz)
+    except ValueError as exc:
+        raise HoldRefused(name, str(exc)) from None
 
 
 def _hold_request(form: dict[str, str], tz: tzinfo) -> HoldRequest:

@@ -59,6 +59,7 @@ from platekeeper.web.deps import (
     render,
     requires,
 )
+from platekeeper.web.forms import local_datetime
 
 __all__ = ["router"]
 
@@ -83,10 +84,12 @@ DONE = {
 
 def _when(value: str, tz: tzinfo, name: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise SharingRefused(name, "not a date and time (use YYYY-MM-DDTHH:MM)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        when = local_datetime(value, tz)
+    except ValueError as exc:
+        raise SharingRefused(name, str(exc)) from None
+    if when is None:
+        raise SharingRefused(name, "missing: give a date and time (YYYY-MM-DDTHH:MM)")
+    return when
 
 
 def _day(value: str, name: str) -> date:
