@@ -9,9 +9,10 @@ make them visible.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.reads.models import PlateRead
@@ -22,6 +23,7 @@ __all__ = [
     "case_has_hold",
     "covered_by_hold",
     "expired_unheld",
+    "reads_held_by",
     "retention_cutoff",
     "scope_matches",
     "visible_read",
@@ -82,3 +84,23 @@ def visible_read(session: Session, now: datetime, days: int, case_number: str | 
 def expired_unheld(cutoff: datetime) -> ColumnElement[bool]:
     """The read is past ``cutoff`` and no requested or active hold covers it: the purge removes it."""
     return and_(PlateRead.captured_at < cutoff, ~covered_by_hold(states=PROTECTING_STATES))
+
+
+def reads_held_by(hold: LegalHold, before: datetime) -> Select[tuple[uuid.UUID]]:
+    """The ids of the reads captured before ``before`` that this one hold covers, asked the way its scope is
+    indexed (the hold's named reads, the plate index or the camera index): the same rule as :func:`scope_matches`
+    for one known hold, without a hold test per read."""
+    if hold.scope == "reads":
+        return (
+            select(PlateRead.id)
+            .join(LegalHoldRead, LegalHoldRead.read_id == PlateRead.id)
+            .where(LegalHoldRead.hold_id == hold.id, PlateRead.captured_at < before)
+        )
+    window = and_(
+        PlateRead.captured_at >= hold.since, PlateRead.captured_at < hold.until, PlateRead.captured_at < before
+    )
+    if hold.scope == "plate":
+        return select(PlateRead.id).where(
+            or_(PlateRead.plate == hold.plate, PlateRead.corrected_plate == hold.plate), window
+        )
+    return select(PlateRead.id).where(PlateRead.camera_id == hold.camera_id, window)
