@@ -39,7 +39,7 @@ def test_defaults_follow_the_policy() -> None:
     assert not set(settings.access.roles["vendor_maintenance"].permissions) & PLATE_DATA_PERMISSIONS
     assert not set(settings.access.roles["auditor"].permissions) & PLATE_DATA_PERMISSIONS
     assert settings.retention.days == 365
-    assert settings.audit.reports_per_year == 2
+    assert settings.audits.per_year == 2
     assert {c.code for c in settings.access.courses} == {"equipment_operation", "policy_review"}
     assert settings.resolved_database_url.endswith("var/platekeeper.db")
     assert settings.web.session_idle_minutes <= 30
@@ -55,7 +55,10 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ("yaml_text", "field", "rule"),
     [
         ("retention:\n  days: 5\n", "retention.days", "greater than or equal to 30"),
-        ("audit:\n  reports_per_year: 1\n", "audit.reports_per_year", "greater than or equal to 2"),
+        ("audits:\n  per_year: 1\n", "audits.per_year", "greater than or equal to 2"),
+        ("audits:\n  performer_role: sworn_officer\n", "audits.performer_role", "462.6(c)"),
+        ("audits:\n  approver_role: vendor_maintenance\n", "audits.approver_role", "462.6(c)"),
+        ("audits:\n  sample_size: 0\n", "audits.sample_size", "greater than or equal to 5"),
         ("agency:\n  timezone: Mars/Olympus\n", "agency.timezone", "unknown IANA time zone"),
         (
             "access:\n  roles:\n    vendor_maintenance:\n      label: Vendor\n      maintenance_only: true\n"

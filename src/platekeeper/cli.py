@@ -16,6 +16,7 @@ from platekeeper.access.service import (
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
 from platekeeper.audit.oversight import verify_and_record
 from platekeeper.audit.service import Actor
+from platekeeper.audits.cli import audits_app
 from platekeeper.cameras.service import (
     CameraError,
     camera_state,
@@ -60,6 +61,7 @@ app.add_typer(holds_app, name="holds")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(images_app, name="images")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(audits_app, name="audits")
 
 
 @app.callback()

@@ -41,6 +41,9 @@ PERMISSIONS: dict[str, str] = {
     "releases.",
     "notices.view": "See and acknowledge (with a note) the guards' notices about users' searches (counts, no plates).",
     "notices.breach": "Receive breach notices (a broken audit chain, a large extraction) and acknowledge them (462.6).",
+    "audits.view": "See the system audits (462.6c), their findings and reports (counts, no plates).",
+    "audits.perform": "Schedule and run a system audit, review its sample and record its findings (462.6c).",
+    "audits.approve": "Approve (never one's own) and close a system audit whose findings are recorded (462.6c).",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from platekeeper.access.models import AccountReview, ApiToken, RecoveryCode, TrainingRecord, User, UserSession
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent, AuditPlateText
+from platekeeper.audits.models import AuditFinding, AuditSampleItem, SystemAudit
 from platekeeper.cameras.models import Camera
 from platekeeper.db import Base
 from platekeeper.guards.models import SearchActivity
@@ -27,7 +28,9 @@ __all__ = [
     "Alert",
     "ApiToken",
     "AuditEvent",
+    "AuditFinding",
     "AuditPlateText",
+    "AuditSampleItem",
     "Base",
     "Camera",
     "EvidenceExport",
@@ -48,6 +51,7 @@ __all__ = [
     "SharingRelease",
     "SharingRequest",
     "StoredImage",
+    "SystemAudit",
     "TrainingRecord",
     "User",
     "UserSession",

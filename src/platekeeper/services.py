@@ -6,13 +6,13 @@ hotlist import (the matcher's reload and the historical-hit search). The web app
 (``serve``, ``worker run``, ``hotlists refresh-watch``) and the benchmarks all build their services here, so no
 domain reaches up for another: hotlists never import alerts, they call the hooks they are given.
 
-Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
-recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
-then guards and notices (the checks inside every door to plate data, the notices they raise); then cameras, reads
-(and storage's rotation, which walks the image store, and retention's models and read-time floor); then hotlists;
-then alerts; then plates; then retention (holds, the purge, evidence); then sharing (462.7); then this module; then
-the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py, cli_support.py, every
-domain's cli.py), demo, backup.
+Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle): recognition; then
+permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing); then guards and notices
+(the checks inside every door to plate data, the notices they raise); then cameras, reads (and storage's rotation,
+which walks the image store, and retention's models and read-time floor); then hotlists; then alerts; then plates;
+then retention (holds, the purge, evidence); then sharing (462.7); then audits (the system audits of 462.6(c)); then
+this module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py,
+cli_support.py, every domain's cli.py), demo, backup.
 """
 
 from __future__ import annotations

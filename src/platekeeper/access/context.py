@@ -21,6 +21,7 @@ __all__ = [
     "AccessContextError",
     "build_access_context",
     "case_number_problem",
+    "justification_problem",
     "own_context",
     "record_access",
     "record_context_refusal",
@@ -110,6 +111,14 @@ def _check_justification(policy: AccessPolicyConfig, justification: str, problem
             f"write at least {_count_words(policy.justification_min_words)} different words saying what you are "
             f"looking for and why, {JUSTIFICATION_EXAMPLE}"
         )
+
+
+def justification_problem(policy: AccessPolicyConfig, justification: str | None) -> str | None:
+    """What is wrong with a justification under today's rules (missing, generic, too short, a letter run, too few
+    words), or None: what a system audit asks of every past access, whatever the rules were then."""
+    problems: dict[str, str] = {}
+    _check_justification(policy, _clean(justification), problems)
+    return problems.get("justification")
 
 
 def _count_words(n: int) -> str:

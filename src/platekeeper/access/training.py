@@ -30,6 +30,7 @@ __all__ = [
     "record_training_refusal",
     "required_courses",
     "training_gaps",
+    "training_gaps_on",
     "training_records",
     "training_status",
     "void_training_record",
@@ -124,6 +125,17 @@ def training_status(session: Session, settings: Settings, user: User, today: dat
         for c in settings.access.courses
     ]
     return sorted(statuses, key=lambda s: not s.required)
+
+
+def training_gaps_on(session: Session, settings: Settings, user_id: int, role: str, day: date) -> tuple[str, ...]:
+    """The training problems a user holding ``role`` had on ``day``, counting only the records completed by then
+    (a course taken later does not cover an earlier access): what a system audit asks of each past access."""
+    latest: dict[str, TrainingRecord] = {}
+    for record in training_records(session, user_id):
+        if record.completed_on <= day:
+            latest.setdefault(record.course, record)
+    warn = settings.access.accounts.training_warning_days
+    return training_gaps([_status(c, role, latest.get(c.code), day, warn) for c in settings.access.courses])
 
 
 def training_gaps(statuses: list[CourseStatus]) -> tuple[str, ...]:

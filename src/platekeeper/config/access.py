@@ -70,6 +70,8 @@ ADMIN_PERMISSIONS = (
     "pra.manage",
     "notices.view",
     "notices.breach",
+    "audits.view",
+    "audits.perform",
 )
 
 SUPERVISOR_PERMISSIONS = (
@@ -105,6 +107,8 @@ AUDITOR_PERMISSIONS = (
     "alerts.figures",
     "retention.view",
     "sharing.register",
+    "audits.view",
+    "audits.approve",
 )
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
 from platekeeper.config.access import AccessPolicyConfig
 from platekeeper.config.agency import AgencyConfig
 from platekeeper.config.alerts import AlertConfig
+from platekeeper.config.audits import AuditPlanConfig
 from platekeeper.config.base import ConfigError, section
 from platekeeper.config.guards import GuardsConfig
 from platekeeper.config.hotlists import HotlistConfig, MatchConfig
@@ -62,7 +63,12 @@ class Settings(BaseSettings):
     sharing: SharingConfig = section(
         SharingConfig, "Sharing with other agencies (462.7; Civil Code 1798.90.55) and Public Records Act requests."
     )
-    audit: AuditConfig = section(AuditConfig, "The audit log, its signed checkpoints and the audits per year (462.6).")
+    audit: AuditConfig = section(AuditConfig, "The audit log and its signed checkpoints (462.6).")
+    audits: AuditPlanConfig = section(
+        AuditPlanConfig,
+        "The audit plan (462.6(c)): audits per year, who performs and who approves them, the sample, the method, "
+        "how long audit records are kept, and the thresholds of the automatic checks.",
+    )
     signing: SigningConfig = section(SigningConfig, "The installation's Ed25519 signing key.")
     storage: StorageConfig = section(StorageConfig, "Image files at rest: AES-256-GCM sealing and its key ring.")
     files: FilesConfig = section(FilesConfig, "The start-up check of file modes.")
@@ -116,6 +122,7 @@ class Settings(BaseSettings):
             verify_audit_plate_days,
             verify_sharing,
             verify_guards,
+            verify_audit_plan,
         ):
             rule(self)
         return self
@@ -291,3 +298,23 @@ def load_settings(**overrides: Any) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, loaded once."""
     return load_settings()
+
+
+def verify_audit_plan(settings: Settings) -> None:
+    """The audit plan keeps 462.6(c): its performer and approver roles exist, hold audits.perform and audits.approve,
+    and are not maintenance-only (a vendor never audits the system); an audit is never approved by its performer,
+    so the approver role holds audits.approve."""
+    plan, roles = settings.audits, settings.access.roles
+    problems = []
+    for field, name, permission in (
+        ("performer_role", plan.performer_role, "audits.perform"),
+        ("approver_role", plan.approver_role, "audits.approve"),
+    ):
+        role = roles.get(name)
+        if role is None or permission not in role.permissions or role.maintenance_only:
+            problems.append(
+                f"audits.{field}: {name!r} must be a role (not maintenance-only) holding {permission}; the audit "
+                "plan of policy 462.6(c) names who performs the audits and who approves them"
+            )
+    if problems:
+        raise ValueError("; ".join(problems))

@@ -54,7 +54,6 @@ class RetentionConfig(StrictModel):
 
 
 class AuditConfig(StrictModel):
-    reports_per_year: int = Field(2, ge=2, le=12, description="System audits per year; at least two (462.6c).")
     key_file: str = Field("audit.key", description="HMAC key for the audit chain, relative to data_dir.")
     page_size: int = Field(100, ge=10, le=1000, description="Audit events per page.")
     plate_detail_days: int = Field(

@@ -30,7 +30,11 @@ __all__ = ["CHAIN_RULE", "VerificationSchedule", "verify_and_notify"]
 
 log = logging.getLogger(__name__)
 CHAIN_RULE = "audit_chain"
-TRIGGERS = {"schedule": "the scheduled verification", "cli": "`platekeeper audit verify`"}
+TRIGGERS = {
+    "schedule": "the scheduled verification",
+    "cli": "`platekeeper audit verify`",
+    "audit": "the system audit's verification",
+}
 
 
 def _problem(result: ChainVerification) -> str:

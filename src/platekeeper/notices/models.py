@@ -11,9 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from platekeeper.db import Base, UTCDateTime, utcnow
 
-__all__ = ["NOTICE_KINDS", "NOTICE_SEVERITIES", "Notice"]
+__all__ = ["NOTICE_KINDS", "NOTICE_SEVERITIES", "USER_KINDS", "Notice"]
 
-NOTICE_KINDS = {"guard": "A guard on searches", "verification": "Verification of the audit chain"}
+NOTICE_KINDS = {
+    "guard": "A guard on searches",
+    "verification": "Verification of the audit chain",
+    "referral": "A search referred to its user's supervisor by a system audit",
+}
+USER_KINDS = ("guard", "referral")  # notices about one user's searches, for the supervisors
 NOTICE_SEVERITIES = {
     "notice": "Notice",
     "stop": "Search stopped",

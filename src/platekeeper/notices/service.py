@@ -19,7 +19,7 @@ from platekeeper.audit.events import NoticeAcknowledged, NoticeRaised
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
-from platekeeper.notices.models import Notice
+from platekeeper.notices.models import USER_KINDS, Notice
 
 __all__ = [
     "NoticeDraft",
@@ -28,6 +28,7 @@ __all__ = [
     "acknowledge_notice",
     "can_see",
     "list_notices",
+    "notices_between",
     "open_breach_notices",
     "raise_notice",
     "recipients_of",
@@ -117,17 +118,19 @@ def raise_notice(work: Work, draft: NoticeDraft) -> tuple[Notice, bool]:
 
 
 def can_see(principal: Principal, notice: Notice) -> bool:
-    """A breach notice is for holders of notices.breach; a guard's notice about a user for holders of notices.view
-    other than that user (no one sees, or acknowledges, a notice about their own searches)."""
+    """A breach notice is for holders of notices.breach; a guard's notice or an audit's referral about a user for
+    holders of notices.view other than that user (no one sees, or acknowledges, a notice about their own searches)."""
     if notice.severity == "breach" and principal.can("notices.breach"):
         return True
-    return notice.kind == "guard" and principal.can("notices.view") and notice.subject != principal.username
+    return notice.kind in USER_KINDS and principal.can("notices.view") and notice.subject != principal.username
 
 
 def _visible(principal: Principal, stmt: Select[Any]) -> Select[Any]:
     shown: list[ColumnElement[bool]] = []
     if principal.can("notices.view"):
-        shown.append(and_(Notice.kind == "guard", or_(Notice.subject.is_(None), Notice.subject != principal.username)))
+        shown.append(
+            and_(Notice.kind.in_(USER_KINDS), or_(Notice.subject.is_(None), Notice.subject != principal.username))
+        )
     if principal.can("notices.breach"):
         shown.append(Notice.severity == "breach")
     return stmt.where(or_(*shown)) if shown else stmt.where(Notice.id.is_(None))
@@ -177,3 +180,10 @@ def acknowledge_notice(work: Work, principal: Principal, notice_id: int, note: s
     )
     work.by(principal).record(event)
     return notice
+
+
+def notices_between(session: Session, since: datetime, until: datetime) -> list[Notice]:
+    """Every notice raised within the period, oldest first: the guards' events and the verification's breach
+    notices that a system audit reports (462.6). Read-only, not audited."""
+    stmt = select(Notice).where(Notice.raised_at >= since, Notice.raised_at < until)
+    return list(session.scalars(stmt.order_by(Notice.raised_at, Notice.id)))

@@ -32,6 +32,8 @@ from platekeeper.alerts import api as alerts_api
 from platekeeper.alerts import pages as alerts_pages
 from platekeeper.audit import api as audit_api
 from platekeeper.audit import pages as audit_pages
+from platekeeper.audits import api as audits_api
+from platekeeper.audits import pages as audits_pages
 from platekeeper.cameras import api as cameras_api
 from platekeeper.cameras import pages as cameras_pages
 from platekeeper.config import Settings
@@ -331,6 +333,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         sharing_pages,
         notices_api,
         notices_pages,
+        audits_api,
+        audits_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from platekeeper.access.service import SessionState
 from platekeeper.alerts.service import open_alerts_by_priority
 from platekeeper.audit.service import AuditFilter, count_events
+from platekeeper.audits.service import audit_due
 from platekeeper.cameras.api import camera_json
 from platekeeper.cameras.service import list_cameras, silent_cameras
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.notices.service import list_notices
 from platekeeper.reads.queue import queue_counts
@@ -66,6 +68,15 @@ def api_system_health(
     return system_health(request, session)
 
 
+def audit_overdue(session: Session, state: SessionState, settings: Settings) -> dict[str, Any] | None:
+    """For those who perform or approve the system audits: the warning when none was approved within the plan's
+    interval (6 months for two a year), or ever; else None."""
+    if not (state.principal.can("audits.perform") or state.principal.can("audits.approve")):
+        return None
+    last, overdue = audit_due(session, settings)
+    return {"last": last, "months": settings.audits.interval_months} if overdue else None
+
+
 @router.get("/", include_in_schema=False)
 def home(request: Request, session: DbSession, state: Annotated[SessionState, Depends(SIGNED_IN)]) -> Response:
     """What the signed-in user can do, with aggregate counts (no plate data)."""
@@ -86,6 +97,7 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "notices": list_notices(session, state.principal, limit=app_state(request).settings.guards.home_notices)
             if state.principal.can("notices.view")
             else None,
+            "audit_overdue": audit_overdue(session, state, app_state(request).settings),
             "retention": retention_figures(session, app_state(request).settings)
             if state.principal.can("retention.view")
             else None,

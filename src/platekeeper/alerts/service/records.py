@@ -49,6 +49,7 @@ __all__ = [
     "alert_json",
     "alerts_after",
     "camera_names",
+    "dispositions_between",
     "get_alert_detail",
     "get_alert_image",
     "latest_alert_id",
@@ -376,3 +377,32 @@ def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
     if released:
         work.record(AlertsPurged(reads=len(unique), alerts_released=released))
     return released
+
+
+def dispositions_between(session: Session, settings: Settings, since: datetime, until: datetime) -> dict[str, Any]:
+    """Alerts raised within the period: how many, how many closed, by disposition, and the misread rate of the
+    closed ones (462.8): the audit report's alert figures. Aggregates only; read-only, not audited."""
+    in_period = (Alert.created_at >= since) & (Alert.created_at < until)
+    total = session.scalar(select(func.count(Alert.id)).where(in_period)) or 0
+    counts = dict(
+        session.execute(
+            select(Alert.disposition, func.count(Alert.id))
+            .where(in_period, Alert.status == "closed")
+            .group_by(Alert.disposition)
+        ).all()
+    )
+    closed = sum(int(n) for n in counts.values())
+    misread_codes = {d.code for d in settings.alerts.dispositions if d.misread}
+    misreads = sum(int(n) for code, n in counts.items() if code in misread_codes)
+    labels = {d.code: d.label for d in settings.alerts.dispositions}
+    return {
+        "alerts": int(total),
+        "closed": closed,
+        "open": int(total) - closed,
+        "dispositions": [
+            {"code": code, "label": labels.get(str(code), str(code)), "count": int(n)}
+            for code, n in sorted(counts.items(), key=lambda item: -int(item[1]))
+        ],
+        "misreads": misreads,
+        "misread_rate": round(misreads / closed, 4) if closed else None,
+    }

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, guards, reads, retention, sharing, system
+from platekeeper.audit.events import access, alerts, audits, guards, reads, retention, sharing, system
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -64,6 +64,17 @@ from platekeeper.audit.events.alerts import (
     HotlistHistoricalSearch,
     HotlistImported,
     HotlistImportRefused,
+)
+from platekeeper.audit.events.audits import (
+    SystemAuditApproved,
+    SystemAuditClosed,
+    SystemAuditFindingsRecorded,
+    SystemAuditReferred,
+    SystemAuditReportViewed,
+    SystemAuditRun,
+    SystemAuditSampleReviewed,
+    SystemAuditScheduled,
+    SystemAuditStepRefused,
 )
 from platekeeper.audit.events.base import AuditEventType, InvalidAuditEvent, is_optional, stored_name
 from platekeeper.audit.events.guards import ChainVerificationRun, GuardStop, NoticeAcknowledged, NoticeRaised
@@ -132,6 +143,7 @@ __all__ = [
     "labelled_details",
     *access.__all__,
     *alerts.__all__,
+    *audits.__all__,
     *guards.__all__,
     *reads.__all__,
     *retention.__all__,
@@ -149,6 +161,7 @@ EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
         retention,
         sharing,
         guards,
+        audits,
     )  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)

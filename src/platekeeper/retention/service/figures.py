@@ -19,7 +19,15 @@ from platekeeper.retention.floor import retention_cutoff
 from platekeeper.retention.models import PurgeRun
 from platekeeper.retention.service.holds import held_past_retention, protecting_holds
 
-__all__ = ["RetentionFigures", "RunNotFound", "certificate_of", "list_runs", "retention_figures", "run_json"]
+__all__ = [
+    "RetentionFigures",
+    "RunNotFound",
+    "certificate_of",
+    "finished_runs_between",
+    "list_runs",
+    "retention_figures",
+    "run_json",
+]
 
 
 class RunNotFound(LookupError):
@@ -117,3 +125,20 @@ def certificate_of(work: Work, principal: Principal, run_id: int, fmt: str) -> t
         raise RunNotFound(f"no finished purge run with id {run_id}")
     work.by(principal).record(PurgeCertificateDownloaded(run_id=run.id, format=fmt))
     return run, run.certificate
+
+
+def finished_runs_between(session: Session, since: datetime, until: datetime) -> list[PurgeRun]:
+    """The purges that finished within the period, oldest first, with the last one before it (so a system audit
+    can tell whether a day went without a purge). Read-only, not audited."""
+    before = session.scalars(
+        select(PurgeRun)
+        .where(PurgeRun.status == "finished", PurgeRun.finished_at < since)
+        .order_by(PurgeRun.finished_at.desc())
+        .limit(1)
+    ).first()
+    within = session.scalars(
+        select(PurgeRun)
+        .where(PurgeRun.status == "finished", PurgeRun.finished_at >= since, PurgeRun.finished_at < until)
+        .order_by(PurgeRun.finished_at)
+    )
+    return ([before] if before else []) + list(within)

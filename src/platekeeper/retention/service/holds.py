@@ -31,6 +31,7 @@ __all__ = [
     "get_hold",
     "held_before",
     "held_past_retention",
+    "holds_open_during",
     "list_holds",
     "protecting_holds",
     "release_hold",
@@ -303,3 +304,10 @@ def held_before(session: Session, cutoff: datetime) -> int:
 def protecting_holds(session: Session) -> int:
     """How many holds protect reads from the purge now (requested or active)."""
     return session.scalar(select(func.count(LegalHold.id)).where(LegalHold.status.in_(PROTECTING_STATES))) or 0
+
+
+def holds_open_during(session: Session, until: datetime) -> list[LegalHold]:
+    """Every hold requested before ``until`` that was not refused or released before the period's end: what a
+    system audit (462.9) checks for age and for a decision that never came. Read-only, not audited."""
+    stmt = select(LegalHold).where(LegalHold.requested_at < until).order_by(LegalHold.id)
+    return [h for h in session.scalars(stmt) if h.status in PROTECTING_STATES]

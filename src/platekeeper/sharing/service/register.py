@@ -9,9 +9,11 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from platekeeper.access.principal import Principal
 from platekeeper.audit.events import SharingRegisterViewed
@@ -25,6 +27,8 @@ __all__ = [
     "register_counts",
     "register_entries",
     "register_export",
+    "releases_between",
+    "requests_between",
 ]
 
 REGISTER_COLUMNS = (
@@ -124,3 +128,25 @@ def public_summary(work: Work) -> dict[str, Any]:
         "pra_releases": counts["releases"].get("pra", 0),
         "agencies": list(names),
     }
+
+
+def releases_between(session: Session, since: datetime, until: datetime) -> list[RegisterEntry]:
+    """Every release made within the period with its request, oldest first: what a system audit checks against the
+    request's approval (462.7(b)). Read-only, not audited."""
+    rows = session.execute(
+        select(SharingRelease, SharingRequest)
+        .join(SharingRequest, SharingRequest.id == SharingRelease.request_id)
+        .where(SharingRelease.created_at >= since, SharingRelease.created_at < until)
+        .order_by(SharingRelease.created_at, SharingRelease.id)
+    ).all()
+    return [RegisterEntry(release=release, request=request) for release, request in rows]
+
+
+def requests_between(session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    """Requests entered within the period by state: the audit report's sharing figures. Read-only."""
+    rows = session.execute(
+        select(SharingRequest.status, func.count(SharingRequest.id))
+        .where(SharingRequest.entered_at >= since, SharingRequest.entered_at < until)
+        .group_by(SharingRequest.status)
+    ).all()
+    return {status: int(n) for status, n in rows}

@@ -1,0 +1,161 @@
+"""``platekeeper audits ...``: the system audits of policy 462.6(c) from the console.
+
+``audits run --from --to --as USER`` schedules an audit of the period and runs it (the checks, the chain verified,
+the sample drawn); ``review``, ``findings``, ``approve`` and ``close`` take the next steps; ``list`` and ``show``
+print them; ``report`` writes the report as HTML or PDF. Each command acts as the account named by ``--as``, which
+must hold the permission the step needs, as on the pages. A refused step is recorded and exits 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from platekeeper.access.principal import PermissionDenied, Principal
+from platekeeper.access.service import console_principal
+from platekeeper.audit.work import Work
+from platekeeper.audits.documents import report_html, report_pdf
+from platekeeper.audits.models import AUDIT_STATES, RESOLUTIONS
+from platekeeper.audits.service import (
+    AuditNotFound,
+    AuditRefused,
+    approve_audit,
+    audit_report,
+    close_audit,
+    findings_of,
+    list_audits,
+    record_findings,
+    review_item,
+    run_audit,
+    schedule_audit,
+)
+from platekeeper.cli_support import EXIT_USAGE, fail, out, runtime
+
+__all__ = ["audits_app"]
+
+audits_app = typer.Typer(help="System audits (462.6(c)): run, review, approve, report.", no_args_is_help=True)
+AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
+AuditArg = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The audit's id")]
+
+
+def _acting(work: Work, username: str) -> Principal:
+    principal = console_principal(work.session, work.settings, username)
+    if principal is None:
+        raise AuditRefused("as", f"no active account named {username!r}")
+    return principal
+
+
+def _step(step: Callable[[Work], Any]) -> Any:
+    """Run one step in a transaction; a refusal still commits its own audit record, then exits 2 (1 for an unknown
+    audit)."""
+    with runtime().work() as work:
+        try:
+            return step(work)
+        except (AuditRefused, AuditNotFound, PermissionDenied) as exc:
+            problem = exc
+    raise fail(str(problem), 1 if isinstance(problem, AuditNotFound) else EXIT_USAGE)
+
+
+def _when(value: str, name: str, settings_tz: Any) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--{name}: {value!r} is not a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM)") from None
+    return when if when.tzinfo else when.replace(tzinfo=settings_tz)
+
+
+@audits_app.command("run")
+def run(
+    period_from: Annotated[str, typer.Option("--from", help="Start of the period (agency time unless zoned)")],
+    period_to: Annotated[str, typer.Option("--to", help="End of the period, exclusive")],
+    username: AsUser,
+) -> None:
+    """Schedule an audit of the period and run it now: the automatic checks, the audit chain verified, the
+    random sample drawn (its seed recorded). Prints the findings by section."""
+    rt = runtime()
+    since, until = _when(period_from, "from", rt.settings.tz), _when(period_to, "to", rt.settings.tz)
+
+    def step(work: Work) -> tuple[int, int, int, list[tuple[str, str, str]]]:
+        principal = _acting(work, username)
+        audit = schedule_audit(work, principal, since, until)
+        run_audit(work, principal, audit.id, rt.signing_key)
+        found = [(f.section, f.severity, f.detail) for f in findings_of(work.session, audit.id)]
+        return audit.id, int(audit.figures["accesses"]), int(audit.figures["sample"]["size"]), found
+
+    audit_id, accesses, sample, found = _step(step)
+    out.print(f"audit {audit_id}: {accesses:,} accesses checked, {len(found)} findings, {sample} searches sampled")
+    for section, severity, detail in found:
+        out.print(f"  [{section}] {severity}: {detail}", highlight=False)
+
+
+@audits_app.command("list")
+def list_command() -> None:
+    """Every audit: its period, state, performer, approver and findings."""
+    with runtime().work() as work:
+        table = Table("id", "period", "state", "performed by", "approved by", "findings")
+        for audit in list_audits(work.session):
+            period = f"{audit.period_from:%Y-%m-%d} to {audit.period_to:%Y-%m-%d}"
+            findings = str(len(findings_of(work.session, audit.id)))
+            table.add_row(str(audit.id), period, AUDIT_STATES[audit.status], audit.performed_by or "-",
+                          audit.approved_by or "-", findings)  # fmt: skip
+    out.print(table)
+
+
+@audits_app.command("review")
+def review(
+    audit_id: AuditArg,
+    position: Annotated[int, typer.Argument(min=1, max=100_000, help="The sampled search's number")],
+    resolution: Annotated[str, typer.Option(help="One of: " + ", ".join(RESOLUTIONS))],
+    finding: Annotated[str, typer.Option(help="What the purpose, case number and justification show")],
+    username: AsUser,
+) -> None:
+    """Record the finding and resolution of one sampled search (``referred`` tells the user's supervisors)."""
+    step = lambda work: review_item(  # noqa: E731
+        work, _acting(work, username), audit_id, position, finding=finding, resolution=resolution
+    )
+    item = _step(step)
+    out.print(f"audit {audit_id}, search {position}: {item.resolution}")
+
+
+@audits_app.command("findings")
+def findings(audit_id: AuditArg, username: AsUser) -> None:
+    """Record the findings once every sampled search is reviewed."""
+    _step(lambda work: record_findings(work, _acting(work, username), audit_id))
+    out.print(f"audit {audit_id}: findings recorded; it waits for approval by someone else")
+
+
+@audits_app.command("approve")
+def approve(audit_id: AuditArg, username: AsUser, note: Annotated[str, typer.Option(help="What you checked")]) -> None:
+    """Approve the recorded findings (never one's own audit)."""
+    _step(lambda work: approve_audit(work, _acting(work, username), audit_id, note))
+    out.print(f"audit {audit_id}: approved by {username}")
+
+
+@audits_app.command("close")
+def close(audit_id: AuditArg, username: AsUser) -> None:
+    """Close an approved audit; its records are kept for audits.record_days."""
+    audit = _step(lambda work: close_audit(work, _acting(work, username), audit_id))
+    out.print(f"audit {audit_id}: closed; kept until {audit.keep_until:%Y-%m-%d}")
+
+
+@audits_app.command("report")
+def report(
+    audit_id: AuditArg,
+    username: AsUser,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .pdf for a PDF, else HTML")],
+) -> None:
+    """Write an audit's report as HTML or PDF (reading it is recorded)."""
+    fmt = "pdf" if output.suffix.lower() == ".pdf" else "html"
+
+    def step(work: Work) -> bytes:
+        done = audit_report(work, _acting(work, username), audit_id, fmt)
+        return report_pdf(done, work.settings) if fmt == "pdf" else report_html(done, work.settings).encode()
+
+    data = _step(step)
+    output.write_bytes(data)
+    out.print(f"audit {audit_id}: report written to {output} ({len(data):,} bytes)")
