@@ -153,6 +153,7 @@ def run_audit(work: Work, principal: Principal, audit_id: int, signer: Installat
     period = AuditPeriod(audit.period_from, audit.period_to, work.settings)
     records = access_records(work.session, period.since, period.until)
     figures, drafts = _checks(work, period, signer, records)
+    audit = get_audit(work.session, audit_id)  # the chain's verification lets go of the session's objects
     seed = secrets.randbits(48)
     sample = _draw(records, work.settings.audits.sample_size, seed)
     for position, record in enumerate(sample, start=1):
