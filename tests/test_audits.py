@@ -94,7 +94,11 @@ def test_a_clean_period_has_no_findings_and_its_figures_match_the_database(harne
             AuditEvent.occurred_at < datetime.fromisoformat(report["period_to"]),
         )
         total = session.scalar(select(func.count()).select_from(AuditEvent).where(*in_period))
-        by_user = dict(session.execute(select(AuditEvent.username, func.count()).where(*in_period).group_by(AuditEvent.username)).all())  # fmt: skip
+        by_user = dict(
+            session.execute(
+                select(AuditEvent.username, func.count()).where(*in_period).group_by(AuditEvent.username)
+            ).all()
+        )
         searches = session.scalar(
             select(func.count()).select_from(AuditEvent).where(*in_period, AuditEvent.action.in_(SEARCH_ACTIONS))
         )
@@ -161,7 +165,13 @@ def test_the_sample_is_reproducible_from_its_seed(harness: Harness, clock: Clock
     with harness.database.session() as session:
         audit = session.get(SystemAudit, audit_id)
         assert audit is not None and audit.sample_seed is not None
-        drawn = list(session.scalars(select(AuditSampleItem.event_seq).where(AuditSampleItem.audit_id == audit_id).order_by(AuditSampleItem.position)))  # fmt: skip
+        drawn = list(
+            session.scalars(
+                select(AuditSampleItem.event_seq)
+                .where(AuditSampleItem.audit_id == audit_id)
+                .order_by(AuditSampleItem.position)
+            )
+        )
         searches = sorted(
             session.scalars(
                 select(AuditEvent.seq).where(
@@ -171,7 +181,9 @@ def test_the_sample_is_reproducible_from_its_seed(harness: Harness, clock: Clock
                 )
             )
         )
-    expected = random.Random(audit.sample_seed).sample(searches, min(len(searches), harness.settings.audits.sample_size))
+    expected = random.Random(audit.sample_seed).sample(
+        searches, min(len(searches), harness.settings.audits.sample_size)
+    )
     assert drawn == expected and len(drawn) == 18
 
 
@@ -236,9 +248,14 @@ def _approver_who_ran(harness: Harness, clock: Clock) -> tuple[TestClient, int]:
 
     with harness.database.session() as session:
         principal = Principal(
-            user_id=0, username=APPROVER, display_name="Audrey", organization="EXPD", role="auditor",
-            role_label="Auditor", permissions=frozenset({"audits.view", "audits.perform", "audits.approve"}),
-        )  # fmt: skip
+            user_id=0,
+            username=APPROVER,
+            display_name="Audrey",
+            organization="EXPD",
+            role="auditor",
+            role_label="Auditor",
+            permissions=frozenset({"audits.view", "audits.perform", "audits.approve"}),
+        )
         work = harness.work(session)
         now = datetime.now(UTC)
         audit = schedule_audit(work, principal, now - timedelta(days=30), now - timedelta(days=20))
@@ -252,20 +269,30 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_changed(harness: 
     accounts(harness)
     admin = harness.login(PERFORMER, TestClient(harness.client.app))
     now = datetime.now(UTC)
-    backwards = admin.post("/api/v1/audits", json={"period_from": now.isoformat(), "period_to": (now - timedelta(days=1)).isoformat()})  # fmt: skip
+    backwards = admin.post(
+        "/api/v1/audits", json={"period_from": now.isoformat(), "period_to": (now - timedelta(days=1)).isoformat()}
+    )
     assert backwards.status_code == 400 and backwards.json()["field"] == "to"
-    long = admin.post("/api/v1/audits", json={"period_from": (now - timedelta(days=900)).isoformat(), "period_to": now.isoformat()})  # fmt: skip
+    long = admin.post(
+        "/api/v1/audits", json={"period_from": (now - timedelta(days=900)).isoformat(), "period_to": now.isoformat()}
+    )
     assert long.status_code == 400 and "400 days" in long.json()["detail"]
-    assert admin.post("/api/v1/audits", json={"period_from": "yesterday", "period_to": now.isoformat()}).status_code == 422
+    assert (
+        admin.post("/api/v1/audits", json={"period_from": "yesterday", "period_to": now.isoformat()}).status_code == 422
+    )
     assert admin.post("/api/v1/audits/999999/run").status_code == 404
     assert admin.get("/api/v1/audits/999999").status_code == 404
-    future = admin.post("/api/v1/audits", json={"period_from": now.isoformat(), "period_to": (now + timedelta(days=2)).isoformat()})  # fmt: skip
+    future = admin.post(
+        "/api/v1/audits", json={"period_from": now.isoformat(), "period_to": (now + timedelta(days=2)).isoformat()}
+    )
     audit_id = future.json()["id"]
     early = admin.post(f"/api/v1/audits/{audit_id}/run")
     assert early.status_code == 400 and early.json()["field"] == "to"
     bad = admin.post(f"/api/v1/audits/{audit_id}/sample/1", json={"finding": "x" * 30, "resolution": "maybe"})
     assert bad.status_code == 422
-    wrong_state = admin.post(f"/api/v1/audits/{audit_id}/sample/1", json={"finding": "x" * 30, "resolution": "supported"})  # fmt: skip
+    wrong_state = admin.post(
+        f"/api/v1/audits/{audit_id}/sample/1", json={"finding": "x" * 30, "resolution": "supported"}
+    )
     assert wrong_state.status_code == 409 and wrong_state.json()["field"] == "status"
     officer = harness.signed_in("sworn_officer")
     assert officer.get("/api/v1/audits").status_code == 403
@@ -288,7 +315,13 @@ def test_latest_audits_gives_dates_and_finding_counts(harness: Harness, clock: C
 
     accounts(harness)
     since = _clean_set(harness, clock)
-    access(harness, clock, "nocase", local(harness, datetime.now(harness.settings.tz).date() - timedelta(days=1), 11), case_number=None)  # fmt: skip
+    access(
+        harness,
+        clock,
+        "nocase",
+        local(harness, datetime.now(harness.settings.tz).date() - timedelta(days=1), 11),
+        case_number=None,
+    )
     admin, audit_id = _run(harness, since)
     with harness.database.session() as session:
         assert latest_audits(session, 5) == []  # not approved yet

@@ -47,6 +47,8 @@ PATH_VALUES = {
     "agency_id": "999999",  # no such agency or request: allowed roles get 404, nothing changes
     "request_id": "999999",
     "token": "x" * 43,
+    "audit_id": "999999",  # no such system audit: allowed roles get 404, nothing is run or approved
+    "position": "1",
 }
 
 

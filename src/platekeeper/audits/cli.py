@@ -82,8 +82,7 @@ def run(
 
     def step(work: Work) -> tuple[int, int, int, list[tuple[str, str, str]]]:
         principal = _acting(work, username)
-        audit = schedule_audit(work, principal, since, until)
-        run_audit(work, principal, audit.id, rt.signing_key)
+        audit = run_audit(work, principal, schedule_audit(work, principal, since, until).id, rt.signing_key)
         found = [(f.section, f.severity, f.detail) for f in findings_of(work.session, audit.id)]
         return audit.id, int(audit.figures["accesses"]), int(audit.figures["sample"]["size"]), found
 
