@@ -29,7 +29,7 @@ from tests.audit_helpers import (
     unapproved_release,
 )
 from tests.conftest import Harness
-from tests.guard_helpers import search
+from tests.guard_helpers import plant_notices, search
 from tests.pdf_helpers import assert_pdf_not_blank
 
 
@@ -120,6 +120,8 @@ PLANTED = {
     "hold_expired": PERFORMER,
     "purge_skipped": None,
     "sharing_without_approval": PERFORMER,
+    "guard_plateless_searches": "nina",
+    "audit_chain_notice": None,
 }
 
 
@@ -136,6 +138,7 @@ def _plant(harness: Harness, clock: Clock, today: date) -> None:
     access(harness, clock, "bob", local(harness, yesterday, 10), plate=None, page=6, results=2028)
     expired_hold(harness)
     unapproved_release(harness, local(harness, yesterday, 16))
+    plant_notices(harness, subject="nina")  # a guard's notice about nina and a breach notice of the verification
 
 
 def test_the_report_finds_each_planted_problem(harness: Harness, clock: Clock) -> None:

@@ -19,6 +19,7 @@ from platekeeper.audit.service import ChainVerification
 from platekeeper.audits.service.common import AuditPeriod, Draft
 from platekeeper.db import utcnow
 from platekeeper.hotlists.service import list_hotlists
+from platekeeper.notices.models import Notice
 from platekeeper.notices.service import notices_between
 from platekeeper.retention.service.figures import finished_runs_between, retention_figures
 from platekeeper.retention.service.holds import holds_open_during
@@ -197,30 +198,38 @@ def alerts_section(session: Session, period: AuditPeriod) -> Section:
     return figures, drafts
 
 
-def guards_section(session: Session, period: AuditPeriod) -> Section:
-    """The guards' notices and stops in the period (462.6, while it happens), each one a finding of the audit."""
-    notices = [n for n in notices_between(session, period.since, period.until) if n.kind == "guard"]
-    stops = list(events_between(session, ("guards.stop",), period.since, period.until))
+def _notice_draft(notice: Notice, period: AuditPeriod) -> Draft:
     severity = {"breach": "high", "stop": "medium", "notice": "low"}
-    drafts = [
-        Draft(
-            kind=f"guard_{n.rule}"[:40],
-            section="462.6",
-            severity=severity.get(n.severity, "low"),
-            subject=n.subject,
-            count=int((n.figures or {}).get("count", 1) or 1),
-            detail=f"Guard notice {n.id} ({n.severity}, {period.local(n.raised_at):%Y-%m-%d %H:%M}): {n.finding}"
-            + (f" Acknowledged by {n.acknowledged_by}: {n.acknowledgement_note}" if n.acknowledged_by else " Open."),
-        )
-        for n in notices
-    ]
+    said = (
+        f" Acknowledged by {notice.acknowledged_by}: {notice.acknowledgement_note}"
+        if notice.acknowledged_by
+        else " Open."
+    )
+    return Draft(
+        kind=f"guard_{notice.rule}"[:40] if notice.kind == "guard" else "audit_chain_notice",
+        section="462.6" if notice.kind == "guard" else "1798.90.51-.53",
+        severity=severity.get(notice.severity, "low"),
+        subject=notice.subject,
+        count=int((notice.figures or {}).get("count", 1) or 1),
+        detail=f"{'Guard' if notice.kind == 'guard' else 'Verification'} notice {notice.id} ({notice.severity}, "
+        f"{period.local(notice.raised_at):%Y-%m-%d %H:%M}): {notice.finding}{said}",
+    )
+
+
+def guards_section(session: Session, period: AuditPeriod) -> Section:
+    """The guards' notices and stops in the period (462.6, while it happens) and the breach notices of the scheduled
+    verification of the audit chain: each one a finding of the audit."""
+    notices = [n for n in notices_between(session, period.since, period.until) if n.kind in ("guard", "verification")]
+    stops = list(events_between(session, ("guards.stop",), period.since, period.until))
+    guards = [n for n in notices if n.kind == "guard"]
     figures = {
-        "notices": len(notices),
+        "notices": len(guards),
         "stops": len(stops),
-        "by_rule": dict(Counter(n.rule for n in notices)),
-        "open": sum(1 for n in notices if n.acknowledged_at is None),
+        "by_rule": dict(Counter(n.rule for n in guards)),
+        "open": sum(1 for n in guards if n.acknowledged_at is None),
+        "verification_notices": len(notices) - len(guards),
     }
-    return figures, drafts
+    return figures, [_notice_draft(n, period) for n in notices]
 
 
 def chain_section(result: ChainVerification, period: AuditPeriod) -> Section:
