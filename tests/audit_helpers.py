@@ -21,6 +21,7 @@ from platekeeper.access.models import TrainingRecord, User
 from platekeeper.access.review import sign_off_review
 from platekeeper.access.service import principal_for, user_by_name
 from platekeeper.audit.events import ReadsSearched
+from platekeeper.audit.service import Actor
 from platekeeper.retention.models import LegalHold, PurgeRun
 from platekeeper.sharing.models import SharingRelease, SharingRequest
 from tests.conftest import Harness
@@ -49,12 +50,12 @@ def local(harness: Harness, day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), harness.settings.tz).astimezone(UTC)
 
 
-def accounts(harness: Harness, *, untrained: tuple[str, ...] = ()) -> None:
+def accounts(harness: Harness, *, untrained: tuple[str, ...] = (), more: tuple[str, ...] = ()) -> None:
     """The performer, the approver, the clean officers and every account a plant names, approved and trained (the
     ``untrained`` ones not) a month ago, so that accesses in the last days fall within their approval."""
     harness.user(PERFORMER, "alpr_admin")
     harness.user(APPROVER, "auditor")
-    for name in (*CLEAN_USERS, "nocase", "rita", "nina", "bob"):
+    for name in (*CLEAN_USERS, "nocase", "rita", "nina", "bob", *more):
         harness.user(name, "sworn_officer")
     for name in untrained:
         harness.user(name, "sworn_officer", trained=False)
@@ -76,6 +77,7 @@ def access(
     purpose: str = "criminal_investigation",
     page: int = 1,
     results: int = 3,
+    client: str = "10.0.0.5",
 ) -> None:
     """One search of plate reads by ``username`` at ``when``, recorded as the search's door records it."""
     event = ReadsSearched(
@@ -84,7 +86,7 @@ def access(
     with harness.database.session() as session, clock.at(when):
         user = user_by_name(session, username)
         assert user is not None
-        work = harness.work(session).by(principal_for(user, harness.settings))
+        work = harness.work(session).as_(Actor.of(principal_for(user, harness.settings), client))
         work.record(event, purpose=purpose, case_number=case_number, justification=justification)
 
 

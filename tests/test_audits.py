@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from platekeeper.access.models import User
 from platekeeper.audit.activity import ACCESS_ACTIONS, SEARCH_ACTIONS
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audits.models import AuditFinding, AuditSampleItem, SystemAudit
@@ -159,6 +160,58 @@ def test_the_report_finds_each_planted_problem(harness: Harness, clock: Clock) -
     assert page.status_code == 200 and "No findings." in page.text  # the sections with nothing in them say so
     for words in ("462.10 Training", "462.7 Sharing", "Accesses by user", "<svg", "Open the account review"):
         assert words in page.text
+
+
+def _plant_more(harness: Harness, clock: Clock, day: date) -> None:
+    """The other checks' planted cases, one user each."""
+    access(harness, clock, "gina", local(harness, day, 10), case_number="0000-000000", justification="a" * 24)
+    access(harness, clock, "pete", local(harness, day, 10), purpose="immigration_enforcement")
+    for i in range(10):
+        access(harness, clock, "carl", local(harness, day, 11, i), plate=f"7CAS{i:03d}", case_number="2026-500000")
+    for i, name in enumerate(("olive", "oscar", "rita", "nina", "bob")):
+        access(harness, clock, name, local(harness, day, 12, i), plate="7MANY01", case_number=f"2026-20000{i}")
+    for i in range(30):
+        access(
+            harness, clock, "hank", local(harness, day, 13, i), plate=f"7VOL{i:03d}", case_number=f"2026-3000{i:02d}"
+        )
+    for i in range(3):
+        access(harness, clock, "jack", local(harness, day, 14, i), plate=f"7JAK{i:03d}", case_number=f"2026-40000{i}")
+    access(harness, clock, "vera", local(harness, day, 15), plate="7VEN001")
+    access(harness, clock, "sam", local(harness, day, 16), plate="7SUS001")
+    access(harness, clock, "shay", local(harness, day, 17, 0), plate="7SHA001", client="10.0.0.7")
+    access(harness, clock, "shay", local(harness, day, 17, 3), plate="7SHA002", client="10.0.0.8")
+
+
+def test_each_other_check_fires_on_its_planted_case(harness: Harness, clock: Clock) -> None:
+    accounts(harness, more=("gina", "pete", "carl", "hank", "jack", "sam", "shay"))
+    harness.user("vera", "vendor_maintenance")
+    since = _clean_set(harness, clock)
+    today, _ = _days(harness)
+    purges(harness, _purge_days(harness, today))
+    with harness.database.session() as session:
+        two_days_ago = datetime.now(UTC) - timedelta(days=2)
+        session.execute(
+            update(User)
+            .where(User.username == "sam")
+            .values(status="suspended", active=False, status_changed_at=two_days_ago)
+        )
+    _plant_more(harness, clock, today - timedelta(days=1))
+    _, audit_id = _run(harness, since)
+    found = {(f.kind, f.subject) for f in _findings(harness, audit_id)}
+    expected = {
+        ("no_case_number", "gina"),
+        ("generic_justification", "gina"),
+        ("unauthorized_purpose", "pete"),
+        ("case_across_plates", "carl"),
+        ("plate_many_users", None),
+        ("high_volume_day", "hank"),
+        ("repeated_justification", None),
+        ("vendor_access", "vera"),
+        ("inactive_account_access", "sam"),
+        ("shared_account", "shay"),
+    }
+    assert expected <= found, sorted(expected - found, key=str)
+    assert not {subject for _, subject in found} & {"oscar"}, found
 
 
 def test_the_sample_is_reproducible_from_its_seed(harness: Harness, clock: Clock) -> None:
