@@ -272,6 +272,8 @@ def test_the_lifecycle_refuses_self_approval_and_records_each_step(harness: Harn
     supervisor = harness.signed_in("supervisor")
     assert any(n["id"] == notice.id for n in supervisor.get("/api/v1/notices").json()["notices"])
     assert admin.post(f"/api/v1/audits/{audit_id}/findings").status_code == 200
+    [referral] = [f for f in _findings(harness, audit_id) if f.kind == "sample_referred"]
+    assert referral.subject == notice.subject and f"notice {notice.id}" in referral.detail
     harness.user("adam", "alpr_admin")  # a second administrator: may perform audits, may not approve them
     own = admin.post(f"/api/v1/audits/{audit_id}/approve", json={"note": "checked every finding and the sample"})
     assert own.status_code == 403  # the performer's role lacks audits.approve, let alone this audit

@@ -18,7 +18,7 @@ from platekeeper.audit.events import (
     SystemAuditSampleReviewed,
 )
 from platekeeper.audit.work import Work
-from platekeeper.audits.models import RESOLUTIONS, AuditSampleItem, SystemAudit
+from platekeeper.audits.models import RESOLUTIONS, AuditFinding, AuditSampleItem, SystemAudit
 from platekeeper.audits.service.common import AuditNotFound
 from platekeeper.audits.service.lifecycle import findings_of, get_audit, refuse, sample_of
 from platekeeper.db import utcnow
@@ -102,6 +102,22 @@ def review_item(
     return item
 
 
+def _sample_finding(audit: SystemAudit, item: AuditSampleItem) -> AuditFinding:
+    """A sampled search the reviewer did not find supported, as a finding of the audit (462.6(a))."""
+    referred = item.resolution == "referred"
+    return AuditFinding(
+        audit_id=audit.id,
+        kind="sample_referred" if referred else "sample_not_supported",
+        section="462.6",
+        severity="medium" if referred else "low",
+        subject=item.username,
+        detail=f"Sampled search {item.position} (audit event {item.event_seq}) by {item.username}: {item.finding}"
+        + (f" Referred to the supervisor (notice {item.notice_id})." if referred else " Corrected with the user."),
+        count=1,
+        event_seqs=[item.event_seq],
+    )
+
+
 def record_findings(work: Work, principal: Principal, audit_id: int) -> SystemAudit:
     """Close the review: every sampled search has a finding and a resolution; the audit waits for approval."""
     principal.require("audits.perform")
@@ -111,7 +127,11 @@ def record_findings(work: Work, principal: Principal, audit_id: int) -> SystemAu
     if open_items:
         why = f"review every sampled search first; not yet reviewed: {', '.join(open_items[:20])}"
         raise refuse(work, principal, audit.id, "record_findings", "sample", why)
+    for item in items:
+        if item.resolution in ("not_supported", "referred"):
+            work.session.add(_sample_finding(audit, item))
     audit.status, audit.findings_recorded_at = "findings_recorded", utcnow()
+    work.session.flush()
     event = SystemAuditFindingsRecorded(
         audit_id=audit.id,
         findings=len(findings_of(work.session, audit.id)),
