@@ -29,6 +29,7 @@ ROLE_PAGES = {
         "/alerts/figures",
         "/retention",
         "/notices",
+        "/audits",
     ],
     "supervisor": ["/", "/notices"],
     "records_manager": [
@@ -41,7 +42,7 @@ ROLE_PAGES = {
         "/sharing/register",
         "/pra",
     ],
-    "auditor": ["/audit", "/reviews/accounts", "/sharing/register"],
+    "auditor": ["/audit", "/reviews/accounts", "/sharing/register", "/audits"],
 }
 
 

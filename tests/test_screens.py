@@ -20,7 +20,7 @@ ROWS = """() => {
 }"""
 """How many rows the header's brand, links and sign-out button stand in."""
 PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
-PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra", "/notices"]
+PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra", "/notices", "/audits"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
