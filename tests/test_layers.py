@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("plates", re.compile(r"^platekeeper\.plates(\..+)?$")),
     ("retention", re.compile(r"^platekeeper\.retention(?!\.models$|\.floor$)(\..+)?$")),
     ("sharing", re.compile(r"^platekeeper\.sharing(\..+)?$")),
+    ("transparency", re.compile(r"^platekeeper\.transparency(\..+)?$")),
     ("composition root", re.compile(r"^platekeeper\.services$")),
     (
         "web and command line",

@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, str] = {
     "releases.",
     "notices.view": "See and acknowledge (with a note) the guards' notices about users' searches (counts, no plates).",
     "notices.breach": "Receive breach notices (a broken audit chain, a large extraction) and acknowledge them (462.6).",
+    "transparency.preview": "Preview the public transparency page before it is published, and see how the posted "
+    "policy reads (aggregates, no plates).",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(

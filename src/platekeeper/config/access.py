@@ -70,6 +70,7 @@ ADMIN_PERMISSIONS = (
     "pra.manage",
     "notices.view",
     "notices.breach",
+    "transparency.preview",
 )
 
 SUPERVISOR_PERMISSIONS = (
