@@ -47,8 +47,10 @@ class TransparencyConfig(StrictModel):
         5,
         ge=1,
         le=1000,
-        description="A count from 1 up to one below this is shown as 'fewer than N' (and in the JSON as "
-        '{"fewer_than": N}), and a share computed from it is left out; 1 hides nothing.',
+        description="A count of activity (reads, hits, alerts, searches, requests, releases, holds, purged items, "
+        "audit findings) from 1 up to one below this is shown as 'fewer than N' (and in the JSON as "
+        '{"fewer_than": N}), and a share computed from it is left out; 1 hides nothing. Cameras are counted as they '
+        "are.",
     )
     blocks: tuple[TransparencyBlock, ...] = Field(
         TRANSPARENCY_BLOCKS,

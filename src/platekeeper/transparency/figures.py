@@ -1,8 +1,10 @@
 """The transparency page's figures: aggregates computed live from the other domains' services, never a plate, a
 user, a case number or a justification.
 
-Every count goes through :class:`Counts`: from 1 up to ``transparency.min_count - 1`` it becomes
-``{"fewer_than": N}`` (the page says "fewer than N"), and a share computed from a hidden count is left out. The page
+Every count of activity (reads, hits, alerts, searches, requests, releases, holds, what a purge removed, audit
+findings) goes through :class:`Counts`: from 1 up to ``transparency.min_count - 1`` it becomes
+``{"fewer_than": N}`` (the page says "fewer than N"), and a share computed from a hidden count is left out. The
+cameras are equipment, not anyone's activity: their counts are shown as they are. The page
 and ``/transparency.json`` render the one dict :func:`transparency_figures` returns, so they cannot differ.
 """
 
@@ -73,19 +75,20 @@ def _area(camera: Camera, decimals: int) -> str:
     return f"{round(camera.latitude, decimals):.{decimals}f}, {round(camera.longitude, decimals):.{decimals}f}"
 
 
-def _cameras(session: Session, settings: Settings, count: Counts) -> dict[str, Any]:
+def _cameras(session: Session, settings: Settings) -> dict[str, Any]:
+    """Cameras in service by kind and area: counts of equipment, not of anyone's activity, so never hidden."""
     config = settings.transparency
     cameras = [c for c in list_cameras(session) if c.active]
     kinds = Counter(c.kind for c in cameras)
     block: dict[str, Any] = {
-        "total": count(len(cameras)),
-        "by_kind": [{"kind": kind, "count": count(n)} for kind, n in sorted(kinds.items())],
+        "total": len(cameras),
+        "by_kind": [{"kind": kind, "count": n} for kind, n in sorted(kinds.items())],
         "positions": config.camera_positions,
     }
     if config.camera_positions == "area":
         areas = Counter((c.kind, _area(c, config.area_decimals)) for c in cameras)
         block["area_decimals"] = config.area_decimals
-        block["areas"] = [{"kind": k, "area": a, "count": count(n)} for (k, a), n in sorted(areas.items())]
+        block["areas"] = [{"kind": k, "area": a, "count": n} for (k, a), n in sorted(areas.items())]
     elif config.camera_positions == "exact":
         block["exact"] = [
             {"name": c.name, "kind": c.kind, "location": c.location, "latitude": c.latitude, "longitude": c.longitude}
@@ -191,7 +194,7 @@ def transparency_figures(work: Work, audits: AuditReports | None, now: datetime 
     activity = _activity(session, settings, count, now) if wanted else {}
     for block in blocks:
         if block == "cameras":
-            figures["cameras"] = _cameras(session, settings, count)
+            figures["cameras"] = _cameras(session, settings)
         elif block in activity:
             figures[block] = activity[block]
         elif block == "sharing":

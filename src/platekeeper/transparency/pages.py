@@ -80,11 +80,13 @@ def _count(value: Any) -> str:
 
 
 def _bars(rows: list[dict[str, Any]], label: str, key: str = "count") -> list[dict[str, Any]]:
-    """Chart bars (``_charts.html``): a hidden count is drawn empty and labelled 'fewer than N'."""
-    return [
+    """Chart bars (``_charts.html``): a hidden count is drawn empty and labelled 'fewer than N'; no chart at all
+    (an empty list) when no bar would show (the table beside it says the same)."""
+    bars = [
         {"label": str(r[label]), "value": 0 if isinstance(r[key], dict) else r[key], "text": _count(r[key])}
         for r in rows
     ]
+    return bars if any(bar["value"] for bar in bars) else []
 
 
 def _transparency(request: Request, work: DbWork, *, preview: bool) -> Response:
