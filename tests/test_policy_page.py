@@ -4,6 +4,7 @@ config section by section, every policy field on the page, versioned as the conf
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +234,14 @@ def test_the_page_prints_cleanly(harness: Harness) -> None:
     css = TestClient(harness.client.app).get("/static/app.css").text
     print_rules = css[css.index("@media print") :]
     assert "header.top" in print_rules and ".policy-actions" in print_rules
+
+
+@pytest.mark.parametrize("model", ["plate-ocr-int8", "plate-ocr"])
+def test_the_stated_accuracy_is_the_model_cards(model: str) -> None:
+    """The metrics file beside the weights (what the policy states) says what the model card says."""
+    root = Path(__file__).resolve().parents[1]
+    metrics = json.loads((root / "src/platekeeper/recognition/weights" / f"{model}.metrics.json").read_text())
+    card = (root / "docs" / f"{model}-model-card.md").read_text()
+    assert f"on {metrics['measured_on']};" in card
+    for measured in metrics["sets"]:
+        assert f"| {measured['name']} | {measured['plates']} | {measured['exact']:.3f} |" in card
