@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -245,3 +248,46 @@ def test_the_stated_accuracy_is_the_model_cards(model: str) -> None:
     assert f"on {metrics['measured_on']};" in card
     for measured in metrics["sets"]:
         assert f"| {measured['name']} | {measured['plates']} | {measured['exact']:.3f} |" in card
+
+
+def _cli(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PLATEKEEPER_DATABASE_URL": database_url, "PLATEKEEPER_DATA_DIR": str(tmp_path / "var")}
+    command = [sys.executable, "-m", "platekeeper", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_administrator_reads_a_candidate_configs_policy_before_it_goes_live(
+    harness: Harness, tmp_path: Path, database_url: str
+) -> None:
+    assert TestClient(harness.client.app).get("/policy").status_code == 200  # version 1 is posted
+    candidate = tmp_path / "candidate.yaml"
+    candidate.write_text("agency:\n  custodian_title: Chief of Police\nretention:\n  days: 180\n")
+    done = _cli(tmp_path, database_url, "policy", "preview", str(tmp_path / "draft.html"), "--config", str(candidate))
+    assert done.returncode == 0, done.stderr
+    assert "would become version 2" in done.stdout
+    assert "Custodian of the data" in done.stdout and "Retention, and when data is destroyed" in done.stdout
+    assert "Authorized purposes" not in done.stdout
+    draft = (tmp_path / "draft.html").read_text()
+    assert "Draft, not in effect" in draft and "Chief of Police" in draft and "kept 180 days" in draft
+    pdf = _cli(tmp_path, database_url, "policy", "preview", str(tmp_path / "draft.pdf"), "--config", str(candidate))
+    assert pdf.returncode == 0 and (tmp_path / "draft.pdf").read_bytes().startswith(b"%PDF")
+    same = _cli(tmp_path, database_url, "policy", "preview", str(tmp_path / "same.html"))
+    assert "nothing would change" in same.stdout
+    listed = _cli(tmp_path, database_url, "policy", "versions")
+    assert listed.returncode == 0 and "1 " in listed.stdout and "2 " not in listed.stdout  # nothing stored
+    candidate.write_text("retention:\n  days: 5\n")
+    bad = _cli(tmp_path, database_url, "policy", "preview", str(tmp_path / "bad.html"), "--config", str(candidate))
+    assert bad.returncode == 2 and "retention.days" in bad.stderr
+    wrong = _cli(tmp_path, database_url, "policy", "preview", str(tmp_path / "draft.txt"))
+    assert wrong.returncode == 2 and "must end in .html or .pdf" in wrong.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_bad_addresses_are_answered_4xx_naming_the_parameter(harness: Harness) -> None:
+    anonymous = TestClient(harness.client.app)
+    wrong = anonymous.get("/policy", params={"format": "docx"})
+    assert wrong.status_code == 422 and "format" in wrong.text
+    for path in ("/policy/versions/0", "/policy/versions/abc", "/policy/versions/99999999999"):
+        answer = anonymous.get(path)
+        assert answer.status_code == 422 and "number" in answer.text, path

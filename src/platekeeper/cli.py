@@ -35,6 +35,7 @@ from platekeeper.retention.cli import evidence_app, holds_app, purge_app
 from platekeeper.services import build_services
 from platekeeper.sharing.cli import sharing_app
 from platekeeper.storage.cli import keys_app
+from platekeeper.transparency.cli import policy_app
 from platekeeper.transparency.service import current_policy
 from platekeeper.web.transport import TlsError, server_config
 
@@ -61,6 +62,7 @@ app.add_typer(holds_app, name="holds")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(images_app, name="images")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(policy_app, name="policy")
 
 
 @app.callback()

@@ -25,9 +25,11 @@ def policy_body(version: PolicyVersion) -> Markup:
     return Markup(_ENV.get_template("policy_body.html").render(doc=version.document))  # noqa: S704 (autoescaped)
 
 
-def policy_print(version: PolicyVersion, settings: Settings) -> str:
-    """The version as one self-contained document (no scripts, no outside resources)."""
+def policy_print(version: PolicyVersion, settings: Settings, *, draft: bool = False) -> str:
+    """The version as one self-contained document (no scripts, no outside resources); a ``draft`` (a candidate
+    config's, not stored) says that it is not in effect."""
     return _ENV.get_template("policy_print.html").render(
+        draft=draft,
         doc=version.document,
         number=version.number,
         sha256=version.sha256,
@@ -35,5 +37,5 @@ def policy_print(version: PolicyVersion, settings: Settings) -> str:
     )
 
 
-def policy_pdf(version: PolicyVersion, settings: Settings) -> bytes:
-    return HTML(string=policy_print(version, settings)).write_pdf() or b""
+def policy_pdf(version: PolicyVersion, settings: Settings, *, draft: bool = False) -> bytes:
+    return HTML(string=policy_print(version, settings, draft=draft)).write_pdf() or b""

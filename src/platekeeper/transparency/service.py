@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from platekeeper.audit.events import PolicyVersionRecorded
 from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.transparency.figures import AuditReports, transparency_figures
 from platekeeper.transparency.models import PolicyVersion
@@ -29,7 +30,9 @@ from platekeeper.transparency.policy import document_sha256, policy_document
 __all__ = [
     "PublicFace",
     "VersionNotFound",
+    "changed_sections",
     "current_policy",
+    "draft_policy",
     "policy_version",
     "policy_versions",
 ]
@@ -64,6 +67,26 @@ def current_policy(work: Work) -> PolicyVersion:
         raise
     work.as_(Actor.system("policy")).record(PolicyVersionRecorded(number=version.number, sha256=digest))
     return version
+
+
+def draft_policy(work: Work, settings: Settings) -> tuple[PolicyVersion, PolicyVersion | None]:
+    """The version ``settings`` (a candidate config) would post, never stored, and the newest stored version: the
+    administrator's preview of the policy before a config change goes live."""
+    document = policy_document(settings)
+    newest = _newest(work)
+    draft = PolicyVersion(
+        number=newest.number + 1 if newest else 1,
+        sha256=document_sha256(document),
+        effective_at=utcnow(),
+        document=document,
+    )
+    return draft, newest
+
+
+def changed_sections(draft: PolicyVersion, newest: PolicyVersion | None) -> list[str]:
+    """The titles of the draft's sections that differ from the newest version's (all of them when none is stored)."""
+    before = {s["key"]: s for s in newest.document["sections"]} if newest else {}
+    return [s["title"] for s in draft.document["sections"] if before.get(s["key"]) != s]
 
 
 def policy_versions(work: Work) -> list[PolicyVersion]:
