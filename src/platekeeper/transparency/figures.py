@@ -167,10 +167,10 @@ def _retention(session: Session, settings: Settings, count: Counts, now: datetim
     return {"days": settings.retention.days, "legal_holds": count(figures.holds), "last_purge": last}
 
 
-def _audits(session: Session, audits: AuditReports | None, count: Counts) -> dict[str, Any]:
+def _audits(session: Session, settings: Settings, audits: AuditReports | None, count: Counts) -> dict[str, Any]:
     reports = list(audits.latest(session, 5)) if audits is not None else []
     return {
-        "per_year": None,  # filled by the caller from the config
+        "per_year": settings.audit.reports_per_year,
         "reports": [
             {"finished_on": r.finished_on.isoformat(), "period": r.period, "findings": count(r.findings)}
             for r in reports
@@ -202,5 +202,5 @@ def transparency_figures(work: Work, audits: AuditReports | None, now: datetime 
         elif block == "retention":
             figures["retention"] = _retention(session, settings, count, now)
         elif block == "audits":
-            figures["audits"] = {**_audits(session, audits, count), "per_year": settings.audit.reports_per_year}
+            figures["audits"] = _audits(session, settings, audits, count)
     return figures
