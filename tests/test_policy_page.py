@@ -104,14 +104,17 @@ CHANGES: dict[str, tuple[dict[str, Any], str]] = {
     "audit.reports_per_year": ({"audit": {"reports_per_year": 4}}, "audited 4 times a year"),
     "audit.checkpoint_minutes": ({"audit": {"checkpoint_minutes": 7}}, "checkpoints every 7 minutes"),
     "audit.plate_detail_days": ({"audit": {"plate_detail_days": 900}}, "for 900 days"),
-    "guards": ({"guards": {"plateless_searches": {"threshold": 17}}}, "more than 17 in 60 minutes"),
-    "sharing.rules": ({"sharing": {"rules": {"no_plate": "refuse"}}}, "(every vehicle seen)</th><td>refused</td>"),
+    "guards": ({"guards": {"plateless_searches": {"threshold": 17}}}, "more than 17 in 1 hour"),
+    "sharing.rules": (
+        {"sharing": {"rules": {"no_plate": "refuse"}}},
+        '(every vehicle seen)</th><td data-label="The request is">refused</td>',
+    ),
     "sharing.designee_roles": (
         {
             "access": {"roles": {**BASE.access.model_dump()["roles"], "records_supervisor": RECORDS_SUPERVISOR}},
             "sharing": {"designee_roles": ["records_supervisor"]},
         },
-        "by the Records Manager, Records Supervisor before",
+        "by the Records Manager and Records Supervisor before",
     ),
     "sharing.warn_window_days": ({"sharing": {"warn_window_days": 45}}, "more than 45 days"),
     "sharing.warn_cameras": ({"sharing": {"warn_cameras": 9}}, "more than 9 cameras"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["p", "section", "table", "titles", "ul"]
+__all__ = ["p", "period", "section", "table", "titles", "ul"]
 
 from platekeeper.config import Settings
 
@@ -32,4 +32,15 @@ def section(key: str, title: str, cite: str, blocks: list[dict[str, Any]]) -> di
 def titles(settings: Settings, roles: tuple[str, ...] | list[str]) -> str:
     """The job titles of these roles, for a sentence."""
     labels = [settings.access.roles[r].label for r in roles if r in settings.access.roles]
-    return ", ".join(labels) if labels else "no job title"
+    if len(labels) < 2:
+        return labels[0] if labels else "no job title"
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def period(minutes: int) -> str:
+    """A period for a sentence: ``1440`` -> ``1 day``, ``90`` -> ``90 minutes``."""
+    for size, unit in ((1440, "day"), (60, "hour")):
+        if minutes % size == 0:
+            n = minutes // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{minutes} minutes"

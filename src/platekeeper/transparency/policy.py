@@ -20,7 +20,7 @@ from platekeeper.config.sharing import SHARING_RULES
 from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from platekeeper.sharing.models import AGENCY_KINDS, JURISDICTIONS
 from platekeeper.transparency.accuracy import MeasuredAccuracy, measured_accuracy
-from platekeeper.transparency.blocks import p, section, table, titles, ul
+from platekeeper.transparency.blocks import p, period, section, table, titles, ul
 from platekeeper.transparency.policy_data import accuracy_section, retention_section
 
 __all__ = ["POLICY_FIELDS", "document_sha256", "policy_document"]
@@ -142,7 +142,7 @@ def _guard_rows(settings: Settings) -> list[list[str]]:
         if rule.enabled:
             act = "the search is refused" if rule.action == "stop" else "supervisors are told"
             breach = "; a breach notice to the custodian" if rule.breach else ""
-            when = f"more than {rule.threshold} in {rule.window_minutes} minutes"
+            when = f"more than {rule.threshold} in {period(rule.window_minutes)}"
             rows.append([rule.description, when, act + breach])
     protected = guards.protected_activity
     if protected.enabled:
@@ -169,13 +169,13 @@ def _monitoring(settings: Settings) -> dict[str, Any]:
                 "Every access is recorded: the date and time, the plate or other data used to query, the username, "
                 f"the user's organization ({settings.agency.organization}) and the purpose, in an append-only, "
                 f"hash-chained audit log sealed with a key, with signed checkpoints every {audit.checkpoint_minutes} "
-                f"minutes, verified every {settings.guards.verify_hours} hours.",
+                f"minutes, verified every {period(settings.guards.verify_hours * 60)}.",
                 f"A plate's text stays in the audit log for {audit.plate_detail_days} days; after that only a keyed "
                 "digest remains.",
                 f"The system is audited {audit.reports_per_year} times a year (policy 462.6(c)).",
             ]),
             p(
-                "Guards check every search while it happens; what they find is told to the "
+                "Guards check every search while it happens; what they find is told to the job titles "
                 f"{titles(settings, settings.guards.notify_roles)}:"
             ),
             table("Guards on every search", ["What the guard catches", "When it fires", "What happens"],
