@@ -1,6 +1,6 @@
 """The public face in Chromium (issue 24): axe-core finds no serious or critical violation on the policy, its
-versions, the transparency page and the administrator's preview, and on a phone (390 px) none of them scrolls
-sideways."""
+versions, the transparency page and the administrator's preview; on a phone (390 px) none of them scrolls
+sideways; printed, the policy shows without the site's header, links and footer."""
 
 from __future__ import annotations
 
@@ -56,6 +56,12 @@ def test_the_public_pages_pass_axe_and_fit_a_phone(harness: Harness) -> None:
                 if wide:
                     found.append(f"{path} at {width} px scrolls sideways")
             page.close()
+        page = browser.new_page()
+        page.goto(f"{base}/policy")
+        page.emulate_media(media="print")  # the print stylesheet: the policy alone, no header, links or footer
+        assert not page.locator("header.top").is_visible() and not page.locator("footer").is_visible()
+        assert not page.locator(".policy-actions").is_visible() and page.locator("#retention-title").is_visible()
+        page.close()
         harness.user("previewer", "alpr_admin")
         page = browser.new_page(bypass_csp=True)
         sign_in(page, base, "previewer", PASSWORD, harness.code)
