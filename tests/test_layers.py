@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("retention", re.compile(r"^platekeeper\.retention(?!\.models$|\.floor$)(\..+)?$")),
     ("sharing", re.compile(r"^platekeeper\.sharing(\..+)?$")),
     ("audits", re.compile(r"^platekeeper\.audits(\..+)?$")),
+    ("transparency", re.compile(r"^platekeeper\.transparency(\..+)?$")),
     ("composition root", re.compile(r"^platekeeper\.services$")),
     (
         "web and command line",

@@ -19,7 +19,7 @@ from platekeeper.web.app import create_app
 from platekeeper.web.deps import Requirement
 from tests.conftest import Harness
 
-PUBLIC_ROUTES = {  # healthz, the tab icon, sign-in, static files and the OpenAPI document
+PUBLIC_ROUTES = {  # healthz, the tab icon, sign-in, the public face, static files and the OpenAPI document
     ("GET", "/favicon.ico"),
     ("GET", "/healthz"),
     ("GET", "/login"),
@@ -27,6 +27,11 @@ PUBLIC_ROUTES = {  # healthz, the tab icon, sign-in, static files and the OpenAP
     ("POST", "/api/v1/session"),
     ("GET", "/share/{token}"),  # a recipient's single-use download link: the token is the credential
     ("POST", "/share/{token}"),
+    ("GET", "/policy"),  # the posted usage and privacy policy (Civil Code 1798.90.51(b)), its versions and PDF
+    ("GET", "/policy/versions"),
+    ("GET", "/policy/versions/{number}"),
+    ("GET", "/transparency"),  # the public figures (404 with a notice until transparency.published)
+    ("GET", "/transparency.json"),
 }
 SIGN_OUT_ROUTES = {("POST", "/logout"), ("DELETE", "/api/v1/session")}  # open to all, but CSRF-checked
 CAMERA_ROUTES = {("POST", "/api/v1/reads"), ("POST", "/api/v1/images")}
@@ -49,6 +54,7 @@ PATH_VALUES = {
     "token": "x" * 43,
     "audit_id": "999999",  # no such system audit: allowed roles get 404, nothing is run or approved
     "position": "1",
+    "number": "999999",  # no such policy version: 404
 }
 
 

@@ -120,7 +120,9 @@ def test_the_register_is_complete(harness: Harness) -> None:
     assert summary["agencies"] == ["LA County District Attorney", "Torrance Police Department"]
     assert summary["agency_releases"] == 2 and summary["agency_reads_shared"] == 3
     assert set(summary) == {"agency_requests", "agency_requests_refused", "agency_releases", "agency_reads_shared",
-                            "pra_requests", "pra_releases", "agencies"}  # fmt: skip
+                            "pra_requests", "pra_releases", "agencies", "recipients"}  # fmt: skip
+    assert summary["recipients"] == [{"agency": "LA County District Attorney", "releases": 1, "reads": 1},
+                                     {"agency": "Torrance Police Department", "releases": 1, "reads": 2}]  # fmt: skip
     page = auditor.get("/sharing/register")
     assert page.status_code == 200 and "Torrance Police Department" in page.text
     assert auditor.get("/api/v1/sharing/requests").status_code == 403  # the auditor sees the register, no plates

@@ -36,6 +36,8 @@ from platekeeper.retention.cli import evidence_app, holds_app, purge_app
 from platekeeper.services import build_services
 from platekeeper.sharing.cli import sharing_app
 from platekeeper.storage.cli import keys_app
+from platekeeper.transparency.cli import policy_app
+from platekeeper.transparency.service import current_policy
 from platekeeper.web.transport import TlsError, server_config
 
 __all__ = ["app"]
@@ -62,6 +64,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(images_app, name="images")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(audits_app, name="audits")
+app.add_typer(policy_app, name="policy")
 
 
 @app.callback()
@@ -94,13 +97,15 @@ def _announce_admin(rt: Runtime) -> None:
 
 def _suspend_inactive(rt: Runtime) -> None:
     """At start-up, suspend accounts past the inactivity limit (sign-in and token use also check it), and record
-    permission changes made in the config since the last start."""
+    permission changes made in the config since the last start, and the posted policy's new version if the config
+    changed what it states."""
     from platekeeper.access.lifecycle import suspend_inactive_accounts
     from platekeeper.access.policy_audit import record_policy_changes
 
     with rt.work() as work:
         names = suspend_inactive_accounts(work)
         record_policy_changes(work)
+        current_policy(work)  # a config change that alters the posted policy takes effect as a new version now
     if names:
         out.print(
             f"suspended after {rt.settings.access.accounts.inactive_suspend_days} days without activity: "

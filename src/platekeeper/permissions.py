@@ -44,6 +44,8 @@ PERMISSIONS: dict[str, str] = {
     "audits.view": "See the system audits (462.6c), their findings and reports (counts, no plates).",
     "audits.perform": "Schedule and run a system audit, review its sample and record its findings (462.6c).",
     "audits.approve": "Approve (never one's own) and close a system audit whose findings are recorded (462.6c).",
+    "transparency.preview": "Preview the public transparency page before it is published, and see how the posted "
+    "policy reads (aggregates, no plates).",
 }
 
 PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(

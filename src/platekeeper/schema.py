@@ -22,6 +22,7 @@ from platekeeper.retention.models import (
     PurgeRunItem,
 )
 from platekeeper.sharing.models import SharingAgency, SharingLink, SharingRelease, SharingRequest
+from platekeeper.transparency.models import PolicyVersion
 
 __all__ = [
     "AccountReview",
@@ -40,6 +41,7 @@ __all__ = [
     "LegalHoldRead",
     "Notice",
     "PlateRead",
+    "PolicyVersion",
     "PurgeFile",
     "PurgeRun",
     "PurgeRunItem",

@@ -6,13 +6,14 @@ hotlist import (the matcher's reload and the historical-hit search). The web app
 (``serve``, ``worker run``, ``hotlists refresh-watch``) and the benchmarks all build their services here, so no
 domain reaches up for another: hotlists never import alerts, they call the hooks they are given.
 
-Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle): recognition; then
-permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing); then guards and notices
-(the checks inside every door to plate data, the notices they raise); then cameras, reads (and storage's rotation,
-which walks the image store, and retention's models and read-time floor); then hotlists; then alerts; then plates;
-then retention (holds, the purge, evidence); then sharing (462.7); then audits (the system audits of 462.6(c)); then
-this module; then the web layer (web/, every domain's api.py and pages.py) and the command line (cli.py,
-cli_support.py, every domain's cli.py), demo, backup.
+Layer order (imports only go down; ``tests/test_layers.py`` checks it and that there is no cycle):
+recognition; then permissions, config, db, files, rate_limits; then access, audit, storage (keys and sealing);
+then guards and notices (the checks inside every door to plate data, the notices they raise); then cameras, reads
+(and storage's rotation, which walks the image store, and retention's models and read-time floor); then hotlists;
+then alerts; then plates; then retention (holds, the purge, evidence); then sharing (462.7); then audits (the
+system audits of 462.6(c)); then transparency (the posted policy and the public figures, read from the domains
+below); then this module; then the web layer (web/, every domain's api.py and pages.py) and the command line
+(cli.py, cli_support.py, every domain's cli.py), demo, backup.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
 from platekeeper.retention.schedule import PurgeSchedule
 from platekeeper.retention.service.purge import Purger
+from platekeeper.transparency.figures import ApprovedAudits, AuditReports
+from platekeeper.transparency.service import PublicFace
 
 if TYPE_CHECKING:
     from platekeeper.reads.worker import RecognitionWorker
@@ -56,6 +59,7 @@ class Services:
     matcher: HotlistMatcher
     alerting: AlertRuntime
     documents: ImageStore  # sharing request documents: their own folder, sealed with the image store's key ring
+    public_face: PublicFace  # the posted policy's versions and the transparency page's cached figures
     after_ingest: list[AfterIngest] = field(default_factory=list)  # in the transaction that stored the reads
     after_import: list[AfterImport] = field(default_factory=list)  # in the transaction of a hotlist import
 
@@ -88,8 +92,12 @@ class Services:
         return VerificationSchedule(self.settings, self.database, self.audit_key, self.signing_key)
 
 
-def build_services(settings: Settings, database: Database | None = None) -> Services:
-    """Build and join the services for these settings (and database, which tests and commands pass in)."""
+def build_services(
+    settings: Settings, database: Database | None = None, audit_reports: AuditReports | None = None
+) -> Services:
+    """Build and join the services for these settings (and database, which tests and commands pass in).
+    ``audit_reports`` is where the transparency page finds the last system audits: by default the approved ones
+    of the audits domain (a test may hand in its own)."""
     database = database or Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
     audit_key = load_or_create_key(settings.data_dir / settings.audit.key_file)
     matcher = HotlistMatcher(database, settings.matching)
@@ -108,6 +116,7 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         matcher=matcher,
         alerting=alerting,
         documents=documents,
+        public_face=PublicFace(audits=audit_reports or ApprovedAudits()),
         after_ingest=[alerting.after_ingest],  # hotlist matching raises alerts, pushed once the reads commit
         after_import=[alerting.after_import],  # reload the matcher, then search past reads for the new plates
     )

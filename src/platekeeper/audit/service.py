@@ -52,6 +52,7 @@ __all__ = [
     "UnknownAuditAction",
     "chain_head",
     "checked_details",
+    "count_by_purpose",
     "count_events",
     "event_fields",
     "event_hashes",
@@ -385,3 +386,14 @@ def event_hashes(session: Session, seqs: list[int]) -> dict[int, str]:
         rows = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.in_(batch)))
         found.update({int(r.seq): str(r.hash) for r in rows})
     return found
+
+
+def count_by_purpose(session: Session, action: str, since: datetime) -> dict[str, int]:
+    """How many events of ``action`` succeeded since ``since``, by the purpose they stated (aggregates only: the
+    public transparency page's searches by purpose)."""
+    rows = session.execute(
+        select(AuditEvent.purpose, func.count(AuditEvent.seq))
+        .where(AuditEvent.action == action, AuditEvent.outcome == "success", AuditEvent.occurred_at >= since)
+        .group_by(AuditEvent.purpose)
+    )
+    return {purpose or "": int(n) for purpose, n in rows}

@@ -72,6 +72,7 @@ ADMIN_PERMISSIONS = (
     "notices.breach",
     "audits.view",
     "audits.perform",
+    "transparency.preview",
 )
 
 SUPERVISOR_PERMISSIONS = (

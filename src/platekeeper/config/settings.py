@@ -34,6 +34,7 @@ from platekeeper.config.system import (
     StorageConfig,
     WebConfig,
 )
+from platekeeper.config.transparency import TransparencyConfig
 from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
 from platekeeper.recognition.config import RecognitionConfig
 
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
         RecognitionQueueConfig, "The server-side recognition queue and its worker."
     )
     recognition: RecognitionConfig = section(RecognitionConfig, "The plate recognition engine (recognition/config.py).")
+    transparency: TransparencyConfig = section(
+        TransparencyConfig,
+        "The public face: the transparency page's blocks, small counts, cache and camera precision (the posted "
+        "policy at /policy is always public).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -47,6 +47,7 @@ __all__ = [
     "hourly_reads",
     "read_statistics",
     "reads_of_plate",
+    "reads_since",
     "search_reads",
     "validate_query",
 ]
@@ -405,3 +406,8 @@ def hourly_reads(session: Session, until: datetime, hours: int = 24) -> dict[int
         if hour is not None and 0 <= int(hour) < hours:
             counts.setdefault(int(camera_id), [0] * hours)[int(hour)] += int(n)
     return counts
+
+
+def reads_since(session: Session, since: datetime) -> int:
+    """How many reads were captured since ``since`` (an index range count: the public transparency page)."""
+    return session.scalar(select(func.count(PlateRead.id)).where(PlateRead.captured_at >= since)) or 0

@@ -224,14 +224,40 @@ def record_sha256(sums: Path, name: str, digest: str) -> None:
     sums.write_text("".join(f"{entries[file]}  {file}\n" for file in sorted(entries)))
 
 
+SET_DESCRIPTIONS = {
+    "us_val": "real US plate photos held out by plate number (OpenALPR benchmark crops)",
+    "br_val": "real Brazilian plate photos held out by plate number",
+    "synth_val": "synthetic plates rendered with another seed than the training plates",
+}
+
+
+def write_metrics(out: Path, metrics: dict[str, Any], ctx: Context) -> None:
+    """The held-out figures beside the model (``plate-ocr-int8.metrics.json``), shipped in the package: the posted
+    policy states the accuracy of the model the running config reads with, measured when and on what."""
+    sets = [
+        {"name": name, "description": SET_DESCRIPTIONS.get(name, name), "plates": m["n"], "exact": round(m["exact"], 3)}
+        for name, m in metrics.items()
+        if isinstance(m, dict) and "n" in m
+    ]
+    document = {
+        "model": out.name,
+        "measured_on": ctx.date,
+        "card": f"docs/{out.stem}-model-card.md",
+        "metric": "exact: every character of the plate read correctly (strict: O and 0 differ)",
+        "sets": sets,
+    }
+    (out.parent / f"{out.stem}.metrics.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
 def write_all(model: bytes, out: Path, val_sets: ValSets, ctx: Context, docs: Path) -> None:
     """Write the model, its line in SHA256SUMS beside it (other files' lines are kept), the model card and the
-    training curve, named after the model (``plate-ocr-int8.onnx``: ``plate-ocr-int8-model-card.md``), and the
-    data card."""
+    training curve, named after the model (``plate-ocr-int8.onnx``: ``plate-ocr-int8-model-card.md``), its held-out
+    figures beside it (``plate-ocr-int8.metrics.json``), and the data card."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(model)
     record_sha256(out.parent / "SHA256SUMS", out.name, ctx.sha256)
     metrics = evaluate_model(model, val_sets, Calibration(ctx.calibration["a"], ctx.calibration["b"]))
+    write_metrics(out, metrics, ctx)
     docs.mkdir(parents=True, exist_ok=True)
     stem = out.stem
     with (docs / f"{stem}-training.csv").open("w", newline="") as handle:

@@ -54,6 +54,8 @@ from platekeeper.retention import pages as retention_pages
 from platekeeper.services import Services, build_services
 from platekeeper.sharing import api as sharing_api
 from platekeeper.sharing import pages as sharing_pages
+from platekeeper.transparency import api as transparency_api
+from platekeeper.transparency import pages as transparency_pages
 from platekeeper.web import error_log, home
 from platekeeper.web.access_params import ContextRefused, refusal_response
 from platekeeper.web.deps import (
@@ -335,6 +337,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         notices_pages,
         audits_api,
         audits_pages,
+        transparency_api,
+        transparency_pages,
     ):
         app.router.routes.extend(module.router.routes)  # flat, so app.routes lists every APIRoute
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -54,6 +54,7 @@ __all__ = [
     "get_alert_image",
     "latest_alert_id",
     "missed_alerts",
+    "public_alert_counts",
     "purged_reason",
     "raise_alerts",
     "record_stream_opened",
@@ -405,4 +406,27 @@ def dispositions_between(session: Session, settings: Settings, since: datetime, 
         ],
         "misreads": misreads,
         "misread_rate": round(misreads / closed, 4) if closed else None,
+def public_alert_counts(session: Session, settings: Settings, since: datetime) -> dict[str, Any]:
+    """Hotlist hits raised since ``since`` (live and historical) and the alerts closed since then by disposition,
+    with each disposition's label and whether it counts as a misread: counts only, for the transparency page."""
+    hits = dict(
+        session.execute(
+            select(Alert.historical, func.count(Alert.id)).where(Alert.created_at >= since).group_by(Alert.historical)
+        ).all()
+    )
+    closed = dict(
+        session.execute(
+            select(Alert.disposition, func.count(Alert.id))
+            .where(Alert.status == "closed", Alert.created_at >= since)
+            .group_by(Alert.disposition)
+        ).all()
+    )
+    dispositions = [
+        {"code": d.code, "label": d.label, "misread": d.misread, "count": int(closed.get(d.code, 0))}
+        for d in settings.alerts.dispositions
+    ]
+    return {
+        "live_hits": int(hits.get(False, 0)),
+        "historical_hits": int(hits.get(True, 0)),
+        "dispositions": dispositions,
     }

@@ -14,7 +14,17 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-from platekeeper.audit.events import access, alerts, audits, guards, reads, retention, sharing, system
+from platekeeper.audit.events import (
+    access,
+    alerts,
+    audits,
+    guards,
+    reads,
+    retention,
+    sharing,
+    system,
+    transparency,
+)
 from platekeeper.audit.events.access import (
     AccessPolicyChanged,
     AccountLocked,
@@ -130,6 +140,7 @@ from platekeeper.audit.events.system import (
     KeyRotationFinished,
     KeyRotationStarted,
 )
+from platekeeper.audit.events.transparency import PolicyVersionRecorded
 
 # The events are re-exported under the lists their own modules declare (one list each, nothing to keep in step).
 __all__ = [
@@ -149,6 +160,7 @@ __all__ = [
     *retention.__all__,
     *sharing.__all__,
     *system.__all__,
+    *transparency.__all__,
 ]
 
 EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
@@ -162,6 +174,7 @@ EVENT_TYPES: tuple[type[AuditEventType], ...] = tuple(
         sharing,
         guards,
         audits,
+        transparency,
     )  # the order the audit page lists the actions in
     for member in vars(module).values()
     if isinstance(member, type) and issubclass(member, AuditEventType) and "action" in vars(member)

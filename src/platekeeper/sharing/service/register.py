@@ -109,15 +109,17 @@ def register_counts(work: Work) -> dict[str, Any]:
 
 
 def public_summary(work: Work) -> dict[str, Any]:
-    """For the public transparency page: counts and the names of the agencies that received data, nothing else."""
+    """For the public transparency page: counts, and the agencies that received data with how many releases and reads
+    each; nothing else."""
     counts = register_counts(work)
-    names = work.session.scalars(
-        select(SharingAgency.name)
+    recipients = work.session.execute(
+        select(SharingAgency.name, func.count(SharingRelease.id), func.coalesce(func.sum(SharingRelease.reads), 0))
         .join(SharingRequest, SharingRequest.agency_id == SharingAgency.id)
         .join(SharingRelease, SharingRelease.request_id == SharingRequest.id)
-        .distinct()
+        .where(SharingRelease.channel == "agency")
+        .group_by(SharingAgency.name)
         .order_by(SharingAgency.name)
-    )
+    ).all()
     agency = counts["requests"].get("agency", {})
     return {
         "agency_requests": sum(agency.values()),
@@ -126,7 +128,8 @@ def public_summary(work: Work) -> dict[str, Any]:
         "agency_reads_shared": counts["reads"].get("agency", 0),
         "pra_requests": sum(counts["requests"].get("pra", {}).values()),
         "pra_releases": counts["releases"].get("pra", 0),
-        "agencies": list(names),
+        "agencies": [name for name, _, _ in recipients],
+        "recipients": [{"agency": name, "releases": int(n), "reads": int(reads)} for name, n, reads in recipients],
     }
 
 
