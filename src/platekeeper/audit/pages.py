@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from platekeeper.access.principal import Principal
 from platekeeper.access.service import SessionState
 from platekeeper.audit.api import EXPORT_FORMAT, export_response
-from platekeeper.audit.checkpoints import anchor_check
 from platekeeper.audit.events import labelled_details
 from platekeeper.audit.export import ExportFormat
 from platekeeper.audit.filters import AuditFilterError, AuditQuery, parse_audit_filter
-from platekeeper.audit.oversight import export_audit_log, verify_and_record, view_audit_log
+from platekeeper.audit.oversight import export_audit_log, view_audit_log
 from platekeeper.audit.service import AUDIT_ACTIONS
 from platekeeper.audit.work import Work
+from platekeeper.guards.verification import verify_and_notify
 from platekeeper.web.deps import DbWork, app_state, check_csrf, render, requires
 
 __all__ = ["router"]
@@ -90,8 +90,8 @@ def audit_verify(
     work: DbWork,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Walk the whole chain and show whether it is intact, or the first bad event."""
+    """Walk the whole chain and show whether it is intact, or the first bad event; a failure raises the breach
+    notice the scheduled verification raises."""
     check_csrf(state, csrf_token)
-    check = anchor_check(work.settings, app_state(request).signing_key)
-    verification = verify_and_record(work, check)
+    verification, _ = verify_and_notify(work, app_state(request).signing_key, "page")
     return render(request, "audit_verify.html", {"verification": verification})

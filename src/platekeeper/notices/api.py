@@ -54,7 +54,7 @@ def api_notices(
     status: Annotated[Literal["open", "acknowledged", "all"], Query(description="Which notices")] = "open",
 ) -> dict[str, Any]:
     """The notices for you: guards' notices about other users' searches, and breach notices if you receive them."""
-    notices = list_notices(work.session, state.principal, status=status)
+    notices = list_notices(work.session, work.settings, state.principal, status=status)
     return {"notices": [notice_json(n) for n in notices]}
 
 

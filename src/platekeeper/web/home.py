@@ -83,7 +83,9 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "silent": silent,
             "open_alerts": open_alerts_by_priority(session) if state.principal.can("alerts.view") else None,
             "health": health,
-            "notices": list_notices(session, state.principal, limit=app_state(request).settings.guards.home_notices)
+            "notices": list_notices(
+                session, app_state(request).settings, state.principal, limit=app_state(request).settings.guards.home_notices
+            )
             if state.principal.can("notices.view")
             else None,
             "retention": retention_figures(session, app_state(request).settings)
