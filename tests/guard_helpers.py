@@ -10,7 +10,6 @@ from httpx import Response
 from sqlalchemy import select
 
 from platekeeper.access.models import User
-
 from platekeeper.notices.service import NoticeDraft, raise_notice
 from tests.conftest import CONTEXT, Harness
 

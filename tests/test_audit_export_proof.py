@@ -5,6 +5,7 @@ ZIP with the chain's seals over the period and the signed checkpoint that proves
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -12,10 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from platekeeper.audit.proof import sign_manifest
+from platekeeper.audit.proof_check import check_bundle
 from sqlalchemy import select
 
 from platekeeper.audit.models import AuditEvent
-from platekeeper.audit.proof import check_bundle, rebuild_bundle
 from platekeeper.audit.signing import InstallationKey
 from tests.conftest import CONTEXT, Harness
 from tests.test_cli import _cli
@@ -45,6 +47,22 @@ def _bundle(harness: Harness, fmt: str = "csv", role: str = "auditor") -> bytes:
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].endswith(f'.{fmt}.zip"')
     return response.content
+
+
+def rebuild_bundle(files: dict[str, bytes], replaced: dict[str, bytes], signer: InstallationKey) -> bytes:
+    """What a dishonest exporter holding the installation's key could make: files replaced, the manifest's digests
+    updated and signed again."""
+    files = {**files, **replaced}
+    manifest = json.loads(files["manifest.json"])
+    for name in replaced:
+        manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
+    unsigned = {k: v for k, v in manifest.items() if k not in ("signature", "key", "public_key")}
+    files["manifest.json"] = json.dumps(sign_manifest(signer, unsigned)).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for name, content in files.items():
+            bundle.writestr(name, content)
+    return buffer.getvalue()
 
 
 def _entries(data: bytes) -> dict[str, bytes]:

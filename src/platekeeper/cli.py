@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from platekeeper.access import cli as access_cli
+from platekeeper.audit import cli as audit_cli
 from platekeeper.access.service import (
     ensure_initial_admin,
 )
@@ -52,6 +53,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(access_cli.users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
+audit_app.command("export")(audit_cli.audit_export)
+audit_app.command("check-export")(audit_cli.audit_check_export)
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")

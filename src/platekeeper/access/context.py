@@ -21,6 +21,7 @@ __all__ = [
     "AccessContextError",
     "build_access_context",
     "case_number_problem",
+    "justification_problem",
     "own_context",
     "record_access",
     "record_context_refusal",
@@ -84,6 +85,14 @@ def case_number_problem(policy: AccessPolicyConfig, case_number: str) -> str | N
     problems: dict[str, str] = {}
     _check_case(policy, case_number, problems)
     return problems.get("case_number")
+
+
+def justification_problem(policy: AccessPolicyConfig, justification: str) -> str | None:
+    """What is wrong with a stated reason (missing, generic, too short, one letter repeated, too few words), or None
+    when it is acceptable: the checks a search's justification passes, for any reason a person must state."""
+    problems: dict[str, str] = {}
+    _check_justification(policy, justification, problems)
+    return problems.get("justification")
 
 
 WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, in any script

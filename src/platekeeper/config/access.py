@@ -101,6 +101,7 @@ RECORDS_MANAGER_PERMISSIONS = (
 AUDITOR_PERMISSIONS = (
     "audit.view",
     "audit.export",
+    "audit.reveal",
     "users.review",
     "alerts.figures",
     "retention.view",
@@ -146,7 +147,8 @@ def _default_roles() -> dict[str, RoleConfig]:
         "auditor": RoleConfig(
             label="Auditor",
             permissions=AUDITOR_PERMISSIONS,
-            description="Reads the audit log and reports; no plate data outside an audit.",
+            description="Reads the audit log (plates masked) and reports; reveals one plate of one event for a stated "
+            "reason; no plate data outside an audit. Holds the policy-review course.",
         ),
         "partner": RoleConfig(
             label="Partner agency user",
@@ -180,7 +182,7 @@ def _default_courses() -> tuple[CourseConfig, ...]:
             title="Review of Department Policy 462",
             policy_ref="462.10(b)",
             valid_months=12,
-            required_for_roles=PLATE_ROLES,
+            required_for_roles=(*PLATE_ROLES, "auditor"),  # the audit log records every plate searched
         ),
     )
 

@@ -1,6 +1,7 @@
 """Tampering (policy 462.6, Civil Code 1798.90.51): the audit chain and its signed checkpoints verified on a
 schedule inside ``platekeeper serve`` (every ``guards.verify_hours``, daily by default), by ``platekeeper audit
-verify`` and by the audit page's Verify button. A failure raises a breach notice, shown on every page of its recipients until acknowledged with a note.
+verify`` and by the audit page's Verify button. A failure raises a breach notice, shown on every page of its
+recipients until acknowledged with a note.
 
 The verification itself is the audit layer's (``oversight.verify_and_record`` with ``checkpoints.anchor_check``);
 this module adds the schedule, the notice and the record of the run (``guards.verification``).

@@ -1,14 +1,15 @@
 """The purge (462.9): every artifact of the reads past retention that no hold covers, in batches, resumable.
 
-One run has a fixed cutoff. Each batch is one transaction that releases the reads' alerts (their plate details
-go; historical leads are alerts too), deletes the reads (their candidates live in the row), deletes the image rows
-no younger or held read and no job still names, queues those files, records the removed read ids and adds to the
-run's counts. Files are deleted from disk only after that commit, and their queue rows after that: a run killed at
-any point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their
-uploaded images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is
-forgotten (its sealed digest stays), and the guards' ``search_activity`` rows older than the longest guard window
-are deleted (no rule counts them any more; the audit log keeps every search). Finally the certificate is signed: the cutoff, the counts, what holds kept,
-and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in the audit log.
+One run has a fixed cutoff. Each batch is one transaction that releases the reads' alerts (their plate details go;
+historical leads are alerts too), deletes the reads (their candidates live in the row), deletes the image rows no
+younger or held read and no job still names, queues those files, records the removed read ids and adds to the run's
+counts. Files are deleted from disk only after that commit, and their queue rows after that: a run killed at any
+point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their uploaded
+images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is forgotten (its
+sealed digest stays), and the guards' ``search_activity`` rows older than the longest guard window are deleted (no
+rule counts them any more; the audit log keeps every search). Finally the certificate is signed: the cutoff, the
+counts, what holds kept, and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in
+the audit log.
 """
 
 from __future__ import annotations
