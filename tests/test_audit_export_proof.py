@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from platekeeper.audit.proof import sign_manifest
-from platekeeper.audit.proof_check import check_bundle
 from sqlalchemy import select
 
 from platekeeper.audit.models import AuditEvent
+from platekeeper.audit.proof import sign_manifest
+from platekeeper.audit.proof_check import check_bundle
 from platekeeper.audit.signing import InstallationKey
 from tests.conftest import CONTEXT, Harness
 from tests.test_cli import _cli

@@ -10,10 +10,10 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from platekeeper.access import cli as access_cli
-from platekeeper.audit import cli as audit_cli
 from platekeeper.access.service import (
     ensure_initial_admin,
 )
+from platekeeper.audit import cli as audit_cli
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
 from platekeeper.audit.oversight import verify_and_record
 from platekeeper.audit.service import Actor

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from platekeeper.audit.checkpoints import (
@@ -119,9 +119,10 @@ def plan_proof(work: Work, signer: InstallationKey, export: AuditExport) -> Proo
     flt, through = export.flt, export.through_seq
     if through < 1:
         raise ValueError("the audit log is empty: there is nothing to prove")
-    before = select(func.max(AuditEvent.seq)).where(AuditEvent.seq <= through)
-    first = work.session.scalar(before.where(AuditEvent.occurred_at < flt.since)) or 1
-    last_in_period = work.session.scalar(before.where(AuditEvent.occurred_at < flt.until)) or first
+    newest = select(AuditEvent.seq).where(AuditEvent.seq <= through)
+    newest = newest.order_by(AuditEvent.occurred_at.desc(), AuditEvent.seq.desc()).limit(1)  # by the time index
+    first = work.session.scalar(newest.where(AuditEvent.occurred_at < flt.since)) or 1
+    last_in_period = work.session.scalar(newest.where(AuditEvent.occurred_at < flt.until)) or first
     checkpoint = _stored_checkpoint(work, signer, last_in_period, through)
     if checkpoint is None:
         head = (through, event_hashes(work.session, [through])[through])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import zipfile
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def _links(chain: list[Row], checkpoint: Checkpoint, since: datetime) -> list[st
         return ["chain.csv: event 1 does not start the chain"]
     if first.seq > 1 and first.occurred_at >= since:
         return [f"chain.csv: starts at event {first.seq}, inside the period: the events before it are not shown"]
-    for before, row in zip(chain, chain[1:], strict=False):
+    for before, row in itertools.pairwise(chain):
         if row.seq != before.seq + 1 or row.prev_hash != before.hash:
             return [f"chain.csv: event {row.seq} does not follow event {before.seq} (a row cut out or changed)"]
     last = chain[-1]
