@@ -88,6 +88,11 @@ def test_a_users_period_exports_with_the_checkpoint_that_proves_it_complete(harn
     assert check_bundle(data, _signer(harness).public) == []
     (exported,) = [e for e in _events(harness) if e.action == "audit.export"]
     assert exported.details["username"] == "dana" and exported.details["proof"] is True
+    kept = harness.settings.data_path(harness.settings.audit.checkpoint_file).read_text().splitlines()
+    assert json.loads(kept[-1])["reason"] == "export" and json.loads(kept[-1])["seq"] == checkpoint["seq"]
+    admin = harness.signed_in("alpr_admin")  # the export's checkpoint, kept outside the database, still verifies
+    verified = admin.post("/audit/verify", data={"csrf_token": admin.headers["X-CSRF-Token"]})
+    assert "Intact" in verified.text and f"at event {checkpoint['seq']}" in verified.text
 
 
 def _events(harness: Harness) -> list[AuditEvent]:
