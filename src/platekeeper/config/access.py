@@ -120,7 +120,7 @@ def _default_roles() -> dict[str, RoleConfig]:
             description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
             "who hold sharing and Public Records Act rights a sergeant lacks, are the Records Manager's), closing "
             "historical leads in bulk, the misread figures, requesting legal holds and the guards' notices about "
-            "other users; the same training and MFA (462.5).",
+            "the users they supervise; the same training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
