@@ -7,13 +7,20 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
+from platekeeper.access.models import User
 from platekeeper.notices.service import NoticeDraft, raise_notice
 from tests.conftest import CONTEXT, Harness
 
 
 def plant_notices(harness: Harness, subject: str = "officerx") -> tuple[int, int]:
-    """A guard's notice about ``subject`` and a breach notice, raised through the real service: their ids."""
+    """A guard's notice about ``subject`` (an officer made for it when no account has that name: a supervisor sees
+    notices about the users they supervise) and a breach notice, raised through the real service: their ids."""
+    with harness.database.session() as session:
+        known = session.scalar(select(User).where(User.username == subject))
+    if known is None:
+        harness.user(subject, "sworn_officer")
     with harness.database.session() as session:
         work = harness.work(session)
         guard, _ = raise_notice(

@@ -198,7 +198,7 @@ def test_permission_changes_in_the_config_are_audited(harness: Harness) -> None:
                                     "roles": roles})  # fmt: skip
     with harness.database.session() as session:
         assert record_policy_changes(replace(harness.work(session), settings=changed)) == {
-            "auditor": {"gained": ["cameras.view"], "lost": [], "courses": []}
+            "auditor": {"gained": ["cameras.view"], "lost": [], "courses": ["policy_review"]}
         }
     assert len(_events(harness, "access.policy_changed")) == 2
 

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from platekeeper.access.training import required_courses
-from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS
+from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS, TRAINED_PERMISSIONS
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.test_routes import PATH_VALUES, ROLES, _requirements
 
@@ -49,7 +49,7 @@ def test_untrained_users_are_refused_every_plate_data_route(harness: Harness) ->
             training_refusal = response.status_code == 403 and "462.10" in response.text
             if not _grants(harness, role, permission):
                 expected_ok = response.status_code == 403 and "does not grant" in response.text
-            elif permission in PLATE_DATA_PERMISSIONS and needs_training:
+            elif permission in TRAINED_PERMISSIONS and needs_training:  # plate data, and the audit log
                 expected_ok = training_refusal
                 checked += 1
             else:
@@ -93,7 +93,7 @@ def test_the_vendor_never_reaches_plate_data_through_any_route(harness: Harness)
     for client in (vendor, by_token):
         for method, path, permission in _cases(harness):
             response = client.request(method, path, params=CONTEXT | {"plate": "5SOW350"}, follow_redirects=False)
-            if permission in PLATE_DATA_PERMISSIONS or permission in ("audit.view", "audit.export"):
+            if permission in TRAINED_PERMISSIONS:  # plate data and the audit log
                 assert response.status_code == 403, (method, path)
             assert "5SOW350" not in response.text, (method, path)
             reached += response.status_code == 200

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
-from tests.conftest import PASSWORD, Harness, make_read
+from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.guard_helpers import plant_notices
 from tests.hotlist_helpers import hotlist_with, ingest
 
@@ -64,6 +64,8 @@ def test_no_serious_accessibility_violation_on_any_page(harness: Harness) -> Non
     _, key = harness.camera("North")
     ingest(harness, key, make_read("5SOW350"))
     plant_notices(harness)  # a guard's notice and a breach notice: the notices page and every page's banner
+    searched = harness.signed_in("sworn_officer").get("/api/v1/reads", params={**CONTEXT, "plate": "5SOW350"})
+    assert searched.status_code == 200  # the auditor's log then shows a masked plate with its reveal form
     found: list[str] = []
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

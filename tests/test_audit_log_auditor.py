@@ -136,7 +136,7 @@ def test_the_page_shows_a_refused_query_as_labelled_fields(harness: Harness) -> 
     page = auditor.get("/audit", params={"action": "reads.access_refused"})
     assert page.status_code == 200
     assert "<b>Action attempted:</b> reads.search" in page.text
-    assert "<b>Query / Plate:</b> 7abc123" in page.text and "<b>Query / Page:</b> 1" in page.text
+    assert "<b>Query / Plate:</b> 7ab***3" in page.text and "<b>Query / Page:</b> 1" in page.text  # masked
     details = page.text.split('class="details">', 1)[1].split("</td>", 1)[0]
     assert "<b>Query:</b>" not in details and "wildcard:" not in details and "{" not in details  # no raw object
 
@@ -171,7 +171,7 @@ def test_csv_export_has_every_column_is_formula_safe_and_is_audited(harness: Har
     )
     assert row["purpose"] == "'=HYPERLINK(1)" and row["case_number"] == "'+1-555"
     assert json.loads(row["details"])["query"]["plate"] == {"digest": plate_digest(harness.key, "7ABC123")}
-    assert json.loads(row["plate_texts"]) == {"query.plate": "-7ABC123"}  # inside JSON, which starts with {
+    assert json.loads(row["plate_texts"]) == {"query.plate": "-7A***3"}  # masked, inside JSON (starts with {)
     (exported,) = _events(harness, "audit.export")
     assert (exported.username, exported.outcome) == ("lee", "success")
     assert exported.details["format"] == "csv" and exported.details["rows"] == 1
@@ -190,7 +190,7 @@ def test_jsonl_export_holds_the_chain_in_order_with_its_seals(harness: Harness) 
     assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))  # the whole chain so far, oldest first
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(lines))
     search = next(e for e in lines if e["action"] == "reads.search")
-    assert search["plate_texts"] == {"plate": "7ABC123"} and search["justification"] == CONTEXT["justification"]
+    assert search["plate_texts"] == {"plate": "7AB***3"} and search["justification"] == CONTEXT["justification"]
     (exported,) = _events(harness, "audit.export")
     assert exported.details["rows"] == len(lines) and exported.details["through_seq"] == lines[-1]["seq"]
     assert exported.seq > lines[-1]["seq"]  # the export is recorded, and not part of itself

@@ -181,7 +181,7 @@ def _period(harness: Harness) -> tuple[str, str]:
 def test_pages_api_and_exports_show_the_text_then_the_forgotten_marker(harness: Harness) -> None:
     officer = harness.signed_in("sworn_officer", "dana")
     assert officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7abc123"}).status_code == 200
-    auditor = harness.signed_in("auditor", "lee")
+    auditor = harness.signed_in("records_manager", "lee")  # a custodian: the role reaches plate data, unmasked
     since, until = _period(harness)
 
     def shown() -> tuple[str, dict, dict, dict]:
@@ -202,6 +202,12 @@ def test_pages_api_and_exports_show_the_text_then_the_forgotten_marker(harness: 
     page, api, line, cell = shown()
     assert f"<b>Plate:</b> {marker}" in page and "7ABC123</span>" not in page
     assert api["plate_texts"] == line["plate_texts"] == cell == {"plate": marker}
+    masked = harness.signed_in("auditor")  # the marker, not a mask of it; and nothing left to reveal
+    (seen,) = masked.get("/api/v1/audit/events", params={"action": "reads.search"}).json()["events"]
+    assert seen["plate_texts"] == {"plate": marker}
+    reason = "complaint 2026-17 says this search targeted a neighbour"
+    gone = masked.post(f"/api/v1/audit/events/{seen['seq']}/reveal", json={"field": "plate", "reason": reason})
+    assert gone.status_code == 409 and "forgotten" in gone.json()["problems"]["field"]
     verified = auditor.post("/audit/verify", data={"csrf_token": auditor.headers["X-CSRF-Token"]})
     assert verified.status_code == 200 and "intact" in verified.text.lower()
 

@@ -99,11 +99,19 @@ def test_the_auditors_review(harness: Harness) -> None:
         page.fill("input[name=plate]", "7abc123")
         page.click("form.filters button[type=submit]")
         table = page.locator("main table").first.inner_text()
-        assert "reads.search" in table and "Plate: 7ABC123" in table  # details as labelled fields
+        assert "reads.search" in table and "Plate: 7AB***3" in table  # labelled fields, the plate masked
+        assert "7ABC123" not in table
+        page.locator("main table details.reveal summary").first.click()  # reveal it, for a stated reason
+        page.locator("main table details.reveal input[name=reason]").first.fill(
+            "complaint 2026-17 says this search targeted a neighbour"
+        )
+        page.locator("main table details.reveal button").first.click()
+        assert "7ABC123" in page.locator("main").inner_text() and "Recorded as event" in page.content()
+        page.click("text=Back to the audit log")
         page.fill("input[name=since]", datetime.now(UTC).date().isoformat())
         page.click("form.filters button[type=submit]")
         with page.expect_download() as download:
-            page.click(".exports >> text=CSV")
+            page.click('.exports >> text="CSV"')
         saved = download.value.path()
         assert saved is not None and "reads.search" in Path(saved).read_text(encoding="utf-8")
         page.goto(f"{base}/reads/00000000-0000-4000-8000-000000000000")

@@ -51,6 +51,7 @@ PATH_VALUES = {
     "plate": "7ABC123",
     "agency_id": "999999",  # no such agency or request: allowed roles get 404, nothing changes
     "request_id": "999999",
+    "seq": "999999",  # no such audit event: allowed roles get 404 (the refusal recorded), nothing revealed
     "token": "x" * 43,
     "audit_id": "999999",  # no such system audit: allowed roles get 404, nothing is run or approved
     "position": "1",

@@ -13,6 +13,7 @@ from platekeeper.access import cli as access_cli
 from platekeeper.access.service import (
     ensure_initial_admin,
 )
+from platekeeper.audit import cli as audit_cli
 from platekeeper.audit.checkpoints import anchor_check, sinks_for, write_checkpoint
 from platekeeper.audit.oversight import verify_and_record
 from platekeeper.audit.service import Actor
@@ -55,6 +56,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(access_cli.users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
+audit_app.command("export")(audit_cli.audit_export)
+audit_app.command("check-export")(audit_cli.audit_check_export)
 app.add_typer(hotlists_app, name="hotlists")
 app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")

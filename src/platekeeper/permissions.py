@@ -6,13 +6,16 @@ the special markers in :mod:`platekeeper.web.deps` (public, signed-in, camera).
 
 from __future__ import annotations
 
-__all__ = ["PERMISSIONS", "PLATE_DATA_PERMISSIONS"]
+__all__ = ["PERMISSIONS", "PLATE_DATA_PERMISSIONS", "TRAINED_PERMISSIONS"]
 
 PERMISSIONS: dict[str, str] = {
     "reads.search": "Search plate reads (needs a purpose and a case number).",
     "reads.view": "Open one read with its images (needs a purpose and a case number).",
-    "audit.view": "Read the audit log.",
-    "audit.export": "Export a period of the audit log as CSV or JSON Lines (each export is itself recorded).",
+    "audit.view": "Read the audit log (plates masked, e.g. 7AB***3, for a role without plate data).",
+    "audit.export": "Export a period of the audit log as CSV or JSON Lines, with the signed checkpoint proving it "
+    "complete (each export is itself recorded; plates masked as on the page).",
+    "audit.reveal": "Reveal one masked plate in one audit event for a stated reason (each reveal is itself recorded "
+    "before the plate is shown).",
     "users.manage": "Request, change and deactivate user accounts, record training, unlock accounts.",
     "users.approve": "Approve requested accounts (never one's own request, never a role with more rights).",
     "users.review": "See and sign off the semi-annual account review (who has access, approver, training).",
@@ -65,3 +68,7 @@ PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
         "pra.manage",
     }
 )
+
+TRAINED_PERMISSIONS: frozenset[str] = PLATE_DATA_PERMISSIONS | {"audit.view", "audit.export", "audit.reveal"}
+"""Permissions that need the holder's required training current (462.10): plate data, and the audit log, which
+records every plate searched (its auditors hold the policy-review course)."""

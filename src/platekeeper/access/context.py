@@ -87,6 +87,14 @@ def case_number_problem(policy: AccessPolicyConfig, case_number: str) -> str | N
     return problems.get("case_number")
 
 
+def justification_problem(policy: AccessPolicyConfig, justification: str) -> str | None:
+    """What is wrong with a stated reason (missing, generic, too short, one letter repeated, too few words), or None
+    when it is acceptable: the checks a search's justification passes, for any reason a person must state."""
+    problems: dict[str, str] = {}
+    _check_justification(policy, justification, problems)
+    return problems.get("justification")
+
+
 WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, in any script
 LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")  # the same letter three times in a row: "aaa"
 JUSTIFICATION_EXAMPLE = "e.g. 'grey sedan seen leaving the burglary on 5th St'"

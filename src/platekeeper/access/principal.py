@@ -22,7 +22,8 @@ class TrainingRequired(PermissionDenied):
     def __init__(self, permission: str, role: str, gaps: tuple[str, ...]) -> None:
         super().__init__(permission, role)
         self.gaps = gaps
-        self.args = ("plate data needs current training (policy 462.10): " + "; ".join(gaps),)
+        what = "the audit log" if permission.startswith("audit.") else "plate data"
+        self.args = (f"{what} needs current training (policy 462.10): " + "; ".join(gaps),)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from platekeeper.access.service import SessionState, principal_for, session_is_l
 from platekeeper.access.training import training_gaps, training_status
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
-from platekeeper.permissions import PLATE_DATA_PERMISSIONS
+from platekeeper.permissions import TRAINED_PERMISSIONS
 
 __all__ = ["access_ended"]
 
@@ -41,6 +41,6 @@ def access_ended(session: Session, settings: Settings, state: SessionState, perm
     principal = principal_for(user, settings, training_gaps(training_status(session, settings, user)))
     if not principal.can(permission):
         return f"the role ({principal.role_label}) no longer grants {permission!r}"
-    if permission in PLATE_DATA_PERMISSIONS and principal.training_gaps:
+    if permission in TRAINED_PERMISSIONS and principal.training_gaps:
         return "required training is missing or expired: " + "; ".join(principal.training_gaps)
     return None

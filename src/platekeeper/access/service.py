@@ -25,7 +25,7 @@ from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import utcnow
-from platekeeper.permissions import PLATE_DATA_PERMISSIONS
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS, TRAINED_PERMISSIONS
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -95,8 +95,8 @@ def console_principal(session: Session, settings: Settings, username: str) -> Pr
     if user is None or user.status != "active":
         return None
     principal = principal_for(user, settings, training_gaps(training_status(session, settings, user)))
-    if PLATE_DATA_PERMISSIONS & set(principal.permissions):
-        principal.require_training("plate data")
+    if TRAINED_PERMISSIONS & set(principal.permissions):
+        principal.require_training("plate data" if PLATE_DATA_PERMISSIONS & principal.permissions else "audit.view")
     return principal
 
 

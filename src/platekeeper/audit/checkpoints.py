@@ -49,13 +49,14 @@ __all__ = [
     "anchor_check",
     "check_checkpoints",
     "read_checkpoints",
+    "sign_checkpoint",
     "sinks_for",
     "write_checkpoint",
 ]
 
 log = logging.getLogger(__name__)
 SYSLOG_TAG = "platekeeper-audit-checkpoint "
-REASONS = ("interval", "shutdown", "startup", "manual", "purge", "audit_report")
+REASONS = ("interval", "shutdown", "startup", "manual", "purge", "audit_report", "export")
 
 
 class CheckpointError(ValueError):
@@ -64,7 +65,8 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """One signed statement: at ``at``, the chain's newest event was ``seq`` with ``hash``."""
+    """One signed statement: at ``at``, the chain held event ``seq`` with ``hash``: its newest (for an export, the
+    newest event the export holds)."""
 
     seq: int
     hash: str
@@ -144,12 +146,21 @@ def write_checkpoint(
     A sink that fails does not stop the others; its failure is logged and audited (``audit.checkpoint_failed``,
     as the system's checkpoint writer, ``system:checkpoint``, whoever asked).
     """
-    if reason not in REASONS:
-        raise ValueError(f"unknown checkpoint reason {reason!r}")
     head = chain_head(work.session)
     if head is None:
         return None
-    unsigned = Checkpoint(seq=head[0], hash=head[1], at=utcnow().isoformat(), reason=reason, key=signer.fingerprint)
+    return sign_checkpoint(work, signer, sinks, head, reason)
+
+
+def sign_checkpoint(
+    work: Work, signer: InstallationKey, sinks: list[CheckpointSink], event: tuple[int, str], reason: str
+) -> Checkpoint:
+    """Sign that the chain holds ``event`` (its ``seq`` and ``hash``: the head, or for an export the newest event it
+    holds) and write it to every sink, as :func:`write_checkpoint` does."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown checkpoint reason {reason!r}")
+    seq, hash_ = event
+    unsigned = Checkpoint(seq=seq, hash=hash_, at=utcnow().isoformat(), reason=reason, key=signer.fingerprint)
     checkpoint = Checkpoint(**{**asdict(unsigned), "signature": signer.sign(unsigned.payload())})
     for sink in sinks:
         try:

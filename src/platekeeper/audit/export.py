@@ -9,7 +9,10 @@ log is append-only, exactly as many as that record says. A CSV cell that a sprea
 
 ``details`` are the sealed ones (a plate as ``{"digest": ...}``), so every seal can be checked again; beside them
 ``plate_texts`` gives each digested plate's text while it is kept, else the forgotten marker
-(:mod:`platekeeper.audit.plates`).
+(:mod:`platekeeper.audit.plates`), masked (``7AB***3``) for someone whose role reaches no plate data.
+
+With its proof (``proof``), the file goes in a ZIP beside the seals of every event over the period and the signed
+checkpoint that closes them, so an outside auditor can check it complete (:mod:`platekeeper.audit.proof`).
 """
 
 from __future__ import annotations
@@ -55,8 +58,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def event_record(event: AuditEvent, texts: KeptTexts) -> dict[str, Any]:
     """An audit event with every statutory field and its seal, as the API and the exports give it, and the text
-    of each plate it seals as a digest (or the forgotten marker) under ``plate_texts``."""
-    return {**event_fields(event), "hash": event.hash, "plate_texts": texts.of(event)}
+    of each plate it seals as a digest (or the forgotten marker) under ``plate_texts``; masked as ``texts`` says
+    (a plate written as text before the digests is masked in ``details`` too)."""
+    fields = event_fields(event)
+    fields["details"] = texts.legacy_masked(event, fields["details"])
+    return {**fields, "hash": event.hash, "plate_texts": texts.of(event)}
 
 
 def _compact(value: Any) -> str:
@@ -83,10 +89,16 @@ def _jsonl_rows(events: list[AuditEvent], texts: KeptTexts) -> str:
     return "".join(json.dumps(event_record(event, texts), ensure_ascii=False) + "\n" for event in events)
 
 
+def _csv_header() -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(EXPORT_COLUMNS)
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class AuditExport:
     """An export that was recorded: what it covers (``flt``, a bounded period, and ``through_seq``), how many
-    events it holds (``rows``) and how to write it."""
+    events it holds (``rows``), whether its plates are masked and how to write it."""
 
     format: ExportFormat
     flt: AuditFilter
@@ -94,6 +106,7 @@ class AuditExport:
     rows: int
     batch: int
     plate_days: int
+    masked: bool = False
 
     @property
     def filename(self) -> str:
@@ -107,13 +120,15 @@ class AuditExport:
     def media_type(self) -> str:
         return MEDIA_TYPES[self.format]
 
-    def chunks(self, database: Database) -> Iterator[str]:
-        """The file, one chunk per batch of events (the CSV's header first), read in one read-only snapshot."""
+    def lines(self, session: Session) -> Iterator[str]:
+        """The file, one chunk per batch of events (the CSV's header first), read in ``session``."""
         rows = _csv_rows if self.format == "csv" else _jsonl_rows
         if self.format == "csv":
-            buffer = io.StringIO()
-            csv.writer(buffer).writerow(EXPORT_COLUMNS)
-            yield buffer.getvalue()
+            yield _csv_header()
+        for events in iter_event_batches(session, self.flt, through_seq=self.through_seq, batch=self.batch):
+            yield rows(events, kept_texts(session, events, self.plate_days, masked=self.masked))
+
+    def chunks(self, database: Database) -> Iterator[str]:
+        """The file, one chunk per batch of events (the CSV's header first), read in one read-only snapshot."""
         with database.read_connection() as connection, Session(bind=connection) as session:
-            for events in iter_event_batches(session, self.flt, through_seq=self.through_seq, batch=self.batch):
-                yield rows(events, kept_texts(session, events, self.plate_days))
+            yield from self.lines(session)

@@ -25,8 +25,14 @@ from platekeeper.audit.service import (
     verify_chain,
 )
 from platekeeper.audit.work import Work
+from platekeeper.permissions import PLATE_DATA_PERMISSIONS
 
-__all__ = ["AuditPage", "export_audit_log", "verify_and_record", "view_audit_log"]
+__all__ = ["AuditPage", "export_audit_log", "masks_plates", "verify_and_record", "view_audit_log"]
+
+
+def masks_plates(permissions: frozenset[str]) -> bool:
+    """Whether the audit log shows this person its plates masked: their role reaches no plate data (an auditor)."""
+    return not permissions & PLATE_DATA_PERMISSIONS
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class AuditPage:
     page: int
     page_size: int
     texts: KeptTexts
+    can_reveal: bool = False
 
     @property
     def pages(self) -> int:
@@ -43,8 +50,12 @@ class AuditPage:
 
     def details(self, event: AuditEvent) -> dict[str, Any]:
         """An event's details as the page shows them: each sealed plate digest replaced by its text while it is
-        kept, else by the forgotten marker."""
+        kept, else by the forgotten marker; masked for someone without plate data."""
         return self.texts.details(event)
+
+    def revealable(self, event: AuditEvent) -> list[str]:
+        """The masked plate fields of an event this person may reveal, each with a small form on the page."""
+        return self.texts.maskable(event) if self.can_reveal else []
 
 
 def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, page: int) -> AuditPage:
@@ -56,18 +67,23 @@ def view_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, pa
     flt = flt.keyed(work.key)
     total = count_events(work.session, flt)
     events = list_events(work.session, flt, offset=(page - 1) * config.page_size, limit=config.page_size)
-    texts = kept_texts(work.session, events, config.plate_detail_days)
+    texts = kept_texts(work.session, events, config.plate_detail_days, masked=masks_plates(permissions))
     work.record(AuditViewed(**flt.describe(), page=page))
-    return AuditPage(events=events, total=total, page=page, page_size=config.page_size, texts=texts)
+    can_reveal = "audit.reveal" in permissions
+    return AuditPage(events, total, page, config.page_size, texts, can_reveal)
 
 
-def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, fmt: ExportFormat) -> AuditExport:
+def export_audit_log(
+    work: Work, permissions: frozenset[str], flt: AuditFilter, fmt: ExportFormat, *, proof: bool = False
+) -> AuditExport:
     """An export of a period of the audit log for someone holding ``audit.export``, recorded (``audit.export``: the
-    filters, the format, how many events and up to which one) in the work's transaction, before a line is written.
+    filters, the format, how many events and up to which one, with its proof or not, masked or not) in the work's
+    transaction, before a line is written. Plates are masked for someone without plate data.
 
     The period needs a first day and spans at most ``audit.export_max_days`` (else :class:`AuditFilterError`,
     naming the field, and nothing is recorded). The export holds the events up to the chain's head as it is now;
-    the log is append-only, so the count recorded is the count written."""
+    the log is append-only, so the count recorded is the count written. Its proof (``proof``) is
+    :func:`platekeeper.audit.proof.plan_proof`'s, in the same transaction."""
     if "audit.export" not in permissions:
         raise PermissionError("exporting the audit log needs the permission 'audit.export'")
     config = work.settings.audit
@@ -75,7 +91,11 @@ def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, 
     head = chain_head(work.session)
     through_seq = head[0] if head else 0
     rows = count_events(work.session, flt, through_seq=through_seq)
-    work.record(AuditExported(**flt.describe(), format=fmt, rows=rows, through_seq=through_seq))
+    masked = masks_plates(permissions)
+    exported = AuditExported(
+        **flt.describe(), format=fmt, rows=rows, through_seq=through_seq, proof=proof, masked=masked
+    )
+    work.record(exported)
     return AuditExport(
         format=fmt,
         flt=flt,
@@ -83,6 +103,7 @@ def export_audit_log(work: Work, permissions: frozenset[str], flt: AuditFilter, 
         rows=rows,
         batch=config.export_batch_size,
         plate_days=config.plate_detail_days,
+        masked=masked,
     )
 
 

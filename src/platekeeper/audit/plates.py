@@ -11,6 +11,9 @@ plate?" by the plate's digest. :func:`check_plate_texts` is what ``audit verify`
 its row, and every text still kept hashes to its sealed digest.
 
 Events written before migration 0007 keep their text in the sealed details: the chain cannot be rewritten.
+
+Someone whose role reaches no plate data (an auditor) sees each plate masked (:func:`mask_plate`: ``7AB***3``), on
+the page, in the API and in exports; :mod:`platekeeper.audit.reveal` shows one for a stated reason, recorded first.
 """
 
 from __future__ import annotations
@@ -41,9 +44,12 @@ __all__ = [
     "digest_plates",
     "forget_plate_texts",
     "kept_texts",
+    "mask_plate",
     "normalize_plate",
     "plate_digest",
+    "plate_fields_of",
     "plate_rows",
+    "plate_text",
     "sealed_digests",
     "write_plate_texts",
 ]
@@ -60,6 +66,21 @@ LOOKUP_FIELDS: frozenset[str] = frozenset(name for cls in EVENT_TYPES for name i
 def normalize_plate(text: str) -> str:
     """A plate (or a search pattern) as searches and the audit filter take it: no spaces or dashes, upper case."""
     return re.sub(r"[\s-]", "", text).upper()
+
+
+MASK = "***"
+
+
+def mask_plate(text: str) -> str:
+    """A plate as someone without plate data sees it: the first three and the last character of a plate of six or
+    more (``7AB***3``), the first and the last of one of four or five (``A***3``), nothing of a shorter one."""
+    if not text:
+        return text
+    if len(text) >= 6:
+        return text[:3] + MASK + text[-1]
+    if len(text) >= 4:
+        return text[0] + MASK + text[-1]
+    return MASK
 
 
 def plate_digest(key: bytes, text: str) -> str:
@@ -156,10 +177,14 @@ def check_plate_texts(key: bytes, event: AuditEvent, rows: dict[str, AuditPlateT
 @dataclass(frozen=True)
 class KeptTexts:
     """The plate texts of some events as they are shown: the text while it is kept, else the forgotten marker
-    (``FORGOTTEN`` with ``audit.plate_detail_days``)."""
+    (``FORGOTTEN`` with ``audit.plate_detail_days``); each text masked (:func:`mask_plate`) when ``masked``."""
 
     rows: dict[int, dict[str, AuditPlateText]]
     days: int
+    masked: bool = False
+
+    def _shown(self, text: str) -> str:
+        return mask_plate(text) if self.masked else text
 
     def of(self, event: AuditEvent) -> dict[str, str]:
         """Each digested field of the event with its text, or the marker where it was forgotten."""
@@ -168,20 +193,53 @@ class KeptTexts:
         shown = {}
         for field in sealed_digests(event):
             row = kept.get(field)
-            shown[field] = row.text if row is not None and row.text is not None else marker
+            shown[field] = self._shown(row.text) if row is not None and row.text is not None else marker
         return shown
 
+    def maskable(self, event: AuditEvent) -> list[str]:
+        """The plate fields of the event shown masked whose text can still be revealed (kept, or written in the
+        details before the digests)."""
+        if not self.masked:
+            return []
+        kept = self.rows.get(event.seq, {})
+        return [field for field in plate_fields_of(event) if plate_text(event, kept.get(field), field) is not None]
+
     def details(self, event: AuditEvent) -> dict[str, Any]:
-        """The event's details with each digest object replaced by what :meth:`of` shows (the audit page)."""
+        """The event's details with each digest object replaced by what :meth:`of` shows (the audit page), and,
+        masked, each plate written as text before the digests masked too."""
         details = event.details
         for field, text in self.of(event).items():
             details = _replaced(details, field, text)
+        return self.legacy_masked(event, details)
+
+    def legacy_masked(self, event: AuditEvent, details: dict[str, Any]) -> dict[str, Any]:
+        """``details`` with the plates an event written before the digests holds as text masked, when masked."""
+        if self.masked:
+            for field in plate_fields_of(event):
+                value = _get(details, field)
+                if isinstance(value, str) and field not in sealed_digests(event):
+                    details = _replaced(details, field, mask_plate(value))
         return details
 
 
-def kept_texts(session: Session, events: Sequence[AuditEvent], days: int) -> KeptTexts:
-    """The plate texts of these events, for showing them."""
-    return KeptTexts(plate_rows(session, [e.seq for e in events]), days)
+def plate_fields_of(event: AuditEvent) -> tuple[str, ...]:
+    """The plate fields the event's type declares."""
+    event_type = REGISTRY.get(event.action)
+    return event_type.plate_fields if event_type else ()
+
+
+def plate_text(event: AuditEvent, row: AuditPlateText | None, field: str) -> str | None:
+    """The text of one plate field of an event: its side row's while kept, or the text in the details of an event
+    written before the digests; None when forgotten or absent."""
+    if field in sealed_digests(event):
+        return row.text if row is not None else None
+    value = _get(event.details, field)
+    return value if isinstance(value, str) else None
+
+
+def kept_texts(session: Session, events: Sequence[AuditEvent], days: int, *, masked: bool = False) -> KeptTexts:
+    """The plate texts of these events, for showing them (masked for someone without plate data)."""
+    return KeptTexts(plate_rows(session, [e.seq for e in events]), days, masked)
 
 
 def count_plate_texts_due(session: Session, before: datetime) -> int:

@@ -104,6 +104,7 @@ RECORDS_MANAGER_PERMISSIONS = (
 AUDITOR_PERMISSIONS = (
     "audit.view",
     "audit.export",
+    "audit.reveal",
     "users.review",
     "alerts.figures",
     "retention.view",
@@ -124,7 +125,7 @@ def _default_roles() -> dict[str, RoleConfig]:
             description="A sworn sergeant: an officer's rights, plus approving officers' accounts (Records staff, "
             "who hold sharing and Public Records Act rights a sergeant lacks, are the Records Manager's), closing "
             "historical leads in bulk, the misread figures, requesting legal holds and the guards' notices about "
-            "other users; the same training and MFA (462.5).",
+            "the users they supervise; the same training and MFA (462.5).",
         ),
         "records": RoleConfig(
             label="Records Section",
@@ -151,7 +152,8 @@ def _default_roles() -> dict[str, RoleConfig]:
         "auditor": RoleConfig(
             label="Auditor",
             permissions=AUDITOR_PERMISSIONS,
-            description="Reads the audit log and reports; no plate data outside an audit.",
+            description="Reads the audit log (plates masked) and reports; reveals one plate of one event for a stated "
+            "reason; no plate data outside an audit. Holds the policy-review course.",
         ),
         "partner": RoleConfig(
             label="Partner agency user",
@@ -185,7 +187,7 @@ def _default_courses() -> tuple[CourseConfig, ...]:
             title="Review of Department Policy 462",
             policy_ref="462.10(b)",
             valid_months=12,
-            required_for_roles=PLATE_ROLES,
+            required_for_roles=(*PLATE_ROLES, "auditor"),  # the audit log records every plate searched
         ),
     )
 

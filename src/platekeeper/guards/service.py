@@ -5,16 +5,26 @@ forbids, writing nothing; the caller's transaction is rolled back, so :func:`rec
 notice in a transaction of its own (the web app's handler does). After: :func:`record_after` writes the access's row
 in ``search_activity`` in the access's own transaction and raises a notice for each ``notice`` rule now above its
 threshold. Only this module touches ``search_activity``.
+
+A row is needed only while a counting rule's window still reaches it: :func:`purge_search_activity` deletes the
+rows older than :func:`activity_horizon` (the longest window of any counting rule, enabled or not), and the
+retention purge calls it in batches (counted as ``search_activity`` in its certificate). The audit log keeps every
+search for the audits; this table is the guards' working index, not a record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from platekeeper.access.context import AccessContext
 from platekeeper.audit.events import GuardStop
 from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
+from platekeeper.config import Settings
 from platekeeper.db import utcnow
 from platekeeper.guards.models import SearchActivity
 from platekeeper.guards.rules import (
@@ -29,7 +39,17 @@ from platekeeper.guards.rules import (
 from platekeeper.notices.models import Notice
 from platekeeper.notices.service import NoticeDraft, raise_notice
 
-__all__ = ["GUARDS_ACTOR", "GuardStopped", "Watched", "check_before", "record_after", "record_stop"]
+__all__ = [
+    "GUARDS_ACTOR",
+    "GuardStopped",
+    "Watched",
+    "activity_horizon",
+    "check_before",
+    "count_search_activity_due",
+    "purge_search_activity",
+    "record_after",
+    "record_stop",
+]
 
 GUARDS_ACTOR = Actor.system("guards")
 PROTECTED = "protected_activity"
@@ -182,3 +202,26 @@ def record_stop(work: Work, stop: GuardStopped) -> Notice:
         event, outcome="denied", purpose=ctx.purpose, case_number=ctx.case_number, justification=ctx.justification
     )
     return notice
+
+
+def activity_horizon(settings: Settings) -> timedelta:
+    """How far back a counting rule may look: the longest window of any of them (a disabled rule included, so that
+    turning it on again finds its window filled)."""
+    return timedelta(minutes=max(rule.config(settings.guards).window_minutes for rule in COUNTING_RULES))
+
+
+def count_search_activity_due(session: Session, before: datetime) -> int:
+    """How many rows :func:`purge_search_activity` would delete (a purge's dry run)."""
+    return int(session.scalar(select(func.count(SearchActivity.id)).where(SearchActivity.at < before)) or 0)
+
+
+def purge_search_activity(session: Session, before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` rows older than ``before``, oldest first; returns how many (0 when none is left)."""
+    ids = list(
+        session.scalars(
+            select(SearchActivity.id).where(SearchActivity.at < before).order_by(SearchActivity.id).limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(SearchActivity).where(SearchActivity.id.in_(ids)))
+    return len(ids)

@@ -1,6 +1,7 @@
 """Tampering (policy 462.6, Civil Code 1798.90.51): the audit chain and its signed checkpoints verified on a
-schedule inside ``platekeeper serve`` (every ``guards.verify_hours``, daily by default) and by ``platekeeper audit
-verify``. A failure raises a breach notice, shown on every page of its recipients until acknowledged with a note.
+schedule inside ``platekeeper serve`` (every ``guards.verify_hours``, daily by default), by ``platekeeper audit
+verify`` and by the audit page's Verify button. A failure raises a breach notice, shown on every page of its
+recipients until acknowledged with a note.
 
 The verification itself is the audit layer's (``oversight.verify_and_record`` with ``checkpoints.anchor_check``);
 this module adds the schedule, the notice and the record of the run (``guards.verification``).
@@ -34,6 +35,7 @@ TRIGGERS = {
     "schedule": "the scheduled verification",
     "cli": "`platekeeper audit verify`",
     "audit": "the system audit's verification",
+    "page": "the audit page's Verify button",
 }
 
 
@@ -55,11 +57,12 @@ def verify_and_notify(
     notice = None
     problem = None if result.intact else _problem(result)
     if problem is not None:
+        by = TRIGGERS.get(trigger, trigger)
         draft = NoticeDraft(
             kind="verification",
             severity="breach",
             rule=CHAIN_RULE,
-            finding=f"{TRIGGERS.get(trigger, trigger).capitalize()} found that {problem}. Start the breach "
+            finding=f"{by[:1].upper()}{by[1:]} found that {problem}. Start the breach "
             "response: keep the database, the checkpoint file and the backups as they are.",
             figures={"checked": result.checked, "first_bad_seq": result.first_bad_seq or 0},
             dedupe_key=hashlib.sha256(problem.encode()).hexdigest(),

@@ -53,8 +53,9 @@ def api_notices(
     work: DbWork,
     status: Annotated[Literal["open", "acknowledged", "all"], Query(description="Which notices")] = "open",
 ) -> dict[str, Any]:
-    """The notices for you: guards' notices about other users' searches, and breach notices if you receive them."""
-    notices = list_notices(work.session, state.principal, status=status)
+    """The notices for you: guards' notices about the searches of the users you supervise (every user's for the
+    administrator and the custodian), and breach notices if you receive them."""
+    notices = list_notices(work.session, work.settings, state.principal, status=status)
     return {"notices": [notice_json(n) for n in notices]}
 
 

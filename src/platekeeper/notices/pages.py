@@ -22,8 +22,10 @@ RECENT_ACKNOWLEDGED = 50
 
 def _page(request: Request, state: SessionState, work: DbWork, status: int = 200, **extra: Any) -> Response:
     context = {
-        "open": list_notices(work.session, state.principal, status="open"),
-        "acknowledged": list_notices(work.session, state.principal, status="acknowledged", limit=RECENT_ACKNOWLEDGED),
+        "open": list_notices(work.session, work.settings, state.principal, status="open"),
+        "acknowledged": list_notices(
+            work.session, work.settings, state.principal, status="acknowledged", limit=RECENT_ACKNOWLEDGED
+        ),
         "kinds": NOTICE_KINDS,
         "severities": NOTICE_SEVERITIES,
         "min_note": work.settings.guards.acknowledge_note_min_length,

@@ -1,6 +1,11 @@
 """Notices (policy 462.6): raised by the guards and the scheduled verification, seen by the supervisors and the
 administrator (and, for a breach, the custodian), open until someone acknowledges them with a note. Audited.
 
+Who sees a guard's notice about a user: whoever holds ``notices.breach`` (the administrator, the custodian) sees
+every one; whoever holds only ``notices.view`` (a supervisor) sees those about the users they supervise: accounts of
+their own organization whose role grants less than theirs (the roles they may approve, less their peers). No one
+sees a notice about their own searches.
+
 Only this module touches the ``notices`` table. A notice holds counts and the rule, never a plate.
 """
 
@@ -14,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from platekeeper.access.models import User
 from platekeeper.access.principal import Principal
 from platekeeper.audit.events import NoticeAcknowledged, NoticeRaised
 from platekeeper.audit.work import Work
@@ -32,6 +38,7 @@ __all__ = [
     "open_breach_notices",
     "raise_notice",
     "recipients_of",
+    "supervised_roles",
 ]
 
 
@@ -117,29 +124,55 @@ def raise_notice(work: Work, draft: NoticeDraft) -> tuple[Notice, bool]:
     return notice, True
 
 
-def can_see(principal: Principal, notice: Notice) -> bool:
+def supervised_roles(settings: Settings, principal: Principal) -> list[str]:
+    """The roles whose holders this person supervises: those granting less than their own role does."""
+    own = settings.access.role_permissions(principal.role)
+    return sorted(name for name in settings.access.roles if settings.access.role_permissions(name) < own)
+
+
+def _supervises(session: Session, settings: Settings, principal: Principal, subject: str | None) -> bool:
+    if subject is None:
+        return True
+    user = session.scalar(select(User).where(User.username == subject))
+    return (
+        user is not None
+        and user.organization == principal.organization
+        and user.role in supervised_roles(settings, principal)
+    )
+
+
+def can_see(session: Session, settings: Settings, principal: Principal, notice: Notice) -> bool:
     """A breach notice is for holders of notices.breach; a guard's notice or an audit's referral about a user for
-    holders of notices.view other than that user (no one sees, or acknowledges, a notice about their own searches)."""
+    holders of notices.breach and for the holders of notices.view who supervise that user (no one sees, or
+    acknowledges, a notice about their own searches)."""
     if notice.severity == "breach" and principal.can("notices.breach"):
         return True
-    return notice.kind in USER_KINDS and principal.can("notices.view") and notice.subject != principal.username
+    if notice.kind not in USER_KINDS or notice.subject == principal.username or not principal.can("notices.view"):
+        return False
+    return principal.can("notices.breach") or _supervises(session, settings, principal, notice.subject)
 
 
-def _visible(principal: Principal, stmt: Select[Any]) -> Select[Any]:
+def _visible(settings: Settings, principal: Principal, stmt: Select[Any]) -> Select[Any]:
     shown: list[ColumnElement[bool]] = []
     if principal.can("notices.view"):
-        shown.append(
-            and_(Notice.kind.in_(USER_KINDS), or_(Notice.subject.is_(None), Notice.subject != principal.username))
-        )
+        about_others = or_(Notice.subject.is_(None), Notice.subject != principal.username)
+        if not principal.can("notices.breach"):
+            supervised = select(User.username).where(
+                User.organization == principal.organization, User.role.in_(supervised_roles(settings, principal))
+            )
+            about_others = and_(about_others, or_(Notice.subject.is_(None), Notice.subject.in_(supervised)))
+        shown.append(and_(Notice.kind.in_(USER_KINDS), about_others))
     if principal.can("notices.breach"):
         shown.append(Notice.severity == "breach")
     return stmt.where(or_(*shown)) if shown else stmt.where(Notice.id.is_(None))
 
 
-def list_notices(session: Session, principal: Principal, *, status: str = "open", limit: int = 200) -> list[Notice]:
-    """The notices this person may see, newest first: ``open`` (not yet acknowledged), ``acknowledged`` or
-    ``all``. Breach notices come first among the open ones."""
-    stmt = _visible(principal, select(Notice))
+def list_notices(
+    session: Session, settings: Settings, principal: Principal, *, status: str = "open", limit: int = 200
+) -> list[Notice]:
+    """The notices this person may see (:func:`can_see`), newest first: ``open`` (not yet acknowledged),
+    ``acknowledged`` or ``all``. Breach notices come first among the open ones."""
+    stmt = _visible(settings, principal, select(Notice))
     if status == "open":
         stmt = stmt.where(Notice.acknowledged_at.is_(None))
     elif status == "acknowledged":
@@ -164,7 +197,7 @@ def acknowledge_notice(work: Work, principal: Principal, notice_id: int, note: s
     """Acknowledge a notice with a note saying what was done (at least ``guards.acknowledge_note_min_length``
     characters). A notice this person may not see is not found; an acknowledged one is refused (409)."""
     notice = work.session.get(Notice, notice_id)
-    if notice is None or not can_see(principal, notice):
+    if notice is None or not can_see(work.session, work.settings, principal, notice):
         raise NoticeNotFound(f"no notice {notice_id} for you to see")
     if notice.acknowledged_at is not None:
         raise NoticeRefused("notice_id", f"acknowledged already by {notice.acknowledged_by}", 409)

@@ -57,7 +57,8 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; change nothing")] = False,
 ) -> None:
     """Remove every artifact of the reads past retention.days that no legal hold covers (rows, images, jobs,
-    alert plate details, audit plate text past audit.plate_detail_days), in batches; resumes an interrupted purge.
+    alert plate details, audit plate text past audit.plate_detail_days, the guards' activity rows past the longest
+    guard window), in batches; resumes an interrupted purge.
     Prints the signed certificate's summary. For cron or a systemd timer when the server's own schedule is off.
     Exit 0 when done, 2 for a bad config, 3 when another purge is running."""
     if ctx.invoked_subcommand is not None:
@@ -67,8 +68,8 @@ def purge(
     if dry_run:
         preview = purger.preview()
         out.print(f"cutoff: reads captured before {preview.cutoff.isoformat()}", highlight=False)
-        for name in ("reads", "images", "jobs", "plate_texts", "held_reads"):
-            out.print(f"  {name:12} {getattr(preview, name):>12,}", highlight=False)
+        for name in ("reads", "images", "jobs", "plate_texts", "search_activity", "held_reads"):
+            out.print(f"  {name:15} {getattr(preview, name):>12,}", highlight=False)
         out.print("dry run: nothing was removed", highlight=False)
         return
     try:

@@ -43,7 +43,7 @@ from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.notices.service import open_breach_notices
-from platekeeper.permissions import PLATE_DATA_PERMISSIONS
+from platekeeper.permissions import TRAINED_PERMISSIONS
 from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
 from platekeeper.reads.images import ImageStore
 from platekeeper.services import Services
@@ -243,7 +243,7 @@ class Requirement:
             if state.token_id:
                 raise Forbidden(f"this API token's scopes (or its owner's role) do not grant {self.permission!r}")
             raise Forbidden(f"your role ({state.principal.role_label}) does not grant {self.permission!r}")
-        if self.permission in PLATE_DATA_PERMISSIONS:
+        if self.permission in TRAINED_PERMISSIONS:  # plate data and the audit log, which records the plates
             state.principal.require_training(self.permission)
         return state
 

@@ -82,8 +82,9 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
     """What the signed-in user can do, with aggregate counts (no plate data)."""
     cameras = list_cameras(session)
     health = system_health(request, session) if state.principal.can("system.health") else None
+    settings = app_state(request).settings
     can_see = state.principal.can("cameras.view")
-    silent = silent_cameras(cameras, app_state(request).settings.cameras, utcnow()) if can_see else []
+    silent = silent_cameras(cameras, settings.cameras, utcnow()) if can_see else []
     return render(
         request,
         "home.html",
@@ -94,7 +95,7 @@ def home(request: Request, session: DbSession, state: Annotated[SessionState, De
             "silent": silent,
             "open_alerts": open_alerts_by_priority(session) if state.principal.can("alerts.view") else None,
             "health": health,
-            "notices": list_notices(session, state.principal, limit=app_state(request).settings.guards.home_notices)
+            "notices": list_notices(session, settings, state.principal, limit=settings.guards.home_notices)
             if state.principal.can("notices.view")
             else None,
             "audit_overdue": audit_overdue(session, state, app_state(request).settings),

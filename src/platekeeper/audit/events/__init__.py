@@ -132,6 +132,8 @@ from platekeeper.audit.events.system import (
     AuditChainVerified,
     AuditCheckpointFailed,
     AuditExported,
+    AuditPlateRevealed,
+    AuditRevealRefused,
     AuditViewed,
     BackupRestored,
     BackupWritten,

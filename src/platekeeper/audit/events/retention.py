@@ -95,6 +95,7 @@ class PurgeFinished(AuditEventType):
     jobs: int = detail("Recognition jobs removed")
     alerts: int = detail("Alerts released")
     plate_texts: int = detail("Audit plate texts forgotten")
+    search_activity: int = detail("Guard activity rows deleted")
     held_reads: int = detail("Expired reads kept under hold")
     purged_ids_sha256: str = detail("SHA-256 of the removed read ids")
     signed_by: str = detail("Signing key")
@@ -109,6 +110,7 @@ class PurgeDryRun(AuditEventType):
     images: int = detail("Images named by them")
     jobs: int = detail("Recognition jobs due")
     plate_texts: int = detail("Audit plate texts due to be forgotten")
+    search_activity: int = detail("Guard activity rows due")
     held_reads: int = detail("Expired reads kept under hold")
 
 

@@ -11,6 +11,8 @@ __all__ = [
     "AuditChainVerified",
     "AuditCheckpointFailed",
     "AuditExported",
+    "AuditPlateRevealed",
+    "AuditRevealRefused",
     "AuditViewed",
     "BackupRestored",
     "BackupWritten",
@@ -45,15 +47,41 @@ class AuditViewed(_AuditFiltered):
 
 
 class AuditExported(_AuditFiltered):
-    """A period of the audit log was exported (CSV or JSON Lines).
+    """A period of the audit log was exported (CSV or JSON Lines, alone or in a ZIP with its proof).
 
-    The filters set are recorded, with the format, how many events the export holds and the newest event it could
-    hold (events recorded after it, this one included, are not in it)."""
+    The filters set are recorded, with the format, how many events the export holds, the newest event it could
+    hold (events recorded after it, this one included, are not in it), whether the proof came with it and whether
+    its plates were masked."""
 
     action: ClassVar[str] = "audit.export"
     format: str = detail("Format")
     rows: int = detail("Events exported")
     through_seq: int = detail("Up to event")
+    proof: bool = detail("With the signed checkpoint and seals proving it complete (ZIP)")
+    masked: bool = detail("Plates masked")
+
+
+class AuditPlateRevealed(AuditEventType):
+    """A masked plate of one audit event was revealed to someone whose role reaches no plate data (an auditor).
+
+    Recorded before the plate is shown, with the stated reason as the event's justification; the plate is sealed
+    as its digest like any other, so filtering the log by that plate finds who had it revealed."""
+
+    action: ClassVar[str] = "audit.reveal_plate"
+    plate_fields: ClassVar[tuple[str, ...]] = ("plate",)
+    revealed_seq: int = detail("Event revealed")
+    revealed_action: str = detail("Its action")
+    field: str = detail("Plate field")
+    plate: str = detail("Plate")
+
+
+class AuditRevealRefused(AuditEventType):
+    """A reveal of a masked plate was refused (the reason stated is the event's justification); nothing was shown."""
+
+    action: ClassVar[str] = "audit.reveal_refused"
+    revealed_seq: int = detail("Event asked for")
+    field: str = detail("Plate field")
+    problem: str = detail("Why it was refused")
 
 
 class AuditCheckpointFailed(AuditEventType):

@@ -1,13 +1,15 @@
 """The purge (462.9): every artifact of the reads past retention that no hold covers, in batches, resumable.
 
-One run has a fixed cutoff. Each batch is one transaction that releases the reads' alerts (their plate details
-go; historical leads are alerts too), deletes the reads (their candidates live in the row), deletes the image rows
-no younger or held read and no job still names, queues those files, records the removed read ids and adds to the
-run's counts. Files are deleted from disk only after that commit, and their queue rows after that: a run killed at
-any point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their
-uploaded images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is
-forgotten (its sealed digest stays). Finally the certificate is signed: the cutoff, the counts, what holds kept,
-and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in the audit log.
+One run has a fixed cutoff. Each batch is one transaction that releases the reads' alerts (their plate details go;
+historical leads are alerts too), deletes the reads (their candidates live in the row), deletes the image rows no
+younger or held read and no job still names, queues those files, records the removed read ids and adds to the run's
+counts. Files are deleted from disk only after that commit, and their queue rows after that: a run killed at any
+point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their uploaded
+images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is forgotten (its
+sealed digest stays), and the guards' ``search_activity`` rows older than the longest guard window are deleted (no
+rule counts them any more; the audit log keeps every search). Finally the certificate is signed: the cutoff, the
+counts, what holds kept, and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in
+the audit log.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database, json_value, utcnow
+from platekeeper.guards.service import activity_horizon, count_search_activity_due, purge_search_activity
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.integrity import delete_unreferenced_rows
 from platekeeper.reads.jobs import RecognitionJob
@@ -62,6 +65,7 @@ COUNT_KINDS = {
     "jobs": "Recognition jobs",
     "alerts": "Alerts released (plate details removed, historical leads included)",
     "plate_texts": "Audit log plate texts forgotten (digests kept)",
+    "search_activity": "Guard activity rows past the longest guard window (the audit log keeps the searches)",
 }
 Progress = Callable[[str, int], None]  # (what, how many so far)
 # Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
@@ -84,6 +88,7 @@ class PurgePreview:
     jobs: int
     plate_texts: int
     held_reads: int
+    search_activity: int
 
 
 class Purger:
@@ -133,6 +138,7 @@ class Purger:
                 or 0,
                 plate_texts=count_plate_texts_due(session, now - timedelta(days=self.settings.audit.plate_detail_days)),
                 held_reads=held_past_retention(session, self.settings, now),
+                search_activity=count_search_activity_due(session, now - activity_horizon(self.settings)),
             )
             work = self._work(session) if actor is None else Work(session, self.settings, self.audit_key, actor)
             work.record(PurgeDryRun(**vars(preview)))
@@ -147,6 +153,7 @@ class Purger:
             self._in_batches(run_id, "reads", self._reads_batch)
             self._in_batches(run_id, "jobs", self._jobs_batch)
             self._in_batches(run_id, "plate_texts", self._plate_texts_batch)
+            self._in_batches(run_id, "search_activity", self._activity_batch)
             return self._finish(run_id)
 
     def _open(self, trigger: str, now: datetime) -> int:
@@ -251,6 +258,10 @@ class Purger:
 
     def _plate_texts_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         return {"plate_texts": forget_plate_texts(session, run.plate_text_cutoff, self.settings.retention.batch_size)}
+
+    def _activity_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
+        before = run.started_at - activity_horizon(self.settings)
+        return {"search_activity": purge_search_activity(session, before, self.settings.retention.batch_size)}
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""
