@@ -87,14 +87,6 @@ def case_number_problem(policy: AccessPolicyConfig, case_number: str) -> str | N
     return problems.get("case_number")
 
 
-def justification_problem(policy: AccessPolicyConfig, justification: str) -> str | None:
-    """What is wrong with a stated reason (missing, generic, too short, one letter repeated, too few words), or None
-    when it is acceptable: the checks a search's justification passes, for any reason a person must state."""
-    problems: dict[str, str] = {}
-    _check_justification(policy, justification, problems)
-    return problems.get("justification")
-
-
 WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters, in any script
 LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")  # the same letter three times in a row: "aaa"
 JUSTIFICATION_EXAMPLE = "e.g. 'grey sedan seen leaving the burglary on 5th St'"
@@ -122,8 +114,9 @@ def _check_justification(policy: AccessPolicyConfig, justification: str, problem
 
 
 def justification_problem(policy: AccessPolicyConfig, justification: str | None) -> str | None:
-    """What is wrong with a justification under today's rules (missing, generic, too short, a letter run, too few
-    words), or None: what a system audit asks of every past access, whatever the rules were then."""
+    """What is wrong with a stated reason under today's rules (missing, generic, too short, one letter repeated, too
+    few words), or None when it is acceptable: the checks a search's justification passes, for any reason a person
+    must state (revealing a masked plate), and what a system audit asks of every past access."""
     problems: dict[str, str] = {}
     _check_justification(policy, _clean(justification), problems)
     return problems.get("justification")

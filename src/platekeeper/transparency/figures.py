@@ -30,7 +30,7 @@ from platekeeper.reads.service import reads_since
 from platekeeper.retention.service import COUNT_KINDS, retention_figures
 from platekeeper.sharing.service import public_summary
 
-__all__ = ["AuditReport", "AuditReports", "ApprovedAudits", "Counts", "transparency_figures"]
+__all__ = ["ApprovedAudits", "AuditReport", "AuditReports", "Counts", "transparency_figures"]
 
 YEAR_DAYS = 365
 

@@ -406,6 +406,9 @@ def dispositions_between(session: Session, settings: Settings, since: datetime, 
         ],
         "misreads": misreads,
         "misread_rate": round(misreads / closed, 4) if closed else None,
+    }
+
+
 def public_alert_counts(session: Session, settings: Settings, since: datetime) -> dict[str, Any]:
     """Hotlist hits raised since ``since`` (live and historical) and the alerts closed since then by disposition,
     with each disposition's label and whether it counts as a misread: counts only, for the transparency page."""
