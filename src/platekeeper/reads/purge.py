@@ -12,30 +12,47 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from platekeeper.db import in_batches
 from platekeeper.reads.jobs import RecognitionJob
-from platekeeper.reads.models import PlateRead
+from platekeeper.reads.models import PlateRead, StoredImage
 
 __all__ = [
+    "ReadKey",
     "count_images_only_in",
     "delete_jobs",
     "delete_reads",
     "expired_jobs",
     "select_read_ids",
+    "stored_digests",
 ]
 
 
+ReadKey = tuple[datetime, uuid.UUID]  # (captured_at, id): where a walk through the reads in time order stands
+
+
 def select_read_ids(
-    session: Session, where: ColumnElement[bool], *, after: uuid.UUID | None, limit: int
-) -> list[uuid.UUID]:
-    """Up to ``limit`` read ids matching ``where``, in id order after ``after`` (keyset paging over a large set)."""
-    stmt = select(PlateRead.id).where(where)
+    session: Session, where: ColumnElement[bool], *, after: ReadKey | None, limit: int
+) -> tuple[list[uuid.UUID], ReadKey | None]:
+    """Up to ``limit`` read ids matching ``where``, oldest first after ``after`` (keyset paging over a large set),
+    and the key to continue after.
+
+    Time order, not id order: ids are random, so a batch in id order touches a page of the table and of every
+    index per read, where a batch in time order touches a few pages of the table and of the time indexes. On
+    SQLite every page a transaction changes is written to its log again (4 KiB each)."""
+    stmt = select(PlateRead.id, PlateRead.captured_at).where(where)
     if after is not None:
-        stmt = stmt.where(PlateRead.id > after)
-    return list(session.scalars(stmt.order_by(PlateRead.id).limit(limit)))
+        at, last = after
+        stmt = stmt.where(
+            PlateRead.captured_at >= at,
+            or_(PlateRead.captured_at > at, PlateRead.id > last),
+        )
+    rows = session.execute(stmt.order_by(PlateRead.captured_at, PlateRead.id).limit(limit)).all()
+    if not rows:
+        return [], after
+    return [row.id for row in rows], (rows[-1].captured_at, rows[-1].id)
 
 
 def delete_reads(session: Session, read_ids: Sequence[uuid.UUID]) -> set[str]:
@@ -43,10 +60,12 @@ def delete_reads(session: Session, read_ids: Sequence[uuid.UUID]) -> set[str]:
     digests: set[str] = set()
     for batch in in_batches(session, list(read_ids)):
         rows = session.execute(
-            select(PlateRead.crop_sha256, PlateRead.overview_sha256).where(PlateRead.id.in_(batch))
+            delete(PlateRead)
+            .where(PlateRead.id.in_(batch))
+            .returning(PlateRead.crop_sha256, PlateRead.overview_sha256)
+            .execution_options(synchronize_session=False)
         ).all()
         digests.update(d for row in rows for d in row if d)
-        session.execute(delete(PlateRead).where(PlateRead.id.in_(batch)))
     return digests
 
 
@@ -77,3 +96,11 @@ def count_images_only_in(session: Session, where: ColumnElement[bool]) -> int:
     overviews = select(PlateRead.overview_sha256.label("d")).where(where, PlateRead.overview_sha256.is_not(None))
     union = crops.union(overviews).subquery()
     return session.scalar(select(func.count()).select_from(union)) or 0
+
+
+def stored_digests(handle: Session | Connection, digests: Sequence[str]) -> set[str]:
+    """Which of ``digests`` have an ``images`` row (a file queued for deletion whose picture was uploaded again)."""
+    found: set[str] = set()
+    for batch in in_batches(handle, list(digests)):
+        found.update(handle.scalars(select(StoredImage.sha256).where(StoredImage.sha256.in_(batch))))
+    return found

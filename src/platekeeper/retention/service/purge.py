@@ -20,7 +20,6 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,13 +35,14 @@ from platekeeper.audit.service import Actor
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
-from platekeeper.db import Database, json_value, utcnow
+from platekeeper.db import Database, in_batches, json_value, utcnow
 from platekeeper.guards.service import activity_horizon, count_search_activity_due, purge_search_activity
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.integrity import delete_unreferenced_rows
 from platekeeper.reads.jobs import RecognitionJob
-from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.reads.models import PlateRead
 from platekeeper.reads.purge import (
+    ReadKey,
     count_images_only_in,
     delete_jobs,
     delete_reads,
@@ -53,6 +53,7 @@ from platekeeper.retention.floor import expired_unheld, retention_cutoff
 from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunItem
 from platekeeper.retention.service.holds import held_before, held_past_retention, protecting_holds
 from platekeeper.retention.service.signed import sign_document
+from platekeeper.retention.service.sweeper import Sweeper
 
 __all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
 
@@ -68,10 +69,6 @@ COUNT_KINDS = {
     "search_activity": "Guard activity rows past the longest guard window (the audit log keeps the searches)",
 }
 Progress = Callable[[str, int], None]  # (what, how many so far)
-# Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
-# filesystem is mounted so), not on the CPU. On a busy ext4 disk (mounted with discard) one unlink took ~2 ms, so
-# 1,000,000 of them one at a time would take over 30 min; 10,000 took 21 s one at a time and 0.9 s 16 at once.
-FILE_WORKERS = 16
 
 
 class PurgeBusy(RuntimeError):
@@ -101,6 +98,8 @@ class Purger:
         self.signer, self.store = signer, store
         self.actor = Actor.system("purge")
         self.report: Progress = lambda what, n: None
+        self._queued: list[str] = []  # the files the batch in progress queued
+        self._after: ReadKey | None = None  # where this run stands in the expired reads
 
     def _work(self, session: Session) -> Work:
         return Work(session, self.settings, self.audit_key, self.actor)
@@ -148,10 +147,15 @@ class Purger:
         """Purge (or finish an interrupted purge) and return the finished run with its signed certificate."""
         self.report = progress or (lambda what, n: None)
         with self._exclusive():
-            run_id = self._open(trigger, now or utcnow())
+            run_id, self._after = self._open(trigger, now or utcnow()), None
             self._drain_files()
-            self._in_batches(run_id, "reads", self._reads_batch)
-            self._in_batches(run_id, "jobs", self._jobs_batch)
+            with Sweeper(self.database, self.store) as sweeper:
+                self._in_batches(run_id, "reads", self._reads_batch, sweeper)
+                self._in_batches(run_id, "jobs", self._jobs_batch, sweeper)
+                sweeper.wait()
+                with self.database.session() as session:
+                    self._unqueue(session, sweeper.settled())
+            self._drain_files()  # a file too young to delete before (an upload may be counting on it)
             self._in_batches(run_id, "plate_texts", self._plate_texts_batch)
             self._in_batches(run_id, "search_activity", self._activity_batch)
             return self._finish(run_id)
@@ -184,6 +188,7 @@ class Purger:
     def _queue(self, session: Session, run_id: int, digests: list[str]) -> None:
         if digests:  # one executemany, not an ORM object per row: a batch queues thousands
             session.execute(insert(PurgeFile), [{"sha256": digest, "run_id": run_id} for digest in digests])
+            self._queued.extend(digests)
 
     def _drain_files(self) -> int:
         """Delete the queued files whose rows are gone, then their queue rows; return how many were settled.
@@ -193,53 +198,61 @@ class Purger:
         stays queued for the next run. Files are deleted outside any transaction (no database lock is held while
         the disk works), several at once: one unlink at a time was most of a large purge's time."""
         settled, after = 0, ""
-        with ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="purge-unlink") as pool:
+        with Sweeper(self.database, self.store) as sweeper:
             while True:
-                with self.database.session() as session:
+                with self.database.read_connection() as conn:
                     digests = list(
-                        session.scalars(
+                        conn.scalars(
                             select(PurgeFile.sha256)
                             .where(PurgeFile.sha256 > after)
                             .order_by(PurgeFile.sha256)
                             .limit(1000)
                         )
                     )
-                    back = set(session.scalars(select(StoredImage.sha256).where(StoredImage.sha256.in_(digests))))
                 if not digests:
                     return settled
-                todo = [d for d in digests if d not in back]
-                gone = [d for d, ok in zip(todo, pool.map(self._delete_file, todo, chunksize=16), strict=True) if ok]
+                sweeper.submit(digests)
+                sweeper.wait()
+                done = sweeper.settled()
                 with self.database.session() as session:
-                    session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_([*back, *gone])))
-                settled, after = settled + len(back) + len(gone), digests[-1]
-
-    def _delete_file(self, digest: str) -> bool:
-        """Delete a queued file unless it is too young to be sure of; True when it is gone."""
-        path = self.store.path(digest)
-        if path.exists() and not self.store.settled(path):
-            return False
-        self.store.delete(digest)
-        return True
+                    self._unqueue(session, done)
+                settled, after = settled + len(done), digests[-1]
 
     def _pause(self) -> None:
         if self.settings.retention.pause_ms:
             time.sleep(self.settings.retention.pause_ms / 1000)
 
-    def _in_batches(self, run_id: int, kind: str, step: Callable[[Session, PurgeRun], dict[str, int]]) -> None:
+    def _in_batches(
+        self,
+        run_id: int,
+        kind: str,
+        step: Callable[[Session, PurgeRun], dict[str, int]],
+        sweeper: Sweeper | None = None,
+    ) -> None:
         """Run ``step`` (one batch: what it removed, by kind) in its own transaction until it removes no ``kind``;
-        after each, delete the files it queued, report the progress and pause."""
+        after each, hand the files it queued to the ``sweeper`` (whose settled files the next batch unqueues),
+        report the progress and pause."""
         while True:
+            self._queued = []
             with self.database.session() as session:
+                if sweeper is not None:
+                    self._unqueue(session, sweeper.settled())
                 removed = step(session, session.get_one(PurgeRun, run_id))
                 counts = self._add(session, run_id, **removed)
+            if sweeper is not None:
+                sweeper.submit(self._queued)
             if not removed.get(kind):
                 return
-            self._drain_files()
             self.report(kind, counts[kind])
             self._pause()
 
+    def _unqueue(self, session: Session, digests: list[str]) -> None:
+        for batch in in_batches(session, sorted(digests)):
+            session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(batch)))
+
     def _reads_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
-        ids = select_read_ids(session, expired_unheld(run.cutoff), after=None, limit=self.settings.retention.batch_size)
+        due = expired_unheld(run.cutoff)
+        ids, self._after = select_read_ids(session, due, after=self._after, limit=self.settings.retention.batch_size)
         if not ids:
             return {}
         alerts = release_alerts_for_purge(self._work(session), ids)
