@@ -159,7 +159,16 @@ def report_response(audit_id: int, state: SessionState, work: DbWork, fmt: str) 
     return JSONResponse(report_json(report))
 
 
-@router.get("/audits/{audit_id}", responses={404: {"description": "No such audit"}})
+@router.get(
+    "/audits/{audit_id}",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/html": {}, "application/pdf": {}},
+            "description": "The audit (JSON), or its report as HTML or PDF",
+        },
+        404: {"description": "No such audit"},
+    },
+)
 def api_report(
     audit_id: AuditId,
     state: Viewer,

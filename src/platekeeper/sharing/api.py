@@ -264,7 +264,15 @@ def api_fulfil(request_id: RequestId, body: FulfilBody, request: Request, state:
     return fulfil(request, state, work, request_id, "agency")
 
 
-@router.get("/sharing/register")
+@router.get(
+    "/sharing/register",
+    responses={
+        200: {
+            "content": {"application/json": {}, "text/csv": {}, "application/x-ndjson": {}},
+            "description": "The register (JSON), or the whole of it as CSV or JSON Lines",
+        }
+    },
+)
 def api_register(
     state: Register,
     work: DbWork,

@@ -2,7 +2,8 @@
 
 Refusals shared by a kind of route are added from facts about the route: its :class:`Requirement` (401 without
 valid credentials, 403 when the role, the token's scopes, training or the CSRF token fall short), its method (413
-past ``ingest.max_request_bytes``) and its body (400: not JSON at all); every route may answer 422 (an invalid
+past ``ingest.max_request_bytes``), its body (400: not JSON at all) and its path (404: a record named in the path
+may not exist); every route may answer 422 (an invalid
 parameter or body, in platekeeper's shape rather than FastAPI's default one, or NUL in any text: ``web/nul.py``).
 What only some routes answer (400, 404, 409, 415, 423) is declared on the route (``responses={404: {"description":
 ...}}``). Every 4xx gets :class:`ErrorBody` as its body, or, where the route declares a body of its own for that
@@ -109,6 +110,8 @@ def _shared_refusals(route: APIRoute) -> set[int]:
         codes.add(400)  # a body that is not JSON at all
     if (route.methods or set()) & WRITES:
         codes.add(413)
+    if route.dependant.path_params:
+        codes.add(404)  # a route that names a record in its path may find no such record
     return codes
 
 
