@@ -111,7 +111,9 @@ HEADER = (
 
 
 def _settings(tmp: Path, url: str, args: argparse.Namespace) -> Settings:
-    retention: dict[str, int] = {"pause_ms": args.pause_ms}
+    retention: dict[str, int] = {}
+    if args.pause_ms is not None:
+        retention["pause_ms"] = args.pause_ms
     if args.batch_size:
         retention["batch_size"] = args.batch_size
     return load_settings(
@@ -329,7 +331,7 @@ def _bench_engine(engine: str, url: str, tmp: Path, args: argparse.Namespace) ->
     database.dispose()
     return Result(
         engine, args.reads, loaded.seconds, purge_s, dry_run_s, _p95(idle), _p95(during), len(during),
-        settings.retention.batch_size,
+        settings.retention.batch_for(database.dialect),
     )  # fmt: skip
 
 
@@ -405,7 +407,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--batch-size", type=int, default=None, help="retention.batch_size (default: the default)")
-    parser.add_argument("--pause-ms", type=int, default=100, help="retention.pause_ms (default: the default)")
+    parser.add_argument("--pause-ms", type=int, default=None, help="retention.pause_ms (default: the default)")
     parser.add_argument("--idle-searches", type=int, default=200)
     parser.add_argument("--search-interval-ms", type=int, default=200, help="one search at most this often")
     parser.add_argument("--no-write", action="store_true", help="print only; do not update docs/benchmarks.md")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,12 +16,13 @@ from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent, AuditPlateText
 from platekeeper.audit.service import verify_chain
 from platekeeper.cli import app as cli_app
-from platekeeper.reads.images import validate_image
+from platekeeper.reads.images import ImageStore, validate_image
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.retention.models import PurgeFile, PurgeRunItem
 from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
+from platekeeper.retention.service.sweeper import lower_priority
 from tests.conftest import CONTEXT, Harness, jpeg_bytes
 from tests.hotlist_helpers import hotlist_with
 from tests.retention_helpers import age, context, hold, ingest_reads, purger, read_with, settle, stored
@@ -292,3 +295,28 @@ def test_the_console_holds_an_untrained_account_to_its_training(harness: Harness
     refused = CliRunner().invoke(cli_app, ["holds", "list", "--as", "lapsed"], env=env)
     assert refused.exit_code == 2 and "training" in refused.output
     assert CliRunner().invoke(cli_app, ["holds", "list", "--as", "current"], env=env).exit_code == 0
+
+
+def test_a_swept_file_goes_alone_and_the_purge_threads_yield_the_cpu(tmp_path) -> None:
+    store = ImageStore(tmp_path, None, encrypt=False, grace_minutes=60)
+    settled, young = hashlib.sha256(b"settled").hexdigest(), hashlib.sha256(b"young").hexdigest()
+    for digest in (settled, young):
+        store.path(digest).parent.mkdir(parents=True, exist_ok=True)
+        store.path(digest).write_bytes(b"image")
+    two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+    os.utime(store.path(settled), (two_hours_ago, two_hours_ago))
+    assert store.delete_settled(settled) and not store.path(settled).exists()
+    assert store.path(settled).parent.is_dir()  # the folder stays for later images
+    assert store.delete_settled(settled)  # gone already: settled all the same
+    assert not store.delete_settled(young) and store.path(young).exists()  # an upload may still count on it
+    before, seen = os.getpriority(os.PRIO_PROCESS, 0), []
+
+    def purge_thread() -> None:
+        lower_priority(3)
+        seen.append(os.getpriority(os.PRIO_PROCESS, 0))
+
+    thread = threading.Thread(target=purge_thread)
+    thread.start()
+    thread.join()
+    assert seen == [min(19, before + 3)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before  # only the purge's own thread is lowered

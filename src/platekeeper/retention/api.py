@@ -206,7 +206,7 @@ def api_certificate(
     if format == "pdf":
         body, media = certificate_pdf(certificate, work.settings), "application/pdf"
     else:
-        body, media = JSONResponse(certificate).body, "application/json"
+        body, media = bytes(JSONResponse(certificate).body), "application/json"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
 
 

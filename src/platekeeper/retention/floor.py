@@ -9,8 +9,8 @@ make them visible.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -86,7 +86,7 @@ def expired_unheld(cutoff: datetime) -> ColumnElement[bool]:
     return and_(PlateRead.captured_at < cutoff, ~covered_by_hold(states=PROTECTING_STATES))
 
 
-def reads_held_by(hold: LegalHold, before: datetime) -> Select[tuple[uuid.UUID]]:
+def reads_held_by(hold: LegalHold, before: datetime) -> Select[Any]:
     """The ids of the reads captured before ``before`` that this one hold covers, asked the way its scope is
     indexed (the hold's named reads, the plate index or the camera index): the same rule as :func:`scope_matches`
     for one known hold, without a hold test per read."""

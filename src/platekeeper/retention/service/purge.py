@@ -53,7 +53,7 @@ from platekeeper.retention.floor import expired_unheld, retention_cutoff
 from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunItem
 from platekeeper.retention.service.holds import held_before, held_past_retention, protecting_holds
 from platekeeper.retention.service.signed import sign_document
-from platekeeper.retention.service.sweeper import Sweeper
+from platekeeper.retention.service.sweeper import Sweeper, lower_priority
 
 __all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
 
@@ -101,6 +101,10 @@ class Purger:
         self._queued: list[str] = []  # the files the batch in progress queued
         self._after: ReadKey | None = None  # where this run stands in the expired reads
 
+    @property
+    def _batch(self) -> int:
+        return self.settings.retention.batch_for(self.database.dialect)
+
     def _work(self, session: Session) -> Work:
         return Work(session, self.settings, self.audit_key, self.actor)
 
@@ -146,10 +150,11 @@ class Purger:
     def run(self, trigger: str = "command", progress: Progress | None = None, now: datetime | None = None) -> PurgeRun:
         """Purge (or finish an interrupted purge) and return the finished run with its signed certificate."""
         self.report = progress or (lambda what, n: None)
+        lower_priority(self.settings.retention.nice)  # background work: searches and ingest come first
         with self._exclusive():
             run_id, self._after = self._open(trigger, now or utcnow()), None
             self._drain_files()
-            with Sweeper(self.database, self.store) as sweeper:
+            with Sweeper(self.database, self.store, self.settings.retention.nice) as sweeper:
                 self._in_batches(run_id, "reads", self._reads_batch, sweeper)
                 self._in_batches(run_id, "jobs", self._jobs_batch, sweeper)
                 sweeper.wait()
@@ -198,7 +203,7 @@ class Purger:
         stays queued for the next run. Files are deleted outside any transaction (no database lock is held while
         the disk works), several at once: one unlink at a time was most of a large purge's time."""
         settled, after = 0, ""
-        with Sweeper(self.database, self.store) as sweeper:
+        with Sweeper(self.database, self.store, self.settings.retention.nice) as sweeper:
             while True:
                 with self.database.read_connection() as conn:
                     digests = list(
@@ -219,8 +224,8 @@ class Purger:
                 settled, after = settled + len(done), digests[-1]
 
     def _pause(self) -> None:
-        if self.settings.retention.pause_ms:
-            time.sleep(self.settings.retention.pause_ms / 1000)
+        if pause := self.settings.retention.pause_for(self.database.dialect):
+            time.sleep(pause / 1000)
 
     def _in_batches(
         self,
@@ -252,7 +257,7 @@ class Purger:
 
     def _reads_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         due = expired_unheld(run.cutoff)
-        ids, self._after = select_read_ids(session, due, after=self._after, limit=self.settings.retention.batch_size)
+        ids, self._after = select_read_ids(session, due, after=self._after, limit=self._batch)
         if not ids:
             return {}
         alerts = release_alerts_for_purge(self._work(session), ids)
@@ -262,7 +267,7 @@ class Purger:
         return {"reads": len(ids), "images": len(files), "alerts": alerts}
 
     def _jobs_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
-        ids = expired_jobs(session, run.cutoff, self.settings.retention.batch_size)
+        ids = expired_jobs(session, run.cutoff, self._batch)
         if not ids:
             return {}
         files = delete_unreferenced_rows(session, delete_jobs(session, ids))
@@ -270,11 +275,11 @@ class Purger:
         return {"jobs": len(ids), "images": len(files)}
 
     def _plate_texts_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
-        return {"plate_texts": forget_plate_texts(session, run.plate_text_cutoff, self.settings.retention.batch_size)}
+        return {"plate_texts": forget_plate_texts(session, run.plate_text_cutoff, self._batch)}
 
     def _activity_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         before = run.started_at - activity_horizon(self.settings)
-        return {"search_activity": purge_search_activity(session, before, self.settings.retention.batch_size)}
+        return {"search_activity": purge_search_activity(session, before, self._batch)}
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""

@@ -12,6 +12,8 @@ they belonged to; one after the other, the purge took the sum of both.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.purge import stored_digests
 
-__all__ = ["FILE_WORKERS", "Sweeper"]
+__all__ = ["FILE_WORKERS", "Sweeper", "lower_priority"]
 
 # Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
 # filesystem is mounted so), not on the CPU. On a busy ext4 disk (mounted with discard) 20,000 files took 4,900
@@ -33,14 +35,27 @@ FILE_WORKERS = 16
 MAX_PENDING = 4
 
 
+def lower_priority(increment: int) -> None:
+    """Run the calling thread ``increment`` nice levels lower (Linux schedules threads one by one: only this one
+    is lowered). Where the system does not allow it, the thread stays as it was."""
+    if increment:
+        with contextlib.suppress(OSError, AttributeError):
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+
+
 class Sweeper:
     """Deletes the files of committed batches in the background; :meth:`settled` hands back the digests whose
     files are gone (or stay for good because their image is back), for the purge to drop from its queue."""
 
-    def __init__(self, database: Database, store: ImageStore) -> None:
+    def __init__(self, database: Database, store: ImageStore, nice: int = 0) -> None:
         self.database, self.store = database, store
-        self._unlink = ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="purge-unlink")
-        self._lead = ThreadPoolExecutor(1, thread_name_prefix="purge-sweep")
+        self._unlink = ThreadPoolExecutor(
+            FILE_WORKERS, thread_name_prefix="purge-unlink", initializer=lower_priority, initargs=(nice,)
+        )
+        self._lead = ThreadPoolExecutor(
+            1, thread_name_prefix="purge-sweep", initializer=lower_priority, initargs=(nice,)
+        )
         self._pending: deque[Future[None]] = deque()
         self._settled: list[str] = []
         self._lock = threading.Lock()
