@@ -4,7 +4,7 @@ with an error naming the field, approval by someone else, the home page's warnin
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from platekeeper.audits.schedule import last_ended_period
 from platekeeper.cli import app
 from tests.audit_helpers import APPROVER, PERFORMER, Clock, accounts, clean_day, review_signed_off
 from tests.conftest import Harness, csrf_of
@@ -112,3 +113,24 @@ def test_the_audits_command(harness: Harness, clock: Clock, tmp_path: Path) -> N
     written = _cli(harness, "audits", "report", audit_id, "--as", APPROVER, "--output", str(pdf))
     assert written.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
     assert _cli(harness, "audits", "close", "999999", "--as", APPROVER).returncode == 1
+
+
+def test_each_ended_period_gets_its_audit_once_by_itself(harness: Harness, clock: Clock) -> None:
+    settings = harness.settings
+    at = datetime.combine(date(2027, 1, 15), time(9), settings.tz)
+    since, until = last_ended_period(settings, at)
+    assert since == datetime.combine(date(2026, 7, 1), time(), settings.tz)
+    assert until == datetime.combine(date(2027, 1, 1), time(), settings.tz)
+    spring = datetime.combine(date(2026, 4, 2), time(9), settings.tz)
+    assert last_ended_period(settings, spring)[0] == datetime.combine(date(2025, 7, 1), time(), settings.tz)
+    quarterly = settings.model_copy(update={"audits": settings.audits.model_copy(update={"per_year": 4})})
+    assert last_ended_period(quarterly, at)[0] == datetime.combine(date(2026, 10, 1), time(), settings.tz)
+    _seeded(harness, clock)
+    schedule = harness.client.app.state.platekeeper.services.audit_schedule()
+    audit = schedule.run_due()
+    assert audit is not None and audit.status == "in_progress" and audit.sample_seed is not None
+    assert (audit.period_from, audit.period_to) == last_ended_period(settings, datetime.now(UTC))
+    assert audit.performed_by == "system:audit-schedule"  # so any approver may approve; a person reviews
+    assert schedule.run_due() is None  # once per period
+    again = _cli(harness, "audits", "run-due")
+    assert again.returncode == 0 and "already has its audit" in again.stdout

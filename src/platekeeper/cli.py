@@ -155,6 +155,10 @@ def serve(
         purges = services.purge_schedule()
         purges.start()  # daily at retention.purge_time, agency time
         web_app.state.platekeeper.on_shutdown.append(purges.stop)
+    if rt.settings.audits.run_in_server:
+        audits = services.audit_schedule()
+        audits.start()  # daily at audits.run_time: an ended period gets its audit, run and waiting for review
+        web_app.state.platekeeper.on_shutdown.append(audits.stop)
     if rt.settings.guards.verify_in_server:
         verification = services.verification_schedule()
         verification.start()  # every guards.verify_hours: a failure raises a breach notice

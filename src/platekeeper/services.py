@@ -28,6 +28,7 @@ from platekeeper.audit.checkpoints import CheckpointSchedule
 from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
+from platekeeper.audits.schedule import AuditSchedule
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.guards.verification import VerificationSchedule
@@ -81,6 +82,11 @@ class Services:
     def purge_schedule(self) -> PurgeSchedule:
         """The daily purge at ``retention.purge_time`` (started by ``serve`` when ``retention.purge_in_server``)."""
         return PurgeSchedule(self.purger())
+
+    def audit_schedule(self) -> AuditSchedule:
+        """Each ended period's system audit, scheduled and run at ``audits.run_time`` (started by ``serve`` when
+        ``audits.run_in_server``)."""
+        return AuditSchedule(self.settings, self.database, self.audit_key, self.signing_key)
 
     def checkpoint_schedule(self) -> CheckpointSchedule:
         """The audit chain's signed checkpoints every ``audit.checkpoint_minutes`` (started by ``serve``)."""

@@ -21,6 +21,7 @@ from platekeeper.access.service import console_principal
 from platekeeper.audit.work import Work
 from platekeeper.audits.documents import report_html, report_pdf
 from platekeeper.audits.models import AUDIT_STATES, RESOLUTIONS
+from platekeeper.audits.schedule import AuditSchedule
 from platekeeper.audits.service import (
     AuditNotFound,
     AuditRefused,
@@ -90,6 +91,19 @@ def run(
     out.print(f"audit {audit_id}: {accesses:,} accesses checked, {len(found)} findings, {sample} searches sampled")
     for section, severity, detail in found:
         out.print(f"  [{section}] {severity}: {detail}", highlight=False)
+
+
+@audits_app.command("run-due")
+def run_due() -> None:
+    """Schedule and run the audit of the plan's last ended period, unless it has one (what `serve` does daily at
+    audits.run_time; for cron or a systemd timer when audits.run_in_server is off)."""
+    rt = runtime()
+    audit = AuditSchedule(rt.settings, rt.database, rt.audit_key, rt.signing_key).run_due()
+    if audit is None:
+        out.print("the last ended period already has its audit: nothing to do")
+        return
+    period = f"{audit.period_from:%Y-%m-%d} to {audit.period_to:%Y-%m-%d}"
+    out.print(f"audit {audit.id} of {period} run: {audit.figures['sample']['size']} searches wait for review")
 
 
 @audits_app.command("list")

@@ -3,6 +3,8 @@ how long audit records are kept, and the thresholds of the automatic checks."""
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field
 
 from platekeeper.config.base import CODE_PATTERN, StrictModel, section
@@ -108,6 +110,16 @@ class AuditPlanConfig(StrictModel):
     )
     referral_note_min_length: int = Field(
         20, ge=10, le=500, description="Shortest finding a reviewer records when referring a search to a supervisor."
+    )
+    run_in_server: bool = Field(
+        True,
+        description="Inside `platekeeper serve`, schedule and run each period's audit once the period has ended "
+        "(periods of 12 / per_year months from 1 January, agency time). Off: run `platekeeper audits run-due` "
+        "from cron or a systemd timer instead.",
+    )
+    run_time: time = Field(
+        time(4, 45),
+        description="When `platekeeper serve` looks for an ended period without its audit, daily, agency time.",
     )
     checks: AuditChecksConfig = section(AuditChecksConfig, "Thresholds of the automatic checks.")
 
