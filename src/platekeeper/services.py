@@ -103,9 +103,7 @@ def build_services(
     matcher = HotlistMatcher(database, settings.matching)
     alerting = AlertRuntime(settings, database, audit_key, matcher)
     images = ImageStore.for_settings(settings)
-    documents = ImageStore(
-        settings.data_path(settings.sharing.package_dir) / "documents", images.ring, encrypt=images.encrypt
-    )
+    documents = ImageStore(settings.resolved_documents_dir, images.ring, encrypt=images.encrypt)
     return Services(
         settings=settings,
         database=database,
