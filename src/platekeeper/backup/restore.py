@@ -22,8 +22,8 @@ from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
-    FORMAT_VERSION,
     DOCUMENTS,
+    FORMAT_VERSION,
     IMAGES,
     MANIFEST,
     SIGNATURE,
@@ -101,8 +101,8 @@ IMAGE_ENTRY = re.compile(rf"({IMAGES}|{DOCUMENTS})/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[
 
 def _entry_path(src: Path, relative: str, dialect: str) -> Path:
     """Where a file the manifest names lies in the backup: only the names a backup writes (the database file, the
-    checkpoint file, ``images/ab/cd/<sha256>``, ``documents/ab/cd/<sha256>``), with no symbolic link on the way, so a crafted manifest can
-    neither read outside the backup folder nor write outside the installation."""
+    checkpoint file, ``images/ab/cd/<sha256>``, ``documents/ab/cd/<sha256>``), with no symbolic link on the way, so
+    a crafted manifest can neither read outside the backup folder nor write outside the installation."""
     allowed = relative in (DATABASE_FILES[dialect], CHECKPOINTS) or IMAGE_ENTRY.fullmatch(relative)
     root = src.resolve()
     path = root / relative

@@ -19,8 +19,8 @@ from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
-    FORMAT_VERSION,
     DOCUMENTS,
+    FORMAT_VERSION,
     IMAGES,
     MANIFEST,
     SIGNATURE,
