@@ -18,7 +18,9 @@ below); then this module; then the web layer (web/, every domain's api.py and pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -37,6 +39,7 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
 from platekeeper.retention.schedule import PurgeSchedule
 from platekeeper.retention.service.purge import Purger
+from platekeeper.sharing.service import dispose_expired_requests
 from platekeeper.transparency.figures import ApprovedAudits, AuditReports
 from platekeeper.transparency.service import PublicFace
 
@@ -76,7 +79,12 @@ class Services:
 
     def purger(self) -> Purger:
         """The retention purge (462.9) for this installation: ``platekeeper purge`` and the daily schedule."""
-        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store)
+        documents = self.documents
+
+        def sharing(work: Work, today: date, limit: int) -> tuple[int, Callable[[], None]]:
+            return dispose_expired_requests(work, documents, today, limit)
+
+        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store, sharing)
 
     def purge_schedule(self) -> PurgeSchedule:
         """The daily purge at ``retention.purge_time`` (started by ``serve`` when ``retention.purge_in_server``)."""
