@@ -28,7 +28,10 @@ from platekeeper.backup import BackupError, check_restorable, restore_backup
 from platekeeper.config import load_settings
 from platekeeper.db import Database
 from platekeeper.files import key_files
+from platekeeper.reads.images import ImageStore
+from platekeeper.sharing.service.documents import check_document, store_document
 from tests.conftest import PG_URL, RUN_ID, _pg_execute, _pg_url
+from tests.sharing_helpers import PDF
 
 LOOSE_UMASK = 0o022
 
@@ -287,7 +290,7 @@ def test_restore_refuses_another_database_kind(backup: Path, target: Path, empty
 
 
 def test_backup_without_pg_dump_is_refused_and_leaves_nothing(tmp_path: Path, empty_pg: str) -> None:
-    source = tmp_path / "source" / "var"
+    source = tmp_path / "var"
     source.parent.mkdir()
     _ok(_cli(source, "db", "upgrade", database_url=empty_pg))
     env = {"PATH": str(tmp_path / "no-tools")}
@@ -386,3 +389,25 @@ def test_a_dump_changed_after_the_checks_is_not_restored(source: Path, backup: P
             restore_backup(settings, database, backup, manifest, progress)
     database.dispose()
     assert _counts(_sqlite(target)) == {}
+
+
+def test_round_trip_keeps_the_sharing_request_documents(tmp_path: Path) -> None:
+    source = tmp_path / "var"
+    _ok(_cli(source, "db", "upgrade"))
+    settings = load_settings(data_dir=source)
+    images = ImageStore.for_settings(settings)
+    documents = ImageStore(settings.resolved_documents_dir, images.ring, encrypt=images.encrypt)
+    document = check_document(settings, PDF)
+    store_document(documents, document)
+    assert documents.path(document.sha256).read_bytes() != PDF  # sealed at rest, as it goes into the backup
+    _ok(_cli(source, "backup", str(tmp_path / "backup")))
+    sha = document.sha256
+    assert f"documents/{sha[:2]}/{sha[2:4]}/{sha}" in {f["path"] for f in _manifest(tmp_path / "backup")["files"]}
+    target = tmp_path / "restored"
+    _copy_keys(source, target)
+    _ok(_cli(target, "restore", str(tmp_path / "backup")))
+    restored = load_settings(data_dir=target)
+    ring = ImageStore.for_settings(restored).ring
+    assert ImageStore(restored.resolved_documents_dir, ring, encrypt=True).get(sha) == PDF
+    again = _cli(target, "restore", str(tmp_path / "backup"))
+    assert again.returncode == 2 and "not empty" in again.stderr

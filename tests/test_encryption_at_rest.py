@@ -331,3 +331,26 @@ def test_a_damaged_crop_costs_its_own_image_not_the_search(harness: Harness) -> 
     read_id = next(r["id"] for r in reads if r["plate"] == "7ABC124")
     image = officer.get(f"/api/v1/reads/{read_id}/images/crop", params=CONTEXT)
     assert image.status_code == 404, image.text
+
+
+def test_rotate_reseals_the_sharing_request_documents_before_retiring_the_old_key(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(tmp_path)
+    images = ImageStore.for_settings(settings)
+    documents = ImageStore(settings.resolved_documents_dir, images.ring, encrypt=images.encrypt)
+    image, document = _image(1), _image(2)
+    images.put(image)
+    documents.put(document)
+    old = documents.key_id(document.sha256)
+    assert old is not None
+    result = _cli(tmp_path, database_url, "keys", "rotate")
+    assert result.returncode == 0, result.stderr
+    assert "2 re-sealed" in result.stdout
+    ring = read_key_ring(tmp_path / "var" / "storage.key")
+    assert [k.id for k in ring] == [ring[-1].id] and ring[-1].id != old  # the old key is gone
+    settings = _settings(tmp_path)
+    fresh = ImageStore.for_settings(settings)
+    reader = ImageStore(settings.resolved_documents_dir, fresh.ring, encrypt=True)
+    assert reader.key_id(document.sha256) == ring[-1].id
+    assert reader.get(document.sha256) == document.data  # still readable under the new key alone

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
 from platekeeper.db import Database
 from platekeeper.web.app import create_app
@@ -103,3 +105,37 @@ def test_the_public_download_page_is_rate_limited_per_address(tmp_path, database
         answers.append(client.post("/share/" + "x" * 43).status_code)
     database.dispose()
     assert answers == [404, 404, 429]
+
+
+def test_an_agency_is_changed_through_its_page_and_audited(harness: Harness) -> None:
+    clerk = harness.signed_in("records", "clerk")
+    agency_id = agency(clerk, partner_max_days=30)
+    registry = clerk.get("/sharing/agencies")
+    assert f'href="/sharing/agencies/{agency_id}"' in registry.text
+    page = clerk.get(f"/sharing/agencies/{agency_id}")
+    assert page.status_code == 200 and "Change the agency" in page.text and "CA0191100" in page.text
+    token = csrf_of(page.text)
+    form = {"csrf_token": token, "name": "Hermosa Beach Police Department", "kind": "law_enforcement",
+            "jurisdiction": "california", "ori": "CA0191100", "address": "1315 Valley Dr, Hermosa Beach",
+            "contacts": "Records: 310-555-0100"}  # fmt: skip
+    bad = clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "ori": "12"})
+    assert bad.status_code == 400 and "ori: nine characters" in bad.text and 'value="12"' in bad.text
+    odd = clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "kind": "militia"})
+    assert odd.status_code == 400 and "kind: one of" in odd.text
+    assert clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "csrf_token": "wrong"}).status_code == 403
+    assert clerk.post("/sharing/agencies/999999", data=form).status_code == 404
+    assert clerk.get("/sharing/agencies/999999").status_code == 404
+    unchanged = clerk.get("/api/v1/sharing/agencies").json()
+    assert [a["address"] for a in unchanged] == ["540 Pier Ave, Hermosa Beach"]
+    saved = clerk.post(f"/sharing/agencies/{agency_id}", data=form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "Agency changed." in clerk.get(saved.headers["location"]).text
+    (row,) = clerk.get("/api/v1/sharing/agencies").json()
+    assert row["address"] == "1315 Valley Dr, Hermosa Beach" and row["partner_max_days"] == 30
+    with harness.database.session() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "sharing.agency")).all()
+        assert events[-1].details["changes"] == {
+            "address": ["540 Pier Ave, Hermosa Beach", "1315 Valley Dr, Hermosa Beach"]
+        }
+        assert events[-1].username == "clerk"
+    assert harness.signed_in("sworn_officer").get(f"/sharing/agencies/{agency_id}").status_code == 403

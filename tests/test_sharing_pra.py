@@ -6,14 +6,15 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
 from platekeeper.sharing.models import SharingRequest
 from platekeeper.sharing.service import days_left, pra_due_on
 from tests.conftest import Harness
 from tests.retention_helpers import ingest_reads, read_with
-from tests.sharing_helpers import agency, package_reads, submit, window
+from tests.sharing_helpers import PDF, agency, package_reads, submit, window
 
 HOLIDAYS = load_settings().sharing.pra_holidays
 
@@ -138,3 +139,36 @@ def test_requests_are_kept_on_file_apart_from_the_reads(harness: Harness) -> Non
     kept = clerk.get(f"/api/v1/sharing/requests/{made['id']}").json()
     retain = date.today() + timedelta(days=harness.settings.sharing.retention_days)
     assert kept["status"] == "approved" and kept["retain_until"] == retain.isoformat()
+
+
+def test_the_purge_disposes_of_requests_past_retain_until_and_the_register_keeps_the_count(
+    harness: Harness,
+) -> None:
+    clerk, manager = harness.signed_in("records", "clerk"), harness.signed_in("records_manager", "boss")
+    agency_id = agency(clerk)
+    old, other, young = (submit(clerk, agency_id) for _ in range(3))  # the same PDF bytes: one stored document
+    for made in (old, other, young):
+        manager.post(f"/api/v1/sharing/requests/{made['id']}/review", json={"decision": "approve"})
+    documents = harness.client.app.state.platekeeper.services.documents
+    (digest,) = {p.name for p in documents.root.rglob("*") if p.is_file()}
+    yesterday = date.today() - timedelta(days=1)
+    with harness.database.session() as session:
+        session.execute(update(SharingRequest).where(SharingRequest.id == old["id"]).values(retain_until=yesterday))
+    run = harness.client.app.state.platekeeper.services.purger().run(trigger="command")
+    assert run.counts["sharing_requests"] == 1
+    assert clerk.get(f"/api/v1/sharing/requests/{old['id']}").status_code == 404
+    assert clerk.get(f"/api/v1/sharing/requests/{young['id']}").status_code == 200
+    assert documents.get(digest) == PDF  # still named by the requests kept
+    with harness.database.session() as session:
+        session.execute(update(SharingRequest).values(retain_until=yesterday))
+    run = harness.client.app.state.platekeeper.services.purger().run(trigger="command")
+    assert run.counts["sharing_requests"] == 2
+    assert not documents.path(digest).exists()  # the last request naming it went: the document goes too
+    assert run.certificate is not None and "sharing_requests" in json.dumps(run.certificate)
+    auditor = harness.signed_in("auditor", "audit")
+    register = auditor.get("/api/v1/sharing/register").json()
+    assert register["counts"]["disposed"] == 3 and register["counts"]["requests"] == {}
+    assert "Requests disposed after their retention" in auditor.get("/sharing/register").text
+    with harness.database.session() as session:
+        finished = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.purge")).all()
+    assert [e.details["sharing_requests"] for e in finished] == [1, 2]

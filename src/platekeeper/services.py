@@ -18,7 +18,9 @@ below); then this module; then the web layer (web/, every domain's api.py and pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -38,6 +40,7 @@ from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
 from platekeeper.retention.schedule import PurgeSchedule
 from platekeeper.retention.service.purge import Purger
+from platekeeper.sharing.service import dispose_expired_requests
 from platekeeper.transparency.figures import ApprovedAudits, AuditReports
 from platekeeper.transparency.service import PublicFace
 
@@ -77,7 +80,12 @@ class Services:
 
     def purger(self) -> Purger:
         """The retention purge (462.9) for this installation: ``platekeeper purge`` and the daily schedule."""
-        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store)
+        documents = self.documents
+
+        def sharing(work: Work, today: date, limit: int) -> tuple[int, Callable[[], None]]:
+            return dispose_expired_requests(work, documents, today, limit)
+
+        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store, sharing)
 
     def purge_schedule(self) -> PurgeSchedule:
         """The daily purge at ``retention.purge_time`` (started by ``serve`` when ``retention.purge_in_server``)."""
@@ -109,9 +117,7 @@ def build_services(
     matcher = HotlistMatcher(database, settings.matching)
     alerting = AlertRuntime(settings, database, audit_key, matcher)
     images = ImageStore.for_settings(settings)
-    documents = ImageStore(
-        settings.data_path(settings.sharing.package_dir) / "documents", images.ring, encrypt=images.encrypt
-    )
+    documents = ImageStore(settings.resolved_documents_dir, images.ring, encrypt=images.encrypt)
     return Services(
         settings=settings,
         database=database,

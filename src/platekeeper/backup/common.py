@@ -23,6 +23,7 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 DATABASE_FILES = {"sqlite": "database/platekeeper.sqlite3", "postgresql": "database/platekeeper.pgdump"}
 IMAGES = "images"
+DOCUMENTS = "documents"  # sharing request documents, sealed like the images (Settings.resolved_documents_dir)
 CHECKPOINTS = "audit/checkpoints.jsonl"
 VERSION_TABLE = "alembic_version"
 CHUNK = 1 << 20

@@ -22,6 +22,7 @@ from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
+    DOCUMENTS,
     FORMAT_VERSION,
     IMAGES,
     MANIFEST,
@@ -95,13 +96,13 @@ def _well_formed(manifest: Any) -> bool:
     )
 
 
-IMAGE_ENTRY = re.compile(rf"{IMAGES}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}")
+IMAGE_ENTRY = re.compile(rf"({IMAGES}|{DOCUMENTS})/[0-9a-f]{{2}}/[0-9a-f]{{2}}/[0-9a-f]{{64}}")
 
 
 def _entry_path(src: Path, relative: str, dialect: str) -> Path:
     """Where a file the manifest names lies in the backup: only the names a backup writes (the database file, the
-    checkpoint file, ``images/ab/cd/<sha256>``), with no symbolic link on the way, so a crafted manifest can
-    neither read outside the backup folder nor write outside the installation."""
+    checkpoint file, ``images/ab/cd/<sha256>``, ``documents/ab/cd/<sha256>``), with no symbolic link on the way, so
+    a crafted manifest can neither read outside the backup folder nor write outside the installation."""
     allowed = relative in (DATABASE_FILES[dialect], CHECKPOINTS) or IMAGE_ENTRY.fullmatch(relative)
     root = src.resolve()
     path = root / relative
@@ -179,6 +180,8 @@ def _occupied(settings: Settings, database: Database) -> list[str]:
     held = [f"{name} ({count} rows)" for name, count in facts.counts.items() if count and name != VERSION_TABLE]
     if next(_stored_images(settings.resolved_image_dir), None) is not None:
         held.append(f"images in {settings.resolved_image_dir}")
+    if next(_stored_images(settings.resolved_documents_dir), None) is not None:
+        held.append(f"request documents in {settings.resolved_documents_dir}")
     checkpoints = settings.data_path(settings.audit.checkpoint_file)
     if checkpoints.exists():
         held.append(f"the checkpoint file {checkpoints}")
@@ -241,13 +244,13 @@ def restore_backup(
         _copy_checked(_entry_path(src, dump_entry["path"], dialect), dump, dump_entry)
         (_restore_sqlite if database.dialect == "sqlite" else _restore_postgresql)(database, dump)
     progress.update(task, total=dump_entry["size"], completed=dump_entry["size"])
-    files = [f for f in manifest["files"] if f["path"].startswith(f"{IMAGES}/")]
-    task = progress.add_task(f"images ({len(files)})", total=sum(f["size"] for f in files))
-    images = settings.resolved_image_dir
-    for entry in files:
-        source = _entry_path(src, entry["path"], dialect)
-        _copy_checked(source, images / entry["path"].removeprefix(f"{IMAGES}/"), entry)
-        progress.advance(task, entry["size"])
+    for folder, root in ((IMAGES, settings.resolved_image_dir), (DOCUMENTS, settings.resolved_documents_dir)):
+        files = [f for f in manifest["files"] if f["path"].startswith(f"{folder}/")]
+        task = progress.add_task(f"{folder} ({len(files)})", total=sum(f["size"] for f in files))
+        for entry in files:
+            source = _entry_path(src, entry["path"], dialect)
+            _copy_checked(source, root / entry["path"].removeprefix(f"{folder}/"), entry)
+            progress.advance(task, entry["size"])
     if CHECKPOINTS in entries:
         source = _entry_path(src, CHECKPOINTS, dialect)
         _copy_checked(source, settings.data_path(settings.audit.checkpoint_file), entries[CHECKPOINTS])

@@ -19,6 +19,7 @@ from platekeeper.audit.work import Work
 from platekeeper.backup.common import (
     CHECKPOINTS,
     DATABASE_FILES,
+    DOCUMENTS,
     FORMAT_VERSION,
     IMAGES,
     MANIFEST,
@@ -118,6 +119,7 @@ def create_backup(
         files.insert(0, _entry(db_file, *_digest(dest / db_file)))
         progress.update(task, total=files[0]["size"], completed=files[0]["size"])
         files += _copy_images(settings.resolved_image_dir, dest, progress)
+        files += _copy_images(settings.resolved_documents_dir, dest, progress, DOCUMENTS)
         manifest = _manifest(settings, database.dialect, facts, files)
         _write_manifest(dest, manifest, signer)
     except BaseException:
@@ -130,12 +132,13 @@ def _entry(path: str, size: int, sha256: str) -> dict[str, Any]:
     return {"path": path, "size": size, "sha256": sha256}
 
 
-def _copy_images(root: Path, dest: Path, progress: Progress) -> list[dict[str, Any]]:
+def _copy_images(root: Path, dest: Path, progress: Progress, folder: str = IMAGES) -> list[dict[str, Any]]:
+    """The files of a content-addressed store (the images, or the request documents) as stored, under ``folder``."""
     images = list(_stored_images(root))
-    task = progress.add_task(f"images ({len(images)})", total=sum(p.stat().st_size for p in images))
+    task = progress.add_task(f"{folder} ({len(images)})", total=sum(p.stat().st_size for p in images))
     entries = []
     for image in images:
-        relative = f"{IMAGES}/{image.relative_to(root).as_posix()}"
+        relative = f"{folder}/{image.relative_to(root).as_posix()}"
         size, sha256 = _copy(image, dest / relative)
         entries.append(_entry(relative, size, sha256))
         progress.advance(task, size)

@@ -148,6 +148,12 @@ class Settings(BaseSettings):
         return self.image_dir or self.data_dir / "images"
 
     @property
+    def resolved_documents_dir(self) -> Path:
+        """The folder holding sharing request documents (sealed like the images, in the backup, re-sealed by
+        ``keys rotate``)."""
+        return self.data_path(self.sharing.package_dir) / "documents"
+
+    @property
     def tz(self) -> ZoneInfo:
         """The agency's time zone."""
         return ZoneInfo(self.agency.timezone)

@@ -15,15 +15,12 @@ from platekeeper.access.service import SessionState
 from platekeeper.cameras.service import list_cameras
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import (
-    AGENCY_KINDS,
-    JURISDICTIONS,
     PRA_DETERMINATIONS,
     REDACTABLE_FIELDS,
     REQUEST_STATES,
     SharingRequest,
 )
 from platekeeper.sharing.service import (
-    AgencyIn,
     LinkRefused,
     PraRequestIn,
     RequestScope,
@@ -43,8 +40,6 @@ from platekeeper.sharing.service import (
     register_counts,
     register_entries,
     register_export,
-    review_request,
-    save_agency,
     submit_pra,
     submit_request,
 )
@@ -61,11 +56,10 @@ from platekeeper.web.deps import (
 )
 from platekeeper.web.forms import local_datetime
 
-__all__ = ["router"]
+__all__ = ["DONE", "get_request_or_404", "request_page", "router", "scope_of", "when"]
 
 router = APIRouter(include_in_schema=False)
 Intake = Annotated[SessionState, Depends(requires("sharing.intake"))]
-Reviewer = Annotated[SessionState, Depends(requires("sharing.review"))]
 Register = Annotated[SessionState, Depends(requires("sharing.register"))]
 Pra = Annotated[SessionState, Depends(requires("pra.manage"))]
 Token = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$", description="The link")]
@@ -79,10 +73,11 @@ DONE = {
     "determined": "Determination recorded.",
     "redactions": "Redaction decisions recorded.",
     "agency": "Agency saved.",
+    "agency_changed": "Agency changed.",
 }
 
 
-def _when(value: str, tz: tzinfo, name: str) -> datetime:
+def when(value: str, tz: tzinfo, name: str) -> datetime:
     try:
         when = local_datetime(value, tz)
     except ValueError as exc:
@@ -99,14 +94,14 @@ def _day(value: str, name: str) -> date:
         raise SharingRefused(name, "not a date (use YYYY-MM-DD)") from None
 
 
-def _scope(form: dict[str, Any], tz: tzinfo) -> RequestScope:
+def scope_of(form: dict[str, Any], tz: tzinfo) -> RequestScope:
     cameras = []
     for value in form.get("camera_ids", []):
         if not (value.isdigit() and len(value) < 10):
             raise SharingRefused("camera_ids", "choose cameras from the list")
         cameras.append(int(value))
     plates = tuple(p for p in re.split(r"[\s,;]+", form.get("plates", "")) if p)
-    return RequestScope(plates, _when(form["since"], tz, "since"), _when(form["until"], tz, "until"), tuple(cameras))
+    return RequestScope(plates, when(form["since"], tz, "since"), when(form["until"], tz, "until"), tuple(cameras))
 
 
 async def _upload(document: UploadFile | None, limit: int) -> bytes:
@@ -160,7 +155,7 @@ async def sharing_submit(
         incoming = SharingRequestIn(
             agency_id=int(agency_id), requester_name=requester_name, requester_contact=requester_contact,
             purpose=purpose, description=description, case_number=case_number, legal_basis=legal_basis,
-            scope=_scope(form, work.settings.tz), received_on=_day(received_on, "received_on"), document=data,
+            scope=scope_of(form, work.settings.tz), received_on=_day(received_on, "received_on"), document=data,
         )  # fmt: skip
         row = submit_request(work, state.principal, incoming, documents=app_state(request).services.documents)
     except SharingRefused as exc:
@@ -168,9 +163,11 @@ async def sharing_submit(
     return RedirectResponse(f"/sharing/requests/{row.id}?done=entered", status_code=303)
 
 
-def _request_page(
+def request_page(
     request: Request, state: SessionState, work: DbWork, request_id: int, status: int = 200, **extra: Any
 ) -> Response:
+    """One agency request's page; ``base`` (in ``extra``) is the path it is opened under: ``/sharing/requests`` for
+    intake, ``/sharing/review`` for a reviewer (a designee may hold sharing.review alone)."""
     try:
         row = get_request(work, request_id, "agency")
     except SharingNotFound as exc:
@@ -179,15 +176,16 @@ def _request_page(
     context = {
         "row": row, "agency": agencies.get(row.agency_id or 0), "states": REQUEST_STATES,
         "cameras": {c.id: c.name for c in list_cameras(work.session)},
-        "done": DONE.get(request.query_params.get("done", "")), "error": None, "link": None, **extra,
+        "done": DONE.get(request.query_params.get("done", "")), "error": None, "link": None,
+        "base": "/sharing/requests", **extra,
     }  # fmt: skip
     return render(request, "sharing_request.html", context, status)
 
 
 @router.get("/sharing/requests/{request_id}")
-def sharing_request_page(request_id: RowId, request: Request, state: Intake, work: DbWork) -> Response:
+def sharingrequest_page(request_id: RowId, request: Request, state: Intake, work: DbWork) -> Response:
     """One request: what was asked, the rules that fired, the review, and the next step."""
-    return _request_page(request, state, work, request_id)
+    return request_page(request, state, work, request_id)
 
 
 @router.get("/sharing/requests/{request_id}/document")
@@ -197,40 +195,6 @@ def sharing_document(request_id: RowId, request: Request, state: Intake, work: D
         return document_response(get_request(work, request_id), request)
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-
-
-@router.post("/sharing/requests/{request_id}/review")
-def sharing_review(
-    request_id: RowId,
-    request: Request,
-    state: Reviewer,
-    work: DbWork,
-    csrf_token: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form(max_length=16)] = "",
-    note: Text = "",
-    plates: Annotated[str, Form(max_length=20_000)] = "",
-    since: Annotated[str, Form(max_length=32)] = "",
-    until: Annotated[str, Form(max_length=32)] = "",
-) -> Response:
-    """Approve (the scope as asked, or narrowed in the form) or deny with a reason."""
-    check_csrf(state, csrf_token)
-    try:
-        if decision not in ("approve", "deny"):
-            raise SharingRefused("decision", "approve or deny")
-        narrowed = {"plates": plates, "since": since, "until": until}
-        scope = None
-        if decision == "approve" and since and until:
-            scope = _scope(narrowed, work.settings.tz)
-            row = get_request(work, request_id, "agency")
-            scope = RequestScope(scope.plates, scope.since, scope.until, tuple(row.camera_ids))
-        review_request(work, state.principal, request_id, approve=decision == "approve", note=note, scope=scope)
-    except SharingNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except SharingRefused as exc:
-        status = {"status": 409, "reviewer": 403}.get(exc.field, 400)
-        return _request_page(request, state, work, request_id, status, error=str(exc))
-    done = "approved" if decision == "approve" else "denied"
-    return RedirectResponse(f"/sharing/requests/{request_id}?done={done}", 303)
 
 
 def _fulfil(request: Request, state: SessionState, work: DbWork, request_id: int) -> tuple[str | None, str | None]:
@@ -256,7 +220,7 @@ def sharing_fulfil(
     check_csrf(state, csrf_token)
     get_request_or_404(work, request_id, "agency")
     link, error = _fulfil(request, state, work, request_id)
-    return _request_page(request, state, work, request_id, 409 if error else 200, link=link, error=error)
+    return request_page(request, state, work, request_id, 409 if error else 200, link=link, error=error)
 
 
 def get_request_or_404(work: DbWork, request_id: int, channel: str) -> SharingRequest:
@@ -264,43 +228,6 @@ def get_request_or_404(work: DbWork, request_id: int, channel: str) -> SharingRe
         return get_request(work, request_id, channel)
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-
-
-def _agencies_page(request: Request, work: DbWork, status: int = 200, **extra: Any) -> Response:
-    context = {"agencies": list_agencies(work), "kinds": AGENCY_KINDS, "jurisdictions": JURISDICTIONS,
-               "form": {}, "error": None, "done": DONE.get(request.query_params.get("done", "")), **extra}  # fmt: skip
-    return render(request, "sharing_agencies.html", context, status)
-
-
-@router.get("/sharing/agencies")
-def agencies_page(request: Request, state: Intake, work: DbWork) -> Response:
-    """The agency registry and the form to add an agency."""
-    return _agencies_page(request, work)
-
-
-@router.post("/sharing/agencies")
-def agencies_add(
-    request: Request,
-    state: Intake,
-    work: DbWork,
-    csrf_token: Annotated[str, Form()] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    kind: Annotated[str, Form(max_length=32)] = "",
-    jurisdiction: Annotated[str, Form(max_length=32)] = "",
-    ori: Annotated[str, Form(max_length=9)] = "",
-    address: Annotated[str, Form(max_length=1000)] = "",
-    contacts: Annotated[str, Form(max_length=1000)] = "",
-) -> Response:
-    """Add an agency (audited)."""
-    check_csrf(state, csrf_token)
-    form = {"name": name, "kind": kind, "jurisdiction": jurisdiction, "ori": ori, "address": address,
-            "contacts": contacts}  # fmt: skip
-    try:
-        agency = AgencyIn(name, kind, jurisdiction, ori=ori or None, address=address, contacts=contacts)
-        save_agency(work, state.principal, agency)
-    except SharingRefused as exc:
-        return _agencies_page(request, work, 400, error=str(exc), form=form)
-    return RedirectResponse("/sharing/agencies?done=agency", 303)
 
 
 @router.get("/sharing/register")
@@ -357,7 +284,7 @@ async def pra_submit(
         data = await _upload(document, work.settings.sharing.document_max_bytes)
         incoming = PraRequestIn(
             requester_name=requester_name, requester_contact=requester_contact, description=description,
-            scope=_scope(form, work.settings.tz), received_on=_day(received_on, "received_on"), document=data or None,
+            scope=scope_of(form, work.settings.tz), received_on=_day(received_on, "received_on"), document=data or None,
         )  # fmt: skip
         row = submit_pra(work, state.principal, incoming, documents=app_state(request).services.documents)
     except SharingRefused as exc:
@@ -374,7 +301,7 @@ def _pra_page(request: Request, work: DbWork, request_id: int, status: int = 200
 
 
 @router.get("/pra/{request_id}")
-def pra_request_page(request_id: RowId, request: Request, state: Pra, work: DbWork) -> Response:
+def prarequest_page(request_id: RowId, request: Request, state: Pra, work: DbWork) -> Response:
     """One PRA request: its deadline and days left, the determination, the redactions and the release."""
     return _pra_page(request, work, request_id)
 

@@ -27,6 +27,13 @@ def _store(rt: Runtime) -> ImageStore:
         raise fail(str(exc)) from None
 
 
+def _documents(rt: Runtime, images: ImageStore) -> ImageStore:
+    """The sharing request documents, sealed with the same ring as the images (as services.py builds them)."""
+    from platekeeper.reads.images import ImageStore
+
+    return ImageStore(rt.settings.resolved_documents_dir, images.ring, encrypt=images.encrypt)
+
+
 @keys_app.command("status")
 def keys_status() -> None:
     """The current key, the keys in the ring, and how many images are under each key (and plain)."""
@@ -81,7 +88,7 @@ def keys_rotate(
             plan = plan_rotation(store.ring, keep_key=keep_key)
             _record(rt, plan, None)
             _announce(plan)
-            result = reseal_images(store, size, pause, _progress)
+            result = reseal_images(store, size, pause, _progress, others=(_documents(rt, store),))
             _record(rt, plan, result)
     except (RotationBusy, StorageKeyError) as exc:
         raise fail(str(exc)) from None

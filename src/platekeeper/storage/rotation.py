@@ -13,7 +13,7 @@ import fcntl
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -104,17 +104,21 @@ def reseal_images(
     batch_size: int,
     pause_seconds: float,
     on_batch: Callable[[RotationResult], None],
+    others: Sequence[ImageStore] = (),
 ) -> RotationResult:
-    """Re-seal every image not under the current key, ``batch_size`` at a time; retire the old keys when the pass
-    failed on nothing and every header is then under the current key. A file that cannot be opened is named in
-    the result and left as it is, never deleted."""
+    """Re-seal every image not under the current key, ``batch_size`` at a time, then every file of the ``others``
+    sealed with the same ring (the sharing request documents); retire the old keys only when the pass failed on
+    nothing and every header of every store is then under the current key (a file left under a retired key could
+    never be opened again). A file that cannot be opened is named in the result and left as it is, never deleted."""
     assert store.ring is not None
-    digests = list(store.digests())
-    result = RotationResult(total=len(digests))
-    for start in range(0, len(digests), batch_size):
-        for digest in digests[start : start + batch_size]:
+    stores = (store, *others)
+    assert all(other.ring is store.ring for other in others), "the stores must share the image store's key ring"
+    files = [(each, digest) for each in stores for digest in each.digests()]
+    result = RotationResult(total=len(files))
+    for start in range(0, len(files), batch_size):
+        for owner, digest in files[start : start + batch_size]:
             try:
-                if store.reseal(digest):
+                if owner.reseal(digest):
                     result.resealed += 1
                 else:
                     result.already_current += 1
@@ -123,10 +127,10 @@ def reseal_images(
             except (OSError, SealedFileError) as exc:
                 result.failed.append((digest, str(exc)))
         on_batch(result)
-        if pause_seconds and start + batch_size < len(digests):
+        if pause_seconds and start + batch_size < len(files):
             time.sleep(pause_seconds)
     current = store.ring.current().id
-    if not result.failed and set(census(store)) <= {current}:
+    if not result.failed and all(set(census(each)) <= {current} for each in stores):
         result.retired = [key.id for key in store.ring.retire_old_keys()]
     return result
 

@@ -52,8 +52,10 @@ from platekeeper.reads import pages as reads_pages
 from platekeeper.retention import api as retention_api
 from platekeeper.retention import pages as retention_pages
 from platekeeper.services import Services, build_services
+from platekeeper.sharing import agency_pages as sharing_agency_pages
 from platekeeper.sharing import api as sharing_api
 from platekeeper.sharing import pages as sharing_pages
+from platekeeper.sharing import review_pages as sharing_review_pages
 from platekeeper.transparency import api as transparency_api
 from platekeeper.transparency import pages as transparency_pages
 from platekeeper.web import error_log, home
@@ -333,6 +335,8 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         retention_pages,
         sharing_api,
         sharing_pages,
+        sharing_review_pages,
+        sharing_agency_pages,
         notices_api,
         notices_pages,
         audits_api,

@@ -96,6 +96,7 @@ class PurgeFinished(AuditEventType):
     alerts: int = detail("Alerts released")
     plate_texts: int = detail("Audit plate texts forgotten")
     search_activity: int = detail("Guard activity rows deleted")
+    sharing_requests: int | None = optional_detail("Sharing requests disposed after their retention")
     held_reads: int = detail("Expired reads kept under hold")
     purged_ids_sha256: str = detail("SHA-256 of the removed read ids")
     signed_by: str = detail("Signing key")

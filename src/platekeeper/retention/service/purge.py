@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -55,7 +55,7 @@ from platekeeper.retention.service.holds import held_before, held_past_retention
 from platekeeper.retention.service.signed import sign_document
 from platekeeper.retention.service.sweeper import Sweeper, lower_priority
 
-__all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
+__all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Disposal", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,13 @@ COUNT_KINDS = {
     "alerts": "Alerts released (plate details removed, historical leads included)",
     "plate_texts": "Audit log plate texts forgotten (digests kept)",
     "search_activity": "Guard activity rows past the longest guard window (the audit log keeps the searches)",
+    "sharing_requests": "Sharing requests past their retain-until date (with their releases, links and documents)",
 }
 Progress = Callable[[str, int], None]  # (what, how many so far)
+Disposal = Callable[[Work, date, int], tuple[int, Callable[[], None]]]
+"""Removes up to a batch of rows kept past their own retention date (before the given day, the agency's today):
+(how many, what to delete from disk after the commit). The composition root passes sharing's here: retention sits
+below sharing in the layers."""
 
 
 class PurgeBusy(RuntimeError):
@@ -92,10 +97,17 @@ class Purger:
     """Runs the purge for one installation: its settings, database, audit key, signing key and image store."""
 
     def __init__(
-        self, settings: Settings, database: Database, audit_key: bytes, signer: InstallationKey, store: ImageStore
+        self,
+        settings: Settings,
+        database: Database,
+        audit_key: bytes,
+        signer: InstallationKey,
+        store: ImageStore,
+        sharing: Disposal | None = None,
     ) -> None:
         self.settings, self.database, self.audit_key = settings, database, audit_key
-        self.signer, self.store = signer, store
+        self.signer, self.store, self.sharing = signer, store, sharing
+        self._cleanup: Callable[[], None] | None = None  # the files to delete once the batch in progress commits
         self.actor = Actor.system("purge")
         self.report: Progress = lambda what, n: None
         self._queued: list[str] = []  # the files the batch in progress queued
@@ -163,6 +175,8 @@ class Purger:
             self._drain_files()  # a file too young to delete before (an upload may be counting on it)
             self._in_batches(run_id, "plate_texts", self._plate_texts_batch)
             self._in_batches(run_id, "search_activity", self._activity_batch)
+            if self.sharing is not None:
+                self._in_batches(run_id, "sharing_requests", self._sharing_batch)
             return self._finish(run_id)
 
     def _open(self, trigger: str, now: datetime) -> int:
@@ -246,6 +260,9 @@ class Purger:
                 counts = self._add(session, run_id, **removed)
             if sweeper is not None:
                 sweeper.submit(self._queued)
+            if self._cleanup is not None:  # after the commit: a rollback leaves the files with their rows
+                cleanup, self._cleanup = self._cleanup, None
+                cleanup()
             if not removed.get(kind):
                 return
             self.report(kind, counts[kind])
@@ -280,6 +297,12 @@ class Purger:
     def _activity_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         before = run.started_at - activity_horizon(self.settings)
         return {"search_activity": purge_search_activity(session, before, self._batch)}
+
+    def _sharing_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
+        assert self.sharing is not None
+        today = run.started_at.astimezone(self.settings.tz).date()
+        removed, self._cleanup = self.sharing(self._work(session), today, self._batch)
+        return {"sharing_requests": removed}
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""

@@ -1,13 +1,14 @@
 """The only package that touches the sharing tables: agencies.py (the registry), rules.py (the sharing rules, pure),
 requests.py (agency requests: intake and review), documents.py (request documents), pra.py (Public Records Act
-requests) with deadlines.py (pure), fulfil.py (packages and download links), register.py (the register),
-partner.py (partner agencies' queries)."""
+requests) with deadlines.py (pure), disposal.py (requests past retain_until, for the purge), fulfil.py (packages
+and download links), register.py (the register), partner.py (partner agencies' queries)."""
 
 from __future__ import annotations
 
 from platekeeper.sharing.service.agencies import AgencyIn, get_agency, list_agencies, save_agency
 from platekeeper.sharing.service.common import RequestScope, SharingNotFound, SharingRefused
 from platekeeper.sharing.service.deadlines import days_left, pra_due_on
+from platekeeper.sharing.service.disposal import dispose_expired_requests
 from platekeeper.sharing.service.fulfil import (
     Download,
     Fulfilment,
@@ -61,6 +62,7 @@ __all__ = [
     "check_rules",
     "days_left",
     "determine_pra",
+    "dispose_expired_requests",
     "extend_pra",
     "fulfil_request",
     "get_agency",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from platekeeper.access.principal import Principal
 from platekeeper.audit.events import SharingRegisterViewed
 from platekeeper.audit.work import Work
+from platekeeper.retention.models import PurgeRun
 from platekeeper.sharing.models import SharingAgency, SharingRelease, SharingRequest
 
 __all__ = [
@@ -89,7 +90,8 @@ def register_export(work: Work, principal: Principal, format: str) -> Iterator[s
 
 
 def register_counts(work: Work) -> dict[str, Any]:
-    """Requests by channel and status, and releases with the reads they held, by channel."""
+    """Requests by channel and status, releases with the reads they held, by channel, and how many requests the
+    purge disposed of after their ``retain_until`` (summed from the finished purge runs)."""
     requests = work.session.execute(
         select(SharingRequest.channel, SharingRequest.status, func.count()).group_by(
             SharingRequest.channel, SharingRequest.status
@@ -105,6 +107,8 @@ def register_counts(work: Work) -> dict[str, Any]:
         counts["requests"].setdefault(channel, {})[status] = n
     for channel, n, reads in releases:
         counts["releases"][channel], counts["reads"][channel] = n, int(reads)
+    runs = work.session.scalars(select(PurgeRun.counts).where(PurgeRun.status == "finished"))
+    counts["disposed"] = sum(int((run or {}).get("sharing_requests", 0)) for run in runs)
     return counts
 
 

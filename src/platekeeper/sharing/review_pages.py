@@ -1,0 +1,92 @@
+"""The review pages (policy 462.7(b)): the queue of requests waiting for review, one request as its reviewer sees
+it with the written request, and the review form. They need ``sharing.review`` alone, so that a designee role from
+``sharing.designee_roles`` reviews through the pages as through the API; entering and fulfilling stay intake's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from platekeeper.access.service import SessionState
+from platekeeper.sharing.api import document_response
+from platekeeper.sharing.models import REQUEST_STATES
+from platekeeper.sharing.pages import get_request_or_404, request_page, scope_of
+from platekeeper.sharing.service import (
+    RequestScope,
+    SharingNotFound,
+    SharingRefused,
+    get_request,
+    list_agencies,
+    list_requests,
+    review_request,
+)
+from platekeeper.web.deps import DbWork, RowId, check_csrf, render, requires
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Reviewer = Annotated[SessionState, Depends(requires("sharing.review"))]
+REVIEW = "/sharing/review"
+
+
+def _home(state: SessionState) -> str:
+    """Where a request's page lies for this person: intake's page if they hold it, else the reviewer's."""
+    return "/sharing/requests" if state.principal.can("sharing.intake") else REVIEW
+
+
+@router.get("/sharing/review")
+def review_queue(request: Request, state: Reviewer, work: DbWork) -> Response:
+    """The agency requests waiting for review, oldest first, then those reviewed."""
+    rows = list_requests(work, "agency")
+    waiting = [r for r in reversed(rows) if r.status == "pending_review"]
+    context = {"waiting": waiting, "others": [r for r in rows if r.status != "pending_review"],
+               "agencies": {a.id: a for a in list_agencies(work)}, "states": REQUEST_STATES}  # fmt: skip
+    return render(request, "sharing_review.html", context)
+
+
+@router.get("/sharing/review/{request_id}")
+def review_page(request_id: RowId, request: Request, state: Reviewer, work: DbWork) -> Response:
+    """One request as its reviewer sees it: what was asked, the rules that fired, the document, the review form."""
+    return request_page(request, state, work, request_id, base=REVIEW)
+
+
+@router.get("/sharing/review/{request_id}/document")
+def review_document(request_id: RowId, request: Request, state: Reviewer, work: DbWork) -> Response:
+    """The written request as it was received, for its reviewer (opened from its sealed store)."""
+    return document_response(get_request_or_404(work, request_id, "agency"), request)
+
+
+@router.post("/sharing/requests/{request_id}/review")
+def sharing_review(
+    request_id: RowId,
+    request: Request,
+    state: Reviewer,
+    work: DbWork,
+    csrf_token: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form(max_length=16)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    plates: Annotated[str, Form(max_length=20_000)] = "",
+    since: Annotated[str, Form(max_length=32)] = "",
+    until: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Approve (the scope as asked, or narrowed in the form) or deny with a reason."""
+    check_csrf(state, csrf_token)
+    try:
+        if decision not in ("approve", "deny"):
+            raise SharingRefused("decision", "approve or deny")
+        narrowed = {"plates": plates, "since": since, "until": until}
+        scope = None
+        if decision == "approve" and since and until:
+            scope = scope_of(narrowed, work.settings.tz)
+            row = get_request(work, request_id, "agency")
+            scope = RequestScope(scope.plates, scope.since, scope.until, tuple(row.camera_ids))
+        review_request(work, state.principal, request_id, approve=decision == "approve", note=note, scope=scope)
+    except SharingNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except SharingRefused as exc:
+        status = {"status": 409, "reviewer": 403}.get(exc.field, 400)
+        return request_page(request, state, work, request_id, status, error=str(exc), base=_home(state))
+    done = "approved" if decision == "approve" else "denied"
+    return RedirectResponse(f"{_home(state)}/{request_id}?done={done}", 303)

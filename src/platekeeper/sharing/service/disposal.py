@@ -1,0 +1,65 @@
+"""Disposal of requests kept past ``retain_until`` (``sharing.retention_days`` after the decision): run by the daily
+purge, a batch at a time. A request goes with its release, its download links, its package file if still on the
+server, and its document once no other request names the same bytes. The purge counts them
+(``sharing_requests``) in its signed certificate and its audit event (counts only: nothing about the requests), and
+the register keeps the total disposed (``disposed_requests``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from platekeeper.audit.work import Work
+from platekeeper.reads.images import ImageStore
+from platekeeper.sharing.models import SharingLink, SharingRelease, SharingRequest
+
+__all__ = ["dispose_expired_requests"]
+
+
+def dispose_expired_requests(
+    work: Work, documents: ImageStore, today: date, limit: int
+) -> tuple[int, Callable[[], None]]:
+    """Delete up to ``limit`` requests whose ``retain_until`` is before ``today``, with their releases and links;
+    (how many, what to delete from disk once the transaction has committed: documents and package files)."""
+    session = work.session
+    ids = list(
+        session.scalars(
+            select(SharingRequest.id)
+            .where(SharingRequest.retain_until.is_not(None), SharingRequest.retain_until < today)
+            .order_by(SharingRequest.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0, lambda: None
+    releases = session.execute(
+        select(SharingRelease.id, SharingRelease.location).where(SharingRelease.request_id.in_(ids))
+    ).all()
+    release_ids = [r.id for r in releases]
+    digests = set(
+        session.scalars(
+            select(SharingRequest.document_sha256).where(
+                SharingRequest.id.in_(ids), SharingRequest.document_sha256.is_not(None)
+            )
+        )
+    )
+    if release_ids:
+        session.execute(delete(SharingLink).where(SharingLink.release_id.in_(release_ids)))
+        session.execute(delete(SharingRelease).where(SharingRelease.id.in_(release_ids)))
+    session.execute(delete(SharingRequest).where(SharingRequest.id.in_(ids)))
+    kept = set(
+        session.scalars(select(SharingRequest.document_sha256).where(SharingRequest.document_sha256.in_(digests)))
+    )
+    orphans = sorted(str(d) for d in digests - kept)
+    packages = [Path(r.location) for r in releases if r.location]
+
+    def remove_files() -> None:
+        for digest in orphans:
+            documents.delete(digest)
+        for package in packages:
+            package.unlink(missing_ok=True)
+
+    return len(ids), remove_files
