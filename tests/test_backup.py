@@ -290,7 +290,7 @@ def test_restore_refuses_another_database_kind(backup: Path, target: Path, empty
 
 
 def test_backup_without_pg_dump_is_refused_and_leaves_nothing(tmp_path: Path, empty_pg: str) -> None:
-    source = tmp_path / "var"
+    source = tmp_path / "source" / "var"
     source.parent.mkdir()
     _ok(_cli(source, "db", "upgrade", database_url=empty_pg))
     env = {"PATH": str(tmp_path / "no-tools")}
