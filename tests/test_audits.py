@@ -255,6 +255,12 @@ def _review_all(admin: TestClient, audit_id: int, refer: int = 1) -> None:
         }
         answer = admin.post(f"/api/v1/audits/{audit_id}/sample/{item['position']}", json=body)
         assert answer.status_code == 200, answer.text
+    junk = {"finding": "aaaaaaaaaaaaaaaaaaaaaaaa", "resolution": "supported"}
+    refused = admin.post(f"/api/v1/audits/{audit_id}/sample/{refer}", json=junk)
+    assert refused.status_code == 400 and "real words" in refused.text
+    undo = {"finding": "on second thought the justification names the vehicle", "resolution": "supported"}
+    stands = admin.post(f"/api/v1/audits/{audit_id}/sample/{refer}", json=undo)
+    assert stands.status_code == 409 and "a referral stands" in stands.text
 
 
 def test_the_lifecycle_refuses_self_approval_and_records_each_step(harness: Harness, clock: Clock) -> None:

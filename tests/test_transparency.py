@@ -222,6 +222,7 @@ def test_until_published_the_public_gets_a_notice_and_the_administrator_a_previe
         assert "not published yet" in page.text and 'href="/policy"' in page.text
         assert data.json()["policy"] == "/policy"
         assert anonymous.get("/policy").status_code == 200  # the law's minimum: never turned off
+        assert 'href="/transparency"' not in anonymous.get("/login").text  # no footer link to a page not live
         assert anonymous.get("/transparency/preview", follow_redirects=False).status_code == 303
         admin = harness.login(harness.user("adminpreview", "alpr_admin"), anonymous)
         preview = admin.get("/transparency/preview")

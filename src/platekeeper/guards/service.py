@@ -132,7 +132,8 @@ def check_before(work: Work, ctx: AccessContext, watched: Watched) -> None:
     if protected is not None and work.settings.guards.protected_activity.action == "stop":
         reason = (
             f"the purpose or justification names a protected activity or an immigration purpose ({protected.named}); "
-            "plate data may not be used for it. Your supervisor and the administrator were told"
+            "plate data may not be used for it. The ALPR administrator was told, and so were your supervisors where "
+            "they supervise your role"
         )
         raise GuardStopped(ctx, watched, protected, reason)
     if protected is not None:

@@ -259,6 +259,7 @@ def _templates(settings: Settings) -> Jinja2Templates:
     env.filters["data_uri"] = data_uri
     env.globals["agency"] = settings.agency
     env.globals["version"] = __version__
+    env.globals["transparency_published"] = settings.transparency.published  # the footer links it once it is live
     env.globals["purposes"] = settings.access.purposes
     env.globals["case_example"] = settings.access.case_number_example
     return templates

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from platekeeper.access.context import justification_problem
 from platekeeper.access.principal import Principal
 from platekeeper.audit.activity import access_record
 from platekeeper.audit.events import (
@@ -74,7 +75,8 @@ def review_item(
     work: Work, principal: Principal, audit_id: int, position: int, *, finding: str, resolution: str
 ) -> AuditSampleItem:
     """Record the reviewer's finding and resolution for one sampled search; ``referred`` also raises a notice to
-    the user's supervisors. A reviewed item may be reviewed again until the findings are recorded."""
+    the user's supervisors. A reviewed item may be reviewed again until the findings are recorded, except that a
+    referral stands (its notice has gone out). A finding must be real words (the checks a justification passes)."""
     principal.require("audits.perform")
     audit = _in_state(work, principal, audit_id, "review", "in_progress")
     item = _item(work, audit.id, position)
@@ -87,9 +89,18 @@ def review_item(
         raise refuse(work, principal, audit.id, "review", "finding", why)
     if len(finding) > FINDING_MAX:
         raise refuse(work, principal, audit.id, "review", "finding", f"at most {FINDING_MAX} characters")
+    if justification_problem(work.settings.access, finding) is not None:  # "aaaa", "ok", a lone generic word
+        why = (
+            "write real words saying what the search's purpose, case number and justification show, e.g. "
+            "'justification names the stolen grey Honda of the case; supported'"
+        )
+        raise refuse(work, principal, audit.id, "review", "finding", why)
     if item.username == principal.username:
         why = "this sampled search is your own; someone else reviews it"
         raise refuse(work, principal, audit.id, "review", "position", why, 403)
+    if item.resolution == "referred" and resolution != "referred":
+        why = f"this search was referred to its user's supervisors (notice {item.notice_id}); a referral stands"
+        raise refuse(work, principal, audit.id, "review", "resolution", why, 409)
     item.finding, item.resolution = finding, resolution
     item.reviewed_by, item.reviewed_at = principal.username, utcnow()
     event = SystemAuditSampleReviewed(
