@@ -396,3 +396,12 @@ def test_latest_audits_gives_dates_and_finding_counts(harness: Harness, clock: C
         [(day, findings)] = latest_audits(session, 5)
     assert day == datetime.now(UTC).date() and findings == len(_findings(harness, audit_id)) >= 1
     assert admin.get("/api/v1/audits").json()["audits"][0]["findings"] == findings
+
+
+def test_no_purge_is_owed_before_the_installation_began(harness: Harness, clock: Clock) -> None:
+    accounts(harness)
+    since = _clean_set(harness, clock)
+    today, _ = _days(harness)
+    purges(harness, _purge_days(harness, today))
+    _, audit_id = _run(harness, since - timedelta(days=60))  # the period opens weeks before the audit log does
+    assert "purge_skipped" not in {f.kind for f in _findings(harness, audit_id)}

@@ -23,6 +23,7 @@ __all__ = [
     "access_records",
     "actors_between",
     "events_between",
+    "log_started",
 ]
 
 ACCESS_ACTIONS = ("reads.search", "reads.view", "reads.image", "reads.plate_story")
@@ -137,3 +138,8 @@ def actors_between(session: Session, since: datetime, until: datetime) -> list[t
         .group_by(AuditEvent.username, AuditEvent.role, AuditEvent.action)
     ).all()
     return [(str(u), r, str(a), int(n)) for u, r, a, n in rows]
+
+
+def log_started(session: Session) -> datetime | None:
+    """When the audit log's first event was recorded: when this installation began (None before any event)."""
+    return session.scalar(select(func.min(AuditEvent.occurred_at)))

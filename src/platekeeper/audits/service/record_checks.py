@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from platekeeper.alerts.service.records import dispositions_between
-from platekeeper.audit.activity import events_between
+from platekeeper.audit.activity import events_between, log_started
 from platekeeper.audit.service import ChainVerification
 from platekeeper.audits.service.common import AuditPeriod, Draft
 from platekeeper.db import utcnow
@@ -125,7 +125,8 @@ def purges_section(session: Session, period: AuditPeriod) -> Section:
     until = min(period.until, utcnow())
     runs = finished_runs_between(session, period.since, until)
     done = [r.finished_at for r in runs if r.finished_at is not None]
-    gaps = [(a, b) for a, b in _gaps(done, period.since, until) if b - a > limit]
+    began = max(period.since, log_started(session) or until)  # no purge is owed before the installation began
+    gaps = [(a, b) for a, b in _gaps(done, began, until) if b - a > limit]
     drafts = [
         Draft(
             kind="purge_skipped",
