@@ -43,6 +43,7 @@ ROLE_PAGES = {
         "/pra",
     ],
     "auditor": ["/audit", "/reviews/accounts", "/sharing/register", "/audits"],
+    "partner": ["/partner"],
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
-WEB_MODULES = re.compile(r"\.(api|pages|admin_api|admin_pages|agency_pages|review_pages|cli)$")
+WEB_MODULES = re.compile(r"\.(api|pages|admin_api|admin_pages|agency_pages|review_pages|partner_pages|cli)$")
 LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("recognition", re.compile(r"^platekeeper(\.recognition(\..+)?|\.training(\..+)?)?$")),
     ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|rate_limits)$")),

@@ -17,7 +17,7 @@ from platekeeper.access.service import NewAccount, create_user, needs_mfa
 from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
 from platekeeper.web.app import create_app
-from tests.conftest import FAST_HASH, PASSWORD, Harness
+from tests.conftest import FAST_HASH, PASSWORD, Harness, csrf_of
 from tests.retention_helpers import age, ingest_reads, read_with
 from tests.sharing_helpers import agency
 
@@ -95,3 +95,28 @@ def test_a_federal_partner_or_an_expired_agreement_is_refused(partners: Harness)
     partner = _partner(partners, "Federal Task Force")
     federal = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
     assert federal.status_code == 403 and "1798.90.55(b)" in federal.json()["detail"]
+
+
+def test_a_partner_queries_through_the_page_like_the_api(partners: Harness) -> None:
+    _, key = partners.camera("Pacific Coast Hwy")
+    ingest_reads(partners, key, read_with("6PRT001", (4, 4, 4)))
+    clerk = partners.signed_in("records", "clerk")
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+           partner_max_days=30)  # fmt: skip
+    partner = _partner(partners, "Torrance Police Department")
+    home = partner.get("/partner")
+    assert home.status_code == 200 and 'href="/partner"' in home.text and "turned off" not in home.text
+    now = datetime.now(partners.settings.tz)
+    form = {"csrf_token": csrf_of(home.text), "plate": "6PRT001", **QUERY,
+            "since": (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "until": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}  # fmt: skip
+    found = partner.post("/partner", data=form)
+    assert found.status_code == 200 and "1 read of 6PRT001" in found.text and "Pacific Coast Hwy" in found.text
+    bad = partner.post("/partner", data={**form, "until": "next tuesday"})
+    assert bad.status_code == 400 and "until: not a date and time" in bad.text and 'value="6PRT001"' in bad.text
+    ice = partner.post("/partner", data={**form, "justification": "locate for ICE removal proceedings"})
+    assert ice.status_code == 403 and "immigration" in ice.text and "1 read of" not in ice.text
+    assert partner.post("/partner", data={**form, "csrf_token": "forged"}).status_code == 403
+    with partners.database.session() as session:
+        searched = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.search")).all()
+    assert [(e.username, e.details["results"]) for e in searched] == [("tpdofficer", 1)]

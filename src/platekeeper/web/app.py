@@ -55,6 +55,7 @@ from platekeeper.services import Services, build_services
 from platekeeper.sharing import agency_pages as sharing_agency_pages
 from platekeeper.sharing import api as sharing_api
 from platekeeper.sharing import pages as sharing_pages
+from platekeeper.sharing import partner_pages as sharing_partner_pages
 from platekeeper.sharing import review_pages as sharing_review_pages
 from platekeeper.transparency import api as transparency_api
 from platekeeper.transparency import pages as transparency_pages
@@ -338,6 +339,7 @@ def create_app(settings: Settings, database: Database | None = None, services: S
         sharing_pages,
         sharing_review_pages,
         sharing_agency_pages,
+        sharing_partner_pages,
         notices_api,
         notices_pages,
         audits_api,
