@@ -89,6 +89,7 @@ def test_a_reveal_needs_a_real_reason(harness: Harness, reason: str, why: str) -
     refused = auditor.post(f"/api/v1/audit/events/{seq}/reveal", json={"field": "plate", "reason": reason})
     assert refused.status_code == 400, refused.text
     assert "reason" in refused.json()["problems"] and why in refused.json()["problems"]["reason"]
+    assert "grey sedan" not in refused.text  # an auditor's example, not an officer's
     assert "7ABC123" not in refused.text and _events(harness, "audit.reveal_plate") == []
     (recorded,) = _events(harness, "audit.reveal_refused")
     assert (recorded.outcome, recorded.username, recorded.details["revealed_seq"]) == ("denied", "lee", seq)

@@ -92,12 +92,14 @@ LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")  # the same letter three times in a
 JUSTIFICATION_EXAMPLE = "e.g. 'grey sedan seen leaving the burglary on 5th St'"
 
 
-def _check_justification(policy: AccessPolicyConfig, justification: str, problems: dict[str, str]) -> None:
+def _check_justification(
+    policy: AccessPolicyConfig, justification: str, problems: dict[str, str], example: str = JUSTIFICATION_EXAMPLE
+) -> None:
     generic = {g.lower() for g in policy.generic_justifications}
     words = {w.lower() for w in WORD.findall(justification)}
     run = next((m for w in justification.split() if w.isalpha() and (m := LETTER_RUN.search(w))), None)
     if not justification:
-        problems["justification"] = f"missing: say briefly what you are looking for and why, {JUSTIFICATION_EXAMPLE}"
+        problems["justification"] = f"missing: say briefly what you are looking for and why, {example}"
     elif justification.lower().strip(" .") in generic:
         problems["justification"] = f"{justification!r} is too generic; say what you are looking for and why"
     elif len(justification) < policy.justification_min_length:
@@ -109,16 +111,18 @@ def _check_justification(policy: AccessPolicyConfig, justification: str, problem
     elif len(words) < policy.justification_min_words:
         problems["justification"] = (
             f"write at least {_count_words(policy.justification_min_words)} different words saying what you are "
-            f"looking for and why, {JUSTIFICATION_EXAMPLE}"
+            f"looking for and why, {example}"
         )
 
 
-def justification_problem(policy: AccessPolicyConfig, justification: str | None) -> str | None:
+def justification_problem(
+    policy: AccessPolicyConfig, justification: str | None, example: str = JUSTIFICATION_EXAMPLE
+) -> str | None:
     """What is wrong with a stated reason under today's rules (missing, generic, too short, one letter repeated, too
     few words), or None when it is acceptable: the checks a search's justification passes, for any reason a person
     must state (revealing a masked plate), and what a system audit asks of every past access."""
     problems: dict[str, str] = {}
-    _check_justification(policy, _clean(justification), problems)
+    _check_justification(policy, _clean(justification), problems, example)
     return problems.get("justification")
 
 

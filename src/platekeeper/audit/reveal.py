@@ -46,12 +46,15 @@ class Revealed:
     reveal_seq: int
 
 
+REVEAL_EXAMPLE = "e.g. 'checking sampled search 39 against the case file of 2026-000123'"
+
+
 def reveal_plate(work: Work, permissions: frozenset[str], seq: int, field: str, reason: str) -> Revealed:
     """The text of plate field ``field`` of event ``seq``, for someone holding ``audit.reveal``, recorded first."""
     if "audit.reveal" not in permissions:
         raise PermissionError("revealing a plate of the audit log needs the permission 'audit.reveal'")
     reason = " ".join((reason or "").split())
-    problem = justification_problem(work.settings.access, reason)
+    problem = justification_problem(work.settings.access, reason, REVEAL_EXAMPLE)
     if problem is not None:
         raise RevealRefused("reason", problem)
     if len(reason) > REASON_MAX:
