@@ -18,7 +18,7 @@ ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 WEB_MODULES = re.compile(r"\.(api|pages|admin_api|admin_pages|agency_pages|review_pages|partner_pages|cli)$")
 LAYERS: list[tuple[str, re.Pattern[str]]] = [
     ("recognition", re.compile(r"^platekeeper(\.recognition(\..+)?|\.training(\..+)?)?$")),
-    ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|rate_limits)$")),
+    ("foundation", re.compile(r"^platekeeper\.(permissions|config(\..+)?|db|files|jobs|rate_limits)$")),
     ("access and audit", re.compile(r"^platekeeper\.(access|audit)(\..+)?$|^platekeeper\.storage(\.keys|\.sealing)?$")),
     ("guards and notices", re.compile(r"^platekeeper\.(guards|notices)(\..+)?$")),
     (

@@ -28,7 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from platekeeper.audit.signing import InstallationKey, fingerprint_of, verify_si
 from platekeeper.audit.work import Work
 from platekeeper.config import AuditConfig, Settings
 from platekeeper.db import Database, utcnow
+from platekeeper.jobs import ScheduledJob
 
 __all__ = [
     "Checkpoint",
@@ -268,15 +268,15 @@ def anchor_check(settings: Settings, signer: InstallationKey, path: Path | None 
     return check
 
 
-class CheckpointSchedule:
+class CheckpointSchedule(ScheduledJob):
     """Writes a checkpoint every ``audit.checkpoint_minutes`` in a background scheduler (APScheduler), and a last
     one when stopped (server shutdown)."""
 
     def __init__(self, settings: Settings, database: Database, key: bytes, signer: InstallationKey) -> None:
         self.settings, self.database, self.key, self.signer = settings, database, key, signer
         self.sinks = sinks_for(settings)
-        self.scheduler = BackgroundScheduler(timezone="UTC")
         self._lock = threading.Lock()
+        super().__init__(self.job(), "audit-checkpoint", "UTC", "interval", minutes=settings.audit.checkpoint_minutes)
 
     @property
     def config(self) -> AuditConfig:
@@ -296,19 +296,7 @@ class CheckpointSchedule:
     def job(self) -> Callable[[], Checkpoint | None]:
         return lambda: self.write("interval")
 
-    def start(self) -> None:
-        self.scheduler.add_job(
-            self.job(),
-            "interval",
-            minutes=self.config.checkpoint_minutes,
-            id="audit-checkpoint",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.start()
-
-    def stop(self) -> None:
-        """Stop the schedule and write the shutdown checkpoint."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+    def stop(self, wait: bool = True) -> None:
+        """Stop the schedule (after a checkpoint in progress) and write the shutdown checkpoint."""
+        super().stop(wait=wait)
         self.write("shutdown")

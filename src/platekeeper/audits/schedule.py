@@ -5,8 +5,7 @@ a year: January to June, July to December). Every day at ``audits.run_time`` (in
 ``audits.run_in_server``; ``platekeeper audits run-due`` for cron or a systemd timer) the last period that has
 ended gets its audit, unless one covering exactly that period exists: it is scheduled and run by the schedule
 itself (the automatic checks, the chain verified, the sample drawn), so the performer finds it waiting for the
-review by hand, and a second person approves it as always. APScheduler's cron trigger, one instance, coalesced,
-like the daily purge.
+review by hand, and a second person approves it as always. A :class:`ScheduledJob`, like the daily purge.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from platekeeper.access.principal import Principal
@@ -26,6 +24,7 @@ from platekeeper.audits.models import SystemAudit
 from platekeeper.audits.service import run_audit, schedule_audit
 from platekeeper.config import Settings
 from platekeeper.db import Database, utcnow
+from platekeeper.jobs import ScheduledJob
 
 __all__ = ["AuditSchedule", "last_ended_period"]
 
@@ -48,12 +47,11 @@ def last_ended_period(settings: Settings, now: datetime) -> tuple[datetime, date
     return midnight(start_month), midnight(end_month)
 
 
-class AuditSchedule:
+class AuditSchedule(ScheduledJob):
     """Schedules and runs the audit of each period of the plan once it has ended."""
 
     def __init__(self, settings: Settings, database: Database, audit_key: bytes, signer: InstallationKey) -> None:
         self.settings, self.database, self.audit_key, self.signer = settings, database, audit_key, signer
-        self.scheduler = BackgroundScheduler(timezone=settings.agency.timezone)
         self.principal = Principal(
             user_id=0,
             username="system:audit-schedule",
@@ -62,6 +60,10 @@ class AuditSchedule:
             role="system",
             role_label="System schedule",
             permissions=frozenset({"audits.perform"}),
+        )
+        at = settings.audits.run_time
+        super().__init__(
+            self.run_once, "system-audits", settings.agency.timezone, "cron", hour=at.hour, minute=at.minute
         )
 
     def run_due(self, now: datetime | None = None) -> SystemAudit | None:
@@ -90,24 +92,6 @@ class AuditSchedule:
         if audit is not None:
             log.info("system audit %s of %s to %s run: its sample waits for review", audit.id, *_dates(audit))
         return audit
-
-    def start(self) -> None:
-        at = self.settings.audits.run_time
-        self.scheduler.add_job(
-            self.run_once,
-            "cron",
-            hour=at.hour,
-            minute=at.minute,
-            id="system-audits",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=3600,
-        )
-        self.scheduler.start()
-
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
 
 
 def _dates(audit: SystemAudit) -> tuple[str, str]:

@@ -14,8 +14,6 @@ import logging
 import threading
 from pathlib import Path
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
 from platekeeper.audit.checkpoints import anchor_check
 from platekeeper.audit.events import ChainVerificationRun
 from platekeeper.audit.oversight import verify_and_record
@@ -24,6 +22,7 @@ from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
 from platekeeper.db import Database
+from platekeeper.jobs import ScheduledJob
 from platekeeper.notices.models import Notice
 from platekeeper.notices.service import NoticeDraft, raise_notice
 
@@ -80,14 +79,14 @@ def verify_and_notify(
     return result, notice
 
 
-class VerificationSchedule:
+class VerificationSchedule(ScheduledJob):
     """Runs :func:`verify_and_notify` every ``guards.verify_hours`` in a background scheduler (APScheduler), as
     ``system:verify``; one run at a time, missed runs coalesced, a failure to run logged, never raised."""
 
     def __init__(self, settings: Settings, database: Database, key: bytes, signer: InstallationKey) -> None:
         self.settings, self.database, self.key, self.signer = settings, database, key, signer
-        self.scheduler = BackgroundScheduler(timezone="UTC")
         self._lock = threading.Lock()
+        super().__init__(self.run_once, "audit-verify", "UTC", "interval", hours=settings.guards.verify_hours)
 
     def run_once(self) -> ChainVerification | None:
         """One scheduled verification now, in its own transaction."""
@@ -102,18 +101,3 @@ class VerificationSchedule:
         if notice is not None:
             log.error("audit chain verification failed: breach notice %s: %s", notice.id, notice.finding)
         return result
-
-    def start(self) -> None:
-        self.scheduler.add_job(
-            self.run_once,
-            "interval",
-            hours=self.settings.guards.verify_hours,
-            id="audit-verify",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.start()
-
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
