@@ -26,6 +26,7 @@ from platekeeper.audits.service import (
     approve_audit,
     audit_report,
     close_audit,
+    finding_counts,
     findings_of,
     list_audits,
     record_findings,
@@ -94,7 +95,8 @@ def audit_step(step: Callable[[], Any]) -> Any:
 def api_list_audits(state: Viewer, work: DbWork) -> dict[str, Any]:
     """The system audits, newest period first."""
     audits = list_audits(work.session)
-    return {"audits": [audit_json(a, len(findings_of(work.session, a.id))) for a in audits]}
+    counts = finding_counts(work.session)
+    return {"audits": [audit_json(a, counts.get(a.id, 0)) for a in audits]}
 
 
 @router.post("/audits", status_code=201, responses=REFUSALS)

@@ -28,6 +28,7 @@ from platekeeper.audits.service import (
     approve_audit,
     audit_report,
     close_audit,
+    finding_counts,
     findings_of,
     list_audits,
     record_findings,
@@ -111,9 +112,10 @@ def list_command() -> None:
     """Every audit: its period, state, performer, approver and findings."""
     with runtime().work() as work:
         table = Table("id", "period", "state", "performed by", "approved by", "findings")
+        counts = finding_counts(work.session)
         for audit in list_audits(work.session):
             period = f"{audit.period_from:%Y-%m-%d} to {audit.period_to:%Y-%m-%d}"
-            findings = str(len(findings_of(work.session, audit.id)))
+            findings = str(counts.get(audit.id, 0))
             table.add_row(str(audit.id), period, AUDIT_STATES[audit.status], audit.performed_by or "-",
                           audit.approved_by or "-", findings)  # fmt: skip
     out.print(table)

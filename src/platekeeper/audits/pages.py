@@ -22,6 +22,7 @@ from platekeeper.audits.service import (
     approve_audit,
     audit_due,
     close_audit,
+    finding_counts,
     findings_of,
     get_audit,
     list_audits,
@@ -55,7 +56,7 @@ def _list_page(request: Request, work: DbWork, status: int = 200, **extra: Any) 
     audits = list_audits(work.session)
     context = {
         "audits": audits,
-        "findings": {a.id: len(findings_of(work.session, a.id)) for a in audits},
+        "findings": finding_counts(work.session),
         "states": AUDIT_STATES,
         "plan": work.settings.audits,
         "last": last,

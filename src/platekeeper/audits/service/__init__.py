@@ -7,6 +7,7 @@ from platekeeper.audits.service.common import AuditNotFound, AuditPeriod, AuditR
 from platekeeper.audits.service.lifecycle import (
     MAX_PERIOD_DAYS,
     audit_due,
+    finding_counts,
     findings_of,
     get_audit,
     last_approved_audit,
@@ -31,6 +32,7 @@ __all__ = [
     "audit_due",
     "audit_report",
     "close_audit",
+    "finding_counts",
     "findings_of",
     "get_audit",
     "last_approved_audit",

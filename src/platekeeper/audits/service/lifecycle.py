@@ -40,6 +40,7 @@ from platekeeper.guards.verification import verify_and_notify
 __all__ = [
     "MAX_PERIOD_DAYS",
     "audit_due",
+    "finding_counts",
     "findings_of",
     "get_audit",
     "last_approved_audit",
@@ -79,6 +80,12 @@ def list_audits(session: Session, limit: int = 100) -> list[SystemAudit]:
 def findings_of(session: Session, audit_id: int) -> list[AuditFinding]:
     stmt = select(AuditFinding).where(AuditFinding.audit_id == audit_id).order_by(AuditFinding.id)
     return list(session.scalars(stmt))
+
+
+def finding_counts(session: Session) -> dict[int, int]:
+    """How many findings each audit has (audits with none are absent): one query for a whole list of audits."""
+    stmt = select(AuditFinding.audit_id, func.count(AuditFinding.id)).group_by(AuditFinding.audit_id)
+    return {audit_id: int(n) for audit_id, n in session.execute(stmt)}
 
 
 def sample_of(session: Session, audit_id: int) -> list[AuditSampleItem]:
@@ -208,14 +215,11 @@ def audit_due(session: Session, settings: Settings, now: datetime | None = None)
 def latest_audits(session: Session, limit: int = 10) -> list[tuple[date, int]]:
     """(date approved, findings) of the latest approved audits, newest first: for the public transparency page
     (counts only; no names, no plates)."""
-    counts = (
-        select(AuditFinding.audit_id, func.count(AuditFinding.id).label("n")).group_by(AuditFinding.audit_id).subquery()
-    )
-    rows = session.execute(
-        select(SystemAudit.approved_at, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.audit_id == SystemAudit.id)
+    stmt = (
+        select(SystemAudit.id, SystemAudit.approved_at)
         .where(SystemAudit.approved_at.is_not(None))
         .order_by(SystemAudit.approved_at.desc())
         .limit(limit)
-    ).all()
-    return [(approved_at.date(), int(n)) for approved_at, n in rows]
+    )
+    counts = finding_counts(session)
+    return [(row.approved_at.date(), counts.get(row.id, 0)) for row in session.execute(stmt) if row.approved_at]
