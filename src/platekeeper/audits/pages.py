@@ -33,7 +33,7 @@ from platekeeper.audits.service import (
     schedule_audit,
 )
 from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
-from platekeeper.web.forms import local_datetime
+from platekeeper.web.forms import required_datetime
 
 __all__ = ["router"]
 
@@ -98,12 +98,9 @@ def audits_schedule(
 
 def _when(value: str, work: DbWork, name: str) -> datetime:
     try:
-        when = local_datetime(value, work.settings.tz)
+        return required_datetime(value, work.settings.tz)
     except ValueError as exc:
         raise AuditRefused(name, str(exc)) from None
-    if when is None:
-        raise AuditRefused(name, "missing: give a date and time")
-    return when
 
 
 def _audit_page(request: Request, work: DbWork, audit_id: int, status: int = 200, **extra: Any) -> Response:

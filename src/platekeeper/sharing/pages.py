@@ -54,7 +54,7 @@ from platekeeper.web.deps import (
     render,
     requires,
 )
-from platekeeper.web.forms import local_datetime
+from platekeeper.web.forms import required_datetime
 
 __all__ = ["DONE", "get_request_or_404", "request_page", "router", "scope_of", "when"]
 
@@ -79,12 +79,9 @@ DONE = {
 
 def when(value: str, tz: tzinfo, name: str) -> datetime:
     try:
-        when = local_datetime(value, tz)
+        return required_datetime(value, tz)
     except ValueError as exc:
         raise SharingRefused(name, str(exc)) from None
-    if when is None:
-        raise SharingRefused(name, "missing: give a date and time (YYYY-MM-DDTHH:MM)")
-    return when
 
 
 def _day(value: str, name: str) -> date:

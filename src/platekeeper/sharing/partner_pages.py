@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from platekeeper.access.service import SessionState
+from platekeeper.sharing.pages import when
 from platekeeper.sharing.service import PartnerQuery, SharingRefused, partner_search
 from platekeeper.web.deps import DbWork, check_csrf, render, requires
-from platekeeper.web.forms import NOT_A_TIME, local_datetime
 
 __all__ = ["router"]
 
@@ -50,18 +50,10 @@ def partner_query(
     check_csrf(state, csrf_token)
     form = {"plate": plate, "since": since, "until": until, "purpose": purpose, "case_number": case_number,
             "justification": justification}  # fmt: skip
-    tz, when = work.settings.tz, {}
-    for name, value in (("since", since), ("until", until)):
-        try:
-            when[name] = local_datetime(value, tz)
-        except ValueError:
-            return _page(request, work, 400, form=form, error=f"{name}: {NOT_A_TIME}", field=name)
-        if when[name] is None:
-            return _page(request, work, 400, form=form, error=f"{name}: missing: give a date and time", field=name)
-    start, end = when["since"], when["until"]
-    assert start is not None and end is not None
-    query = PartnerQuery(plate, start, end, purpose, case_number, justification)
+    tz = work.settings.tz
     try:
+        query = PartnerQuery(plate, when(since, tz, "since"), when(until, tz, "until"), purpose, case_number,
+                             justification)  # fmt: skip
         reads = partner_search(work, state.principal, query)
     except SharingRefused as exc:
         status = 403 if exc.field in ("partner", "rules") else 400

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-__all__ = ["NOT_A_TIME", "local_datetime"]
+__all__ = ["MISSING_TIME", "NOT_A_TIME", "local_datetime", "required_datetime"]
 
 NOT_A_TIME = "not a date and time (use YYYY-MM-DDTHH:MM)"
+MISSING_TIME = "missing: give a date and time (YYYY-MM-DDTHH:MM)"
 
 
 def local_datetime(value: str | None, tz: tzinfo) -> datetime | None:
@@ -19,3 +20,11 @@ def local_datetime(value: str | None, tz: tzinfo) -> datetime | None:
     except ValueError:
         raise ValueError(NOT_A_TIME) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def required_datetime(value: str | None, tz: tzinfo) -> datetime:
+    """:func:`local_datetime` for a field that must be given: ValueError(:data:`MISSING_TIME`) when empty."""
+    when = local_datetime(value, tz)
+    if when is None:
+        raise ValueError(MISSING_TIME)
+    return when
