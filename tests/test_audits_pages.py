@@ -10,8 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from platekeeper.audit.models import AuditEvent
 from platekeeper.audits.schedule import last_ended_period
 from platekeeper.cli import app
 from tests.audit_helpers import APPROVER, PERFORMER, Clock, accounts, clean_day, review_signed_off
@@ -54,6 +56,9 @@ def test_schedule_run_review_and_approve_through_the_pages(harness: Harness, clo
     assert ran.status_code == 200 and "Checks run, chain verified, sample drawn" in ran.text
     positions = [int(p) for p in re.findall(r'action="/audits/\d+/sample/(\d+)"', ran.text)]
     assert len(positions) == 12
+    with harness.database.session() as session:  # reading the page (its sample's justifications) is recorded
+        viewed = session.scalars(select(AuditEvent).where(AuditEvent.action == "audits.report")).all()
+    assert [(e.username, e.details["format"]) for e in viewed] == [(PERFORMER, "page")]
     short = admin.post(f"{audit_url}/sample/1", data={"csrf_token": token, "finding": "ok", "resolution": "supported"})
     assert short.status_code == 400 and 'id="item-1-error"' in short.text and "finding:" in short.text
     for position in positions:

@@ -6,7 +6,7 @@ the special markers in :mod:`platekeeper.web.deps` (public, signed-in, camera).
 
 from __future__ import annotations
 
-__all__ = ["PERMISSIONS", "PLATE_DATA_PERMISSIONS", "TRAINED_PERMISSIONS"]
+__all__ = ["AUDIT_LOG_PERMISSIONS", "PERMISSIONS", "PLATE_DATA_PERMISSIONS", "TRAINED_PERMISSIONS"]
 
 PERMISSIONS: dict[str, str] = {
     "reads.search": "Search plate reads (needs a purpose and a case number).",
@@ -69,6 +69,11 @@ PLATE_DATA_PERMISSIONS: frozenset[str] = frozenset(
     }
 )
 
-TRAINED_PERMISSIONS: frozenset[str] = PLATE_DATA_PERMISSIONS | {"audit.view", "audit.export", "audit.reveal"}
-"""Permissions that need the holder's required training current (462.10): plate data, and the audit log, which
-records every plate searched (its auditors hold the policy-review course)."""
+AUDIT_LOG_PERMISSIONS: frozenset[str] = frozenset(
+    {"audit.view", "audit.export", "audit.reveal", "audits.view", "audits.perform", "audits.approve"}
+)
+"""The audit log, and the system audits read from it: every search with its case number and justification."""
+
+TRAINED_PERMISSIONS: frozenset[str] = PLATE_DATA_PERMISSIONS | AUDIT_LOG_PERMISSIONS
+"""Permissions that need the holder's required training current (462.10): plate data, and the audit log and the
+system audits, which show every search with its justification (its auditors hold the policy-review course)."""

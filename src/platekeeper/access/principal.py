@@ -22,7 +22,7 @@ class TrainingRequired(PermissionDenied):
     def __init__(self, permission: str, role: str, gaps: tuple[str, ...]) -> None:
         super().__init__(permission, role)
         self.gaps = gaps
-        what = "the audit log" if permission.startswith("audit.") else "plate data"
+        what = "the audit log" if permission.startswith(("audit.", "audits.")) else "plate data"
         self.args = (f"{what} needs current training (policy 462.10): " + "; ".join(gaps),)
 
 

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Res
 from fastapi.responses import RedirectResponse
 
 from platekeeper.access.service import SessionState
-from platekeeper.audit.activity import access_record
 from platekeeper.audits.api import report_response
 from platekeeper.audits.models import AUDIT_STATES, RESOLUTIONS, SECTIONS, SEVERITIES
 from platekeeper.audits.service import (
@@ -21,15 +20,13 @@ from platekeeper.audits.service import (
     AuditRefused,
     approve_audit,
     audit_due,
+    audit_report,
     close_audit,
     finding_counts,
-    findings_of,
-    get_audit,
     list_audits,
     record_findings,
     review_item,
     run_audit,
-    sample_of,
     schedule_audit,
 )
 from platekeeper.web.deps import DbWork, RowId, app_state, check_csrf, render, requires
@@ -103,15 +100,18 @@ def _when(value: str, work: DbWork, name: str) -> datetime:
         raise AuditRefused(name, str(exc)) from None
 
 
-def _audit_page(request: Request, work: DbWork, audit_id: int, status: int = 200, **extra: Any) -> Response:
+def _audit_page(
+    request: Request, state: SessionState, work: DbWork, audit_id: int, status: int = 200, **extra: Any
+) -> Response:
+    """The audit's page, read through the report's service call: recorded as read (``audits.report``, ``page``)."""
     try:
-        audit = get_audit(work.session, audit_id)
+        report = audit_report(work, state.principal, audit_id, "page")
     except AuditNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    sample = [(item, access_record(work.session, item.event_seq)) for item in sample_of(work.session, audit.id)]
+    audit, sample = report.audit, [(row.item, row.access) for row in report.sample]
     context = {
         "audit": audit,
-        "findings": findings_of(work.session, audit.id),
+        "findings": report.findings,
         "sample": sample,
         "states": AUDIT_STATES,
         "sections": SECTIONS,
@@ -130,11 +130,17 @@ def _audit_page(request: Request, work: DbWork, audit_id: int, status: int = 200
 @router.get("/audits/{audit_id}")
 def audit_page(audit_id: RowId, request: Request, state: Viewer, work: DbWork) -> Response:
     """One audit: its state and next step, its findings, and its sample with a review form per search."""
-    return _audit_page(request, work, audit_id)
+    return _audit_page(request, state, work, audit_id)
 
 
 def _step(
-    request: Request, work: DbWork, audit_id: int, step: Callable[[], object], done: str, item: int | None = None
+    request: Request,
+    state: SessionState,
+    work: DbWork,
+    audit_id: int,
+    step: Callable[[], object],
+    done: str,
+    item: int | None = None,
 ) -> Response:
     """Take a step, then show the audit (Post/Redirect/Get), or the refusal on its page naming the field."""
     try:
@@ -142,7 +148,9 @@ def _step(
     except AuditNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except AuditRefused as exc:
-        return _audit_page(request, work, audit_id, exc.status, error=str(exc), error_field=exc.field, error_item=item)
+        return _audit_page(
+            request, state, work, audit_id, exc.status, error=str(exc), error_field=exc.field, error_item=item
+        )
     anchor = f"#item-{item}" if item else ""
     return RedirectResponse(f"/audits/{audit_id}?done={done}{anchor}", 303)
 
@@ -154,7 +162,7 @@ def audit_run(
     """Run the checks, verify the chain and draw the sample."""
     check_csrf(state, csrf_token)
     signer = app_state(request).signing_key
-    return _step(request, work, audit_id, partial(run_audit, work, state.principal, audit_id, signer), "run")
+    return _step(request, state, work, audit_id, partial(run_audit, work, state.principal, audit_id, signer), "run")
 
 
 @router.post("/audits/{audit_id}/sample/{position}")
@@ -171,7 +179,7 @@ def audit_review(
     """Record one sampled search's finding and resolution."""
     check_csrf(state, csrf_token)
     step = partial(review_item, work, state.principal, audit_id, position, finding=finding, resolution=resolution)
-    return _step(request, work, audit_id, step, "reviewed", item=position)
+    return _step(request, state, work, audit_id, step, "reviewed", item=position)
 
 
 @router.post("/audits/{audit_id}/findings")
@@ -180,7 +188,7 @@ def audit_record_findings(
 ) -> Response:
     """Record the findings once every sampled search is reviewed."""
     check_csrf(state, csrf_token)
-    return _step(request, work, audit_id, partial(record_findings, work, state.principal, audit_id), "findings")
+    return _step(request, state, work, audit_id, partial(record_findings, work, state.principal, audit_id), "findings")
 
 
 @router.post("/audits/{audit_id}/approve")
@@ -194,7 +202,9 @@ def audit_approve(
 ) -> Response:
     """Approve the findings (never one's own audit)."""
     check_csrf(state, csrf_token)
-    return _step(request, work, audit_id, partial(approve_audit, work, state.principal, audit_id, note), "approved")
+    return _step(
+        request, state, work, audit_id, partial(approve_audit, work, state.principal, audit_id, note), "approved"
+    )
 
 
 @router.post("/audits/{audit_id}/close")
@@ -203,7 +213,7 @@ def audit_close(
 ) -> Response:
     """Close an approved audit."""
     check_csrf(state, csrf_token)
-    return _step(request, work, audit_id, partial(close_audit, work, state.principal, audit_id), "closed")
+    return _step(request, state, work, audit_id, partial(close_audit, work, state.principal, audit_id), "closed")
 
 
 @router.get("/audits/{audit_id}/report")
