@@ -86,6 +86,7 @@ def test_a_partner_sees_only_what_the_agreement_allows_under_the_same_rules(part
     assert event.username == "tpdofficer" and event.organization == "Torrance Police Department"
     assert event.purpose == "wanted_person" and event.case_number == "TPD-26-0099" and event.details["results"] == 1
     assert len(refused) == 3
+    assert not [e for e in refused if "6PRT" in str(e.details)]  # a refusal kept in the log quotes no plate
 
 
 def test_a_federal_partner_or_an_expired_agreement_is_refused(partners: Harness) -> None:

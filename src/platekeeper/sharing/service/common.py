@@ -85,9 +85,10 @@ def clean_text(value: str | None, field_name: str, low: int, high: int) -> str:
 def validate_scope(session: Session, settings: Settings, scope: RequestScope) -> RequestScope:
     """The scope with its plates normalized; :class:`SharingRefused` naming the field otherwise."""
     plates = tuple(dict.fromkeys(re.sub(r"[\s-]", "", p).upper() for p in scope.plates if p.strip()))
-    for plate in plates:
-        if not PLATE.fullmatch(plate):
-            raise SharingRefused("plates", f"{plate[:20]!r}: letters and digits only, at most 12 (no wildcards)")
+    for number, plate in enumerate(plates, start=1):
+        if not PLATE.fullmatch(plate):  # named by its place, not quoted: the refusal is kept in the audit log
+            why = f"plate {number} of {len(plates)}: letters and digits only, at most 12 (no wildcards)"
+            raise SharingRefused("plates", why)
     if len(plates) > settings.sharing.max_plates:
         raise SharingRefused("plates", f"at most {settings.sharing.max_plates} plates (sharing.max_plates)")
     for name, value in (("since", scope.since), ("until", scope.until)):
