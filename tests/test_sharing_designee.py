@@ -3,6 +3,7 @@ opens the queue, the request, its written request and the review form, and still
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,18 @@ def test_a_review_only_designee_reviews_through_the_pages(designees: Harness) ->
 def test_the_clerk_cannot_open_the_review_queue(harness: Harness) -> None:
     clerk = harness.signed_in("records", "clerk")
     assert clerk.get("/sharing/review").status_code == 403
+
+
+def test_narrowing_the_plates_alone_on_the_page_approves_only_those(designees: Harness) -> None:
+    clerk = designees.signed_in("records", "clerk")
+    made = submit(clerk, agency(clerk), plates=["6SHR001", "6SHR002"])
+    supervisor = designees.signed_in("records_supervisor", "super")
+    page = supervisor.get(f"/sharing/review/{made['id']}")
+    shown = dict(re.findall(r'name="(since|until)" value="([^"]*)"', page.text))
+    assert shown["since"] and shown["until"]  # the window asked for, ready to narrow
+    form = {"csrf_token": csrf_of(page.text), "decision": "approve", "plates": "6SHR001", **shown}
+    approved = supervisor.post(f"/sharing/requests/{made['id']}/review", data=form, follow_redirects=False)
+    assert approved.status_code == 303, approved.text
+    scope = clerk.get(f"/api/v1/sharing/requests/{made['id']}").json()["approved_scope"]
+    assert scope["plates"] == ["6SHR001"]
+    assert (scope["since"], scope["until"]) == (made["since"], made["until"])  # the window as asked, to the second

@@ -56,7 +56,7 @@ from platekeeper.web.deps import (
 )
 from platekeeper.web.forms import required_datetime
 
-__all__ = ["DONE", "get_request_or_404", "request_page", "router", "scope_of", "when"]
+__all__ = ["DONE", "get_request_or_404", "plates_of", "request_page", "router", "scope_of", "when"]
 
 router = APIRouter(include_in_schema=False)
 Intake = Annotated[SessionState, Depends(requires("sharing.intake"))]
@@ -97,8 +97,15 @@ def scope_of(form: dict[str, Any], tz: tzinfo) -> RequestScope:
         if not (value.isdigit() and len(value) < 10):
             raise SharingRefused("camera_ids", "choose cameras from the list")
         cameras.append(int(value))
-    plates = tuple(p for p in re.split(r"[\s,;]+", form.get("plates", "")) if p)
-    return RequestScope(plates, when(form["since"], tz, "since"), when(form["until"], tz, "until"), tuple(cameras))
+    return RequestScope(
+        plates_of(form.get("plates", "")), when(form["since"], tz, "since"), when(form["until"], tz, "until"),
+        tuple(cameras),
+    )  # fmt: skip
+
+
+def plates_of(text: str) -> tuple[str, ...]:
+    """The plates a form field lists, separated by spaces, commas or semicolons."""
+    return tuple(p for p in re.split(r"[\s,;]+", text) if p)
 
 
 async def _upload(document: UploadFile | None, limit: int) -> bytes:

@@ -4,6 +4,7 @@ it with the written request, and the review form. They need ``sharing.review`` a
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -12,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from platekeeper.access.service import SessionState
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import REQUEST_STATES
-from platekeeper.sharing.pages import get_request_or_404, request_page, scope_of
+from platekeeper.sharing.pages import get_request_or_404, plates_of, request_page, when
 from platekeeper.sharing.service import (
     RequestScope,
     SharingNotFound,
@@ -29,6 +30,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 Reviewer = Annotated[SessionState, Depends(requires("sharing.review"))]
 REVIEW = "/sharing/review"
+FORM_MINUTE = "%Y-%m-%dT%H:%M"  # how a datetime-local field shows a time
 
 
 def _home(state: SessionState) -> str:
@@ -58,6 +60,26 @@ def review_document(request_id: RowId, request: Request, state: Reviewer, work: 
     return document_response(get_request_or_404(work, request_id, "agency"), request)
 
 
+def _approved_scope(work: DbWork, request_id: int, plates: str, since: str, until: str) -> RequestScope:
+    """The scope the form approves: its plates and window, each left empty meaning what was asked. Every field
+    counts on its own: narrowing the plates alone narrows them."""
+    row, tz = get_request(work, request_id, "agency"), work.settings.tz
+    return RequestScope(
+        plates_of(plates) or tuple(row.plates),
+        _bound(since, row.since, tz, "since"),
+        _bound(until, row.until, tz, "until"),
+        tuple(row.camera_ids),
+    )
+
+
+def _bound(value: str, asked: datetime, tz: tzinfo, name: str) -> datetime:
+    """A window's bound from the form: empty, or the asked bound as the form shows it (to the minute), is the
+    asked bound itself."""
+    if not value or value == asked.astimezone(tz).strftime(FORM_MINUTE):
+        return asked
+    return when(value, tz, name)
+
+
 @router.post("/sharing/requests/{request_id}/review")
 def sharing_review(
     request_id: RowId,
@@ -76,12 +98,7 @@ def sharing_review(
     try:
         if decision not in ("approve", "deny"):
             raise SharingRefused("decision", "approve or deny")
-        narrowed = {"plates": plates, "since": since, "until": until}
-        scope = None
-        if decision == "approve" and since and until:
-            scope = scope_of(narrowed, work.settings.tz)
-            row = get_request(work, request_id, "agency")
-            scope = RequestScope(scope.plates, scope.since, scope.until, tuple(row.camera_ids))
+        scope = _approved_scope(work, request_id, plates, since, until) if decision == "approve" else None
         review_request(work, state.principal, request_id, approve=decision == "approve", note=note, scope=scope)
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
