@@ -187,3 +187,12 @@ def test_cli_exports_a_bundle_and_checks_it(harness: Harness, tmp_path: Path, da
         env_dir, database_url, "audit", "export", "--as", untrained, "--since", period["since"], "--out", str(out)
     )
     assert refused.returncode == 2 and "training" in refused.stderr
+
+
+@pytest.mark.parametrize("manifest", [b"[1, 2]", b"null", b"{}", b'{"type": "platekeeper.audit-export/1"}'])
+def test_a_malformed_bundle_is_named_never_raised(manifest: bytes) -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as bundle:
+        bundle.writestr("manifest.json", manifest)
+    problems = check_bundle(packed.getvalue())
+    assert problems and all(isinstance(p, str) for p in problems)

@@ -29,6 +29,8 @@ from platekeeper.audit.signing import fingerprint_of, verify_signature
 
 __all__ = ["BundleError", "check_bundle", "load_public_key", "read_manifest"]
 
+MAX_UNPACKED = 2 * 2**30  # bytes a bundle may unpack to
+
 
 class BundleError(ValueError):
     """A bundle that cannot be read at all; the message says why."""
@@ -58,20 +60,36 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
 
 
 def _files(data: bytes) -> dict[str, bytes]:
+    """Every file of the bundle, once its declared sizes add up to at most MAX_UNPACKED bytes (a ZIP that would
+    unpack to more is refused before anything is read: the whole export sits in memory while it is checked)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            if sum(info.file_size for info in bundle.infolist()) > MAX_UNPACKED:
+                raise BundleError(f"the bundle would unpack to more than {MAX_UNPACKED // 2**20} MiB")
             return {name: bundle.read(name) for name in bundle.namelist()}
     except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
         raise BundleError(f"not a readable ZIP ({exc})") from None
 
 
-def read_manifest(data: bytes) -> dict[str, Any]:
-    """The bundle's manifest (unchecked)."""
-    files = _files(data)
+def _one(data: bytes, name: str) -> bytes:
     try:
-        manifest: dict[str, Any] = json.loads(files["manifest.json"])
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            if bundle.getinfo(name).file_size > MAX_UNPACKED:
+                raise BundleError(f"{name}: larger than {MAX_UNPACKED // 2**20} MiB")
+            return bundle.read(name)
+    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+        raise BundleError(f"not a readable ZIP ({exc})") from None
+
+
+def read_manifest(data: bytes, files: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """The bundle's manifest (its signature unchecked), read from ``files`` when the bundle is unpacked already,
+    else alone from the ZIP."""
+    try:
+        manifest = json.loads(files["manifest.json"] if files is not None else _one(data, "manifest.json"))
     except (KeyError, ValueError):
         raise BundleError("manifest.json: missing or not JSON") from None
+    if not isinstance(manifest, dict):
+        raise BundleError("manifest.json: not a JSON object")
     return manifest
 
 
@@ -174,22 +192,22 @@ def check_bundle(data: bytes, public: Ed25519PublicKey | None = None) -> list[st
     manifest carries is used: compare its fingerprint with the agency's."""
     try:
         files = _files(data)
-        manifest = read_manifest(data)
+        manifest = read_manifest(data, files)
         if manifest.get("type") != BUNDLE_TYPE:
             return [f"manifest.json: not an audit export ({manifest.get('type')!r})"]
         key = public or load_public_key(str(manifest.get("public_key", "")).encode())
     except BundleError as exc:
         return [str(exc)]
-    problems = _signatures(manifest, key) or _digests(manifest, files)
-    if problems:
-        return problems
-    name = f"events.{manifest['format']}"
-    try:
+    try:  # a manifest signed by the key it carries may still be malformed: every problem is named, never raised
+        problems = _signatures(manifest, key) or _digests(manifest, files)
+        if problems:
+            return problems
+        name = f"events.{manifest['format']}"
         chain, events = _rows("chain.csv", files["chain.csv"]), _rows(name, files[name])
         checkpoint = Checkpoint(**manifest["checkpoint"])
         since = datetime.fromisoformat(manifest["period"]["since"])
-    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        if [c for c in CHAIN_COLUMNS if c not in files["chain.csv"].decode().split("\n", 1)[0]]:
+            return ["chain.csv: its header is not the chain's columns"]
+        return _links(chain, checkpoint, since) or _complete(manifest, chain, events, name)
+    except (KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         return [f"the bundle's files cannot be read ({type(exc).__name__}: {exc})"]
-    if [c for c in CHAIN_COLUMNS if c not in files["chain.csv"].decode().split("\n", 1)[0]]:
-        return ["chain.csv: its header is not the chain's columns"]
-    return _links(chain, checkpoint, since) or _complete(manifest, chain, events, name)
