@@ -344,6 +344,9 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_changed(harness: 
     assert (
         admin.post("/api/v1/audits", json={"period_from": "yesterday", "period_to": now.isoformat()}).status_code == 422
     )
+    for first, last in (("0001-01-01T00:00:00+14:00", "0001-01-02T00:00:00+14:00"), ("9999-12-30", "9999-12-31")):
+        edge = admin.post("/api/v1/audits", json={"period_from": first, "period_to": last})  # no time zone may overflow
+        assert edge.status_code == 400 and edge.json()["field"] == "from", edge.text
     assert admin.post("/api/v1/audits/999999/run").status_code == 404
     assert admin.get("/api/v1/audits/999999").status_code == 404
     future = admin.post(

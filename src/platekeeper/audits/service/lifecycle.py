@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -82,6 +82,10 @@ def findings_of(session: Session, audit_id: int) -> list[AuditFinding]:
     return list(session.scalars(stmt))
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a period is bounded so that no time zone moves it out of range
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+
+
 def finding_counts(session: Session) -> dict[int, int]:
     """How many findings each audit has (audits with none are absent): one query for a whole list of audits."""
     stmt = select(AuditFinding.audit_id, func.count(AuditFinding.id)).group_by(AuditFinding.audit_id)
@@ -96,6 +100,11 @@ def sample_of(session: Session, audit_id: int) -> list[AuditSampleItem]:
 def schedule_audit(work: Work, principal: Principal, since: datetime, until: datetime) -> SystemAudit:
     """Schedule an audit of ``[since, until)``: at most MAX_PERIOD_DAYS long, starting before it ends."""
     principal.require("audits.perform")
+    since, until = (t if t.tzinfo else t.replace(tzinfo=work.settings.tz) for t in (since, until))  # agency time
+    for name, when in (("from", since), ("to", until)):
+        if not EARLIEST <= when <= LATEST:
+            why = f"give a time between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+            raise refuse(work, principal, None, "schedule", name, why)
     if until <= since:
         raise refuse(work, principal, None, "schedule", "to", "the period must end after it begins")
     if until - since > timedelta(days=MAX_PERIOD_DAYS):
