@@ -138,3 +138,20 @@ def test_the_page_reveals_a_plate_with_a_small_form(harness: Harness) -> None:
     good = auditor.post(action, data={"csrf_token": token, "field": "plate", "reason": reason})
     assert good.status_code == 200 and "7ABC123" in good.text
     assert len(_events(harness, "audit.reveal_plate")) == 1
+
+
+def test_a_plate_typed_into_a_justification_is_masked_for_the_auditor_too(harness: Harness) -> None:
+    officer = harness.signed_in("sworn_officer", "dana")
+    said = {**CONTEXT, "justification": "grey sedan 7ABC123 seen leaving the burglary on 5th St"}
+    assert officer.get("/api/v1/reads", params={**said, "plate": "7ABC123"}).status_code == 200
+    auditor = harness.signed_in("auditor", "lee")
+    since = (datetime.now(harness.settings.tz).date() - timedelta(days=1)).isoformat()
+    for answer in (
+        auditor.get("/api/v1/audit/events", params={"action": "reads.search"}),
+        auditor.get("/audit", params={"action": "reads.search"}),
+        auditor.get("/api/v1/audit/export", params={"since": since, "action": "reads.search"}),
+    ):
+        assert answer.status_code == 200 and "7ABC123" not in answer.text and "grey sedan 7AB***3 seen" in answer.text
+    assert "5th St" in answer.text  # ordinary words stay
+    admin = harness.signed_in("alpr_admin")
+    assert "grey sedan 7ABC123 seen" in admin.get("/api/v1/audit/events", params={"action": "reads.search"}).text

@@ -408,3 +408,18 @@ def test_no_purge_is_owed_before_the_installation_began(harness: Harness, clock:
     purges(harness, _purge_days(harness, today))
     _, audit_id = _run(harness, since - timedelta(days=60))  # the period opens weeks before the audit log does
     assert "purge_skipped" not in {f.kind for f in _findings(harness, audit_id)}
+
+
+def test_a_plate_typed_into_a_sampled_justification_is_masked_for_the_auditor(harness: Harness, clock: Clock) -> None:
+    accounts(harness)
+    since = _clean_set(harness, clock)
+    officer = harness.login("olive", TestClient(harness.client.app))
+    typed = {"purpose": "criminal_investigation", "case_number": "2026-000123",
+             "justification": "grey sedan 7ABC123 seen leaving the burglary on 5th St"}  # fmt: skip
+    assert search(officer, context=typed, plate="7ABC123").status_code == 200
+    admin, audit_id = _run(harness, since)
+    assert "grey sedan 7ABC123" in admin.get(f"/api/v1/audits/{audit_id}").text  # the performer reaches plates
+    auditor = harness.login(APPROVER, TestClient(harness.client.app))
+    for path in (f"/api/v1/audits/{audit_id}", f"/audits/{audit_id}", f"/audits/{audit_id}/report"):
+        shown = auditor.get(path)
+        assert shown.status_code == 200 and "7ABC123" not in shown.text and "7AB***3" in shown.text, path

@@ -62,6 +62,7 @@ def event_record(event: AuditEvent, texts: KeptTexts) -> dict[str, Any]:
     (a plate written as text before the digests is masked in ``details`` too)."""
     fields = event_fields(event)
     fields["details"] = texts.legacy_masked(event, fields["details"])
+    fields["justification"] = texts.free_text(event.justification)
     return {**fields, "hash": event.hash, "plate_texts": texts.of(event)}
 
 

@@ -53,6 +53,10 @@ class AuditPage:
         kept, else by the forgotten marker; masked for someone without plate data."""
         return self.texts.details(event)
 
+    def justification(self, event: AuditEvent) -> str | None:
+        """The event's justification, its plate-like words masked for someone without plate data."""
+        return self.texts.free_text(event.justification)
+
     def revealable(self, event: AuditEvent) -> list[str]:
         """The masked plate fields of an event this person may reveal, each with a small form on the page."""
         return self.texts.maskable(event) if self.can_reveal else []

@@ -45,6 +45,7 @@ __all__ = [
     "forget_plate_texts",
     "kept_texts",
     "mask_plate",
+    "mask_plates_in",
     "normalize_plate",
     "plate_digest",
     "plate_fields_of",
@@ -81,6 +82,17 @@ def mask_plate(text: str) -> str:
     if len(text) >= 4:
         return text[0] + MASK + text[-1]
     return MASK
+
+
+PLATE_LIKE = re.compile(r"(?<![^\W_])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]{4,8}(?![^\W_])")
+"""A word of 4 to 8 letters and digits holding both: how a plate looks inside free text ("7ABC123", "ABC1234";
+not "5th", a case number's digits or an ordinary word)."""
+
+
+def mask_plates_in(text: str | None) -> str | None:
+    """Free text (a justification, a finding) with every plate-like word masked as :func:`mask_plate` masks a
+    plate: what someone without plate data sees of text that a person typed and may have put a plate in."""
+    return PLATE_LIKE.sub(lambda found: mask_plate(found.group(0)), text) if text else text
 
 
 def plate_digest(key: bytes, text: str) -> str:
@@ -211,6 +223,10 @@ class KeptTexts:
         for field, text in self.of(event).items():
             details = _replaced(details, field, text)
         return self.legacy_masked(event, details)
+
+    def free_text(self, text: str | None) -> str | None:
+        """Text a person typed (a justification), its plate-like words masked when masked."""
+        return mask_plates_in(text) if self.masked else text
 
     def legacy_masked(self, event: AuditEvent, details: dict[str, Any]) -> dict[str, Any]:
         """``details`` with the plates an event written before the digests holds as text masked, when masked."""

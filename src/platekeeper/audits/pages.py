@@ -112,6 +112,7 @@ def _audit_page(
     context = {
         "audit": audit,
         "findings": report.findings,
+        "text": report.text,
         "sample": sample,
         "states": AUDIT_STATES,
         "sections": SECTIONS,

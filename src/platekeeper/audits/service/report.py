@@ -9,6 +9,8 @@ from typing import Any
 from platekeeper.access.principal import Principal
 from platekeeper.audit.activity import AccessRecord, access_record
 from platekeeper.audit.events import SystemAuditReportViewed
+from platekeeper.audit.oversight import masks_plates
+from platekeeper.audit.plates import mask_plates_in
 from platekeeper.audit.work import Work
 from platekeeper.audits.models import SECTIONS, SEVERITIES, AuditFinding, AuditSampleItem, SystemAudit
 from platekeeper.audits.service.lifecycle import findings_of, get_audit, sample_of
@@ -32,6 +34,11 @@ class AuditReport:
     findings: list[AuditFinding]
     sample: list[SampleRow]
     plan: dict[str, Any]
+    masked: bool = False  # the reader reaches no plate data: plate-like words in typed text are masked
+
+    def text(self, typed: str | None) -> str | None:
+        """Text a person typed (a justification, a finding quoting one) as this reader may see it."""
+        return mask_plates_in(typed) if self.masked else typed
 
     @property
     def figures(self) -> dict[str, Any]:
@@ -75,25 +82,26 @@ def audit_report(work: Work, principal: Principal, audit_id: int, fmt: str = "ht
     sample = [
         SampleRow(item, access_record(work.session, item.event_seq)) for item in sample_of(work.session, audit.id)
     ]
-    report = AuditReport(audit=audit, findings=findings_of(work.session, audit.id), sample=sample, plan=_plan(work))
+    findings, masked = findings_of(work.session, audit.id), masks_plates(principal.permissions)
+    report = AuditReport(audit=audit, findings=findings, sample=sample, plan=_plan(work), masked=masked)
     work.by(principal).record(SystemAuditReportViewed(audit_id=audit.id, format=fmt))
     return report
 
 
-def _finding_json(finding: AuditFinding) -> dict[str, Any]:
+def _finding_json(finding: AuditFinding, report: AuditReport) -> dict[str, Any]:
     return {
         "id": finding.id,
         "kind": finding.kind,
         "section": finding.section,
         "severity": finding.severity,
         "subject": finding.subject,
-        "detail": finding.detail,
+        "detail": report.text(finding.detail),
         "count": finding.count,
         "event_seqs": finding.event_seqs,
     }
 
 
-def _sample_json(row: SampleRow) -> dict[str, Any]:
+def _sample_json(row: SampleRow, report: AuditReport) -> dict[str, Any]:
     item, access = row.item, row.access
     return {
         "position": item.position,
@@ -103,7 +111,7 @@ def _sample_json(row: SampleRow) -> dict[str, Any]:
         "action": access.action if access else None,
         "purpose": access.purpose if access else None,
         "case_number": access.case_number if access else None,
-        "justification": access.justification if access else None,
+        "justification": report.text(access.justification) if access else None,
         "finding": item.finding,
         "resolution": item.resolution,
         "reviewed_by": item.reviewed_by,
@@ -136,7 +144,7 @@ def report_json(report: AuditReport) -> dict[str, Any]:
         "method": audit.method,
         "plan": report.plan,
         "figures": report.figures,
-        "findings": [_finding_json(f) for f in report.findings],
+        "findings": [_finding_json(f, report) for f in report.findings],
         "finding_counts": report.counts(),
-        "sample": [_sample_json(row) for row in report.sample],
+        "sample": [_sample_json(row, report) for row in report.sample],
     }
