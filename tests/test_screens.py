@@ -3,10 +3,12 @@ sideways scrolling, and the header stays within two rows on the laptop."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, live_server, sign_in
-from tests.conftest import PASSWORD, Harness, make_read
+from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.guard_helpers import plant_notices
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,6 +23,8 @@ ROWS = """() => {
 """How many rows the header's brand, links and sign-out button stand in."""
 PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/approvals", "/audit", "/account"]
 PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra", "/notices", "/audits"]
+WALL = "x" * 480  # one word a tired (or hostile) user typed: the page and the audit log must not widen for it
+PAGES += [f"/search?{urlencode({**CONTEXT, 'plate': '7ABC123', 'justification': WALL})}"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -34,6 +38,8 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
     )
     harness.user("ada", "alpr_admin")  # the role with the longest navigation
     plant_notices(harness)  # the breach banner on every page, and the notices page with open notices
+    refused = harness.signed_in("sworn_officer").get("/api/v1/reads", params={**CONTEXT, "justification": WALL})
+    assert refused.status_code == 400  # recorded: the audit log's page shows it
     with live_server(harness.client.app) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 768})
@@ -45,10 +51,10 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
                 page.goto(f"{base}{path}")
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                 if overflow > 1:
-                    problems.append(f"{path} at {width} px scrolls sideways by {overflow} px")
+                    problems.append(f"{path[:60]} at {width} px scrolls sideways by {overflow} px")
                 if width == 1366:
                     rows = page.evaluate(ROWS)
                     if rows > 2:
-                        problems.append(f"{path}: the header wraps into {rows} rows at 1366 px")
+                        problems.append(f"{path[:60]}: the header wraps into {rows} rows at 1366 px")
         browser.close()
     assert not problems, "\n".join(problems)

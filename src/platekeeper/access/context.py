@@ -106,7 +106,7 @@ def _check_justification(
         problems["justification"] = f"too short; write at least {policy.justification_min_length} characters"
     elif run:
         problems["justification"] = (
-            f"{run.group(0)!r} repeats the same letter; write real words saying what you are looking for and why"
+            f"{_quoted(run.group(0))} repeats the same letter; write real words saying what you are looking for and why"
         )
     elif len(words) < policy.justification_min_words:
         problems["justification"] = (
@@ -124,6 +124,11 @@ def justification_problem(
     problems: dict[str, str] = {}
     _check_justification(policy, _clean(justification), problems, example)
     return problems.get("justification")
+
+
+def _quoted(text: str, most: int = 12) -> str:
+    """Typed text quoted in a message, cut at ``most`` characters: a message never echoes a wall of text."""
+    return repr(text if len(text) <= most else text[:most] + "…")
 
 
 def _count_words(n: int) -> str:
