@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
 from platekeeper.web.app import create_app
 from tests.conftest import FAST_HASH, Harness, csrf_of
@@ -43,6 +45,9 @@ def test_a_review_only_designee_reviews_through_the_pages(designees: Harness) ->
     assert f"/sharing/review/{made['id']}/document" in page.text
     document = supervisor.get(f"/sharing/review/{made['id']}/document")
     assert document.status_code == 200 and document.content == PDF
+    with designees.database.session() as session:  # what it asks for names plates: opening it is recorded
+        opened = session.scalars(select(AuditEvent).where(AuditEvent.action == "sharing.open")).all()
+    assert [(e.username, e.details["what"]) for e in opened] == [("super", "page"), ("super", "document")]
     assert supervisor.get(f"/sharing/requests/{made['id']}").status_code == 403  # intake's page stays intake's
     assert supervisor.get("/sharing").status_code == 403
     token = csrf_of(page.text)

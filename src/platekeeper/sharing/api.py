@@ -32,6 +32,7 @@ from platekeeper.sharing.service import (
     get_request,
     list_agencies,
     list_requests,
+    open_request,
     partner_search,
     pra_days_left,
     public_summary,
@@ -216,7 +217,7 @@ def api_submit_request(body: RequestBody, request: Request, state: Intake, work:
 def api_get_request(request_id: RequestId, state: Intake, work: DbWork) -> dict[str, Any]:
     """One agency request with its rule decisions, review and approved scope."""
     try:
-        return request_json(get_request(work, request_id, "agency"))
+        return request_json(open_request(work, state.principal, request_id, "agency", "api"))
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -318,7 +319,7 @@ def api_pra_submit(body: PraBody, request: Request, state: Pra, work: DbWork) ->
 def api_pra_get(request_id: RequestId, state: Pra, work: DbWork) -> dict[str, Any]:
     """One PRA request: deadline, days left, determination, redactions."""
     try:
-        row = get_request(work, request_id, "pra")
+        row = open_request(work, state.principal, request_id, "pra", "api")
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return request_json(row, pra_days_left(work, row))

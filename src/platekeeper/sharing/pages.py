@@ -34,6 +34,7 @@ from platekeeper.sharing.service import (
     list_agencies,
     list_requests,
     open_link,
+    open_request,
     peek_link,
     pra_days_left,
     record_redactions,
@@ -173,7 +174,7 @@ def request_page(
     """One agency request's page; ``base`` (in ``extra``) is the path it is opened under: ``/sharing/requests`` for
     intake, ``/sharing/review`` for a reviewer (a designee may hold sharing.review alone)."""
     try:
-        row = get_request(work, request_id, "agency")
+        row = open_request(work, state.principal, request_id, "agency", "page")
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     agencies = {a.id: a for a in list_agencies(work)}
@@ -196,7 +197,7 @@ def sharingrequest_page(request_id: RowId, request: Request, state: Intake, work
 def sharing_document(request_id: RowId, request: Request, state: Intake, work: DbWork) -> Response:
     """The written request as it was received (opened from its sealed store)."""
     try:
-        return document_response(get_request(work, request_id), request)
+        return document_response(open_request(work, state.principal, request_id, "agency", "document"), request)
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
@@ -296,8 +297,13 @@ async def pra_submit(
     return RedirectResponse(f"/pra/{row.id}", status_code=303)
 
 
-def _pra_page(request: Request, work: DbWork, request_id: int, status: int = 200, **extra: Any) -> Response:
-    row = get_request_or_404(work, request_id, "pra")
+def _pra_page(
+    request: Request, state: SessionState, work: DbWork, request_id: int, status: int = 200, **extra: Any
+) -> Response:
+    try:
+        row = open_request(work, state.principal, request_id, "pra", "page")
+    except SharingNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     context = {"row": row, "days_left": pra_days_left(work, row), "states": REQUEST_STATES,
                "determinations": PRA_DETERMINATIONS, "fields": REDACTABLE_FIELDS, "error": None, "link": None,
                "done": DONE.get(request.query_params.get("done", "")), **extra}  # fmt: skip
@@ -307,15 +313,17 @@ def _pra_page(request: Request, work: DbWork, request_id: int, status: int = 200
 @router.get("/pra/{request_id}")
 def prarequest_page(request_id: RowId, request: Request, state: Pra, work: DbWork) -> Response:
     """One PRA request: its deadline and days left, the determination, the redactions and the release."""
-    return _pra_page(request, work, request_id)
+    return _pra_page(request, state, work, request_id)
 
 
-def _pra_step(request: Request, work: DbWork, request_id: int, step: Callable[[], Any], done: str) -> Response:
+def _pra_step(
+    request: Request, state: SessionState, work: DbWork, request_id: int, step: Callable[[], Any], done: str
+) -> Response:
     get_request_or_404(work, request_id, "pra")
     try:
         step()
     except SharingRefused as exc:
-        return _pra_page(request, work, request_id, 409 if exc.field == "status" else 400, error=str(exc))
+        return _pra_page(request, state, work, request_id, 409 if exc.field == "status" else 400, error=str(exc))
     return RedirectResponse(f"/pra/{request_id}?done={done}", 303)
 
 
@@ -327,7 +335,7 @@ def pra_extend(
     """Extend the determination once (14 calendar days more, counted from receipt)."""
     check_csrf(state, csrf_token)
     step = lambda: extend_pra(work, state.principal, request_id, reason)  # noqa: E731
-    return _pra_step(request, work, request_id, step, "extended")
+    return _pra_step(request, state, work, request_id, step, "extended")
 
 
 @router.post("/pra/{request_id}/determination")
@@ -338,7 +346,7 @@ def pra_determine(
     """Record the determination and the response sent."""
     check_csrf(state, csrf_token)
     step = lambda: determine_pra(work, state.principal, request_id, determination, response)  # noqa: E731
-    return _pra_step(request, work, request_id, step, "determined")
+    return _pra_step(request, state, work, request_id, step, "determined")
 
 
 @router.post("/pra/{request_id}/redactions")
@@ -348,7 +356,7 @@ async def pra_redactions(request_id: RowId, request: Request, state: Pra, work: 
     check_csrf(state, str(form.get("csrf_token", "")))
     decisions = {f: str(form.get(f, ""))[:16] for f in REDACTABLE_FIELDS}
     step = lambda: record_redactions(work, state.principal, request_id, decisions)  # noqa: E731
-    return _pra_step(request, work, request_id, step, "redactions")
+    return _pra_step(request, state, work, request_id, step, "redactions")
 
 
 @router.post("/pra/{request_id}/release")
@@ -359,7 +367,7 @@ def pra_release(
     check_csrf(state, csrf_token)
     get_request_or_404(work, request_id, "pra")
     link, error = _fulfil(request, state, work, request_id)
-    return _pra_page(request, work, request_id, 409 if error else 200, link=link, error=error)
+    return _pra_page(request, state, work, request_id, 409 if error else 200, link=link, error=error)
 
 
 def _limited(request: Request) -> Response | None:

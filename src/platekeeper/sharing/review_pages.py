@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from platekeeper.access.service import SessionState
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import REQUEST_STATES
-from platekeeper.sharing.pages import get_request_or_404, plates_of, request_page, when
+from platekeeper.sharing.pages import plates_of, request_page, when
 from platekeeper.sharing.service import (
     RequestScope,
     SharingNotFound,
@@ -21,6 +21,7 @@ from platekeeper.sharing.service import (
     get_request,
     list_agencies,
     list_requests,
+    open_request,
     review_request,
 )
 from platekeeper.web.deps import DbWork, RowId, check_csrf, render, requires
@@ -57,7 +58,11 @@ def review_page(request_id: RowId, request: Request, state: Reviewer, work: DbWo
 @router.get("/sharing/review/{request_id}/document")
 def review_document(request_id: RowId, request: Request, state: Reviewer, work: DbWork) -> Response:
     """The written request as it was received, for its reviewer (opened from its sealed store)."""
-    return document_response(get_request_or_404(work, request_id, "agency"), request)
+    try:
+        row = open_request(work, state.principal, request_id, "agency", "document")
+    except SharingNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return document_response(row, request)
 
 
 def _approved_scope(work: DbWork, request_id: int, plates: str, since: str, until: str) -> RequestScope:

@@ -125,6 +125,7 @@ from platekeeper.audit.events.sharing import (
     SharingFulfilled,
     SharingRegisterViewed,
     SharingRequestEntered,
+    SharingRequestOpened,
     SharingReviewed,
     SharingStepRefused,
 )

@@ -17,6 +17,7 @@ __all__ = [
     "SharingFulfilled",
     "SharingRegisterViewed",
     "SharingRequestEntered",
+    "SharingRequestOpened",
     "SharingReviewed",
     "SharingStepRefused",
 ]
@@ -44,6 +45,16 @@ class SharingRequestEntered(AuditEventType):
     plates: int = detail("Plates named")
     cameras: int = detail("Cameras named")
     document_sha256: str | None = optional_detail("Request document SHA-256")
+
+
+class SharingRequestOpened(AuditEventType):
+    """A sharing or PRA request was opened: its page, its record through the API, or its written request (the
+    plates, window and cameras it asks for are plate data)."""
+
+    action: ClassVar[str] = "sharing.open"
+    request_id: int = detail("Request")
+    channel: str = detail("Channel")
+    what: str = detail("Opened")
 
 
 class SharingStepRefused(AuditEventType):

@@ -40,6 +40,7 @@ from platekeeper.sharing.service.requests import (
     SharingRequestIn,
     get_request,
     list_requests,
+    open_request,
     review_request,
     submit_request,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "list_agencies",
     "list_requests",
     "open_link",
+    "open_request",
     "partner_search",
     "peek_link",
     "pra_days_left",

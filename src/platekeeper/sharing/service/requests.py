@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from platekeeper.access.principal import Principal
-from platekeeper.audit.events import SharingRequestEntered, SharingReviewed
+from platekeeper.audit.events import SharingRequestEntered, SharingRequestOpened, SharingReviewed
 from platekeeper.audit.work import Work
 from platekeeper.db import utcnow
 from platekeeper.reads.images import ImageStore
@@ -26,7 +26,7 @@ from platekeeper.sharing.service.common import (
 from platekeeper.sharing.service.documents import check_document, store_document
 from platekeeper.sharing.service.rules import check_rules, refused
 
-__all__ = ["SharingRequestIn", "get_request", "list_requests", "review_request", "submit_request"]
+__all__ = ["SharingRequestIn", "get_request", "list_requests", "open_request", "review_request", "submit_request"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,14 @@ def get_request(work: Work, request_id: int, channel: str | None = None) -> Shar
     row = work.session.get(SharingRequest, request_id)
     if row is None or (channel is not None and row.channel != channel):
         raise SharingNotFound(f"no {'PRA ' if channel == 'pra' else ''}request with id {request_id}")
+    return row
+
+
+def open_request(work: Work, principal: Principal, request_id: int, channel: str, what: str) -> SharingRequest:
+    """A request as someone opens it (``what``: its page, the API's record or its document): recorded, since what
+    it asks for names plates (:class:`SharingNotFound` for another channel's or no request)."""
+    row = get_request(work, request_id, channel)
+    work.by(principal).record(SharingRequestOpened(request_id=row.id, channel=row.channel, what=what))
     return row
 
 
