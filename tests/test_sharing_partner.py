@@ -14,6 +14,7 @@ from sqlalchemy import select
 from platekeeper.access.enrolment import enrol_totp
 from platekeeper.access.mfa import new_totp_secret
 from platekeeper.access.service import NewAccount, create_user, needs_mfa
+from platekeeper.access.training import add_training_record, required_courses
 from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
 from platekeeper.web.app import create_app
@@ -39,6 +40,9 @@ def _partner(harness: Harness, organization: str) -> TestClient:
         work = harness.work(session)
         account = NewAccount("tpdofficer", "Officer Kim", "partner", PASSWORD, organization=organization)
         user = create_user(work, account, approved_by="system:test")
+        for course in required_courses(harness.settings, "partner"):  # the policy-review course (462.10)
+            add_training_record(work, user.id, course=course.code, completed_on=date.today(), instructor="Sgt. Ruiz",
+                                evidence="partner onboarding roster")  # fmt: skip
         if needs_mfa(harness.settings, "partner"):
             secret = new_totp_secret()
             enrol_totp(work, user, secret, int(time.time()) // 30 - 2)
@@ -121,3 +125,13 @@ def test_a_partner_queries_through_the_page_like_the_api(partners: Harness) -> N
     with partners.database.session() as session:
         searched = session.scalars(select(AuditEvent).where(AuditEvent.action == "reads.search")).all()
     assert [(e.username, e.details["results"]) for e in searched] == [("tpdofficer", 1)]
+
+
+def test_a_partner_without_the_policy_review_course_reaches_no_plate(partners: Harness) -> None:
+    clerk = partners.signed_in("records", "clerk")
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+           partner_max_days=30)  # fmt: skip
+    untrained = partners.login(partners.user("tpdnew", "partner", trained=False), TestClient(partners.client.app))
+    refused = untrained.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
+    assert refused.status_code == 403 and "training" in refused.text.lower()
+    assert untrained.get("/partner").status_code == 403

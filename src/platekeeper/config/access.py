@@ -187,7 +187,8 @@ def _default_courses() -> tuple[CourseConfig, ...]:
             title="Review of Department Policy 462",
             policy_ref="462.10(b)",
             valid_months=12,
-            required_for_roles=(*PLATE_ROLES, "auditor"),  # the audit log records every plate searched
+            # the audit log records every plate searched; a partner agency's user queries under this policy
+            required_for_roles=(*PLATE_ROLES, "auditor", "partner"),
         ),
     )
 
