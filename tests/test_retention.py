@@ -294,7 +294,13 @@ def test_the_console_holds_an_untrained_account_to_its_training(harness: Harness
     env = _cli_env(harness)
     refused = CliRunner().invoke(cli_app, ["holds", "list", "--as", "lapsed"], env=env)
     assert refused.exit_code == 2 and "training" in refused.output
+    harness.user("lapsedaudit", "auditor", trained=False)
+    since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    export = CliRunner().invoke(cli_app, ["audit", "export", "--as", "lapsedaudit", "--since", since], env=env)
+    assert export.exit_code == 2 and "training" in export.output
     assert CliRunner().invoke(cli_app, ["holds", "list", "--as", "current"], env=env).exit_code == 0
+    refusals = _actions(harness, "auth.training_refused")  # each refusal recorded, though the command did nothing
+    assert [e.username for e in refusals] == ["lapsed", "lapsedaudit"]
 
 
 def test_a_swept_file_goes_alone_and_the_purge_threads_yield_the_cpu(tmp_path) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User, UserSession
 from platekeeper.access.passwords import PasswordRejected, check_new_password, generate_password, hash_password
-from platekeeper.access.principal import Principal
-from platekeeper.access.training import training_gaps, training_status
+from platekeeper.access.principal import Principal, TrainingRequired
+from platekeeper.access.training import record_training_refusal, training_gaps, training_status
 from platekeeper.audit.events import SignOut, UserBootstrapped, UserCreated
 from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
@@ -87,16 +87,21 @@ def principal_for(user: User, settings: Settings, gaps: tuple[str, ...] = ()) ->
     )
 
 
-def console_principal(session: Session, settings: Settings, username: str) -> Principal | None:
+def console_principal(work: Work, username: str) -> Principal | None:
     """The principal a command acts as (``--as NAME``): an active account with its training gaps, or None. A role
-    that reaches plate data is held to its training here as on the pages (:class:`TrainingRequired`): the console
-    is no way around policy 462.10."""
-    user = user_by_name(session, username)
+    that reaches plate data or the audit log is held to its training here as on the pages: the refusal is recorded
+    in ``work`` (``auth.training_refused``), then :class:`TrainingRequired` is raised. The console is no way
+    around policy 462.10."""
+    user = user_by_name(work.session, username)
     if user is None or user.status != "active":
         return None
-    principal = principal_for(user, settings, training_gaps(training_status(session, settings, user)))
+    principal = principal_for(user, work.settings, training_gaps(training_status(work.session, work.settings, user)))
     if TRAINED_PERMISSIONS & set(principal.permissions):
-        principal.require_training("plate data" if PLATE_DATA_PERMISSIONS & principal.permissions else "audit.view")
+        try:
+            principal.require_training("plate data" if PLATE_DATA_PERMISSIONS & principal.permissions else "audit.view")
+        except TrainingRequired as refusal:
+            record_training_refusal(work, principal, refusal)
+            raise
     return principal
 
 

@@ -47,17 +47,22 @@ def audit_export(
     filter, an account without the permission or its training."""
     query = _query(username=user, action=action, since=since, until=until)
     rt = runtime()
-    try:
-        with rt.work() as work:
-            principal = console_principal(work.session, rt.settings, acting)
+    with rt.work() as work:  # a refusal is caught inside, so its audit record commits
+        try:
+            principal = console_principal(work, acting)
             if principal is None:
-                raise AuditFilterError(f"as: no active account named {acting!r}")
+                raise AuditFilterError(f"--as: no active account named {acting!r}")
             work = work.by(principal)
             flt = parse_audit_filter(query, rt.settings.tz)
             export = export_audit_log(work, principal.permissions, flt, fmt, proof=True)
             plan = plan_proof(work, rt.signing_key, export)
-    except (AuditFilterError, PermissionDenied, PermissionError) as exc:
-        raise fail(str(exc)) from None
+        except (AuditFilterError, PermissionDenied, PermissionError) as exc:
+            problem: Exception | None = exc
+        else:
+            problem = None
+    if problem is not None:
+        raise fail(str(problem))
+    assert principal is not None  # refused above otherwise
     path = out_path or Path(bundle_name(export))
     with path.open("wb") as handle:
         for chunk in bundle_chunks(export, plan, rt.signing_key, rt.database, principal.username):

@@ -46,7 +46,7 @@ AuditArg = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The audit's
 
 
 def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work.session, work.settings, username)
+    principal = console_principal(work, username)
     if principal is None:
         raise AuditRefused("as", f"no active account named {username!r}")
     return principal

@@ -116,7 +116,7 @@ def purge_verify(
 
 
 def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work.session, work.settings, username)
+    principal = console_principal(work, username)
     if principal is None:
         raise HoldRefused("as", f"no active account named {username!r}")
     return principal

@@ -38,7 +38,7 @@ AsUser = Annotated[str, typer.Option("--as", help="The account taking this step 
 
 
 def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work.session, work.settings, username)
+    principal = console_principal(work, username)
     if principal is None:
         raise SharingRefused("as", f"no active account named {username!r}")
     return principal
