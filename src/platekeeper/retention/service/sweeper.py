@@ -8,28 +8,29 @@ any point leaves at worst queued files, which the next run deletes first (``Purg
 
 On this project's 2-core machine, a million files took about 130 s to delete 16 at a time, as long as the rows
 they belonged to; one after the other, the purge took the sum of both.
+The files are deleted in a child process (one for the whole process, started at the first sweep and kept for the
+next): deleting threads in the purge's own process made each of its database steps wait for the interpreter lock.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import multiprocessing
 import os
 import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.purge import stored_digests
+from platekeeper.reads.unlink import delete_settled_files, lower_process_priority
 
-__all__ = ["FILE_WORKERS", "Sweeper", "lower_priority"]
-
-# Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
-# filesystem is mounted so), not on the CPU. On a busy ext4 disk (mounted with discard) 20,000 files took 4,900
-# a second one at a time and 7,700 a second 16 at once.
-FILE_WORKERS = 16
+__all__ = ["Sweeper", "lower_priority"]
 # Batches of files waiting to be swept before the purge waits for the oldest (memory stays bounded when the disk
 # is slower than the database).
 MAX_PENDING = 4
@@ -44,15 +45,48 @@ def lower_priority(increment: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
 
 
+class _Deleter:
+    """The child process that deletes files, shared by every sweep of this process (a new one after a crash)."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    def delete(self, paths: list[str], grace_seconds: float, nice: int) -> list[bool]:
+        with self._lock:
+            if self._pool is None:  # spawned: a fork would copy this process's threads' locks in any state
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=lower_process_priority,
+                    initargs=(nice,),
+                )
+            pool = self._pool
+        try:
+            return pool.submit(delete_settled_files, paths, grace_seconds).result()
+        except BrokenProcessPool:  # the child died (killed, out of memory): the next sweep starts another
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+_deleter = _Deleter()
+
+
 class Sweeper:
     """Deletes the files of committed batches in the background; :meth:`settled` hands back the digests whose
     files are gone (or stay for good because their image is back), for the purge to drop from its queue."""
 
     def __init__(self, database: Database, store: ImageStore, nice: int = 0) -> None:
-        self.database, self.store = database, store
-        self._unlink = ThreadPoolExecutor(
-            FILE_WORKERS, thread_name_prefix="purge-unlink", initializer=lower_priority, initargs=(nice,)
-        )
+        self.database, self.store, self.nice = database, store, nice
         self._lead = ThreadPoolExecutor(
             1, thread_name_prefix="purge-sweep", initializer=lower_priority, initargs=(nice,)
         )
@@ -71,7 +105,6 @@ class Sweeper:
                 self.wait()
         finally:
             self._lead.shutdown(wait=True, cancel_futures=True)
-            self._unlink.shutdown(wait=True)
 
     def submit(self, digests: Sequence[str]) -> None:
         """Sweep these files (their rows are gone and committed); wait first when too many batches are waiting."""
@@ -96,7 +129,8 @@ class Sweeper:
         with self.database.read_connection() as conn:  # an image uploaded again since keeps its file
             back = stored_digests(conn, digests)
         todo = [digest for digest in digests if digest not in back]
-        gone = self._unlink.map(self.store.delete_settled, todo, chunksize=16)
+        paths = [str(self.store.path(digest)) for digest in todo]
+        gone = _deleter.delete(paths, self.store.grace.total_seconds(), self.nice) if paths else []
         done = [digest for digest, ok in zip(todo, gone, strict=True) if ok]
         with self._lock:
             self._settled.extend(back)
