@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from platekeeper.db import Database
+from platekeeper.db import Database, utcnow
+from platekeeper.retention.models import PurgeRun, PurgeRunBatch
 from platekeeper.schema import Base
 
 
@@ -38,3 +42,26 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     database.dispose()
+
+
+def test_a_running_purge_keeps_its_removed_ids_across_the_upgrade_to_batches(database: Database) -> None:
+    """0013 packs the ids an interrupted run recorded one row each into batch rows: its certificate still covers
+    them after the upgrade, and a downgrade gives them back as rows."""
+    database.downgrade("0012_transparency")
+    ids = sorted(uuid.uuid4() for _ in range(3))
+    items = sa.table("purge_run_items", sa.column("run_id", sa.Integer()), sa.column("read_id", sa.Uuid()))
+    now = utcnow()
+    with database.session() as session:
+        run = PurgeRun(cutoff=now, plate_text_cutoff=now, started_at=now, status="running", trigger="command")
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        session.execute(sa.insert(items), [{"run_id": run_id, "read_id": read_id} for read_id in ids])
+    database.upgrade()
+    with database.session() as session:
+        batches = session.scalars(sa.select(PurgeRunBatch).where(PurgeRunBatch.run_id == run_id)).all()
+        assert sorted(read_id for batch in batches for read_id in batch.unpack()) == ids
+    database.downgrade("0012_transparency")
+    with database.engine.connect() as conn:
+        assert sorted(conn.scalars(sa.select(items.c.read_id).where(items.c.run_id == run_id))) == ids
+    database.upgrade()

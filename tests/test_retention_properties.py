@@ -38,7 +38,7 @@ from platekeeper.retention.models import (
     LegalHoldRead,
     PurgeFile,
     PurgeRun,
-    PurgeRunItem,
+    PurgeRunBatch,
 )
 from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
@@ -76,7 +76,7 @@ class World:
         with self.database.session() as session:
             for table in (Alert, LegalHoldRead, LegalHold, PlateRead, RecognitionJob, StoredImage):
                 session.execute(delete(table))
-            for table in (PurgeFile, PurgeRunItem, PurgeRun):
+            for table in (PurgeFile, PurgeRunBatch, PurgeRun):
                 session.execute(delete(table))
         shutil.rmtree(self.services.image_store.root, ignore_errors=True)
 
@@ -317,7 +317,7 @@ def check_purge(world: World, made: Made) -> None:
         assert set(session.scalars(select(RecognitionJob.id))) == {j["id"] for j in jobs_kept}
         assert set(session.scalars(select(StoredImage.sha256))) == files_after
         assert session.scalars(select(PurgeFile)).first() is None
-        assert session.scalars(select(PurgeRunItem)).first() is None
+        assert session.scalars(select(PurgeRunBatch)).first() is None
     assert set(store.digests()) == files_after, "an image file outlived its reads, or a kept one is gone"
 
     assert run.certificate is not None

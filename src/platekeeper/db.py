@@ -14,7 +14,18 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -96,6 +107,13 @@ def in_batches(handle: Session | Connection, items: Sequence[T]) -> Iterator[Seq
     size = handle.info.get(BATCH_SIZE, DEFAULT_BATCH_SIZE)
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def in_list(name: str = "values") -> BindParameter[Any]:
+    """An IN list bound at execution (``column.in_(in_list())``, then ``execute(stmt, {"values": batch})``): the
+    statement compiles once and is cached, where a literal list is coerced value by value and compiled again for
+    every batch (a tenth of a large purge's time went to that)."""
+    return bindparam(name, expanding=True)
 
 
 def json_value(value: Any) -> Any:

@@ -19,7 +19,7 @@ from platekeeper.retention.models import (
     LegalHoldRead,
     PurgeFile,
     PurgeRun,
-    PurgeRunItem,
+    PurgeRunBatch,
 )
 from platekeeper.sharing.models import SharingAgency, SharingLink, SharingRelease, SharingRequest
 from platekeeper.transparency.models import PolicyVersion
@@ -44,7 +44,7 @@ __all__ = [
     "PolicyVersion",
     "PurgeFile",
     "PurgeRun",
-    "PurgeRunItem",
+    "PurgeRunBatch",
     "RecognitionJob",
     "RecoveryCode",
     "SearchActivity",

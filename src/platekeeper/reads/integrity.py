@@ -49,7 +49,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from platekeeper.audit.events import ImagesRepaired
 from platekeeper.audit.work import Work
-from platekeeper.db import BATCH_SIZE, DEFAULT_BATCH_SIZE, Database, in_batches, utcnow
+from platekeeper.db import BATCH_SIZE, DEFAULT_BATCH_SIZE, Database, in_batches, in_list, utcnow
 from platekeeper.reads.images import DIGEST, ImageStore
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
@@ -160,7 +160,7 @@ def _referenced(session: Session, digests: Sequence[str]) -> set[str]:
     it is mostly NULL, such as overviews, as a scan of every read)."""
     found: set[str] = set()
     for column in (PlateRead.crop_sha256, PlateRead.overview_sha256, RecognitionJob.image_sha256):
-        found.update(session.scalars(select(column).where(column.in_(digests)).distinct()))
+        found.update(session.scalars(select(column).where(column.in_(in_list())).distinct(), {"values": digests}))
     return found
 
 
@@ -177,11 +177,11 @@ def delete_unreferenced_rows(session: Session, digests: Iterable[str]) -> list[s
         free = [digest for digest in batch if digest not in referenced]
         if not free:
             continue
-        statement = delete(StoredImage).where(StoredImage.sha256.in_(free))
+        statement = delete(StoredImage).where(StoredImage.sha256.in_(in_list()))
         if session.get_bind().dialect.name != "sqlite":
             statement = statement.where(_unreferenced(StoredImage.sha256))
         released += session.scalars(
-            statement.returning(StoredImage.sha256).execution_options(synchronize_session=False)
+            statement.returning(StoredImage.sha256).execution_options(synchronize_session=False), {"values": free}
         ).all()
     return released
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from platekeeper.db import in_batches
+from platekeeper.db import in_batches, in_list
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 
@@ -58,13 +58,14 @@ def select_read_ids(
 def delete_reads(session: Session, read_ids: Sequence[uuid.UUID]) -> set[str]:
     """Delete these reads (their candidates live in the row) and return the image digests they named."""
     digests: set[str] = set()
+    stmt = (
+        delete(PlateRead)
+        .where(PlateRead.id.in_(in_list()))
+        .returning(PlateRead.crop_sha256, PlateRead.overview_sha256)
+        .execution_options(synchronize_session=False)
+    )
     for batch in in_batches(session, list(read_ids)):
-        rows = session.execute(
-            delete(PlateRead)
-            .where(PlateRead.id.in_(batch))
-            .returning(PlateRead.crop_sha256, PlateRead.overview_sha256)
-            .execution_options(synchronize_session=False)
-        ).all()
+        rows = session.execute(stmt, {"values": batch}).all()
         digests.update(d for row in rows for d in row if d)
     return digests
 
@@ -83,9 +84,11 @@ def expired_jobs(session: Session, cutoff: datetime, limit: int) -> list[uuid.UU
 def delete_jobs(session: Session, job_ids: Sequence[uuid.UUID]) -> set[str]:
     """Delete these recognition jobs and return the digests of their uploaded images."""
     digests: set[str] = set()
+    images = select(RecognitionJob.image_sha256).where(RecognitionJob.id.in_(in_list()))
+    remove = delete(RecognitionJob).where(RecognitionJob.id.in_(in_list()))
     for batch in in_batches(session, list(job_ids)):
-        digests.update(session.scalars(select(RecognitionJob.image_sha256).where(RecognitionJob.id.in_(batch))))
-        session.execute(delete(RecognitionJob).where(RecognitionJob.id.in_(batch)))
+        digests.update(session.scalars(images, {"values": batch}))
+        session.execute(remove, {"values": batch})
     return digests
 
 
@@ -101,6 +104,7 @@ def count_images_only_in(session: Session, where: ColumnElement[bool]) -> int:
 def stored_digests(handle: Session | Connection, digests: Sequence[str]) -> set[str]:
     """Which of ``digests`` have an ``images`` row (a file queued for deletion whose picture was uploaded again)."""
     found: set[str] = set()
+    stmt = select(StoredImage.sha256).where(StoredImage.sha256.in_(in_list()))
     for batch in in_batches(handle, list(digests)):
-        found.update(handle.scalars(select(StoredImage.sha256).where(StoredImage.sha256.in_(batch))))
+        found.update(handle.scalars(stmt, {"values": batch}))
     return found

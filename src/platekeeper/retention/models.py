@@ -2,7 +2,7 @@
 
 A hold keeps reads past the retention period for one case: specific reads, a plate within a time window, or a
 camera within a time window. A purge run removes every artifact of the expired reads no hold covers, in batches;
-what it has removed so far is written in the same transaction as the removal (``purge_run_items``), so a run
+what it has removed so far is written in the same transaction as the removal (``purge_run_batches``), so a run
 killed at any point resumes where it stopped and its certificate still covers every read it removed. Image files
 are deleted only after the rows that named them are gone: their digests wait in ``purge_file_queue`` meanwhile.
 """
@@ -10,10 +10,11 @@ are deleted only after the rows that named them are gone: their digests wait in 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from platekeeper.db import Base, UTCDateTime, utcnow
@@ -27,7 +28,7 @@ __all__ = [
     "LegalHoldRead",
     "PurgeFile",
     "PurgeRun",
-    "PurgeRunItem",
+    "PurgeRunBatch",
 ]
 
 HOLD_REASONS = {
@@ -96,13 +97,24 @@ class PurgeRun(Base):
     certificate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
-class PurgeRunItem(Base):
-    """A read a run removed, kept until the run's certificate has hashed the sorted list of them."""
+class PurgeRunBatch(Base):
+    """The reads one batch of a run removed, kept until the run's certificate has hashed the sorted list of them:
+    their ids packed 16 bytes each, one row per batch (a row per read was an index entry at a random place for
+    each removed read, written and deleted again)."""
 
-    __tablename__ = "purge_run_items"
+    __tablename__ = "purge_run_batches"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("purge_runs.id", ondelete="CASCADE"), primary_key=True)
-    read_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    read_ids: Mapped[bytes] = mapped_column(LargeBinary)
+
+    @staticmethod
+    def pack(read_ids: Sequence[uuid.UUID]) -> bytes:
+        return b"".join(read_id.bytes for read_id in read_ids)
+
+    def unpack(self) -> list[uuid.UUID]:
+        packed = bytes(self.read_ids)
+        return [uuid.UUID(bytes=packed[i : i + 16]) for i in range(0, len(packed), 16)]
 
 
 class PurgeFile(Base):

@@ -26,7 +26,7 @@ from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
 from platekeeper.cameras.service import list_cameras
 from platekeeper.config import Settings
-from platekeeper.db import in_batches, utcnow
+from platekeeper.db import in_batches, in_list, utcnow
 from platekeeper.hotlists.matcher import Match, MatchIndex, texts_of_read
 from platekeeper.hotlists.models import Hotlist, HotlistEntry
 from platekeeper.hotlists.service import entries_and_lists, entry_snapshot, is_stale
@@ -362,7 +362,7 @@ def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
     for batch in in_batches(session, unique):
         result = session.execute(
             update(Alert)
-            .where(Alert.read_id.in_(batch))
+            .where(Alert.read_id.in_(in_list()))
             .values(
                 read_id=None,
                 plate="",
@@ -372,7 +372,8 @@ def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
                 clets_reference=None,
                 notes="",
                 purged_at=now,
-            )
+            ),
+            {"values": batch},
         )
         released += int(getattr(result, "rowcount", 0) or 0)
     if released:

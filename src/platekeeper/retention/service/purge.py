@@ -35,7 +35,7 @@ from platekeeper.audit.service import Actor
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
-from platekeeper.db import Database, in_batches, json_value, utcnow
+from platekeeper.db import Database, in_batches, in_list, json_value, utcnow
 from platekeeper.guards.service import activity_horizon, count_search_activity_due, purge_search_activity
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.integrity import delete_unreferenced_rows
@@ -50,7 +50,7 @@ from platekeeper.reads.purge import (
     select_read_ids,
 )
 from platekeeper.retention.floor import expired_unheld, retention_cutoff
-from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunItem
+from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunBatch
 from platekeeper.retention.service.holds import held_before, held_past_retention, protecting_holds
 from platekeeper.retention.service.signed import sign_document
 from platekeeper.retention.service.sweeper import Sweeper, lower_priority
@@ -269,8 +269,9 @@ class Purger:
             self._pause()
 
     def _unqueue(self, session: Session, digests: list[str]) -> None:
+        stmt = delete(PurgeFile).where(PurgeFile.sha256.in_(in_list()))
         for batch in in_batches(session, sorted(digests)):
-            session.execute(delete(PurgeFile).where(PurgeFile.sha256.in_(batch)))
+            session.execute(stmt, {"values": batch})
 
     def _reads_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         due = expired_unheld(run.cutoff)
@@ -280,7 +281,10 @@ class Purger:
         alerts = release_alerts_for_purge(self._work(session), ids)
         files = delete_unreferenced_rows(session, delete_reads(session, ids))
         self._queue(session, run.id, files)
-        session.execute(insert(PurgeRunItem), [{"run_id": run.id, "read_id": read_id} for read_id in ids])
+        seq = session.scalar(
+            select(func.coalesce(func.max(PurgeRunBatch.seq) + 1, 0)).where(PurgeRunBatch.run_id == run.id)
+        )
+        session.add(PurgeRunBatch(run_id=run.id, seq=seq, read_ids=PurgeRunBatch.pack(ids)))
         return {"reads": len(ids), "images": len(files), "alerts": alerts}
 
     def _jobs_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
@@ -306,14 +310,14 @@ class Purger:
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""
-        digest, count = hashlib.sha256(), 0
-        rows = session.execute(
-            select(PurgeRunItem.read_id).where(PurgeRunItem.run_id == run_id).execution_options(yield_per=10_000)
-        )
-        for read_id in sorted(str(row[0]) for row in rows):
+        digest, read_ids = hashlib.sha256(), list[str]()
+        for batch in session.scalars(select(PurgeRunBatch).where(PurgeRunBatch.run_id == run_id)):
+            read_ids.extend(str(read_id) for read_id in batch.unpack())
+            session.expunge(batch)
+        read_ids.sort()
+        for read_id in read_ids:
             digest.update(f"{read_id}\n".encode())
-            count += 1
-        return digest.hexdigest(), count
+        return digest.hexdigest(), len(read_ids)
 
     def _finish(self, run_id: int) -> PurgeRun:
         with self.database.session() as session:
@@ -324,7 +328,7 @@ class Purger:
             document = certificate_document(self.settings, run, now, ids_sha256, removed, held_reads, holds)
             run.certificate = sign_document(self.signer, document)
             run.status, run.finished_at = "finished", now
-            session.execute(delete(PurgeRunItem).where(PurgeRunItem.run_id == run_id))
+            session.execute(delete(PurgeRunBatch).where(PurgeRunBatch.run_id == run_id))
             counts = run.counts
             event = PurgeFinished(
                 run_id=run.id,
