@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from platekeeper.db import Database, utcnow
-from platekeeper.retention.models import PurgeRun, PurgeRunBatch
+from platekeeper.retention.models import PurgeFileBatch, PurgeRun, PurgeRunBatch
 from platekeeper.schema import Base
 
 
@@ -44,12 +44,16 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     database.dispose()
 
 
-def test_a_running_purge_keeps_its_removed_ids_across_the_upgrade_to_batches(database: Database) -> None:
-    """0013 packs the ids an interrupted run recorded one row each into batch rows: its certificate still covers
-    them after the upgrade, and a downgrade gives them back as rows."""
+def test_a_running_purge_keeps_its_removed_ids_and_queued_files_across_the_upgrade_to_batches(
+    database: Database,
+) -> None:
+    """0013 packs the ids an interrupted run recorded, and the files it queued, one row each, into batch rows: its
+    certificate still covers them and its files are still deleted after the upgrade; a downgrade gives them back."""
     database.downgrade("0012_transparency")
     ids = sorted(uuid.uuid4() for _ in range(3))
+    digests = sorted(f"{i:064x}" for i in range(4))
     items = sa.table("purge_run_items", sa.column("run_id", sa.Integer()), sa.column("read_id", sa.Uuid()))
+    queue = sa.table("purge_file_queue", sa.column("sha256", sa.String()), sa.column("run_id", sa.Integer()))
     now = utcnow()
     with database.session() as session:
         run = PurgeRun(cutoff=now, plate_text_cutoff=now, started_at=now, status="running", trigger="command")
@@ -57,11 +61,15 @@ def test_a_running_purge_keeps_its_removed_ids_across_the_upgrade_to_batches(dat
         session.flush()
         run_id = run.id
         session.execute(sa.insert(items), [{"run_id": run_id, "read_id": read_id} for read_id in ids])
+        session.execute(sa.insert(queue), [{"sha256": digest, "run_id": run_id} for digest in digests])
     database.upgrade()
     with database.session() as session:
         batches = session.scalars(sa.select(PurgeRunBatch).where(PurgeRunBatch.run_id == run_id)).all()
         assert sorted(read_id for batch in batches for read_id in batch.unpack()) == ids
+        files = session.scalars(sa.select(PurgeFileBatch).where(PurgeFileBatch.run_id == run_id)).all()
+        assert sorted(digest for batch in files for digest in batch.listed()) == digests
     database.downgrade("0012_transparency")
     with database.engine.connect() as conn:
         assert sorted(conn.scalars(sa.select(items.c.read_id).where(items.c.run_id == run_id))) == ids
+        assert sorted(conn.scalars(sa.select(queue.c.sha256).where(queue.c.run_id == run_id))) == digests
     database.upgrade()

@@ -19,7 +19,7 @@ from platekeeper.cli import app as cli_app
 from platekeeper.reads.images import ImageStore, validate_image
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
-from platekeeper.retention.models import PurgeFile, PurgeRunBatch
+from platekeeper.retention.models import PurgeFileBatch, PurgeRunBatch
 from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from platekeeper.retention.service.sweeper import lower_priority
@@ -156,7 +156,7 @@ def test_the_purge_removes_every_artifact_and_nothing_else(harness: Harness) -> 
         assert session.scalar(select(func.count()).select_from(Alert).where(Alert.plate == "5SOW350")) == 0
         assert session.get(StoredImage, crop[expired]) is None
         assert session.scalar(select(func.count()).select_from(PurgeRunBatch)) == 0
-        assert session.scalar(select(func.count()).select_from(PurgeFile)) == 0
+        assert session.scalar(select(func.count()).select_from(PurgeFileBatch)) == 0
     certificate = run.certificate
     assert certificate is not None
     document = certificate["document"]

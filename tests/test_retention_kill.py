@@ -37,7 +37,7 @@ from platekeeper.config import Settings, load_settings
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore, validate_image
 from platekeeper.reads.models import PlateRead, StoredImage
-from platekeeper.retention.models import LegalHold, LegalHoldRead, PurgeFile, PurgeRun
+from platekeeper.retention.models import LegalHold, LegalHoldRead, PurgeFileBatch, PurgeRun
 from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from platekeeper.services import build_services
@@ -208,7 +208,7 @@ def _state(folder: Path) -> State:
         with database.session() as session:
             reads = frozenset(str(i) for i in session.scalars(select(PlateRead.id)))
             rows = frozenset(session.scalars(select(StoredImage.sha256)))
-            queued = frozenset(session.scalars(select(PurgeFile.sha256)))
+            queued = frozenset(d for row in session.scalars(select(PurgeFileBatch)) for d in row.listed())
             runs = tuple(session.scalars(select(PurgeRun).order_by(PurgeRun.id)))
             session.expunge_all()
     finally:

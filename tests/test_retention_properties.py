@@ -36,7 +36,7 @@ from platekeeper.retention.models import (
     HOLD_STATES,
     LegalHold,
     LegalHoldRead,
-    PurgeFile,
+    PurgeFileBatch,
     PurgeRun,
     PurgeRunBatch,
 )
@@ -76,7 +76,7 @@ class World:
         with self.database.session() as session:
             for table in (Alert, LegalHoldRead, LegalHold, PlateRead, RecognitionJob, StoredImage):
                 session.execute(delete(table))
-            for table in (PurgeFile, PurgeRunBatch, PurgeRun):
+            for table in (PurgeFileBatch, PurgeRunBatch, PurgeRun):
                 session.execute(delete(table))
         shutil.rmtree(self.services.image_store.root, ignore_errors=True)
 
@@ -316,7 +316,7 @@ def check_purge(world: World, made: Made) -> None:
         assert all((a.plate, a.matched_text, a.entry, a.notes) == ("", "", {}, "") for a in released)
         assert set(session.scalars(select(RecognitionJob.id))) == {j["id"] for j in jobs_kept}
         assert set(session.scalars(select(StoredImage.sha256))) == files_after
-        assert session.scalars(select(PurgeFile)).first() is None
+        assert session.scalars(select(PurgeFileBatch)).first() is None
         assert session.scalars(select(PurgeRunBatch)).first() is None
     assert set(store.digests()) == files_after, "an image file outlived its reads, or a kept one is gone"
 

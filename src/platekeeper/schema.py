@@ -17,7 +17,7 @@ from platekeeper.retention.models import (
     EvidenceExport,
     LegalHold,
     LegalHoldRead,
-    PurgeFile,
+    PurgeFileBatch,
     PurgeRun,
     PurgeRunBatch,
 )
@@ -42,7 +42,7 @@ __all__ = [
     "Notice",
     "PlateRead",
     "PolicyVersion",
-    "PurgeFile",
+    "PurgeFileBatch",
     "PurgeRun",
     "PurgeRunBatch",
     "RecognitionJob",

@@ -28,7 +28,7 @@ read or job points to it at that moment), and a file written or renewed within `
 that deleted its row has committed. A crash in between leaves at worst an orphan file, which the next
 ``platekeeper images check --repair`` removes; never a row pointing to a missing file. The purge goes one step
 further: it deletes the rows with :func:`delete_unreferenced_rows` and queues their files in the same transaction
-(``retention.models.PurgeFile``), so even a crash between the commit and the deletion leaves no orphan.
+(``retention.models.PurgeFileBatch``), so even a crash between the commit and the deletion leaves no orphan.
 """
 
 from __future__ import annotations

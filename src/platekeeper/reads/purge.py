@@ -3,7 +3,7 @@
 
 The reads layer is the only code that touches these tables; the retention purge (``retention.service.purge``)
 chooses what expires and calls these in its own transaction. Image *files* are not deleted here: the purge deletes
-a file only after the transaction that removed its row has committed (see ``retention.models.PurgeFile``).
+a file only after the transaction that removed its row has committed (see ``retention.models.PurgeFileBatch``).
 """
 
 from __future__ import annotations

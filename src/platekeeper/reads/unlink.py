@@ -1,20 +1,24 @@
 """Deleting image files that are settled: not written or renewed within the grace period.
 
-Only the standard library, on purpose: the purge deletes its files in a child process that imports this module
-alone (``retention.service.sweeper``). Deleting files in threads of the purge's own process made every database
-step of the purge wait for the interpreter lock behind the deleting threads: a 30,000-read purge on SQLite took
-14.3 s with 16 deleting threads and 9.3 s with the same deletions in a child process.
+Only the standard library, on purpose: the purge deletes its files in a child process that runs this module alone
+(``python -m platekeeper.reads.unlink NICE``, started by ``retention.service.sweeper``; a ``multiprocessing`` child
+would first import the parent's whole command line, 3 s and 120 MB, before deleting anything). Deleting files in
+threads of the purge's own process made every database step of the purge wait for the interpreter lock behind the
+deleting threads: a 30,000-read purge on SQLite took 14.3 s with 16 deleting threads and 9.3 s with the same
+deletions in a child process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["delete_settled_file", "delete_settled_files", "lower_process_priority"]
+__all__ = ["delete_settled_file", "delete_settled_files", "serve"]
 
 # Files are deleted this many at a time: an unlink waits on the disk (its journal, and its discard where the
 # filesystem is mounted so), not on the CPU. On a busy ext4 disk (mounted with discard) 20,000 files took 4,900
@@ -49,9 +53,19 @@ def delete_settled_files(paths: Sequence[str], grace_seconds: float) -> list[boo
     return list(_threads.map(lambda path: delete_settled_file(path, grace_seconds), paths, chunksize=16))
 
 
-def lower_process_priority(increment: int) -> None:
-    """Run this process ``increment`` nice levels lower (a child that deletes files for background work); where
-    the system does not allow it, the process stays as it was."""
-    if increment:
+def serve(nice: int) -> None:
+    """The child's loop: ``nice`` levels lower, read one JSON request a line from stdin (``{"grace": seconds,
+    "paths": [...]}``) and answer each with a line of ``1`` (gone) and ``0`` (stays), one character per path, until
+    stdin closes."""
+    if nice:
         with contextlib.suppress(OSError):
-            os.nice(increment)
+            os.nice(nice)
+    for line in sys.stdin:
+        request = json.loads(line)
+        gone = delete_settled_files(request["paths"], float(request["grace"]))
+        sys.stdout.write("".join("1" if ok else "0" for ok in gone) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)

@@ -4,7 +4,7 @@ A hold keeps reads past the retention period for one case: specific reads, a pla
 camera within a time window. A purge run removes every artifact of the expired reads no hold covers, in batches;
 what it has removed so far is written in the same transaction as the removal (``purge_run_batches``), so a run
 killed at any point resumes where it stopped and its certificate still covers every read it removed. Image files
-are deleted only after the rows that named them are gone: their digests wait in ``purge_file_queue`` meanwhile.
+are deleted only after the rows that named them are gone: their digests wait in ``purge_file_batches`` meanwhile.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
     "EvidenceExport",
     "LegalHold",
     "LegalHoldRead",
-    "PurgeFile",
+    "PurgeFileBatch",
     "PurgeRun",
     "PurgeRunBatch",
 ]
@@ -117,13 +117,19 @@ class PurgeRunBatch(Base):
         return [uuid.UUID(bytes=packed[i : i + 16]) for i in range(0, len(packed), 16)]
 
 
-class PurgeFile(Base):
-    """An image file whose row is gone, waiting to be deleted from disk (a crash leaves it here, not orphaned)."""
+class PurgeFileBatch(Base):
+    """The image files of one purge batch whose rows are gone, waiting to be deleted from disk (a crash leaves them
+    here, not orphaned): their digests, one per line. One row per batch: a row per file was an index entry at a
+    random place for each file, written and deleted again."""
 
-    __tablename__ = "purge_file_queue"
+    __tablename__ = "purge_file_batches"
 
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(Integer)
+    digests: Mapped[str] = mapped_column(Text)
+
+    def listed(self) -> list[str]:
+        return self.digests.split("\n") if self.digests else []
 
 
 class EvidenceExport(Base):

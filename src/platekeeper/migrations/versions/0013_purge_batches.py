@@ -1,9 +1,10 @@
-"""the purge records its removed read ids one row per batch
+"""the purge records its removed read ids and queues its files one row per batch
 
 ``purge_run_batches`` replaces ``purge_run_items``: a running purge wrote one row per removed read (an index entry
 at a random place for each, then deleted again when the run finished); it now writes one row per batch, the batch's
-read ids packed 16 bytes each. Ids a run interrupted before this upgrade had recorded are carried over, so its
-certificate still covers them.
+read ids packed 16 bytes each. ``purge_file_batches`` replaces ``purge_file_queue`` the same way: the digests of a
+batch's files, one per line. What a run interrupted before this upgrade had recorded or queued is carried over, so
+its certificate still covers its reads and its files are still deleted.
 
 Revision ID: 0013_purge_batches
 Revises: 0012_transparency
@@ -43,9 +44,50 @@ def upgrade() -> None:
             packed = b"".join(read_id.bytes for read_id in ids[start : start + CARRY])
             connection.execute(sa.insert(batches).values(run_id=run_id, seq=seq, read_ids=packed))
     op.drop_table("purge_run_items")
+    _queue_up()
+
+
+def _queue_up() -> None:
+    files = op.create_table(
+        "purge_file_batches",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("digests", sa.Text(), nullable=False),
+    )
+    queue = sa.table("purge_file_queue", sa.column("sha256", sa.String(64)), sa.column("run_id", sa.Integer()))
+    connection = op.get_bind()
+    queued: dict[int, list[str]] = {}
+    for digest, run_id in connection.execute(sa.select(queue.c.sha256, queue.c.run_id).order_by(queue.c.sha256)):
+        queued.setdefault(run_id, []).append(digest)
+    for run_id, digests in queued.items():
+        for start in range(0, len(digests), CARRY):
+            connection.execute(
+                sa.insert(files).values(run_id=run_id, digests="\n".join(digests[start : start + CARRY]))
+            )
+    op.drop_table("purge_file_queue")
+
+
+def _queue_down() -> None:
+    queue = op.create_table(
+        "purge_file_queue",
+        sa.Column("sha256", sa.String(64), primary_key=True),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+    )
+    files = sa.table("purge_file_batches", sa.column("run_id", sa.Integer()), sa.column("digests", sa.Text()))
+    connection = op.get_bind()
+    rows = {
+        digest: run_id
+        for run_id, digests in connection.execute(sa.select(files.c.run_id, files.c.digests))
+        for digest in digests.split("\n")
+        if digest
+    }
+    if rows:
+        connection.execute(sa.insert(queue), [{"sha256": d, "run_id": r} for d, r in rows.items()])
+    op.drop_table("purge_file_batches")
 
 
 def downgrade() -> None:
+    _queue_down()
     items = op.create_table(
         "purge_run_items",
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("purge_runs.id", ondelete="CASCADE"), primary_key=True),

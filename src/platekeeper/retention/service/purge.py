@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from platekeeper.alerts.service import release_alerts_for_purge
@@ -35,7 +35,7 @@ from platekeeper.audit.service import Actor
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
-from platekeeper.db import Database, in_batches, in_list, json_value, utcnow
+from platekeeper.db import Database, in_batches, json_value, utcnow
 from platekeeper.guards.service import activity_horizon, count_search_activity_due, purge_search_activity
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.integrity import delete_unreferenced_rows
@@ -50,10 +50,10 @@ from platekeeper.reads.purge import (
     select_read_ids,
 )
 from platekeeper.retention.floor import expired_unheld, retention_cutoff
-from platekeeper.retention.models import PurgeFile, PurgeRun, PurgeRunBatch
+from platekeeper.retention.models import PurgeFileBatch, PurgeRun, PurgeRunBatch
 from platekeeper.retention.service.holds import held_before, held_past_retention, protecting_holds
 from platekeeper.retention.service.signed import sign_document
-from platekeeper.retention.service.sweeper import Sweeper, lower_priority
+from platekeeper.retention.service.sweeper import Sweeper, Swept, lower_priority
 
 __all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Disposal", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
 
@@ -110,7 +110,7 @@ class Purger:
         self._cleanup: Callable[[], None] | None = None  # the files to delete once the batch in progress commits
         self.actor = Actor.system("purge")
         self.report: Progress = lambda what, n: None
-        self._queued: list[str] = []  # the files the batch in progress queued
+        self._queued: tuple[int, list[str]] | None = None  # the queue row the batch in progress wrote
         self._after: ReadKey | None = None  # where this run stands in the expired reads
 
     @property
@@ -205,9 +205,11 @@ class Purger:
         return run.counts
 
     def _queue(self, session: Session, run_id: int, digests: list[str]) -> None:
-        if digests:  # one executemany, not an ORM object per row: a batch queues thousands
-            session.execute(insert(PurgeFile), [{"sha256": digest, "run_id": run_id} for digest in digests])
-            self._queued.extend(digests)
+        if digests:  # one row for the batch's files
+            row = PurgeFileBatch(run_id=run_id, digests="\n".join(digests))
+            session.add(row)
+            session.flush()
+            self._queued = (row.id, digests)
 
     def _drain_files(self) -> int:
         """Delete the queued files whose rows are gone, then their queue rows; return how many were settled.
@@ -216,26 +218,26 @@ class Purger:
         or renewed within ``storage.image_grace_minutes`` may belong to an upload that has not committed yet: it
         stays queued for the next run. Files are deleted outside any transaction (no database lock is held while
         the disk works), several at once: one unlink at a time was most of a large purge's time."""
-        settled, after = 0, ""
+        settled, after = 0, 0
         with Sweeper(self.database, self.store, self.settings.retention.nice) as sweeper:
             while True:
                 with self.database.read_connection() as conn:
-                    digests = list(
-                        conn.scalars(
-                            select(PurgeFile.sha256)
-                            .where(PurgeFile.sha256 > after)
-                            .order_by(PurgeFile.sha256)
-                            .limit(1000)
-                        )
-                    )
-                if not digests:
+                    queued = conn.execute(
+                        select(PurgeFileBatch.id, PurgeFileBatch.digests)
+                        .where(PurgeFileBatch.id > after)
+                        .order_by(PurgeFileBatch.id)
+                        .limit(1)
+                    ).first()
+                if queued is None:
                     return settled
-                sweeper.submit(digests)
+                digests = queued.digests.split("\n") if queued.digests else []
+                sweeper.submit(queued.id, digests)
                 sweeper.wait()
                 done = sweeper.settled()
                 with self.database.session() as session:
                     self._unqueue(session, done)
-                settled, after = settled + len(done), digests[-1]
+                settled += len(digests) - sum(len(swept.stays) for swept in done)
+                after = queued.id
 
     def _pause(self) -> None:
         if pause := self.settings.retention.pause_for(self.database.dialect):
@@ -252,14 +254,14 @@ class Purger:
         after each, hand the files it queued to the ``sweeper`` (whose settled files the next batch unqueues),
         report the progress and pause."""
         while True:
-            self._queued = []
+            self._queued = None
             with self.database.session() as session:
                 if sweeper is not None:
                     self._unqueue(session, sweeper.settled())
                 removed = step(session, session.get_one(PurgeRun, run_id))
                 counts = self._add(session, run_id, **removed)
-            if sweeper is not None:
-                sweeper.submit(self._queued)
+            if sweeper is not None and self._queued is not None:
+                sweeper.submit(*self._queued)
             if self._cleanup is not None:  # after the commit: a rollback leaves the files with their rows
                 cleanup, self._cleanup = self._cleanup, None
                 cleanup()
@@ -268,10 +270,16 @@ class Purger:
             self.report(kind, counts[kind])
             self._pause()
 
-    def _unqueue(self, session: Session, digests: list[str]) -> None:
-        stmt = delete(PurgeFile).where(PurgeFile.sha256.in_(in_list()))
-        for batch in in_batches(session, sorted(digests)):
-            session.execute(stmt, {"values": batch})
+    def _unqueue(self, session: Session, swept: list[Swept]) -> None:
+        """Drop the queue rows of swept batches; a batch with files that stay keeps a row listing only those."""
+        done = [batch for batch, stays in swept if not stays]
+        for ids in in_batches(session, done):
+            session.execute(delete(PurgeFileBatch).where(PurgeFileBatch.id.in_(ids)))
+        for batch, stays in swept:
+            if stays:
+                session.execute(
+                    update(PurgeFileBatch).where(PurgeFileBatch.id == batch).values(digests="\n".join(stays))
+                )
 
     def _reads_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         due = expired_unheld(run.cutoff)

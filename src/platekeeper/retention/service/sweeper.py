@@ -1,9 +1,9 @@
 """Deleting a purge's files from disk while its next batch runs.
 
 A file is deleted only after the transaction that removed its ``images`` row (and queued it in
-``purge_file_queue``) has committed. Deleting files waits on the disk, a batch of rows waits on the database and the
+``purge_file_batches``) has committed. Deleting files waits on the disk, a batch of rows waits on the database and the
 CPU, so the two overlap: the purge hands each committed batch's files to the sweeper and goes on to the next batch,
-and the next batch's transaction drops the queue rows of the files the sweeper has settled so far. A run killed at
+and the next batch's transaction drops the queue rows of the batches the sweeper has swept so far. A run killed at
 any point leaves at worst queued files, which the next run deletes first (``Purger._drain_files``).
 
 On this project's 2-core machine, a million files took about 130 s to delete 16 at a time, as long as the rows
@@ -16,21 +16,22 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import multiprocessing
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
+from typing import NamedTuple
 
 from platekeeper.db import Database
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.purge import stored_digests
-from platekeeper.reads.unlink import delete_settled_files, lower_process_priority
 
-__all__ = ["Sweeper", "lower_priority"]
+__all__ = ["Sweeper", "Swept", "lower_priority"]
 # Batches of files waiting to be swept before the purge waits for the oldest (memory stays bounded when the disk
 # is slower than the database).
 MAX_PENDING = 4
@@ -45,37 +46,51 @@ def lower_priority(increment: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
 
 
+class Swept(NamedTuple):
+    """A queued batch of files after its sweep: the files that stay queued (too young to delete yet) or none."""
+
+    batch: int
+    stays: list[str]
+
+
 class _Deleter:
-    """The child process that deletes files, shared by every sweep of this process (a new one after a crash)."""
+    """The child process that deletes files (``platekeeper.reads.unlink``), shared by every sweep of this process:
+    started at the first, kept for the next, and started again after it died (killed, out of memory)."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._child: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         atexit.register(self.close)
 
     def delete(self, paths: list[str], grace_seconds: float, nice: int) -> list[bool]:
+        """Delete the settled files among ``paths``; which are gone, in order. OSError when the child failed."""
         with self._lock:
-            if self._pool is None:  # spawned: a fork would copy this process's threads' locks in any state
-                self._pool = ProcessPoolExecutor(
-                    1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=lower_process_priority,
-                    initargs=(nice,),
+            child = self._child
+            if child is None or child.poll() is not None:
+                command = [sys.executable, "-m", "platekeeper.reads.unlink", str(nice)]
+                child = self._child = subprocess.Popen(  # noqa: S603 (a fixed command: this Python, this module)
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
                 )
-            pool = self._pool
-        try:
-            return pool.submit(delete_settled_files, paths, grace_seconds).result()
-        except BrokenProcessPool:  # the child died (killed, out of memory): the next sweep starts another
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            raise
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                child.stdin.write(json.dumps({"grace": grace_seconds, "paths": paths}) + "\n")
+                child.stdin.flush()
+                answer = child.stdout.readline().rstrip("\n")
+            except OSError:
+                answer = ""
+            if len(answer) != len(paths):
+                self._child = None
+                child.kill()
+                child.wait()
+                raise OSError(f"the file-deleting child process stopped (exit status {child.returncode})")
+            return [mark == "1" for mark in answer]
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
+            child, self._child = self._child, None
+        if child is not None and child.stdin is not None:
+            child.stdin.close()
+            child.wait(timeout=30)
 
 
 _deleter = _Deleter()
@@ -91,7 +106,7 @@ class Sweeper:
             1, thread_name_prefix="purge-sweep", initializer=lower_priority, initargs=(nice,)
         )
         self._pending: deque[Future[None]] = deque()
-        self._settled: list[str] = []
+        self._settled: list[Swept] = []
         self._lock = threading.Lock()
 
     def __enter__(self) -> Sweeper:
@@ -106,32 +121,30 @@ class Sweeper:
         finally:
             self._lead.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, digests: Sequence[str]) -> None:
-        """Sweep these files (their rows are gone and committed); wait first when too many batches are waiting."""
-        if not digests:
-            return
+    def submit(self, batch: int, digests: Sequence[str]) -> None:
+        """Sweep the files of this queued batch (their rows are gone and committed); wait first when too many
+        batches are waiting."""
         while len(self._pending) >= MAX_PENDING:
             self._pending.popleft().result()  # re-raises a sweep's error here, in the purge
-        self._pending.append(self._lead.submit(self._sweep, list(digests)))
+        self._pending.append(self._lead.submit(self._sweep, batch, list(digests)))
 
     def wait(self) -> None:
         """Until every submitted file has been swept (re-raising the first error)."""
         while self._pending:
             self._pending.popleft().result()
 
-    def settled(self) -> list[str]:
-        """The digests settled since the last call: their queue rows can go."""
+    def settled(self) -> list[Swept]:
+        """The batches swept since the last call: each queue row goes, or keeps only the files that stay queued."""
         with self._lock:
             done, self._settled = self._settled, []
         return done
 
-    def _sweep(self, digests: list[str]) -> None:
+    def _sweep(self, batch: int, digests: list[str]) -> None:
         with self.database.read_connection() as conn:  # an image uploaded again since keeps its file
             back = stored_digests(conn, digests)
         todo = [digest for digest in digests if digest not in back]
         paths = [str(self.store.path(digest)) for digest in todo]
         gone = _deleter.delete(paths, self.store.grace.total_seconds(), self.nice) if paths else []
-        done = [digest for digest, ok in zip(todo, gone, strict=True) if ok]
+        stays = [digest for digest, ok in zip(todo, gone, strict=True) if not ok]
         with self._lock:
-            self._settled.extend(back)
-            self._settled.extend(done)
+            self._settled.append(Swept(batch, stays))
