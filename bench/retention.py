@@ -153,7 +153,10 @@ def _generate(total: int, young: int, rng: random.Random, camera_id: int) -> Ite
         expired = i < total
         data = f"platekeeper retention bench image {i}\n".encode()
         digest = hashlib.sha256(data).hexdigest()
-        age = timedelta(days=400 if expired else 0, seconds=rng.randrange(86400 * 30))
+        # Reads arrive about in the order they were captured (a camera sends them as it makes them), a month of
+        # them evenly, each up to a minute out of order: rows and time indexes grow at their ends, as they do.
+        span, at = (total, i) if expired else (young, i - total)
+        age = timedelta(days=400 if expired else 0, seconds=86400 * 30 * (1 - at / max(span, 1)) + rng.random() * 60)
         captured = now - age
         plate = rng.choice(plates)
         read = {
