@@ -32,13 +32,13 @@ def test_the_child_deletes_in_order_and_comes_back_after_it_is_killed(tmp_path: 
     deleter = _Deleter()
     try:
         paths = [_file(tmp_path / f"f{i}", 7200 if i % 3 else 5) for i in range(40)]
-        assert deleter.delete(paths, 3600, nice=0) == [bool(i % 3) for i in range(40)]
+        assert deleter.delete(paths, 3600) == [bool(i % 3) for i in range(40)]
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"f{i}" for i in range(0, 40, 3))
         assert deleter._child is not None
         deleter._child.kill()
         deleter._child.wait()
         again = [_file(tmp_path / "g", 7200)]
-        assert deleter.delete(again, 3600, nice=0) == [True]  # a new child, started for this sweep
+        assert deleter.delete(again, 3600) == [True]  # a new child, started for this sweep
         assert not Path(again[0]).exists()
     finally:
         deleter.close()
@@ -51,10 +51,10 @@ def test_a_child_that_answers_short_is_an_error_not_a_silent_loss(tmp_path: Path
     deleter._child = _Mute()  # type: ignore[assignment]
     path = _file(tmp_path / "b", 7200)
     with pytest.raises(OSError, match="file-deleting child process stopped"):
-        deleter.delete([path], 3600, nice=0)
+        deleter.delete([path], 3600)
     assert deleter._child is None and Path(path).exists()
     try:
-        assert deleter.delete([path], 3600, nice=0) == [True]
+        assert deleter.delete([path], 3600) == [True]
     finally:
         deleter.close()
 

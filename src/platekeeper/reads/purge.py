@@ -85,7 +85,11 @@ def delete_jobs(session: Session, job_ids: Sequence[uuid.UUID]) -> set[str]:
     """Delete these recognition jobs and return the digests of their uploaded images."""
     digests: set[str] = set()
     images = select(RecognitionJob.image_sha256).where(RecognitionJob.id.in_(in_list()))
-    remove = delete(RecognitionJob).where(RecognitionJob.id.in_(in_list()))
+    remove = (
+        delete(RecognitionJob)
+        .where(RecognitionJob.id.in_(in_list()))
+        .execution_options(synchronize_session=False)  # an expanding IN list cannot be evaluated in Python
+    )
     for batch in in_batches(session, list(job_ids)):
         digests.update(session.scalars(images, {"values": batch}))
         session.execute(remove, {"values": batch})

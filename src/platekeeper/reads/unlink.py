@@ -1,7 +1,7 @@
 """Deleting image files that are settled: not written or renewed within the grace period.
 
 Only the standard library, on purpose: the purge deletes its files in a child process that runs this module alone
-(``python -m platekeeper.reads.unlink NICE``, started by ``retention.service.sweeper``; a ``multiprocessing`` child
+(``python -m platekeeper.reads.unlink``, started by ``retention.service.sweeper``; a ``multiprocessing`` child
 would first import the parent's whole command line, 3 s and 120 MB, before deleting anything). Deleting files in
 threads of the purge's own process made every database step of the purge wait for the interpreter lock behind the
 deleting threads: a 30,000-read purge on SQLite took 14.3 s with 16 deleting threads and 9.3 s with the same
@@ -50,16 +50,13 @@ def delete_settled_files(paths: Sequence[str], grace_seconds: float) -> list[boo
     global _threads
     if _threads is None:
         _threads = ThreadPoolExecutor(FILE_WORKERS, thread_name_prefix="unlink")
-    return list(_threads.map(lambda path: delete_settled_file(path, grace_seconds), paths, chunksize=16))
+    return list(_threads.map(lambda path: delete_settled_file(path, grace_seconds), paths))
 
 
-def serve(nice: int) -> None:
-    """The child's loop: ``nice`` levels lower, read one JSON request a line from stdin (``{"grace": seconds,
-    "paths": [...]}``) and answer each with a line of ``1`` (gone) and ``0`` (stays), one character per path, until
-    stdin closes."""
-    if nice:
-        with contextlib.suppress(OSError):
-            os.nice(nice)
+def serve() -> None:
+    """The child's loop: read one JSON request a line from stdin (``{"grace": seconds, "paths": [...]}``) and
+    answer each with a line of ``1`` (gone) and ``0`` (stays), one character per path, until stdin closes. The
+    child runs at the priority of the thread that started it (the purge's sweep, ``retention.nice`` lower)."""
     for line in sys.stdin:
         request = json.loads(line)
         gone = delete_settled_files(request["paths"], float(request["grace"]))
@@ -68,4 +65,4 @@ def serve(nice: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    serve()

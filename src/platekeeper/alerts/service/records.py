@@ -372,7 +372,8 @@ def release_alerts_for_purge(work: Work, read_ids: Sequence[uuid.UUID]) -> int:
                 clets_reference=None,
                 notes="",
                 purged_at=now,
-            ),
+            )
+            .execution_options(synchronize_session=False),  # an expanding IN list cannot be evaluated in Python
             {"values": batch},
         )
         released += int(getattr(result, "rowcount", 0) or 0)

@@ -62,12 +62,17 @@ class _Deleter:
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def delete(self, paths: list[str], grace_seconds: float, nice: int) -> list[bool]:
-        """Delete the settled files among ``paths``; which are gone, in order. OSError when the child failed."""
+    def delete(self, paths: list[str], grace_seconds: float) -> list[bool]:
+        """Delete the settled files among ``paths``; which are gone, in order. OSError when the child failed.
+
+        The child is started from the calling thread, so it runs at that thread's priority (the sweep's, lowered
+        by ``retention.nice``)."""
         with self._lock:
             child = self._child
             if child is None or child.poll() is not None:
-                command = [sys.executable, "-m", "platekeeper.reads.unlink", str(nice)]
+                if child is not None:
+                    _stop(child)
+                command = [sys.executable, "-m", "platekeeper.reads.unlink"]
                 child = self._child = subprocess.Popen(  # noqa: S603 (a fixed command: this Python, this module)
                     command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
                 )
@@ -78,30 +83,49 @@ class _Deleter:
                 answer = child.stdout.readline().rstrip("\n")
             except OSError:
                 answer = ""
+            except BaseException:  # an answer left unread would be taken for the next request's
+                self._child = None
+                _stop(child)
+                raise
             if len(answer) != len(paths):
                 self._child = None
-                child.kill()
-                child.wait()
+                _stop(child)
                 raise OSError(f"the file-deleting child process stopped (exit status {child.returncode})")
             return [mark == "1" for mark in answer]
 
     def close(self) -> None:
         with self._lock:
             child, self._child = self._child, None
-        if child is not None and child.stdin is not None:
+        if child is not None:
+            _stop(child, gently=True)
+
+
+def _stop(child: subprocess.Popen[str], *, gently: bool = False) -> None:
+    """End the child and close its pipes: ``gently`` closes its input first and gives it 30 s to finish."""
+    with contextlib.suppress(OSError):
+        if gently and child.stdin is not None:
             child.stdin.close()
-            child.wait(timeout=30)
+    try:
+        child.wait(timeout=30 if gently else 0)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 _deleter = _Deleter()
 
 
 class Sweeper:
-    """Deletes the files of committed batches in the background; :meth:`settled` hands back the digests whose
-    files are gone (or stay for good because their image is back), for the purge to drop from its queue."""
+    """Deletes the files of committed batches in the background; :meth:`settled` hands back each swept batch with
+    the files that stay queued (too young to delete yet), for the purge to drop or shorten its queue row. A file
+    whose image is back keeps its file and leaves the queue."""
 
     def __init__(self, database: Database, store: ImageStore, nice: int = 0) -> None:
-        self.database, self.store, self.nice = database, store, nice
+        self.database, self.store = database, store
         self._lead = ThreadPoolExecutor(
             1, thread_name_prefix="purge-sweep", initializer=lower_priority, initargs=(nice,)
         )
@@ -144,7 +168,7 @@ class Sweeper:
             back = stored_digests(conn, digests)
         todo = [digest for digest in digests if digest not in back]
         paths = [str(self.store.path(digest)) for digest in todo]
-        gone = _deleter.delete(paths, self.store.grace.total_seconds(), self.nice) if paths else []
+        gone = _deleter.delete(paths, self.store.grace.total_seconds()) if paths else []
         stays = [digest for digest, ok in zip(todo, gone, strict=True) if not ok]
         with self._lock:
             self._settled.append(Swept(batch, stays))
