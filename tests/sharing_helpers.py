@@ -8,12 +8,21 @@ import io
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-__all__ = ["PDF", "agency", "package_reads", "submit", "window"]
+from platekeeper.config.agency import AgencyConfig
+
+__all__ = ["PDF", "agency", "agency_today", "package_reads", "submit", "window"]
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def agency_today() -> date:
+    """Today in the default agency time zone, as the forms and services count days (the test machine runs on UTC,
+    which is a day ahead of California for eight hours of each day)."""
+    return datetime.now(ZoneInfo(AgencyConfig.model_fields["timezone"].default)).date()
 
 
 def window(days_back: float = 2, days_forward: float = 1) -> dict[str, str]:
@@ -37,7 +46,7 @@ def submit(client: TestClient, agency_id: int, *, status: int = 201, **overrides
         "agency_id": agency_id, "requester_name": "Det. Maria Lopez", "requester_contact": "mlopez@hbpd.example",
         "purpose": "criminal_investigation", "description": "vehicle seen leaving an armed robbery on Pier Ave",
         "case_number": "HB-26-0412", "legal_basis": "Penal Code 211 investigation", "plates": ["6SHR001"],
-        "camera_ids": [], "received_on": date.today().isoformat(),
+        "camera_ids": [], "received_on": agency_today().isoformat(),
         "document_base64": base64.b64encode(PDF).decode(), **window(), **overrides,
     }  # fmt: skip
     response = client.post("/api/v1/sharing/requests", json=body)

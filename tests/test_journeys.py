@@ -14,6 +14,7 @@ import pytest
 from tests.browser import CHROMIUM_ARGS, chromium_path, fill_search, live_server, sign_in
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.hotlist_helpers import hotlist_with, ingest
+from tests.sharing_helpers import agency_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -108,7 +109,7 @@ def test_the_auditors_review(harness: Harness) -> None:
         page.locator("main table details.reveal button").first.click()
         assert "7ABC123" in page.locator("main").inner_text() and "Recorded as event" in page.content()
         page.click("text=Back to the audit log")
-        page.fill("input[name=since]", datetime.now(UTC).date().isoformat())
+        page.fill("input[name=since]", agency_today().isoformat())
         page.click("form.filters button[type=submit]")
         with page.expect_download() as download:
             page.click('.exports >> text="CSV"')

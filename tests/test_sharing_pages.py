@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -12,7 +14,7 @@ from platekeeper.config import load_settings
 from platekeeper.db import Database
 from platekeeper.web.app import create_app
 from tests.conftest import FAST_HASH, Harness, csrf_of, jpeg_bytes
-from tests.sharing_helpers import PDF, agency, submit
+from tests.sharing_helpers import PDF, agency, agency_today, submit
 
 
 def _form(**overrides: str) -> dict[str, str]:
@@ -20,7 +22,7 @@ def _form(**overrides: str) -> dict[str, str]:
         "requester_name": "Det. Maria Lopez", "requester_contact": "mlopez@hbpd.example",
         "purpose": "criminal_investigation", "description": "vehicle seen leaving an armed robbery on Pier Ave",
         "case_number": "HB-26-0412", "legal_basis": "Penal Code 211 investigation", "plates": "6PAGE01",
-        "since": "2026-12-01T08:00", "until": "2026-12-02T08:00", "received_on": date.today().isoformat(),
+        "since": "2026-12-01T08:00", "until": "2026-12-02T08:00", "received_on": agency_today().isoformat(),
         **overrides,
     }  # fmt: skip
 
@@ -76,7 +78,7 @@ def test_the_pra_pages_show_the_deadline_and_take_each_step(harness: Harness) ->
     token = csrf_of(page.text)
     form = {"csrf_token": token, "requester_name": "Jane Reporter", "requester_contact": "jane@news.example",
             "description": "ALPR reads of my own car last week", "plates": "7PRA001", "since": "2026-12-01T08:00",
-            "until": "2026-12-02T08:00", "received_on": date.today().isoformat()}  # fmt: skip
+            "until": "2026-12-02T08:00", "received_on": agency_today().isoformat()}  # fmt: skip
     bad = clerk.post("/pra", data={**form, "received_on": "someday"})
     assert bad.status_code == 400 and "received_on: not a date" in bad.text
     made = clerk.post("/pra", data=form, follow_redirects=False)
@@ -139,3 +141,22 @@ def test_an_agency_is_changed_through_its_page_and_audited(harness: Harness) -> 
         }
         assert events[-1].username == "clerk"
     assert harness.signed_in("sworn_officer").get(f"/sharing/agencies/{agency_id}").status_code == 403
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Pacific/Kiritimati"])
+def test_received_on_starts_at_the_agencys_today_not_the_servers(tmp_path, database_url: str, zone: str) -> None:
+    """The intake forms fill in today's date in the agency's time zone: a server on UTC filled in tomorrow's for
+    eight hours of each Californian evening, and the clerk who kept it was told the date was in the future. One
+    of these two zones (UTC-12, UTC+14) is on another date than UTC at every hour."""
+    settings = load_settings(
+        data_dir=tmp_path / "var", database_url=database_url, access=FAST_HASH, agency={"timezone": zone}
+    )
+    database = Database(settings.resolved_database_url, batch_size=settings.query_batch_size)
+    try:
+        with TestClient(create_app(settings, database)) as client:
+            clerk = Harness(settings=settings, database=database, client=client).signed_in("records", "clerk")
+            today = datetime.now(ZoneInfo(zone)).date().isoformat()
+            for path in ("/sharing", "/pra"):
+                assert f'name="received_on" value="{today}"' in clerk.get(path).text, path
+    finally:
+        database.dispose()

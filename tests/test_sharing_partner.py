@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +20,7 @@ from platekeeper.config import load_settings
 from platekeeper.web.app import create_app
 from tests.conftest import FAST_HASH, PASSWORD, Harness, csrf_of
 from tests.retention_helpers import age, ingest_reads, read_with
-from tests.sharing_helpers import agency
+from tests.sharing_helpers import agency, agency_today
 
 QUERY = {"purpose": "wanted_person", "case_number": "TPD-26-0099", "justification": "driver wanted on a felony warrant"}
 
@@ -41,7 +41,7 @@ def _partner(harness: Harness, organization: str) -> TestClient:
         account = NewAccount("tpdofficer", "Officer Kim", "partner", PASSWORD, organization=organization)
         user = create_user(work, account, approved_by="system:test")
         for course in required_courses(harness.settings, "partner"):  # the policy-review course (462.10)
-            add_training_record(work, user.id, course=course.code, completed_on=date.today(), instructor="Sgt. Ruiz",
+            add_training_record(work, user.id, course=course.code, completed_on=agency_today(), instructor="Sgt. Ruiz",
                                 evidence="partner onboarding roster")  # fmt: skip
         if needs_mfa(harness.settings, "partner"):
             secret = new_totp_secret()
@@ -70,7 +70,7 @@ def test_a_partner_sees_only_what_the_agreement_allows_under_the_same_rules(part
                        read_with("6PRT002", (3, 3, 3)))  # fmt: skip
     age(partners, [ids[1]], 400)  # past retention
     clerk = partners.signed_in("records", "clerk")
-    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=agency_today().isoformat(),
            partner_max_days=30)  # fmt: skip
     partner = _partner(partners, "Torrance Police Department")
     found = partner.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})
@@ -106,7 +106,7 @@ def test_a_partner_queries_through_the_page_like_the_api(partners: Harness) -> N
     _, key = partners.camera("Pacific Coast Hwy")
     ingest_reads(partners, key, read_with("6PRT001", (4, 4, 4)))
     clerk = partners.signed_in("records", "clerk")
-    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=agency_today().isoformat(),
            partner_max_days=30)  # fmt: skip
     partner = _partner(partners, "Torrance Police Department")
     home = partner.get("/partner")
@@ -129,7 +129,7 @@ def test_a_partner_queries_through_the_page_like_the_api(partners: Harness) -> N
 
 def test_a_partner_without_the_policy_review_course_reaches_no_plate(partners: Harness) -> None:
     clerk = partners.signed_in("records", "clerk")
-    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=date.today().isoformat(),
+    agency(clerk, "Torrance Police Department", ori=None, partner_agreement_until=agency_today().isoformat(),
            partner_max_days=30)  # fmt: skip
     untrained = partners.login(partners.user("tpdnew", "partner", trained=False), TestClient(partners.client.app))
     refused = untrained.post("/api/v1/sharing/partner/search", json={"plate": "6PRT001", **_window(2), **QUERY})

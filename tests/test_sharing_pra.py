@@ -14,7 +14,7 @@ from platekeeper.sharing.models import SharingRequest
 from platekeeper.sharing.service import days_left, pra_due_on
 from tests.conftest import Harness
 from tests.retention_helpers import ingest_reads, read_with
-from tests.sharing_helpers import PDF, agency, package_reads, submit, window
+from tests.sharing_helpers import PDF, agency, agency_today, package_reads, submit, window
 
 HOLIDAYS = load_settings().sharing.pra_holidays
 
@@ -69,7 +69,7 @@ def test_plate_data_is_released_only_after_redactions_are_recorded(harness: Harn
     _, key = harness.camera("Highland")
     (read_id,) = ingest_reads(harness, key, read_with("7PRA001", (1, 2, 3)))
     clerk = harness.signed_in("records", "clerk")
-    made = _pra(clerk, date.today())
+    made = _pra(clerk, agency_today())
     assert clerk.post(f"/api/v1/pra/{made['id']}/release").status_code == 409  # not determined yet
     answer = {"determination": "release", "response": "records will be released redacted"}
     determined = clerk.post(f"/api/v1/pra/{made['id']}/determination", json=answer)
@@ -134,10 +134,10 @@ def test_requests_are_kept_on_file_apart_from_the_reads(harness: Harness) -> Non
     made = submit(clerk, agency(clerk))
     manager.post(f"/api/v1/sharing/requests/{made['id']}/review", json={"decision": "approve"})
     with harness.database.session() as session:  # reads far older than retention do not take the request along
-        session.execute(update(SharingRequest).values(received_on=date.today() - timedelta(days=3000)))
+        session.execute(update(SharingRequest).values(received_on=agency_today() - timedelta(days=3000)))
     harness.client.app.state.platekeeper.services.purger().run(trigger="command")
     kept = clerk.get(f"/api/v1/sharing/requests/{made['id']}").json()
-    retain = date.today() + timedelta(days=harness.settings.sharing.retention_days)
+    retain = agency_today() + timedelta(days=harness.settings.sharing.retention_days)
     assert kept["status"] == "approved" and kept["retain_until"] == retain.isoformat()
 
 
@@ -151,7 +151,7 @@ def test_the_purge_disposes_of_requests_past_retain_until_and_the_register_keeps
         manager.post(f"/api/v1/sharing/requests/{made['id']}/review", json={"decision": "approve"})
     documents = harness.client.app.state.platekeeper.services.documents
     (digest,) = {p.name for p in documents.root.rglob("*") if p.is_file()}
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = agency_today() - timedelta(days=1)
     with harness.database.session() as session:
         session.execute(update(SharingRequest).where(SharingRequest.id == old["id"]).values(retain_until=yesterday))
     run = harness.client.app.state.platekeeper.services.purger().run(trigger="command")

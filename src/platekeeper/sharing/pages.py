@@ -115,11 +115,16 @@ async def _upload(document: UploadFile | None, limit: int) -> bytes:
     return await document.read(limit + 1)
 
 
+def _agency_today(work: DbWork) -> str:
+    """Today in the agency's time zone, as the services count days (the server's own date may be a day ahead)."""
+    return datetime.now(work.settings.tz).date().isoformat()
+
+
 def _list_page(request: Request, state: SessionState, work: DbWork, status: int = 200, **extra: Any) -> Response:
     context = {
         "requests": list_requests(work, "agency"), "agencies": {a.id: a for a in list_agencies(work)},
         "purposes": work.settings.access.purposes, "cameras": list_cameras(work.session), "states": REQUEST_STATES,
-        "form": {}, "error": None, "today": date.today().isoformat(), **extra,
+        "form": {}, "error": None, "today": _agency_today(work), **extra,
     }  # fmt: skip
     return render(request, "sharing.html", context, status)
 
@@ -257,7 +262,7 @@ def register_page(
 def _pra_list(request: Request, work: DbWork, status: int = 200, **extra: Any) -> Response:
     rows = list_requests(work, "pra")
     context = {"rows": [(r, pra_days_left(work, r)) for r in rows], "states": REQUEST_STATES, "form": {},
-               "error": None, "today": date.today().isoformat(), **extra}  # fmt: skip
+               "error": None, "today": _agency_today(work), **extra}  # fmt: skip
     return render(request, "pra.html", context, status)
 
 
