@@ -7,13 +7,16 @@ command group, so there is no cycle among them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import typer
 from rich.console import Console
 
+from platekeeper.access.principal import PermissionDenied, Principal
+from platekeeper.access.service import console_principal
 from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey, SigningKeyError
 from platekeeper.audit.work import Work
@@ -22,7 +25,9 @@ from platekeeper.db import Database
 from platekeeper.files import start_up_warning
 from platekeeper.storage.keys import env_key
 
-__all__ = ["EXIT_USAGE", "Runtime", "err", "fail", "out", "runtime"]
+__all__ = ["EXIT_USAGE", "NoSuchAccount", "Runtime", "as_principal", "err", "fail", "out", "run_step", "runtime"]
+
+T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
@@ -63,6 +68,37 @@ class Runtime:
             return InstallationKey.load_or_create(self.settings.data_path(self.settings.signing.key_file))
         except SigningKeyError as exc:
             raise fail(str(exc)) from None
+
+
+class NoSuchAccount(Exception):
+    """``--as`` names no active account."""
+
+
+def as_principal(work: Work, username: str) -> Principal:
+    """The account a command acts as (``--as``), held to its training like a page's user (a refusal is recorded
+    in ``work``, then raised); :class:`NoSuchAccount` when no active account has that name."""
+    principal = console_principal(work, username)
+    if principal is None:
+        raise NoSuchAccount(f"--as: no active account named {username!r}")
+    return principal
+
+
+def run_step(
+    step: Callable[[Work], T],
+    refusals: tuple[type[Exception], ...],
+    not_found: tuple[type[Exception], ...] = (),
+    rt: Runtime | None = None,
+) -> T:
+    """Run one step of a command in its own transaction. A refusal (one of ``refusals``, a permission or training
+    refusal, an unknown ``--as``) is caught inside the transaction, so the audit record the service wrote for it
+    commits, then exits 2; what ``not_found`` names exits 1. ``rt`` is the command's runtime when it has one."""
+    caught: tuple[type[Exception], ...] = (*refusals, *not_found, PermissionDenied, NoSuchAccount)
+    with (rt or runtime()).work() as work:
+        try:
+            return step(work)
+        except caught as exc:
+            problem = exc
+    raise fail(str(problem), 1 if isinstance(problem, not_found) else EXIT_USAGE)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from platekeeper.access.principal import PermissionDenied
-from platekeeper.access.service import console_principal
-from platekeeper.audit.export import ExportFormat
+from platekeeper.access.principal import Principal
+from platekeeper.audit.export import AuditExport, ExportFormat
 from platekeeper.audit.filters import AuditFilterError, AuditQuery, parse_audit_filter
 from platekeeper.audit.oversight import export_audit_log
-from platekeeper.audit.proof import bundle_chunks, bundle_name, plan_proof
+from platekeeper.audit.proof import ProofPlan, bundle_chunks, bundle_name, plan_proof
 from platekeeper.audit.proof_check import BundleError, check_bundle, load_public_key, read_manifest
-from platekeeper.cli_support import err, fail, out, runtime
+from platekeeper.audit.work import Work
+from platekeeper.cli_support import as_principal, err, fail, out, run_step, runtime
 
 __all__ = ["audit_check_export", "audit_export"]
 
@@ -47,22 +47,16 @@ def audit_export(
     filter, an account without the permission or its training."""
     query = _query(username=user, action=action, since=since, until=until)
     rt = runtime()
-    with rt.work() as work:  # a refusal is caught inside, so its audit record commits
-        try:
-            principal = console_principal(work, acting)
-            if principal is None:
-                raise AuditFilterError(f"--as: no active account named {acting!r}")
-            work = work.by(principal)
-            flt = parse_audit_filter(query, rt.settings.tz)
-            export = export_audit_log(work, principal.permissions, flt, fmt, proof=True)
-            plan = plan_proof(work, rt.signing_key, export)
-        except (AuditFilterError, PermissionDenied, PermissionError) as exc:
-            problem: Exception | None = exc
-        else:
-            problem = None
-    if problem is not None:
-        raise fail(str(problem))
-    assert principal is not None  # refused above otherwise
+
+    def prepare(work: Work) -> tuple[Principal, AuditExport, ProofPlan]:
+        principal = as_principal(work, acting)
+        work = work.by(principal)
+        export = export_audit_log(
+            work, principal.permissions, parse_audit_filter(query, rt.settings.tz), fmt, proof=True
+        )
+        return principal, export, plan_proof(work, rt.signing_key, export)
+
+    principal, export, plan = run_step(prepare, (AuditFilterError, PermissionError), rt=rt)
     path = out_path or Path(bundle_name(export))
     with path.open("wb") as handle:
         for chunk in bundle_chunks(export, plan, rt.signing_key, rt.database, principal.username):

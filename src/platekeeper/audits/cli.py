@@ -16,8 +16,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.access.service import console_principal
 from platekeeper.audit.work import Work
 from platekeeper.audits.documents import report_html, report_pdf
 from platekeeper.audits.models import AUDIT_STATES, RESOLUTIONS
@@ -36,7 +34,7 @@ from platekeeper.audits.service import (
     run_audit,
     schedule_audit,
 )
-from platekeeper.cli_support import EXIT_USAGE, fail, out, runtime
+from platekeeper.cli_support import as_principal, fail, out, run_step, runtime
 
 __all__ = ["audits_app"]
 
@@ -45,22 +43,9 @@ AsUser = Annotated[str, typer.Option("--as", help="The account taking this step 
 AuditArg = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The audit's id")]
 
 
-def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work, username)
-    if principal is None:
-        raise AuditRefused("as", f"no active account named {username!r}")
-    return principal
-
-
 def _step(step: Callable[[Work], Any]) -> Any:
-    """Run one step in a transaction; a refusal still commits its own audit record, then exits 2 (1 for an unknown
-    audit)."""
-    with runtime().work() as work:
-        try:
-            return step(work)
-        except (AuditRefused, AuditNotFound, PermissionDenied) as exc:
-            problem = exc
-    raise fail(str(problem), 1 if isinstance(problem, AuditNotFound) else EXIT_USAGE)
+    """Run one audit step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown audit."""
+    return run_step(step, (AuditRefused,), (AuditNotFound,))
 
 
 def _when(value: str, name: str, settings_tz: Any) -> datetime:
@@ -83,7 +68,7 @@ def run(
     since, until = _when(period_from, "from", rt.settings.tz), _when(period_to, "to", rt.settings.tz)
 
     def step(work: Work) -> tuple[int, int, int, list[tuple[str, str, str]]]:
-        principal = _acting(work, username)
+        principal = as_principal(work, username)
         audit = run_audit(work, principal, schedule_audit(work, principal, since, until).id, rt.signing_key)
         found = [(f.section, f.severity, f.detail) for f in findings_of(work.session, audit.id)]
         return audit.id, int(audit.figures["accesses"]), int(audit.figures["sample"]["size"]), found
@@ -131,7 +116,7 @@ def review(
 ) -> None:
     """Record the finding and resolution of one sampled search (``referred`` tells the user's supervisors)."""
     step = lambda work: review_item(  # noqa: E731
-        work, _acting(work, username), audit_id, position, finding=finding, resolution=resolution
+        work, as_principal(work, username), audit_id, position, finding=finding, resolution=resolution
     )
     item = _step(step)
     out.print(f"audit {audit_id}, search {position}: {item.resolution}")
@@ -140,21 +125,21 @@ def review(
 @audits_app.command("findings")
 def findings(audit_id: AuditArg, username: AsUser) -> None:
     """Record the findings once every sampled search is reviewed."""
-    _step(lambda work: record_findings(work, _acting(work, username), audit_id))
+    _step(lambda work: record_findings(work, as_principal(work, username), audit_id))
     out.print(f"audit {audit_id}: findings recorded; it waits for approval by someone else")
 
 
 @audits_app.command("approve")
 def approve(audit_id: AuditArg, username: AsUser, note: Annotated[str, typer.Option(help="What you checked")]) -> None:
     """Approve the recorded findings (never one's own audit)."""
-    _step(lambda work: approve_audit(work, _acting(work, username), audit_id, note))
+    _step(lambda work: approve_audit(work, as_principal(work, username), audit_id, note))
     out.print(f"audit {audit_id}: approved by {username}")
 
 
 @audits_app.command("close")
 def close(audit_id: AuditArg, username: AsUser) -> None:
     """Close an approved audit; its records are kept for audits.record_days."""
-    audit = _step(lambda work: close_audit(work, _acting(work, username), audit_id))
+    audit = _step(lambda work: close_audit(work, as_principal(work, username), audit_id))
     out.print(f"audit {audit_id}: closed; kept until {audit.keep_until:%Y-%m-%d}")
 
 
@@ -168,7 +153,7 @@ def report(
     fmt = "pdf" if output.suffix.lower() == ".pdf" else "html"
 
     def step(work: Work) -> bytes:
-        done = audit_report(work, _acting(work, username), audit_id, fmt)
+        done = audit_report(work, as_principal(work, username), audit_id, fmt)
         return report_pdf(done, work.settings) if fmt == "pdf" else report_html(done, work.settings).encode()
 
     data = _step(step)

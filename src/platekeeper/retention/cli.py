@@ -17,10 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.access.service import console_principal
-from platekeeper.audit.work import Work
-from platekeeper.cli_support import EXIT_USAGE, err, fail, out, runtime
+from platekeeper.cli_support import as_principal, err, fail, out, run_step, runtime
 from platekeeper.retention.documents import custody_documents
 from platekeeper.retention.models import HOLD_REASONS
 from platekeeper.retention.service import (
@@ -115,22 +112,9 @@ def purge_verify(
     )
 
 
-def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work, username)
-    if principal is None:
-        raise HoldRefused("as", f"no active account named {username!r}")
-    return principal
-
-
 def _run_step(step: Any) -> Any:
-    """Run one hold step in a transaction; a refusal still commits its own audit record, then exits 2 (1 for an
-    unknown hold)."""
-    with runtime().work() as work:
-        try:
-            return step(work)
-        except (HoldRefused, HoldNotFound, PermissionDenied) as exc:
-            problem = exc
-    raise fail(str(problem), 1 if isinstance(problem, HoldNotFound) else EXIT_USAGE)
+    """Run one hold step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown hold."""
+    return run_step(step, (HoldRefused,), (HoldNotFound,))
 
 
 AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
@@ -139,7 +123,7 @@ AsUser = Annotated[str, typer.Option("--as", help="The account taking this step 
 @holds_app.command("list")
 def holds_list(acting: AsUser, as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False) -> None:
     """Every hold with its status, age, size and what it covers."""
-    holds = _run_step(lambda work: list_holds(work, _acting(work, acting)))
+    holds = _run_step(lambda work: list_holds(work, as_principal(work, acting)))
     if as_json:
         for s in holds:
             out.print_json(
@@ -187,7 +171,7 @@ def holds_request(
     except ValueError:
         raise fail("read-id: not a read id (a UUID)") from None
     request = HoldRequest(case_number, reason, description, scope, plate, camera_id, since, until, ids)
-    hold = _run_step(lambda work: request_hold(work, _acting(work, acting), request))
+    hold = _run_step(lambda work: request_hold(work, as_principal(work, acting), request))
     out.print(
         f"hold {hold.id} requested for case {hold.case_number}; another person approves it: "
         f"platekeeper holds approve {hold.id} --as APPROVER",
@@ -198,21 +182,21 @@ def holds_request(
 @holds_app.command("approve")
 def holds_approve(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option()] = "") -> None:
     """Approve a requested hold (never one's own request)."""
-    _run_step(lambda work: decide_hold(work, _acting(work, acting), hold_id, approve=True, note=note))
+    _run_step(lambda work: decide_hold(work, as_principal(work, acting), hold_id, approve=True, note=note))
     out.print(f"hold {hold_id} approved", highlight=False)
 
 
 @holds_app.command("refuse")
 def holds_refuse(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option(help="Why it is refused")]) -> None:
     """Refuse a requested hold, saying why."""
-    _run_step(lambda work: decide_hold(work, _acting(work, acting), hold_id, approve=False, note=note))
+    _run_step(lambda work: decide_hold(work, as_principal(work, acting), hold_id, approve=False, note=note))
     out.print(f"hold {hold_id} refused", highlight=False)
 
 
 @holds_app.command("release")
 def holds_release(hold_id: int, acting: AsUser, reason: Annotated[str, typer.Option(help="Why the hold ends")]) -> None:
     """Release an active hold with a reason; its reads fall back under normal retention."""
-    _run_step(lambda work: release_hold(work, _acting(work, acting), hold_id, reason))
+    _run_step(lambda work: release_hold(work, as_principal(work, acting), hold_id, reason))
     out.print(f"hold {hold_id} released", highlight=False)
 
 
@@ -234,7 +218,7 @@ def evidence_export(
     destination = to or rt.settings.data_path(rt.settings.retention.evidence_dir)
     package = _run_step(
         lambda work: export_evidence(
-            work, _acting(work, acting), hold_id, booking_number, store=services.image_store,
+            work, as_principal(work, acting), hold_id, booking_number, store=services.image_store,
             signer=services.signing_key, render=custody_documents(rt.settings), destination=destination,
             as_zip=not folder,
         )

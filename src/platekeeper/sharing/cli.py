@@ -15,10 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.access.service import console_principal
 from platekeeper.audit.work import Work
-from platekeeper.cli_support import EXIT_USAGE, fail, out, runtime
+from platekeeper.cli_support import as_principal, fail, out, run_step, runtime
 from platekeeper.services import build_services
 from platekeeper.sharing.models import REQUEST_STATES
 from platekeeper.sharing.service import (
@@ -37,22 +35,9 @@ sharing_app = typer.Typer(help="Sharing with other agencies and PRA requests (46
 AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
 
 
-def _acting(work: Work, username: str) -> Principal:
-    principal = console_principal(work, username)
-    if principal is None:
-        raise SharingRefused("as", f"no active account named {username!r}")
-    return principal
-
-
 def _run_step(step: Any) -> Any:
-    """Run one step in a transaction; a refusal still commits its own audit record, then exits 2 (1 for an unknown
-    request)."""
-    with runtime().work() as work:
-        try:
-            return step(work)
-        except (SharingRefused, SharingNotFound, PermissionDenied) as exc:
-            problem = exc
-    raise fail(str(problem), 1 if isinstance(problem, SharingNotFound) else EXIT_USAGE)
+    """Run one sharing step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown request."""
+    return run_step(step, (SharingRefused,), (SharingNotFound,))
 
 
 @sharing_app.command("requests")
@@ -63,7 +48,7 @@ def requests_list(
     channel = "pra" if pra else "agency"
 
     def rows(work: Work) -> list[tuple[str, ...]]:
-        principal = _acting(work, acting)
+        principal = as_principal(work, acting)
         principal.require("pra.manage" if pra else "sharing.intake")
         return [
             (str(r.id), r.requester_name, str(r.received_on), REQUEST_STATES[r.status], str(r.pra_due_on or ""))
@@ -89,7 +74,7 @@ def fulfil(
     services = build_services(rt.settings, rt.database)
     done = _run_step(
         lambda work: fulfil_request(
-            work, _acting(work, acting), request_id, store=services.image_store, signer=services.signing_key,
+            work, as_principal(work, acting), request_id, store=services.image_store, signer=services.signing_key,
             destination=to, method="media", as_zip=not folder,
         )
     )  # fmt: skip
@@ -106,7 +91,7 @@ def register(
     """The whole sharing register (agency sharing and PRA releases), for the audits. Audited."""
     if format not in ("csv", "jsonl"):
         raise fail("--format: csv or jsonl")
-    text = _run_step(lambda work: "".join(register_export(work, _acting(work, acting), format)))
+    text = _run_step(lambda work: "".join(register_export(work, as_principal(work, acting), format)))
     if output is None:
         typer.echo(text, nl=False)
     else:
@@ -119,7 +104,7 @@ def summary(acting: AsUser) -> None:
     """The public transparency figures: counts of requests and releases, and the agencies' names."""
 
     def figures(work: Work) -> dict[str, Any]:
-        _acting(work, acting).require("sharing.register")
+        as_principal(work, acting).require("sharing.register")
         return public_summary(work)
 
     typer.echo(json.dumps(_run_step(figures), indent=2))
