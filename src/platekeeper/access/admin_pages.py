@@ -24,7 +24,6 @@ from platekeeper.access.training import (
 )
 from platekeeper.access.training import training_status as course_statuses
 from platekeeper.audit.work import Work
-from platekeeper.db import utcnow
 from platekeeper.web.deps import SIGNED_IN, DbWork, RowId, check_csrf, render, requires
 
 __all__ = ["router"]
@@ -94,7 +93,7 @@ def _user_page(request: Request, work: Work, user_id: RowId, **extra: object) ->
         "course_options": settings.access.courses,
         "open_sessions": lifecycle.count_open_sessions(session, user.id),
         "last_activity": lifecycle.last_activity(user),
-        "today": utcnow().astimezone(settings.tz).date().isoformat(),  # the agency's date, as the service checks
+        "today": settings.today().isoformat(),  # the agency's date, as the service checks
         "error": None,
         "message": None,
         **extra,

@@ -116,7 +116,7 @@ def _status(
 
 def training_status(session: Session, settings: Settings, user: User, today: date | None = None) -> list[CourseStatus]:
     """Every configured course for this user: required ones first, each with its latest valid record."""
-    today = today or utcnow().astimezone(settings.tz).date()
+    today = today or settings.today()
     latest: dict[str, TrainingRecord] = {}
     for record in training_records(session, user.id):
         latest.setdefault(record.course, record)
@@ -147,7 +147,7 @@ def _validate(settings: Settings, course: str, completed_on: date, instructor: s
     codes = [c.code for c in settings.access.courses]
     if course not in codes:
         raise TrainingError(f"course: {course!r} is not a configured course; choose one of {codes}")
-    if completed_on > utcnow().astimezone(settings.tz).date():
+    if completed_on > settings.today():
         raise TrainingError("completed_on: must not be in the future")
     if not instructor:
         raise TrainingError("instructor: name who gave the training")
@@ -209,7 +209,7 @@ def expiring_training(
     session: Session, settings: Settings, now: datetime | None = None
 ) -> list[tuple[User, CourseStatus]]:
     """Required courses of requested or active accounts that are missing, expired or expire within the warning."""
-    today = (now or utcnow()).astimezone(settings.tz).date()
+    today = settings.today(now)
     found = []
     users = session.scalars(select(User).where(User.status.in_(("requested", "active"))).order_by(User.username))
     for user in users:

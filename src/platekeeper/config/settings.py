@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The agency's time zone."""
         return ZoneInfo(self.agency.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """The agency's date now (or at ``now``): what a person there calls today. The server's own date is a day
+        ahead of California for eight hours of each day when it runs on UTC."""
+        return (now or datetime.now(UTC)).astimezone(self.tz).date()
 
 
 def verify_role_permissions(settings: Settings) -> None:

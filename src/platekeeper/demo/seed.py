@@ -117,7 +117,7 @@ def _seed_training(work: Work) -> None:
                 work,
                 user.id,
                 course=course.code,
-                completed_on=utcnow().astimezone(settings.tz).date() - timedelta(days=7),
+                completed_on=settings.today() - timedelta(days=7),
                 instructor="Demo Training Officer",
                 evidence="demo data: no real training took place",
             )

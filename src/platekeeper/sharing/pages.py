@@ -57,7 +57,16 @@ from platekeeper.web.deps import (
 )
 from platekeeper.web.forms import required_datetime
 
-__all__ = ["DONE", "get_request_or_404", "plates_of", "request_page", "router", "scope_of", "when"]
+__all__ = [
+    "DONE",
+    "get_request_or_404",
+    "open_request_or_404",
+    "plates_of",
+    "request_page",
+    "router",
+    "scope_of",
+    "when",
+]
 
 router = APIRouter(include_in_schema=False)
 Intake = Annotated[SessionState, Depends(requires("sharing.intake"))]
@@ -115,16 +124,11 @@ async def _upload(document: UploadFile | None, limit: int) -> bytes:
     return await document.read(limit + 1)
 
 
-def _agency_today(work: DbWork) -> str:
-    """Today in the agency's time zone, as the services count days (the server's own date may be a day ahead)."""
-    return datetime.now(work.settings.tz).date().isoformat()
-
-
 def _list_page(request: Request, state: SessionState, work: DbWork, status: int = 200, **extra: Any) -> Response:
     context = {
         "requests": list_requests(work, "agency"), "agencies": {a.id: a for a in list_agencies(work)},
         "purposes": work.settings.access.purposes, "cameras": list_cameras(work.session), "states": REQUEST_STATES,
-        "form": {}, "error": None, "today": _agency_today(work), **extra,
+        "form": {}, "error": None, "today": work.settings.today().isoformat(), **extra,
     }  # fmt: skip
     return render(request, "sharing.html", context, status)
 
@@ -178,10 +182,7 @@ def request_page(
 ) -> Response:
     """One agency request's page; ``base`` (in ``extra``) is the path it is opened under: ``/sharing/requests`` for
     intake, ``/sharing/review`` for a reviewer (a designee may hold sharing.review alone)."""
-    try:
-        row = open_request(work, state.principal, request_id, "agency", "page")
-    except SharingNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    row = open_request_or_404(work, state, request_id, "agency", "page")
     agencies = {a.id: a for a in list_agencies(work)}
     context = {
         "row": row, "agency": agencies.get(row.agency_id or 0), "states": REQUEST_STATES,
@@ -201,10 +202,7 @@ def sharingrequest_page(request_id: RowId, request: Request, state: Intake, work
 @router.get("/sharing/requests/{request_id}/document")
 def sharing_document(request_id: RowId, request: Request, state: Intake, work: DbWork) -> Response:
     """The written request as it was received (opened from its sealed store)."""
-    try:
-        return document_response(open_request(work, state.principal, request_id, "agency", "document"), request)
-    except SharingNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return document_response(open_request_or_404(work, state, request_id, "agency", "document"), request)
 
 
 def _fulfil(request: Request, state: SessionState, work: DbWork, request_id: int) -> tuple[str | None, str | None]:
@@ -240,6 +238,14 @@ def get_request_or_404(work: DbWork, request_id: int, channel: str) -> SharingRe
         raise HTTPException(404, str(exc)) from None
 
 
+def open_request_or_404(work: DbWork, state: SessionState, request_id: int, channel: str, what: str) -> SharingRequest:
+    """The request, its opening recorded (``sharing.open``: its page or its written request), or 404."""
+    try:
+        return open_request(work, state.principal, request_id, channel, what)
+    except SharingNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
 @router.get("/sharing/register")
 def register_page(
     request: Request,
@@ -262,7 +268,7 @@ def register_page(
 def _pra_list(request: Request, work: DbWork, status: int = 200, **extra: Any) -> Response:
     rows = list_requests(work, "pra")
     context = {"rows": [(r, pra_days_left(work, r)) for r in rows], "states": REQUEST_STATES, "form": {},
-               "error": None, "today": _agency_today(work), **extra}  # fmt: skip
+               "error": None, "today": work.settings.today().isoformat(), **extra}  # fmt: skip
     return render(request, "pra.html", context, status)
 
 
@@ -305,10 +311,7 @@ async def pra_submit(
 def _pra_page(
     request: Request, state: SessionState, work: DbWork, request_id: int, status: int = 200, **extra: Any
 ) -> Response:
-    try:
-        row = open_request(work, state.principal, request_id, "pra", "page")
-    except SharingNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    row = open_request_or_404(work, state, request_id, "pra", "page")
     context = {"row": row, "days_left": pra_days_left(work, row), "states": REQUEST_STATES,
                "determinations": PRA_DETERMINATIONS, "fields": REDACTABLE_FIELDS, "error": None, "link": None,
                "done": DONE.get(request.query_params.get("done", "")), **extra}  # fmt: skip

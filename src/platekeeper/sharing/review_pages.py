@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from platekeeper.access.service import SessionState
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import REQUEST_STATES
-from platekeeper.sharing.pages import plates_of, request_page, when
+from platekeeper.sharing.pages import open_request_or_404, plates_of, request_page, when
 from platekeeper.sharing.service import (
     RequestScope,
     SharingNotFound,
@@ -21,7 +21,6 @@ from platekeeper.sharing.service import (
     get_request,
     list_agencies,
     list_requests,
-    open_request,
     review_request,
 )
 from platekeeper.web.deps import DbWork, RowId, check_csrf, render, requires
@@ -58,11 +57,7 @@ def review_page(request_id: RowId, request: Request, state: Reviewer, work: DbWo
 @router.get("/sharing/review/{request_id}/document")
 def review_document(request_id: RowId, request: Request, state: Reviewer, work: DbWork) -> Response:
     """The written request as it was received, for its reviewer (opened from its sealed store)."""
-    try:
-        row = open_request(work, state.principal, request_id, "agency", "document")
-    except SharingNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    return document_response(row, request)
+    return document_response(open_request_or_404(work, state, request_id, "agency", "document"), request)
 
 
 def _approved_scope(work: DbWork, request_id: int, plates: str, since: str, until: str) -> RequestScope:

@@ -312,7 +312,7 @@ class Purger:
 
     def _sharing_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
         assert self.sharing is not None
-        today = run.started_at.astimezone(self.settings.tz).date()
+        today = self.settings.today(run.started_at)
         removed, self._cleanup = self.sharing(self._work(session), today, self._batch)
         return {"sharing_requests": removed}
 

@@ -48,7 +48,7 @@ def _agreement(work: Work, principal: Principal, query: PartnerQuery) -> tuple[S
     if not work.settings.sharing.partner_queries:
         raise SharingRefused("partner", "partner queries are off (sharing.partner_queries)")
     agency = work.session.scalar(select(SharingAgency).where(SharingAgency.name == principal.organization))
-    today = utcnow().astimezone(work.settings.tz).date()
+    today = work.settings.today()
     if agency is None or agency.partner_agreement_until is None or agency.partner_agreement_until < today:
         raise SharingRefused("partner", f"no sharing agreement in force for {principal.organization!r}")
     if not query.plate.strip():

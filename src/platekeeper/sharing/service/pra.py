@@ -39,15 +39,11 @@ class PraRequestIn:
     document: bytes | None = None
 
 
-def _today(work: Work) -> date:
-    return utcnow().astimezone(work.settings.tz).date()
-
-
 def pra_days_left(work: Work, row: SharingRequest) -> int | None:
     """Calendar days to the determination deadline, while one is due."""
     if row.pra_due_on is None or row.status not in ("received", "extended"):
         return None
-    return days_left(row.pra_due_on, _today(work))
+    return days_left(row.pra_due_on, work.settings.today())
 
 
 def submit_pra(work: Work, principal: Principal, request: PraRequestIn, *, documents: ImageStore) -> SharingRequest:
@@ -55,7 +51,7 @@ def submit_pra(work: Work, principal: Principal, request: PraRequestIn, *, docum
     principal.require("pra.manage")
     config = work.settings.sharing
     scope = validate_scope(work.session, work.settings, request.scope)
-    received = check_received_on(request.received_on, _today(work))
+    received = check_received_on(request.received_on, work.settings.today())
     document = check_document(work.settings, request.document) if request.document else None
     if document is not None:
         store_document(documents, document)
@@ -116,7 +112,7 @@ def determine_pra(
     row.pra_determination, row.pra_response = determination, response
     row.status = "determined" if determination == "release" else "closed"
     row.reviewed_by, row.reviewed_at = principal.username, utcnow()
-    row.retain_until = _today(work) + timedelta(days=work.settings.sharing.retention_days)
+    row.retain_until = work.settings.today() + timedelta(days=work.settings.sharing.retention_days)
     work.by(principal).record(
         PraDetermined(request_id=row.id, determination=determination, days_left=left), case_number=f"PRA-{row.id}"
     )

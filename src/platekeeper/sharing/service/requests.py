@@ -62,7 +62,7 @@ def _validated(work: Work, request: SharingRequestIn) -> tuple[SharingAgency, Sh
         case_number=case,
         legal_basis=clean_text(request.legal_basis, "legal_basis", 3, 2000),
         scope=validate_scope(work.session, work.settings, request.scope),
-        received_on=check_received_on(request.received_on, utcnow().astimezone(work.settings.tz).date()),
+        received_on=check_received_on(request.received_on, work.settings.today()),
         document=request.document,
     )
 
@@ -173,7 +173,7 @@ def review_request(
     row.status = "approved" if approve else "denied"
     row.reviewed_by, row.reviewed_at, row.review_note = principal.username, now, note
     row.approved_scope = approved.as_json() if approved else None
-    row.retain_until = now.astimezone(work.settings.tz).date() + timedelta(days=work.settings.sharing.retention_days)
+    row.retain_until = work.settings.today(now) + timedelta(days=work.settings.sharing.retention_days)
     narrowed = approved is not None and scope is not None and approved.as_json() != _narrowed(work, row, None).as_json()
     event = SharingReviewed(
         request_id=row.id, decision=row.status, entered_by=row.entered_by, narrowed=narrowed,
