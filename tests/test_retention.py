@@ -19,6 +19,7 @@ from platekeeper.cli import app as cli_app
 from platekeeper.reads.images import ImageStore, validate_image
 from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
+from platekeeper.reads.unlink import delete_settled_file
 from platekeeper.retention.models import PurgeFileBatch, PurgeRunBatch
 from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
@@ -311,10 +312,12 @@ def test_a_swept_file_goes_alone_and_the_purge_threads_yield_the_cpu(tmp_path) -
         store.path(digest).write_bytes(b"image")
     two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
     os.utime(store.path(settled), (two_hours_ago, two_hours_ago))
-    assert store.delete_settled(settled) and not store.path(settled).exists()
+    assert delete_settled_file(str(store.path(settled)), 3600) and not store.path(settled).exists()
     assert store.path(settled).parent.is_dir()  # the folder stays for later images
-    assert store.delete_settled(settled)  # gone already: settled all the same
-    assert not store.delete_settled(young) and store.path(young).exists()  # an upload may still count on it
+    assert delete_settled_file(str(store.path(settled)), 3600)  # gone already: settled all the same
+    assert (
+        not delete_settled_file(str(store.path(young)), 3600) and store.path(young).exists()
+    )  # an upload may still count on it
     before, seen = os.getpriority(os.PRIO_PROCESS, 0), []
 
     def purge_thread() -> None:

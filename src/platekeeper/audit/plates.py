@@ -89,10 +89,11 @@ PLATE_LIKE = re.compile(r"(?<![^\W_])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]{4,8}
 not "5th", a case number's digits or an ordinary word)."""
 
 
-def mask_plates_in(text: str | None) -> str | None:
+def mask_plates_in(text: str | None, *, masked: bool = True) -> str | None:
     """Free text (a justification, a finding) with every plate-like word masked as :func:`mask_plate` masks a
-    plate: what someone without plate data sees of text that a person typed and may have put a plate in."""
-    return PLATE_LIKE.sub(lambda found: mask_plate(found.group(0)), text) if text else text
+    plate: what someone without plate data (``masked``) sees of text that a person typed and may have put a plate
+    in. Unchanged for a reader with plate data."""
+    return PLATE_LIKE.sub(lambda found: mask_plate(found.group(0)), text) if text and masked else text
 
 
 def plate_digest(key: bytes, text: str) -> str:
@@ -226,7 +227,7 @@ class KeptTexts:
 
     def free_text(self, text: str | None) -> str | None:
         """Text a person typed (a justification), its plate-like words masked when masked."""
-        return mask_plates_in(text) if self.masked else text
+        return mask_plates_in(text, masked=self.masked)
 
     def legacy_masked(self, event: AuditEvent, details: dict[str, Any]) -> dict[str, Any]:
         """``details`` with the plates an event written before the digests holds as text masked, when masked."""

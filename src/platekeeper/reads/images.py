@@ -25,7 +25,6 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from platekeeper.config import IngestConfig, Settings
-from platekeeper.reads.unlink import delete_settled_file
 from platekeeper.storage.keys import KeyRing, key_ring_for
 from platekeeper.storage.sealing import (
     HEADER_BYTES,
@@ -187,14 +186,6 @@ class ImageStore:
             except OSError:  # not empty (the usual case), or already gone
                 break
         return True
-
-    def delete_settled(self, sha256: str) -> bool:
-        """Remove the image's file unless it was written or renewed within the grace period (an upload in progress
-        may be counting on it); True when the file is gone (removed now, or missing already), False when it stays.
-
-        One ``stat`` and one ``unlink``, and the folders stay (at most 65,536 of them, which later images reuse):
-        see :func:`platekeeper.reads.unlink.delete_settled_file`."""
-        return delete_settled_file(str(self.path(sha256)), self.grace.total_seconds())
 
     def get(self, sha256: str) -> bytes:
         """The image's plaintext, checked against its digest; FileNotFoundError if it is missing,

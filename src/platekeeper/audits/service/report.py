@@ -38,7 +38,7 @@ class AuditReport:
 
     def text(self, typed: str | None) -> str | None:
         """Text a person typed (a justification, a finding quoting one) as this reader may see it."""
-        return mask_plates_in(typed) if self.masked else typed
+        return mask_plates_in(typed, masked=self.masked)
 
     @property
     def figures(self) -> dict[str, Any]:
