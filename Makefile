@@ -91,10 +91,10 @@ $(AXE): | $(BIN)/python
 axe: $(AXE)
 
 test: pdf-libs install-test train-deps models chromium axe
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-fast: pdf-libs install-test train-deps
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 lint: install-test
 	$(BIN)/ruff check src tests bench scripts
