@@ -1,5 +1,6 @@
 """The pages on the screens officers have (issue 20): a phone at 390 px and an in-car laptop at 1366 px show no
-sideways scrolling, and the header stays within two rows on the laptop."""
+sideways scrolling, a result's plate is on screen without scrolling its table, and the header stays within two rows
+on the laptop."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ PAGES = ["/", "/alerts", "/search", "/hotlists", "/cameras", "/users", "/users/a
 PAGES += ["/retention", "/holds", "/sharing", "/sharing/agencies", "/sharing/register", "/pra", "/notices", "/audits"]
 WALL = "x" * 480  # one word a tired (or hostile) user typed: the page and the audit log must not widen for it
 PAGES += [f"/search?{urlencode({**CONTEXT, 'plate': '7ABC123', 'justification': WALL})}"]
+PAGES += [f"/search?{urlencode({**CONTEXT, 'plate': '7ABC123'})}"]
+PLATE_SHOWN = (
+    """() => [...document.querySelectorAll('td.plate')].every((c) => c.getBoundingClientRect().right <= innerWidth)"""
+)
+"""Whether every plate cell of a results table is on screen without scrolling the table sideways."""
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -52,6 +58,8 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                 if overflow > 1:
                     problems.append(f"{path[:60]} at {width} px scrolls sideways by {overflow} px")
+                if not page.evaluate(PLATE_SHOWN):
+                    problems.append(f"{path[:60]} at {width} px: a plate is off screen")
                 if width == 1366:
                     rows = page.evaluate(ROWS)
                     if rows > 2:
