@@ -1,5 +1,6 @@
 """The system audit pages in Chromium (issue 23): no serious or critical axe violation on the list, an audit under
-review and its report; at a phone's width (390 px) nothing is wider than the screen; a refused review puts the
+review and its report; at a phone's width (390 px) nothing is wider than the screen, the report included (it is
+printed on A4 and read on a phone), and each page has one main landmark; a refused review puts the
 keyboard on the field it names."""
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def test_audit_pages_are_accessible_and_fit_a_phone(harness: Harness, monkeypatc
                 for v in json.loads(result)
                 if v["impact"] in ("serious", "critical")
             ]
-            if path != f"/audits/{audit_id}/report":  # the report is a printable A4 document, not a phone page
-                wide = page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= 390, f"{path} is {wide} px wide at 390 px"
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 390, f"{path} is {wide} px wide at 390 px"
+            assert page.locator("main").count() == 1, f"{path} has no main landmark"
         page.goto(f"{base}/audits/{audit_id}")
         form = page.locator("form[action$='/sample/1']")
         form.locator("textarea[name=finding]").fill("ok")
