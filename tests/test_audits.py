@@ -423,3 +423,33 @@ def test_a_plate_typed_into_a_sampled_justification_is_masked_for_the_auditor(ha
     for path in (f"/api/v1/audits/{audit_id}", f"/audits/{audit_id}", f"/audits/{audit_id}/report"):
         shown = auditor.get(path)
         assert shown.status_code == 200 and "7ABC123" not in shown.text and "7AB***3" in shown.text, path
+
+
+def test_the_purge_removes_a_closed_audit_once_its_record_days_are_over(harness: Harness, clock: Clock) -> None:
+    accounts(harness)
+    since = _clean_set(harness, clock)
+    _, old = _run(harness, since)
+    _, young = _run(harness, since)
+    now = datetime.now(UTC)
+    with harness.database.session() as session:  # closed long ago, and closed yesterday
+        for audit_id, keep_until in ((old, now - timedelta(days=1)), (young, now + timedelta(days=400))):
+            session.execute(
+                update(SystemAudit)
+                .where(SystemAudit.id == audit_id)
+                .values(status="closed", closed_at=now - timedelta(days=1), keep_until=keep_until)
+            )
+        assert session.scalar(select(func.count()).select_from(AuditSampleItem).where(AuditSampleItem.audit_id == old))
+    purger = harness.client.app.state.platekeeper.services.purger()
+    assert purger.preview().system_audits == 1  # the dry run counts it, and removes nothing
+    assert harness.signed_in("auditor", "audit").get(f"/api/v1/audits/{old}").status_code == 200
+    run = purger.run(trigger="command")
+    assert run.counts["system_audits"] == 1
+    assert run.certificate is not None and run.certificate["document"]["removed"]["system_audits"] == 1
+    auditor = harness.signed_in("auditor", "audit2")
+    assert auditor.get(f"/api/v1/audits/{old}").status_code == 404
+    assert auditor.get(f"/api/v1/audits/{young}").status_code == 200
+    with harness.database.session() as session:
+        for table in (AuditSampleItem, AuditFinding):
+            assert not session.scalar(select(func.count()).select_from(table).where(table.audit_id == old))
+        dry = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.purge_dry_run")).one()
+    assert dry.details["system_audits"] == 1 and dry.details["sharing_requests"] == 0

@@ -31,6 +31,7 @@ from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey
 from platekeeper.audit.work import Work
 from platekeeper.audits.schedule import AuditSchedule
+from platekeeper.audits.service import count_closed_audits_due, dispose_closed_audits
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.guards.verification import VerificationSchedule
@@ -39,8 +40,8 @@ from platekeeper.rate_limits import RateLimits
 from platekeeper.reads.images import ImageStore
 from platekeeper.reads.ingest import AfterIngest
 from platekeeper.retention.schedule import PurgeSchedule
-from platekeeper.retention.service.purge import Purger
-from platekeeper.sharing.service import dispose_expired_requests
+from platekeeper.retention.service import Disposal, Purger
+from platekeeper.sharing.service import count_expired_requests, dispose_expired_requests
 from platekeeper.transparency.figures import ApprovedAudits, AuditReports
 from platekeeper.transparency.service import PublicFace
 
@@ -85,7 +86,11 @@ class Services:
         def sharing(work: Work, today: date, limit: int) -> tuple[int, Callable[[], None]]:
             return dispose_expired_requests(work, documents, today, limit)
 
-        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store, sharing)
+        disposals = {
+            "sharing_requests": Disposal(count_expired_requests, sharing),
+            "system_audits": Disposal(count_closed_audits_due, dispose_closed_audits),
+        }
+        return Purger(self.settings, self.database, self.audit_key, self.signing_key, self.image_store, disposals)
 
     def purge_schedule(self) -> PurgeSchedule:
         """The daily purge at ``retention.purge_time`` (started by ``serve`` when ``retention.purge_in_server``)."""

@@ -37,7 +37,7 @@ from platekeeper.retention.service import (
     verify_document,
     verify_package,
 )
-from platekeeper.retention.service.purge import CERTIFICATE_TYPE
+from platekeeper.retention.service.purge import CERTIFICATE_TYPE, DISPOSAL_KINDS
 from platekeeper.services import build_services
 
 __all__ = ["evidence_app", "holds_app", "purge_app"]
@@ -55,7 +55,8 @@ def purge(
 ) -> None:
     """Remove every artifact of the reads past retention.days that no legal hold covers (rows, images, jobs,
     alert plate details, audit plate text past audit.plate_detail_days, the guards' activity rows past the longest
-    guard window), in batches; resumes an interrupted purge.
+    guard window), and the sharing requests and closed system audits kept past their own date, in batches;
+    resumes an interrupted purge.
     Prints the signed certificate's summary. For cron or a systemd timer when the server's own schedule is off.
     Exit 0 when done, 2 for a bad config, 3 when another purge is running."""
     if ctx.invoked_subcommand is not None:
@@ -65,8 +66,8 @@ def purge(
     if dry_run:
         preview = purger.preview()
         out.print(f"cutoff: reads captured before {preview.cutoff.isoformat()}", highlight=False)
-        for name in ("reads", "images", "jobs", "plate_texts", "search_activity", "held_reads"):
-            out.print(f"  {name:15} {getattr(preview, name):>12,}", highlight=False)
+        for name in ("reads", "images", "jobs", "plate_texts", "search_activity", *DISPOSAL_KINDS, "held_reads"):
+            out.print(f"  {name:17} {getattr(preview, name):>12,}", highlight=False)
         out.print("dry run: nothing was removed", highlight=False)
         return
     try:

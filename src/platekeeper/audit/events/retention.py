@@ -97,6 +97,7 @@ class PurgeFinished(AuditEventType):
     plate_texts: int = detail("Audit plate texts forgotten")
     search_activity: int = detail("Guard activity rows deleted")
     sharing_requests: int | None = optional_detail("Sharing requests disposed after their retention")
+    system_audits: int | None = optional_detail("Closed system audits disposed after their keep-until date")
     held_reads: int = detail("Expired reads kept under hold")
     purged_ids_sha256: str = detail("SHA-256 of the removed read ids")
     signed_by: str = detail("Signing key")
@@ -113,6 +114,8 @@ class PurgeDryRun(AuditEventType):
     plate_texts: int = detail("Audit plate texts due to be forgotten")
     search_activity: int = detail("Guard activity rows due")
     held_reads: int = detail("Expired reads kept under hold")
+    sharing_requests: int | None = optional_detail("Sharing requests past their retain-until date")
+    system_audits: int | None = optional_detail("Closed system audits past their keep-until date")
 
 
 class PurgeCertificateDownloaded(AuditEventType):

@@ -4,6 +4,7 @@ and the approval, and the report."""
 from __future__ import annotations
 
 from platekeeper.audits.service.common import AuditNotFound, AuditPeriod, AuditRefused, Draft
+from platekeeper.audits.service.disposal import count_closed_audits_due, dispose_closed_audits
 from platekeeper.audits.service.lifecycle import (
     MAX_PERIOD_DAYS,
     audit_due,
@@ -32,6 +33,8 @@ __all__ = [
     "audit_due",
     "audit_report",
     "close_audit",
+    "count_closed_audits_due",
+    "dispose_closed_audits",
     "finding_counts",
     "findings_of",
     "get_audit",

@@ -26,11 +26,13 @@ from platekeeper.retention.service.holds import (
     request_hold,
 )
 from platekeeper.retention.service.package import PackageInvalid, WrittenPackage, verify_package, write_package
-from platekeeper.retention.service.purge import COUNT_KINDS, PurgeBusy, PurgePreview, Purger
+from platekeeper.retention.service.purge import COUNT_KINDS, DISPOSAL_KINDS, Disposal, PurgeBusy, PurgePreview, Purger
 from platekeeper.retention.service.signed import DocumentInvalid, load_public_key, verify_document
 
 __all__ = [
     "COUNT_KINDS",
+    "DISPOSAL_KINDS",
+    "Disposal",
     "DocumentInvalid",
     "EvidencePackage",
     "HoldNotFound",

@@ -7,9 +7,10 @@ counts. Files are deleted from disk only after that commit, and their queue rows
 point leaves at worst queued files, which the next run deletes first. Expired recognition jobs and their uploaded
 images go the same way. Then the audit log's plate text older than ``audit.plate_detail_days`` is forgotten (its
 sealed digest stays), and the guards' ``search_activity`` rows older than the longest guard window are deleted (no
-rule counts them any more; the audit log keeps every search). Finally the certificate is signed: the cutoff, the
-counts, what holds kept, and a SHA-256 over the sorted removed read ids; it is stored with the run and recorded in
-the audit log.
+rule counts them any more; the audit log keeps every search). The records higher layers keep until a date of their
+own go once it has passed (sharing requests, closed system audits: see :class:`Disposal`). Finally the certificate
+is signed: the cutoff, the counts, what holds kept, and a SHA-256 over the sorted removed read ids; it is stored with
+the run and recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -55,7 +56,16 @@ from platekeeper.retention.service.holds import held_before, held_past_retention
 from platekeeper.retention.service.signed import sign_document
 from platekeeper.retention.service.sweeper import Sweeper, Swept, lower_priority
 
-__all__ = ["CERTIFICATE_TYPE", "COUNT_KINDS", "Disposal", "Progress", "PurgeBusy", "PurgePreview", "Purger"]
+__all__ = [
+    "CERTIFICATE_TYPE",
+    "COUNT_KINDS",
+    "DISPOSAL_KINDS",
+    "Disposal",
+    "Progress",
+    "PurgeBusy",
+    "PurgePreview",
+    "Purger",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +78,23 @@ COUNT_KINDS = {
     "plate_texts": "Audit log plate texts forgotten (digests kept)",
     "search_activity": "Guard activity rows past the longest guard window (the audit log keeps the searches)",
     "sharing_requests": "Sharing requests past their retain-until date (with their releases, links and documents)",
+    "system_audits": "Closed system audits past their keep-until date (with their findings and sample)",
 }
+DISPOSAL_KINDS = ("sharing_requests", "system_audits")
+"""The kinds removed through a :class:`Disposal` the composition root passes in."""
 Progress = Callable[[str, int], None]  # (what, how many so far)
-Disposal = Callable[[Work, date, int], tuple[int, Callable[[], None]]]
-"""Removes up to a batch of rows kept past their own retention date (before the given day, the agency's today):
-(how many, what to delete from disk after the commit). The composition root passes sharing's here: retention sits
-below sharing in the layers."""
+
+
+@dataclass(frozen=True)
+class Disposal:
+    """Records a higher layer keeps until a date of their own (sharing requests, closed system audits), which the
+    purge disposes of once that date has passed. The composition root passes them in, by their kind in
+    ``COUNT_KINDS``: retention sits below those layers."""
+
+    count: Callable[[Work, date], int]
+    """How many are due before the given day (the agency's today); for the dry run."""
+    remove: Callable[[Work, date, int], tuple[int, Callable[[], None]]]
+    """Remove up to a batch of those due: (how many, what to delete from disk once the transaction commits)."""
 
 
 class PurgeBusy(RuntimeError):
@@ -91,6 +112,8 @@ class PurgePreview:
     plate_texts: int
     held_reads: int
     search_activity: int
+    sharing_requests: int
+    system_audits: int
 
 
 class Purger:
@@ -103,10 +126,12 @@ class Purger:
         audit_key: bytes,
         signer: InstallationKey,
         store: ImageStore,
-        sharing: Disposal | None = None,
+        disposals: Mapping[str, Disposal] | None = None,
     ) -> None:
         self.settings, self.database, self.audit_key = settings, database, audit_key
-        self.signer, self.store, self.sharing = signer, store, sharing
+        self.signer, self.store, self.disposals = signer, store, dict(disposals or {})
+        if unknown := set(self.disposals) - set(DISPOSAL_KINDS):
+            raise ValueError(f"not a kind of disposal: {', '.join(sorted(unknown))}")
         self._cleanup: Callable[[], None] | None = None  # the files to delete once the batch in progress commits
         self.actor = Actor.system("purge")
         self.report: Progress = lambda what, n: None
@@ -139,8 +164,10 @@ class Purger:
         """Count what a purge would remove now, without removing anything. Audited."""
         now = now or utcnow()
         cutoff = retention_cutoff(now, self.settings.retention.days)
+        today = self.settings.today(now)
         with self.database.session() as session:
             due = expired_unheld(cutoff)
+            disposed = {kind: self._disposal_count(session, kind, today) for kind in DISPOSAL_KINDS}
             preview = PurgePreview(
                 cutoff=cutoff,
                 reads=session.scalar(select(func.count(PlateRead.id)).where(due)) or 0,
@@ -154,6 +181,7 @@ class Purger:
                 plate_texts=count_plate_texts_due(session, now - timedelta(days=self.settings.audit.plate_detail_days)),
                 held_reads=held_past_retention(session, self.settings, now),
                 search_activity=count_search_activity_due(session, now - activity_horizon(self.settings)),
+                **disposed,
             )
             work = self._work(session) if actor is None else Work(session, self.settings, self.audit_key, actor)
             work.record(PurgeDryRun(**vars(preview)))
@@ -175,8 +203,8 @@ class Purger:
             self._drain_files()  # a file too young to delete before (an upload may be counting on it)
             self._in_batches(run_id, "plate_texts", self._plate_texts_batch)
             self._in_batches(run_id, "search_activity", self._activity_batch)
-            if self.sharing is not None:
-                self._in_batches(run_id, "sharing_requests", self._sharing_batch)
+            for kind in self.disposals:
+                self._in_batches(run_id, kind, self._disposal_batch(kind))
             return self._finish(run_id)
 
     def _open(self, trigger: str, now: datetime) -> int:
@@ -310,11 +338,17 @@ class Purger:
         before = run.started_at - activity_horizon(self.settings)
         return {"search_activity": purge_search_activity(session, before, self._batch)}
 
-    def _sharing_batch(self, session: Session, run: PurgeRun) -> dict[str, int]:
-        assert self.sharing is not None
-        today = self.settings.today(run.started_at)
-        removed, self._cleanup = self.sharing(self._work(session), today, self._batch)
-        return {"sharing_requests": removed}
+    def _disposal_count(self, session: Session, kind: str, today: date) -> int:
+        disposal = self.disposals.get(kind)
+        return 0 if disposal is None else disposal.count(self._work(session), today)
+
+    def _disposal_batch(self, kind: str) -> Callable[[Session, PurgeRun], dict[str, int]]:
+        def batch(session: Session, run: PurgeRun) -> dict[str, int]:
+            today = self.settings.today(run.started_at)
+            removed, self._cleanup = self.disposals[kind].remove(self._work(session), today, self._batch)
+            return {kind: removed}
+
+        return batch
 
     def _ids_digest(self, session: Session, run_id: int) -> tuple[str, int]:
         """SHA-256 over the removed read ids, sorted, lowercase with hyphens, one per line ('\\n' after each)."""

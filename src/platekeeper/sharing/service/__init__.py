@@ -8,7 +8,7 @@ from __future__ import annotations
 from platekeeper.sharing.service.agencies import AgencyIn, get_agency, list_agencies, save_agency
 from platekeeper.sharing.service.common import RequestScope, SharingNotFound, SharingRefused
 from platekeeper.sharing.service.deadlines import days_left, pra_due_on
-from platekeeper.sharing.service.disposal import dispose_expired_requests
+from platekeeper.sharing.service.disposal import count_expired_requests, dispose_expired_requests
 from platekeeper.sharing.service.fulfil import (
     Download,
     Fulfilment,
@@ -61,6 +61,7 @@ __all__ = [
     "SharingRefused",
     "SharingRequestIn",
     "check_rules",
+    "count_expired_requests",
     "days_left",
     "determine_pra",
     "dispose_expired_requests",

@@ -10,13 +10,22 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 
 from platekeeper.audit.work import Work
 from platekeeper.reads.images import ImageStore
 from platekeeper.sharing.models import SharingLink, SharingRelease, SharingRequest
 
-__all__ = ["dispose_expired_requests"]
+__all__ = ["count_expired_requests", "dispose_expired_requests"]
+
+
+def _expired(today: date) -> ColumnElement[bool]:
+    return and_(SharingRequest.retain_until.is_not(None), SharingRequest.retain_until < today)
+
+
+def count_expired_requests(work: Work, today: date) -> int:
+    """How many requests are past ``retain_until`` before ``today``: what the next purge disposes of."""
+    return work.session.scalar(select(func.count(SharingRequest.id)).where(_expired(today))) or 0
 
 
 def dispose_expired_requests(
@@ -26,12 +35,7 @@ def dispose_expired_requests(
     (how many, what to delete from disk once the transaction has committed: documents and package files)."""
     session = work.session
     ids = list(
-        session.scalars(
-            select(SharingRequest.id)
-            .where(SharingRequest.retain_until.is_not(None), SharingRequest.retain_until < today)
-            .order_by(SharingRequest.id)
-            .limit(limit)
-        )
+        session.scalars(select(SharingRequest.id).where(_expired(today)).order_by(SharingRequest.id).limit(limit))
     )
     if not ids:
         return 0, lambda: None
