@@ -6,17 +6,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from platekeeper.audit.models import AuditEvent
 from platekeeper.audits.schedule import last_ended_period
-from platekeeper.cli import app
 from tests.audit_helpers import APPROVER, PERFORMER, Clock, accounts, clean_day, review_signed_off
+from tests.cli_helpers import run_cli
 from tests.conftest import Harness, csrf_of
 
 
@@ -83,18 +81,7 @@ def test_schedule_run_review_and_approve_through_the_pages(harness: Harness, clo
     assert auditor.get("/audits/999999").status_code == 404
 
 
-def _cli(harness: Harness, *args: str) -> SimpleNamespace:
-    env = {
-        "PLATEKEEPER_DATABASE_URL": harness.settings.resolved_database_url,
-        "PLATEKEEPER_DATA_DIR": str(harness.settings.data_dir),
-        "PLATEKEEPER_ACCESS__PASSWORD_HASH__MEMORY_KIB": "1024",
-        "PLATEKEEPER_ACCESS__PASSWORD_HASH__TIME_COST": "1",
-        "COLUMNS": "200",
-    }
-    result = CliRunner().invoke(app, list(args), env=env)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+_cli = run_cli
 
 
 def test_the_audits_command(harness: Harness, clock: Clock, tmp_path: Path) -> None:
@@ -117,7 +104,7 @@ def test_the_audits_command(harness: Harness, clock: Clock, tmp_path: Path) -> N
     pdf = tmp_path / "audit.pdf"
     written = _cli(harness, "audits", "report", audit_id, "--as", APPROVER, "--output", str(pdf))
     assert written.returncode == 0 and pdf.read_bytes().startswith(b"%PDF")
-    assert _cli(harness, "audits", "close", "999999", "--as", APPROVER).returncode == 1
+    assert _cli(harness, "audits", "close", "999999", "--as", APPROVER).returncode == 2
 
 
 def test_each_ended_period_gets_its_audit_once_by_itself(harness: Harness, clock: Clock) -> None:

@@ -26,7 +26,7 @@ from platekeeper.cameras.service import (
     list_cameras,
     rotate_camera_key,
 )
-from platekeeper.cli_support import Runtime, err, fail, out, runtime
+from platekeeper.cli_support import Runtime, err, fail, out, row_id, runtime
 from platekeeper.db import utcnow
 from platekeeper.files import key_files, restrict_umask, write_private_text
 from platekeeper.guards.verification import verify_and_notify
@@ -198,7 +198,7 @@ def cameras_add(
 
 
 @cameras_app.command("rotate-key")
-def cameras_rotate_key(camera_id: int) -> None:
+def cameras_rotate_key(camera_id: Annotated[int, row_id("The camera's id")]) -> None:
     """Give a camera a new API key (the old one stops working at once) and print it."""
     with runtime().work_or_exit(CameraError) as work:
         key = rotate_camera_key(work, camera_id)
@@ -206,7 +206,7 @@ def cameras_rotate_key(camera_id: int) -> None:
 
 
 @cameras_app.command("deactivate")
-def cameras_deactivate(camera_id: int) -> None:
+def cameras_deactivate(camera_id: Annotated[int, row_id("The camera's id")]) -> None:
     """Stop accepting uploads from a camera (its reads stay searchable)."""
     with runtime().work_or_exit(CameraError) as work:
         camera = deactivate_camera(work, camera_id)

@@ -7,9 +7,11 @@ command group, so there is no cycle among them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -25,13 +27,31 @@ from platekeeper.db import Database
 from platekeeper.files import start_up_warning
 from platekeeper.storage.keys import env_key
 
-__all__ = ["EXIT_USAGE", "NoSuchAccount", "Runtime", "as_principal", "err", "fail", "out", "run_step", "runtime"]
+__all__ = [
+    "EXIT_USAGE",
+    "ROW_ID_MAX",
+    "NoSuchAccount",
+    "Runtime",
+    "as_principal",
+    "err",
+    "fail",
+    "out",
+    "row_id",
+    "run_step",
+    "runtime",
+]
 
 T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
 EXIT_USAGE = 2
+ROW_ID_MAX = 2**31 - 1  # the id columns are INTEGER: a larger number is no row's, and SQLite cannot even bind it
+
+
+def row_id(help: str) -> typer.models.ArgumentInfo:
+    """A command's row id argument: 1 to ROW_ID_MAX, else exit 2 naming the argument (never a traceback)."""
+    return typer.Argument(min=1, max=ROW_ID_MAX, help=help)
 
 
 @dataclass
@@ -83,22 +103,30 @@ def as_principal(work: Work, username: str) -> Principal:
     return principal
 
 
-def run_step(
-    step: Callable[[Work], T],
-    refusals: tuple[type[Exception], ...],
-    not_found: tuple[type[Exception], ...] = (),
-    rt: Runtime | None = None,
-) -> T:
-    """Run one step of a command in its own transaction. A refusal (one of ``refusals``, a permission or training
-    refusal, an unknown ``--as``) is caught inside the transaction, so the audit record the service wrote for it
-    commits, then exits 2; what ``not_found`` names exits 1. ``rt`` is the command's runtime when it has one."""
-    caught: tuple[type[Exception], ...] = (*refusals, *not_found, PermissionDenied, NoSuchAccount)
+def run_step(step: Callable[[Work], T], refusals: tuple[type[Exception], ...], rt: Runtime | None = None) -> T:
+    """Run one step of a command in its own transaction. A refusal (one of ``refusals``, such as an unknown id, a
+    permission or training refusal, an unknown ``--as``) is caught inside the transaction, so the audit record the
+    service wrote for it commits, then exits 2 with its message. ``rt`` is the command's runtime when it has one."""
+    caught: tuple[type[Exception], ...] = (*refusals, PermissionDenied, NoSuchAccount)
     with (rt or runtime()).work() as work:
         try:
             return step(work)
         except caught as exc:
             problem = exc
-    raise fail(str(problem), 1 if isinstance(problem, not_found) else EXIT_USAGE)
+    raise fail(str(problem))
+
+
+def output_file(path: Path, option: str) -> Path:
+    """A file a command was asked to write, checked before it does any work (or writes any audit record): exit 2
+    naming ``option`` when it is a folder, or its folder is missing or not writable."""
+    if path.is_dir():
+        raise fail(f"{option}: {path} is a folder; name a file in it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise fail(f"{option}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise fail(f"{option}: cannot write in the folder {folder}")
+    return path
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

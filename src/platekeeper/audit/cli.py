@@ -17,7 +17,7 @@ from platekeeper.audit.oversight import export_audit_log
 from platekeeper.audit.proof import ProofPlan, bundle_chunks, bundle_name, plan_proof
 from platekeeper.audit.proof_check import BundleError, check_bundle, load_public_key, read_manifest
 from platekeeper.audit.work import Work
-from platekeeper.cli_support import as_principal, err, fail, out, run_step, runtime
+from platekeeper.cli_support import as_principal, err, fail, out, output_file, run_step, runtime
 
 __all__ = ["audit_check_export", "audit_export"]
 
@@ -46,6 +46,8 @@ def audit_export(
     masked when that role reaches no plate data. Check it with `platekeeper audit check-export`. Exit 2 for a bad
     filter, an account without the permission or its training."""
     query = _query(username=user, action=action, since=since, until=until)
+    if out_path is not None:
+        output_file(out_path, "--out")
     rt = runtime()
 
     def prepare(work: Work) -> tuple[Principal, AuditExport, ProofPlan]:

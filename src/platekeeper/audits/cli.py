@@ -24,6 +24,7 @@ from platekeeper.audits.service import (
     AuditNotFound,
     AuditRefused,
     approve_audit,
+    audit_now,
     audit_report,
     close_audit,
     finding_counts,
@@ -31,21 +32,19 @@ from platekeeper.audits.service import (
     list_audits,
     record_findings,
     review_item,
-    run_audit,
-    schedule_audit,
 )
-from platekeeper.cli_support import as_principal, fail, out, run_step, runtime
+from platekeeper.cli_support import as_principal, fail, out, output_file, row_id, run_step, runtime
 
 __all__ = ["audits_app"]
 
 audits_app = typer.Typer(help="System audits (462.6(c)): run, review, approve, report.", no_args_is_help=True)
 AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
-AuditArg = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The audit's id")]
+AuditArg = Annotated[int, row_id("The audit's id")]
 
 
 def _step(step: Callable[[Work], Any]) -> Any:
-    """Run one audit step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown audit."""
-    return run_step(step, (AuditRefused,), (AuditNotFound,))
+    """Run one audit step (:func:`run_step`): exit 2 for a refusal or an unknown audit."""
+    return run_step(step, (AuditRefused, AuditNotFound))
 
 
 def _when(value: str, name: str, settings_tz: Any) -> datetime:
@@ -69,7 +68,7 @@ def run(
 
     def step(work: Work) -> tuple[int, int, int, list[tuple[str, str, str]]]:
         principal = as_principal(work, username)
-        audit = run_audit(work, principal, schedule_audit(work, principal, since, until).id, rt.signing_key)
+        audit = audit_now(work, principal, since, until, rt.signing_key)
         found = [(f.section, f.severity, f.detail) for f in findings_of(work.session, audit.id)]
         return audit.id, int(audit.figures["accesses"]), int(audit.figures["sample"]["size"]), found
 
@@ -150,7 +149,7 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .pdf for a PDF, else HTML")],
 ) -> None:
     """Write an audit's report as HTML or PDF (reading it is recorded)."""
-    fmt = "pdf" if output.suffix.lower() == ".pdf" else "html"
+    fmt = "pdf" if output_file(output, "--output").suffix.lower() == ".pdf" else "html"
 
     def step(work: Work) -> bytes:
         done = audit_report(work, as_principal(work, username), audit_id, fmt)

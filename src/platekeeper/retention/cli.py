@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 
-from platekeeper.cli_support import as_principal, err, fail, out, run_step, runtime
+from platekeeper.cli_support import ROW_ID_MAX, as_principal, err, fail, out, row_id, run_step, runtime
 from platekeeper.retention.documents import custody_documents
 from platekeeper.retention.models import HOLD_REASONS
 from platekeeper.retention.service import (
@@ -83,6 +84,18 @@ def purge(
     out.print(f"  removed read ids SHA-256: {document.get('purged_read_ids', {}).get('sha256')}", highlight=False)
 
 
+def _public_key(path: Path | None) -> Ed25519PublicKey:
+    """The key a signed document is checked against: ``--public-key``'s, or this installation's."""
+    if path is None:
+        return runtime(migrated=False).signing_key.public
+    try:
+        return load_public_key(path.read_bytes())
+    except OSError as exc:
+        raise fail(f"--public-key: {path} cannot be read ({exc.strerror})") from None
+    except DocumentInvalid as exc:
+        raise fail(f"--public-key: {exc}") from None
+
+
 @purge_app.command("verify")
 def purge_verify(
     certificate: Annotated[Path, typer.Argument(help="A certificate downloaded as JSON", exists=False)],
@@ -95,12 +108,10 @@ def purge_verify(
     try:
         signed: Any = json.loads(certificate.read_bytes())
     except (OSError, ValueError) as exc:
-        raise fail(f"certificate: cannot be read as JSON ({exc})") from None
-    try:
-        public = load_public_key(public_key.read_bytes()) if public_key else runtime(migrated=False).signing_key.public
-    except (OSError, DocumentInvalid) as exc:
-        raise fail(f"public key: {exc}") from None
-    problems = verify_document(signed, CERTIFICATE_TYPE, public)
+        raise fail(f"CERTIFICATE: cannot be read as JSON ({exc})") from None
+    if not isinstance(signed, dict) or not isinstance(signed.get("document"), dict):
+        raise fail("CERTIFICATE: not a purge certificate (a JSON object with its signed document)")
+    problems = verify_document(signed, CERTIFICATE_TYPE, _public_key(public_key))
     if problems:
         for problem in problems:
             err.print(f"[bold red]invalid:[/] {problem}", highlight=False)
@@ -114,11 +125,12 @@ def purge_verify(
 
 
 def _run_step(step: Any) -> Any:
-    """Run one hold step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown hold."""
-    return run_step(step, (HoldRefused,), (HoldNotFound,))
+    """Run one hold step (:func:`run_step`): exit 2 for a refusal or an unknown hold."""
+    return run_step(step, (HoldRefused, HoldNotFound))
 
 
 AsUser = Annotated[str, typer.Option("--as", help="The account taking this step (it must hold the permission)")]
+HoldArg = Annotated[int, row_id("The hold's id")]
 
 
 @holds_app.command("list")
@@ -159,7 +171,9 @@ def holds_request(
     reason: Annotated[str, typer.Option(help=f"One of {', '.join(HOLD_REASONS)}")],
     description: Annotated[str, typer.Option(help="What the hold is for")],
     plate: Annotated[str | None, typer.Option(help="Hold a plate within --since/--until")] = None,
-    camera_id: Annotated[int | None, typer.Option(min=1, help="Hold a camera within --since/--until")] = None,
+    camera_id: Annotated[
+        int | None, typer.Option(min=1, max=ROW_ID_MAX, help="Hold a camera within --since/--until")
+    ] = None,
     since: Annotated[datetime | None, typer.Option(help="Window start, ISO 8601 with a timezone")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end, ISO 8601 with a timezone")] = None,
     read_id: Annotated[list[str] | None, typer.Option(help="Hold this read (repeat for several)")] = None,
@@ -181,21 +195,25 @@ def holds_request(
 
 
 @holds_app.command("approve")
-def holds_approve(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option()] = "") -> None:
+def holds_approve(hold_id: HoldArg, acting: AsUser, note: Annotated[str, typer.Option()] = "") -> None:
     """Approve a requested hold (never one's own request)."""
     _run_step(lambda work: decide_hold(work, as_principal(work, acting), hold_id, approve=True, note=note))
     out.print(f"hold {hold_id} approved", highlight=False)
 
 
 @holds_app.command("refuse")
-def holds_refuse(hold_id: int, acting: AsUser, note: Annotated[str, typer.Option(help="Why it is refused")]) -> None:
+def holds_refuse(
+    hold_id: HoldArg, acting: AsUser, note: Annotated[str, typer.Option(help="Why it is refused")]
+) -> None:
     """Refuse a requested hold, saying why."""
     _run_step(lambda work: decide_hold(work, as_principal(work, acting), hold_id, approve=False, note=note))
     out.print(f"hold {hold_id} refused", highlight=False)
 
 
 @holds_app.command("release")
-def holds_release(hold_id: int, acting: AsUser, reason: Annotated[str, typer.Option(help="Why the hold ends")]) -> None:
+def holds_release(
+    hold_id: HoldArg, acting: AsUser, reason: Annotated[str, typer.Option(help="Why the hold ends")]
+) -> None:
     """Release an active hold with a reason; its reads fall back under normal retention."""
     _run_step(lambda work: release_hold(work, as_principal(work, acting), hold_id, reason))
     out.print(f"hold {hold_id} released", highlight=False)
@@ -206,7 +224,7 @@ evidence_app = typer.Typer(help="Evidence packages of held reads, and their veri
 
 @evidence_app.command("export")
 def evidence_export(
-    hold_id: Annotated[int, typer.Argument(min=1, help="An active (approved) hold")],
+    hold_id: Annotated[int, row_id("An active (approved) hold")],
     acting: AsUser,
     booking_number: Annotated[str, typer.Option(help="The property booking number")],
     to: Annotated[Path | None, typer.Option(help="A folder or mount point (default: retention.evidence_dir)")] = None,
@@ -237,10 +255,10 @@ def evidence_verify(
 ) -> None:
     """Check every file's SHA-256 against the signed manifest and the signature: exit 0 when intact, 1 naming each
     file altered, added or removed (or a bad signature), 2 when the package cannot be read."""
+    public = _public_key(public_key)
     try:
-        public = load_public_key(public_key.read_bytes()) if public_key else runtime(migrated=False).signing_key.public
         problems = verify_package(package, public)
-    except (OSError, DocumentInvalid, PackageInvalid) as exc:
+    except (OSError, PackageInvalid) as exc:
         raise fail(str(exc)) from None
     if problems:
         for problem in problems:

@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from platekeeper.audit.work import Work
-from platekeeper.cli_support import as_principal, fail, out, run_step, runtime
+from platekeeper.cli_support import as_principal, fail, out, output_file, row_id, run_step, runtime
 from platekeeper.services import build_services
 from platekeeper.sharing.models import REQUEST_STATES
 from platekeeper.sharing.service import (
@@ -36,8 +36,8 @@ AsUser = Annotated[str, typer.Option("--as", help="The account taking this step 
 
 
 def _run_step(step: Any) -> Any:
-    """Run one sharing step (:func:`run_step`): exit 2 for a refusal, 1 for an unknown request."""
-    return run_step(step, (SharingRefused,), (SharingNotFound,))
+    """Run one sharing step (:func:`run_step`): exit 2 for a refusal or an unknown request."""
+    return run_step(step, (SharingRefused, SharingNotFound))
 
 
 @sharing_app.command("requests")
@@ -63,7 +63,7 @@ def requests_list(
 
 @sharing_app.command("fulfil")
 def fulfil(
-    request_id: Annotated[int, typer.Argument(min=1, help="An approved agency request or a determined PRA request")],
+    request_id: Annotated[int, row_id("An approved agency request or a determined PRA request")],
     acting: AsUser,
     to: Annotated[Path, typer.Option(help="A folder or mount point (the media handed to the recipient)")],
     folder: Annotated[bool, typer.Option("--folder", help="Write a folder instead of a ZIP")] = False,
@@ -91,6 +91,8 @@ def register(
     """The whole sharing register (agency sharing and PRA releases), for the audits. Audited."""
     if format not in ("csv", "jsonl"):
         raise fail("--format: csv or jsonl")
+    if output is not None:
+        output_file(output, "--output")
     text = _run_step(lambda work: "".join(register_export(work, as_principal(work, acting), format)))
     if output is None:
         typer.echo(text, nl=False)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from platekeeper.cli_support import fail, out, runtime
+from platekeeper.cli_support import fail, out, output_file, runtime
 from platekeeper.config import ConfigError, Settings, load_settings
 from platekeeper.transparency.documents import policy_pdf, policy_print
 from platekeeper.transparency.service import changed_sections, draft_policy, policy_versions
@@ -53,6 +53,7 @@ def preview(
     """Write the policy a config would post, not yet in effect, and name the sections that would change."""
     if output.suffix.lower() not in SUFFIXES:
         raise fail(f"OUTPUT: {output.name} must end in .html or .pdf")
+    output_file(output, "OUTPUT")
     rt = runtime()
     settings = _candidate(config) if config else rt.settings
     with rt.work() as work:

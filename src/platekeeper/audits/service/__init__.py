@@ -8,6 +8,7 @@ from platekeeper.audits.service.disposal import count_closed_audits_due, dispose
 from platekeeper.audits.service.lifecycle import (
     MAX_PERIOD_DAYS,
     audit_due,
+    audit_now,
     finding_counts,
     findings_of,
     get_audit,
@@ -31,6 +32,7 @@ __all__ = [
     "SampleRow",
     "approve_audit",
     "audit_due",
+    "audit_now",
     "audit_report",
     "close_audit",
     "count_closed_audits_due",

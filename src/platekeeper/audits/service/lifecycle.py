@@ -40,6 +40,7 @@ from platekeeper.guards.verification import verify_and_notify
 __all__ = [
     "MAX_PERIOD_DAYS",
     "audit_due",
+    "audit_now",
     "finding_counts",
     "findings_of",
     "get_audit",
@@ -203,6 +204,18 @@ def run_audit(work: Work, principal: Principal, audit_id: int, signer: Installat
     )
     work.by(principal).record(event)
     return audit
+
+
+def audit_now(
+    work: Work, principal: Principal, since: datetime, until: datetime, signer: InstallationKey
+) -> SystemAudit:
+    """Schedule an audit of an ended period and run it at once (``platekeeper audits run``). A period that has not
+    ended is refused before anything is scheduled, so a refused command leaves no audit behind."""
+    principal.require("audits.perform")
+    ends = until if until.tzinfo else until.replace(tzinfo=work.settings.tz)
+    if ends > utcnow():
+        raise refuse(work, principal, None, "run", "to", "the period has not ended yet; run it after it ends")
+    return run_audit(work, principal, schedule_audit(work, principal, since, until).id, signer)
 
 
 def last_approved_audit(session: Session) -> SystemAudit | None:

@@ -46,7 +46,7 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as exc:
-        raise DocumentInvalid(f"public key: cannot be read as PEM ({exc})") from None
+        raise DocumentInvalid(f"cannot be read as a PEM public key ({exc})") from None
     if not isinstance(key, Ed25519PublicKey):
         raise DocumentInvalid("public key: is not an Ed25519 key")
     return key
