@@ -328,3 +328,16 @@ def test_the_nul_character_is_refused_however_the_body_is_encoded(harness: Harne
         assert "username" in response.text, how
     with harness.database.session() as session:
         assert session.scalar(select(func.count(AuditEvent.seq)).where(AuditEvent.username.like("%min%"))) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_page_for_an_id_that_cannot_exist_is_not_found(harness: Harness) -> None:
+    """A mistyped or huge id in a page's address is a page that does not exist (404), not a 422 naming the route's
+    internal parameter; the API still names it (422 with the field)."""
+    clerk = harness.signed_in("records_manager")
+    for path in ("/sharing/requests/abc", f"/sharing/requests/{2**80}", f"/pra/{2**80}", f"/holds/{2**80}"):
+        page = clerk.get(path)
+        assert page.status_code == 404, (path, page.status_code)
+        assert "request_id" not in page.text and "hold_id" not in page.text and "path." not in page.text
+    api = clerk.get(f"/api/v1/sharing/requests/{2**80}")
+    assert api.status_code == 422 and api.json()["problems"][0]["field"] == "path.request_id"

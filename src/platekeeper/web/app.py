@@ -208,6 +208,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         if _wants_json(request):
             return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
+        if all(e["loc"][:1] == ("path",) for e in exc.errors()):  # an id no row can have: no such page
+            return _error_page(request, 404, _ROUTER_ERRORS[404][1])
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return _error_page(request, 422, f"The request was not valid: {text}")
 
