@@ -36,13 +36,14 @@ def test_the_intake_form_names_the_field_and_checks_the_document(harness: Harnes
     form = _form(agency_id=str(agency_id), csrf_token=token)
     text_file = {"document": ("request.txt", b"not a request document", "text/plain")}
     refused = clerk.post("/sharing/requests", data=form, files=text_file)
-    assert refused.status_code == 400 and "document: must be a PDF or an image" in refused.text
+    assert refused.status_code == 400 and "The written request: must be a PDF or an image" in refused.text
     bad_plate = clerk.post("/sharing/requests", data={**form, "plates": "6PA*"}, files={"document": ("r.pdf", PDF)})
-    assert bad_plate.status_code == 400 and "plates:" in bad_plate.text
+    assert bad_plate.status_code == 400 and "Plates:" in bad_plate.text
     bad_time = clerk.post("/sharing/requests", data={**form, "since": "yesterday"}, files={"document": ("r.pdf", PDF)})
-    assert bad_time.status_code == 400 and "since: not a date and time" in bad_time.text
+    assert bad_time.status_code == 400 and "From: not a date and time" in bad_time.text
     no_agency = clerk.post("/sharing/requests", data={**form, "agency_id": "x"}, files={"document": ("r.pdf", PDF)})
-    assert no_agency.status_code == 400 and "agency_id:" in no_agency.text
+    assert no_agency.status_code == 400 and "Agency: choose an agency" in no_agency.text
+    assert "agency_id:" not in no_agency.text
     forged = clerk.post("/sharing/requests", data={**form, "csrf_token": "wrong"}, files={"document": ("r.pdf", PDF)})
     assert forged.status_code == 403
     image = {"document": ("request.jpg", jpeg_bytes(), "image/jpeg")}
@@ -50,6 +51,8 @@ def test_the_intake_form_names_the_field_and_checks_the_document(harness: Harnes
     assert entered.status_code == 303, entered.text
     detail = clerk.get(entered.headers["location"])
     assert "Waiting for the Records Manager" in detail.text
+    assert "Law enforcement, California state or local" in detail.text  # the registry's words, not its codes
+    assert "Investigation for prosecution" in detail.text and "criminal_investigation" not in detail.text
     request_id = entered.headers["location"].split("/")[-1].split("?")[0]
     document = clerk.get(f"/sharing/requests/{request_id}/document")
     assert document.status_code == 200 and document.content == jpeg_bytes()
@@ -68,7 +71,7 @@ def test_the_review_page_refuses_the_person_who_entered_it(harness: Harness) -> 
     other = harness.signed_in("records_manager", "other")
     token = csrf_of(other.get(f"/sharing/requests/{made['id']}").text)
     odd = other.post(f"/sharing/requests/{made['id']}/review", data={"csrf_token": token, "decision": "maybe"})
-    assert odd.status_code == 400 and "decision: approve or deny" in odd.text
+    assert odd.status_code == 400 and "Decision: approve or deny" in odd.text
     assert other.get("/sharing/requests/999999").status_code == 404
 
 
@@ -80,14 +83,14 @@ def test_the_pra_pages_show_the_deadline_and_take_each_step(harness: Harness) ->
             "description": "ALPR reads of my own car last week", "plates": "7PRA001", "since": "2026-12-01T08:00",
             "until": "2026-12-02T08:00", "received_on": agency_today().isoformat()}  # fmt: skip
     bad = clerk.post("/pra", data={**form, "received_on": "someday"})
-    assert bad.status_code == 400 and "received_on: not a date" in bad.text
+    assert bad.status_code == 400 and "Received on: not a date" in bad.text
     made = clerk.post("/pra", data=form, follow_redirects=False)
     assert made.status_code == 303
     detail = clerk.get(made.headers["location"])
     assert "days left" in detail.text and "Extend by 14 days" in detail.text
     base = made.headers["location"]
     short = clerk.post(f"{base}/extend", data={"csrf_token": token, "reason": "busy"})
-    assert short.status_code == 400 and "reason:" in short.text
+    assert short.status_code == 400 and "Reason for the extension:" in short.text
     done = clerk.post(f"{base}/determination", data={"csrf_token": token, "determination": "no_records",
                       "response": "no reads of that plate in the period"})  # fmt: skip
     assert done.status_code == 200 and "No responsive records" in done.text
@@ -121,9 +124,9 @@ def test_an_agency_is_changed_through_its_page_and_audited(harness: Harness) -> 
             "jurisdiction": "california", "ori": "CA0191100", "address": "1315 Valley Dr, Hermosa Beach",
             "contacts": "Records: 310-555-0100"}  # fmt: skip
     bad = clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "ori": "12"})
-    assert bad.status_code == 400 and "ori: nine characters" in bad.text and 'value="12"' in bad.text
+    assert bad.status_code == 400 and "ORI number: nine characters" in bad.text and 'value="12"' in bad.text
     odd = clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "kind": "militia"})
-    assert odd.status_code == 400 and "kind: one of" in odd.text
+    assert odd.status_code == 400 and "Type: one of" in odd.text
     assert clerk.post(f"/sharing/agencies/{agency_id}", data={**form, "csrf_token": "wrong"}).status_code == 403
     assert clerk.post("/sharing/agencies/999999", data=form).status_code == 404
     assert clerk.get("/sharing/agencies/999999").status_code == 404

@@ -118,7 +118,7 @@ def test_a_partner_queries_through_the_page_like_the_api(partners: Harness) -> N
     found = partner.post("/partner", data=form)
     assert found.status_code == 200 and "1 read of 6PRT001" in found.text and "Pacific Coast Hwy" in found.text
     bad = partner.post("/partner", data={**form, "until": "next tuesday"})
-    assert bad.status_code == 400 and "until: not a date and time" in bad.text and 'value="6PRT001"' in bad.text
+    assert bad.status_code == 400 and "To: not a date and time" in bad.text and 'value="6PRT001"' in bad.text
     ice = partner.post("/partner", data={**form, "justification": "locate for ICE removal proceedings"})
     assert ice.status_code == 403 and "immigration" in ice.text and "1 read of" not in ice.text
     assert partner.post("/partner", data={**form, "csrf_token": "forged"}).status_code == 403

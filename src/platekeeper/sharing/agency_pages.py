@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from platekeeper.access.service import SessionState
 from platekeeper.sharing.models import AGENCY_KINDS, JURISDICTIONS
-from platekeeper.sharing.pages import DONE
+from platekeeper.sharing.pages import DONE, said
 from platekeeper.sharing.service import (
     AgencyIn,
     SharingNotFound,
@@ -68,7 +68,7 @@ def agencies_add(
         agency = AgencyIn(name, kind, jurisdiction, ori=ori or None, address=address, contacts=contacts)
         save_agency(work, state.principal, agency)
     except SharingRefused as exc:
-        return _agencies_page(request, work, 400, error=str(exc), form=form)
+        return _agencies_page(request, work, 400, error=said(exc), form=form)
     return RedirectResponse("/sharing/agencies?done=agency", 303)
 
 
@@ -97,5 +97,5 @@ def agency_change(
     except SharingNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except SharingRefused as exc:
-        return _agency_page(request, work, agency_id, 400, error=str(exc), form=form)
+        return _agency_page(request, work, agency_id, 400, error=said(exc), form=form)
     return RedirectResponse(f"/sharing/agencies/{agency_id}?done=agency_changed", 303)

@@ -15,6 +15,8 @@ from platekeeper.access.service import SessionState
 from platekeeper.cameras.service import list_cameras
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import (
+    AGENCY_KINDS,
+    JURISDICTIONS,
     PRA_DETERMINATIONS,
     REDACTABLE_FIELDS,
     REQUEST_STATES,
@@ -59,11 +61,14 @@ from platekeeper.web.forms import required_datetime
 
 __all__ = [
     "DONE",
+    "FIELD_LABELS",
     "get_request_or_404",
+    "labels",
     "open_request_or_404",
     "plates_of",
     "request_page",
     "router",
+    "said",
     "scope_of",
     "when",
 ]
@@ -118,6 +123,33 @@ def plates_of(text: str) -> tuple[str, ...]:
     return tuple(p for p in re.split(r"[\s,;]+", text) if p)
 
 
+FIELD_LABELS = {
+    "agency_id": "Agency", "requester_name": "Requester", "requester_contact": "Their contact",
+    "purpose": "Intended purpose", "description": "Description", "case_number": "Case number",
+    "legal_basis": "Legal basis", "justification": "Justification", "plates": "Plates", "plate": "Plate",
+    "since": "From", "until": "To", "camera_ids": "Cameras", "received_on": "Received on",
+    "document": "The written request", "note": "Note", "name": "Name", "ori": "ORI number", "kind": "Type",
+    "jurisdiction": "Jurisdiction", "address": "Address", "contacts": "Contacts", "determination": "Determination",
+    "response": "Response sent", "reason": "Reason for the extension", "redactions": "Redactions",
+    "decision": "Decision", "status": "This request", "reviewer": "Review", "rules": "Sharing rules",
+    "partner": "Partner access",
+}  # fmt: skip
+"""The words a form shows for each field a refusal may name (the API answers with the field's own name)."""
+RULE_ACTIONS = {"refuse": "Refused", "warn": "Warning", "allow": "Noted"}
+
+
+def said(exc: SharingRefused) -> str:
+    """A refusal as a page says it: the label the form shows for the field it names, then why."""
+    return f"{FIELD_LABELS.get(exc.field, exc.field.replace('_', ' ').capitalize())}: {exc.why}"
+
+
+def labels(work: DbWork) -> dict[str, Any]:
+    """What the sharing pages show in words where a request stores a code: agency type and jurisdiction, the
+    purposes, and what each rule did."""
+    purposes = {p.code: p.label for p in work.settings.access.purposes}
+    return {"kinds": AGENCY_KINDS, "jurisdictions": JURISDICTIONS, "purposes": purposes, "actions": RULE_ACTIONS}
+
+
 async def _upload(document: UploadFile | None, limit: int) -> bytes:
     if document is None or not document.filename:
         return b""
@@ -128,7 +160,7 @@ def _list_page(request: Request, state: SessionState, work: DbWork, status: int 
     context = {
         "requests": list_requests(work, "agency"), "agencies": {a.id: a for a in list_agencies(work)},
         "purposes": work.settings.access.purposes, "cameras": list_cameras(work.session), "states": REQUEST_STATES,
-        "form": {}, "error": None, "today": work.settings.today().isoformat(), **extra,
+        "form": {}, "error": None, "today": work.settings.today().isoformat(), "labels": labels(work), **extra,
     }  # fmt: skip
     return render(request, "sharing.html", context, status)
 
@@ -173,7 +205,7 @@ async def sharing_submit(
         )  # fmt: skip
         row = submit_request(work, state.principal, incoming, documents=app_state(request).services.documents)
     except SharingRefused as exc:
-        return _list_page(request, state, work, 400, error=str(exc), form=form)
+        return _list_page(request, state, work, 400, error=said(exc), form=form)
     return RedirectResponse(f"/sharing/requests/{row.id}?done=entered", status_code=303)
 
 
@@ -188,7 +220,7 @@ def request_page(
         "row": row, "agency": agencies.get(row.agency_id or 0), "states": REQUEST_STATES,
         "cameras": {c.id: c.name for c in list_cameras(work.session)},
         "done": DONE.get(request.query_params.get("done", "")), "error": None, "link": None,
-        "base": "/sharing/requests", **extra,
+        "base": "/sharing/requests", "labels": labels(work), **extra,
     }  # fmt: skip
     return render(request, "sharing_request.html", context, status)
 
@@ -304,7 +336,7 @@ async def pra_submit(
         )  # fmt: skip
         row = submit_pra(work, state.principal, incoming, documents=app_state(request).services.documents)
     except SharingRefused as exc:
-        return _pra_list(request, work, 400, error=str(exc), form=form)
+        return _pra_list(request, work, 400, error=said(exc), form=form)
     return RedirectResponse(f"/pra/{row.id}", status_code=303)
 
 
@@ -331,7 +363,7 @@ def _pra_step(
     try:
         step()
     except SharingRefused as exc:
-        return _pra_page(request, state, work, request_id, 409 if exc.field == "status" else 400, error=str(exc))
+        return _pra_page(request, state, work, request_id, 409 if exc.field == "status" else 400, error=said(exc))
     return RedirectResponse(f"/pra/{request_id}?done={done}", 303)
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from platekeeper.access.service import SessionState
-from platekeeper.sharing.pages import when
+from platekeeper.sharing.pages import said, when
 from platekeeper.sharing.service import PartnerQuery, SharingRefused, partner_search
 from platekeeper.web.deps import DbWork, check_csrf, render, requires
 
@@ -57,5 +57,5 @@ def partner_query(
         reads = partner_search(work, state.principal, query)
     except SharingRefused as exc:
         status = 403 if exc.field in ("partner", "rules") else 400
-        return _page(request, work, status, form=form, error=str(exc), field=exc.field)
+        return _page(request, work, status, form=form, error=said(exc), field=exc.field)
     return _page(request, work, form=form, reads=reads)

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from platekeeper.access.service import SessionState
 from platekeeper.sharing.api import document_response
 from platekeeper.sharing.models import REQUEST_STATES
-from platekeeper.sharing.pages import open_request_or_404, plates_of, request_page, when
+from platekeeper.sharing.pages import labels, open_request_or_404, plates_of, request_page, said, when
 from platekeeper.sharing.service import (
     RequestScope,
     SharingNotFound,
@@ -44,7 +44,8 @@ def review_queue(request: Request, state: Reviewer, work: DbWork) -> Response:
     rows = list_requests(work, "agency")
     waiting = [r for r in reversed(rows) if r.status == "pending_review"]
     context = {"waiting": waiting, "others": [r for r in rows if r.status != "pending_review"],
-               "agencies": {a.id: a for a in list_agencies(work)}, "states": REQUEST_STATES}  # fmt: skip
+               "agencies": {a.id: a for a in list_agencies(work)}, "states": REQUEST_STATES,
+               "labels": labels(work)}  # fmt: skip
     return render(request, "sharing_review.html", context)
 
 
@@ -104,6 +105,6 @@ def sharing_review(
         raise HTTPException(404, str(exc)) from None
     except SharingRefused as exc:
         status = {"status": 409, "reviewer": 403}.get(exc.field, 400)
-        return request_page(request, state, work, request_id, status, error=str(exc), base=_home(state))
+        return request_page(request, state, work, request_id, status, error=said(exc), base=_home(state))
     done = "approved" if decision == "approve" else "denied"
     return RedirectResponse(f"{_home(state)}/{request_id}?done={done}", 303)

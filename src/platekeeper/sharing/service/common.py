@@ -35,7 +35,7 @@ class SharingRefused(ValueError):
     not in the state the step needs; ``reviewer``: self-approval or a reviewer who is not one)."""
 
     def __init__(self, field_name: str, why: str) -> None:
-        self.field = field_name
+        self.field, self.why = field_name, why
         super().__init__(f"{field_name}: {why}")
 
 
