@@ -65,6 +65,18 @@ def test_a_pra_request_gets_its_deadline_an_extension_once_and_days_left(harness
     assert twice.status_code == 409
 
 
+def test_a_deadline_that_has_passed_is_not_extended_and_reads_overdue(harness: Harness) -> None:
+    """Notice of an extension goes out within the first period (Gov. Code 7922.535): once the determination is
+    overdue, the request is determined, not extended; its page says how many days overdue."""
+    clerk = harness.signed_in("records", "clerk")
+    made = _pra(clerk, agency_today() - timedelta(days=40))
+    assert made["days_left"] < 0
+    late = clerk.post(f"/api/v1/pra/{made['id']}/extend", json={"reason": "records span several cameras"})
+    assert late.status_code == 409 and late.json()["field"] == "status" and "was due on" in late.json()["detail"]
+    page = clerk.get(f"/pra/{made['id']}")
+    assert f"overdue by {-made['days_left']} days" in page.text and "days left" not in page.text
+
+
 def test_plate_data_is_released_only_after_redactions_are_recorded(harness: Harness) -> None:
     _, key = harness.camera("Highland")
     (read_id,) = ingest_reads(harness, key, read_with("7PRA001", (1, 2, 3)))

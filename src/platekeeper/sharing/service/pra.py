@@ -75,13 +75,17 @@ def submit_pra(work: Work, principal: Principal, request: PraRequestIn, *, docum
 
 
 def extend_pra(work: Work, principal: Principal, request_id: int, reason: str) -> SharingRequest:
-    """Extend the determination once, by ``sharing.pra_extension_days`` counted from receipt, with a reason."""
+    """Extend the determination once, by ``sharing.pra_extension_days`` counted from receipt, with a reason, while
+    the first deadline has not passed (Gov. Code 7922.535: the notice goes out within the first period)."""
     principal.require("pra.manage")
     row = get_request(work, request_id, "pra")
     config = work.settings.sharing
     try:
         if row.status != "received" or row.pra_extended:
             raise SharingRefused("status", f"the request is {row.status}; a determination is extended once, before it")
+        if row.pra_due_on is not None and row.pra_due_on < work.settings.today():  # notice goes in the first period
+            due = row.pra_due_on.isoformat()
+            raise SharingRefused("status", f"the determination was due on {due}; make it now, it cannot be extended")
         reason = clean_text(reason, "reason", 10, 2000)
     except SharingRefused as exc:
         raise refuse_step(work, principal, request_id, "extend", exc) from None
