@@ -1,6 +1,7 @@
 """The pages on the screens officers have (issue 20): a phone at 390 px and an in-car laptop at 1366 px show no
-sideways scrolling, a result's plate is on screen without scrolling its table, and the header stays within two rows
-on the laptop."""
+sideways scrolling, a result's plate is on screen without scrolling its table, a table that scrolls sideways is
+reachable by keyboard, no audit log entry is taller than the screen, and the header stays within two rows on the
+laptop."""
 
 from __future__ import annotations
 
@@ -31,6 +32,13 @@ PLATE_SHOWN = (
     """() => [...document.querySelectorAll('td.plate')].every((c) => c.getBoundingClientRect().right <= innerWidth)"""
 )
 """Whether every plate cell of a results table is on screen without scrolling the table sideways."""
+UNREACHABLE = """() => [...document.querySelectorAll('main *')].filter((el) => {
+  const style = getComputedStyle(el);
+  const scrolls = ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
+  return scrolls && el.tabIndex < 0 && !el.querySelector('a[href], button, input, select, textarea, [tabindex]');
+}).map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''))"""
+"""Regions that scroll sideways but that a keyboard cannot reach (axe's scrollable-region-focusable)."""
+TALLEST_ROW = """() => Math.max(0, ...[...document.querySelectorAll('table.audit tr')].map((r) => r.offsetHeight))"""
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -60,6 +68,10 @@ def test_every_page_fits_a_phone_and_a_car_laptop(harness: Harness) -> None:
                     problems.append(f"{path[:60]} at {width} px scrolls sideways by {overflow} px")
                 if not page.evaluate(PLATE_SHOWN):
                     problems.append(f"{path[:60]} at {width} px: a plate is off screen")
+                if unreachable := page.evaluate(UNREACHABLE):
+                    problems.append(f"{path[:60]} at {width} px: no keyboard reaches {', '.join(unreachable)}")
+                if (tallest := page.evaluate(TALLEST_ROW)) > 800:
+                    problems.append(f"{path[:60]} at {width} px: an audit log row is {tallest} px tall")
                 if width == 1366:
                     rows = page.evaluate(ROWS)
                     if rows > 2:
