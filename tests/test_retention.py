@@ -88,6 +88,8 @@ def test_a_hold_is_never_approved_by_who_asked_and_a_release_needs_a_reason(harn
     made = hold(
         manager, None, scope="plate", plate="7ABC123", since="2025-01-01T00:00:00Z", until="2025-02-01T00:00:00Z"
     )
+    start, end = (datetime(2025, month, 1, tzinfo=UTC).astimezone(harness.settings.tz) for month in (1, 2))
+    assert made["covers"] == f"plate 7ABC123, {start:%Y-%m-%d %H:%M %Z} to {end:%Y-%m-%d %H:%M %Z}"  # agency time
     own = manager.post(f"/api/v1/holds/{made['id']}/decision", json={"decision": "approve"})
     assert own.status_code == 403 and own.json()["field"] == "hold"
     refused = _actions(harness, "holds.refused")

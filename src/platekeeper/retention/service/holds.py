@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
@@ -81,13 +81,15 @@ class HoldSummary:
     age_days: int
     camera_name: str | None = None
     exports: list[EvidenceExport] = field(default_factory=list)
+    tz: tzinfo = UTC  # the agency's zone: a window reads as the form that asked for it
 
     def covers(self) -> str:
-        """What the hold keeps, in words."""
+        """What the hold keeps, in words, its window in the agency's time."""
         hold = self.hold
         if hold.scope == "reads":
             return f"{self.reads} named read(s)"
-        window = f"{hold.since:%Y-%m-%d %H:%M} to {hold.until:%Y-%m-%d %H:%M} UTC" if hold.since and hold.until else ""
+        since, until = (t.astimezone(self.tz) if t else None for t in (hold.since, hold.until))
+        window = f"{since:%Y-%m-%d %H:%M %Z} to {until:%Y-%m-%d %H:%M %Z}" if since and until else ""
         what = f"plate {hold.plate}" if hold.scope == "plate" else f"camera {self.camera_name or hold.camera_id}"
         return f"{what}, {window}"
 
@@ -244,9 +246,8 @@ def covered_reads(session: Session, hold: LegalHold) -> int:
     return session.scalar(stmt.select_from(PlateRead, LegalHold)) or 0
 
 
-def _summary(
-    session: Session, hold: LegalHold, now: datetime, exports: list[EvidenceExport] | None = None
-) -> HoldSummary:
+def _summary(work: Work, hold: LegalHold, now: datetime, exports: list[EvidenceExport] | None = None) -> HoldSummary:
+    session = work.session
     camera = session.get(Camera, hold.camera_id) if hold.camera_id is not None else None
     return HoldSummary(
         hold=hold,
@@ -254,6 +255,7 @@ def _summary(
         age_days=(now - hold.requested_at).days,
         camera_name=camera.name if camera else None,
         exports=exports or [],
+        tz=work.settings.tz,
     )
 
 
@@ -264,7 +266,7 @@ def list_holds(work: Work, principal: Principal, *, status: str | None = None) -
     if status:
         stmt = stmt.where(LegalHold.status == status)
     now = utcnow()
-    holds = [_summary(work.session, hold, now) for hold in work.session.scalars(stmt)]
+    holds = [_summary(work, hold, now) for hold in work.session.scalars(stmt)]
     work.by(principal).record(HoldsViewed(shown=len(holds)))
     return holds
 
@@ -281,7 +283,7 @@ def get_hold(work: Work, principal: Principal, hold_id: int) -> HoldSummary:
         )
     )
     work.by(principal).record(HoldsViewed(shown=1, hold_id=hold.id), case_number=hold.case_number)
-    return _summary(work.session, hold, utcnow(), exports)
+    return _summary(work, hold, utcnow(), exports)
 
 
 def held_past_retention(session: Session, settings: Settings, now: datetime) -> int:
