@@ -91,7 +91,7 @@ $(AXE): | $(BIN)/python
 axe: $(AXE)
 
 test: pdf-libs install-test train-deps models chromium axe
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
 
 test-fast: pdf-libs install-test train-deps
 	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"

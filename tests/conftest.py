@@ -63,6 +63,13 @@ def _pg_execute(sql: str) -> None:
         conn.execute(sql)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files holding slow tests run first: with one file per worker (make test), a slow file started last kept
+    one core busy alone at the end of the run."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each group stays
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str | None]:
     """A migrated template database for this run, or None when no server answers (skip, or fail under CI)."""
