@@ -7,6 +7,9 @@ middleware).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -14,7 +17,7 @@ from fastapi import FastAPI
 from platekeeper.config import Settings
 from platekeeper.db import Database
 from platekeeper.web.app import create_app
-from platekeeper.web.transport import SECURITY_HEADERS
+from platekeeper.web.transport import SECURITY_HEADERS, document_response
 from tests.browser import live_server
 
 EVERY = set(SECURITY_HEADERS)
@@ -64,3 +67,14 @@ def test_every_response_carries_the_security_headers(
     assert "strict-transport-security" not in response.headers  # plain HTTP: HSTS only over TLS
     if path.startswith("/static/"):
         assert response.headers.get("cache-control") != "no-store"
+
+
+def test_a_document_page_admits_only_its_own_style_by_hash() -> None:
+    """A purge certificate or audit report is its PDF's HTML with its style inline: its policy names that style's
+    SHA-256, so the style applies and nothing else inline does (a script stays barred)."""
+    style = "body { margin: 2cm; }"
+    response = document_response(f"<html><head><style>{style}</style></head><body><main>x</main></body></html>")
+    policy = response.headers["content-security-policy"]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'self' 'sha256-{digest}'" in policy
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from platekeeper.access.service import SessionState
@@ -36,6 +36,7 @@ from platekeeper.audits.service import (
     schedule_audit,
 )
 from platekeeper.web.deps import DbWork, app_state, requires
+from platekeeper.web.transport import document_response
 
 __all__ = ["audit_json", "audit_step", "report_response", "router"]
 
@@ -157,7 +158,7 @@ def report_response(audit_id: int, state: SessionState, work: DbWork, fmt: str) 
         headers = {"Content-Disposition": f'attachment; filename="system-audit-{audit_id}.pdf"'}
         return Response(report_pdf(report, work.settings), media_type="application/pdf", headers=headers)
     if fmt == "html":
-        return HTMLResponse(report_html(report, work.settings))
+        return document_response(report_html(report, work.settings))
     return JSONResponse(report_json(report))
 
 

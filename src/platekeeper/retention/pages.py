@@ -11,7 +11,7 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from platekeeper.access.service import SessionState
 from platekeeper.cameras.service import list_cameras
@@ -35,6 +35,7 @@ from platekeeper.retention.service import (
 )
 from platekeeper.web.deps import DbWork, RowId, check_csrf, render, requires
 from platekeeper.web.forms import local_datetime
+from platekeeper.web.transport import document_response
 
 __all__ = ["router"]
 
@@ -74,7 +75,7 @@ def certificate_page(
         _, certificate = certificate_of(work, state.principal, run_id, "html")
     except RunNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return HTMLResponse(certificate_html(certificate, work.settings))
+    return document_response(certificate_html(certificate, work.settings))
 
 
 def _holds_page(request: Request, state: SessionState, work: DbWork, status: int = 200, **extra: Any) -> Response:

@@ -6,6 +6,7 @@
   connection comes from an address in ``web.trusted_proxies`` (empty by default: nobody; ``create_app`` adds
   uvicorn's ``ProxyHeadersMiddleware`` for those addresses). The audit log records that address, so believing the
   header from anyone would let anyone write a false one.
+- ``document_response``: a self-contained document page whose policy admits its own inline style by hash.
 - ``server_config``: the uvicorn configuration ``platekeeper serve`` runs (and the tests serve with): uvicorn's own
   proxy-header handling off (the app does it, from the config), no ``server`` banner, and with a certificate TLS
   1.2 or later.
@@ -13,16 +14,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import ssl
 from pathlib import Path
 
 import uvicorn
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "SECURITY_HEADERS",
     "SecurityHeaders",
     "TlsError",
+    "document_response",
     "header_pairs",
     "server_config",
 ]
@@ -39,6 +45,19 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 CACHEABLE_PREFIX = "/static/"  # the vendored CSS and scripts hold no data: the browser may cache them
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def document_response(html: str) -> HTMLResponse:
+    """A self-contained document (a purge certificate, an audit report: the same HTML that becomes its PDF, with its
+    style inline) as a page. Its policy lets exactly its own style blocks in, by their SHA-256; nothing else inline
+    (``style-src 'self'`` alone blocked them, and the page showed unstyled)."""
+    digests = (base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() for block in _STYLE.findall(html))
+    hashes = " ".join(f"'sha256-{digest}'" for digest in digests)
+    policy = SECURITY_HEADERS["content-security-policy"].replace("style-src 'self'", f"style-src 'self' {hashes}")
+    return HTMLResponse(html, headers={"content-security-policy": policy})
 
 
 def header_pairs(path: str, scheme: str, hsts_seconds: int) -> list[tuple[str, str]]:
