@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from platekeeper.db import Database, utcnow
 from platekeeper.retention.models import PurgeFileBatch, PurgeRun, PurgeRunBatch
-from platekeeper.schema import Base
+from platekeeper.schema import Base, for_dialect
 
 
 def _heads() -> str:
@@ -25,7 +25,8 @@ def _heads() -> str:
 
 def test_models_match_migrations(database: Database) -> None:
     with database.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, "include_object": for_dialect(conn.dialect.name)}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
     assert diff == []
 
 

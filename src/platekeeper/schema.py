@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from platekeeper.access.models import AccountReview, ApiToken, RecoveryCode, TrainingRecord, User, UserSession
 from platekeeper.alerts.models import Alert
 from platekeeper.audit.models import AuditEvent, AuditPlateText
@@ -57,4 +60,16 @@ __all__ = [
     "TrainingRecord",
     "User",
     "UserSession",
+    "for_dialect",
 ]
+
+
+def for_dialect(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Alembic's ``include_object`` for a backend: an index made for another backend only (``Index.ddl_if``,
+    PostgreSQL's trigram indexes) is not part of this one's schema, so a comparison does not ask for it."""
+
+    def include(obj: Any, _name: str | None, kind: str, _reflected: bool, _compare_to: Any) -> bool:
+        wanted = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return kind != "index" or wanted is None or wanted == dialect
+
+    return include

@@ -51,6 +51,13 @@ class SearchConfig(StrictModel):
         3, ge=1, le=8, description="Known characters a wildcard query needs (caps search scope)."
     )
     max_range_days: int = Field(366, ge=1, le=3650, description="Longest time range one search may span.")
+    count_limit: int = Field(
+        10_000,
+        ge=1_000,
+        le=10_000_000,
+        description="A search counts its matches exactly up to this many, then says 'more than' this: counting "
+        "every match of a broad wildcard in a county's year of reads would take longer than finding them.",
+    )
 
 
 class RecognitionQueueConfig(StrictModel):

@@ -168,6 +168,7 @@ async def upload_images(
 def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
     return {
         "total": page.total,
+        "total_exact": page.exact,  # false: more than ``total`` (search.count_limit) match
         "page": page.query.page,
         "pages": page.pages,
         "page_size": page.page_size,

@@ -38,6 +38,19 @@ class PlateRead(Base):
         Index("ix_plate_reads_corrected_plate", "corrected_plate"),
         Index("ix_plate_reads_crop_sha256", "crop_sha256"),  # which images a purged batch still shares
         Index("ix_plate_reads_overview_sha256", "overview_sha256"),
+        # PostgreSQL only (migration 0014): trigram indexes for any wildcard, a pattern btree for a prefix
+        Index(
+            "ix_plate_reads_plate_trgm", "plate", postgresql_using="gin", postgresql_ops={"plate": "gin_trgm_ops"}
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_plate_reads_corrected_trgm",
+            "corrected_plate",
+            postgresql_using="gin",
+            postgresql_ops={"corrected_plate": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index("ix_plate_reads_plate_pattern", "plate", postgresql_ops={"plate": "text_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

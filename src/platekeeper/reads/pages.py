@@ -162,7 +162,7 @@ def search_page(
         ctx_id = remember_access_context(session, state.session_id, ctx.as_dict())
     links = {
         "prev": _page_link(request, page - 1, ctx_id) if page > 1 else None,
-        "next": _page_link(request, page + 1, ctx_id) if page < result.pages else None,
+        "next": _page_link(request, page + 1, ctx_id) if result.has_next else None,
     }
     return render(request, "search.html", {**base, "result": result, "links": links, "context": ctx, "ctx_id": ctx_id})
 

@@ -45,6 +45,7 @@ __all__ = [
     "get_read",
     "get_read_image",
     "hourly_reads",
+    "plate_pattern",
     "read_statistics",
     "reads_of_plate",
     "reads_since",
@@ -153,20 +154,36 @@ class ReadSummary:
 @dataclass(frozen=True)
 class SearchPage:
     query: ReadQuery
-    total: int
+    total: int  # exact when ``exact``; else the count limit, and there are more
     page_size: int
     results: list[ReadSummary] = field(default_factory=list)
+    exact: bool = True
 
     @property
     def pages(self) -> int:
+        """How many pages the counted results fill (at least that many when the count is not ``exact``)."""
         return max(1, -(-self.total // self.page_size))
 
+    @property
+    def has_next(self) -> bool:
+        return self.query.page < self.pages or (not self.exact and len(self.results) == self.page_size)
 
-def _apply_filters(stmt: SelectT, query: ReadQuery) -> SelectT:
+
+def plate_pattern(column: Any, pattern: str, dialect: str) -> Any:
+    """``column`` matches a plate pattern (``*`` any run, ``?`` one character; plates hold only A-Z and 0-9). On
+    SQLite through GLOB, whose wildcards these are: it is case-sensitive, so the plate's own index serves a known
+    prefix (LIKE, case-insensitive there, scans the table). On PostgreSQL through LIKE, which the pattern and trigram
+    indexes serve (prefix; inner and suffix wildcards)."""
+    if dialect == "sqlite":
+        return column.op("GLOB")(pattern)
+    return column.like(pattern.replace("*", "%").replace("?", "_"))
+
+
+def _apply_filters(stmt: SelectT, query: ReadQuery, dialect: str) -> SelectT:
     if query.plate:  # the reader's text or a person's correction of it
         if any(c in query.plate for c in "*?"):
-            pattern = query.plate.replace("*", "%").replace("?", "_")
-            stmt = stmt.where(or_(PlateRead.plate.like(pattern), PlateRead.corrected_plate.like(pattern)))
+            matches = (plate_pattern(c, query.plate, dialect) for c in (PlateRead.plate, PlateRead.corrected_plate))
+            stmt = stmt.where(or_(*matches))
         else:
             stmt = stmt.where(or_(PlateRead.plate == query.plate, PlateRead.corrected_plate == query.plate))
     if query.since:
@@ -237,10 +254,12 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     query = validate_query(query, limits)
     watched = Watched("reads.search", plate_less=query.plate is None, page=query.page)
     check_before(work, ctx, watched)  # a guard's stop refuses the search here, before it runs (462.6)
-    floor = _floor(work, ctx.case_number)
-    total = session.scalar(_apply_filters(select(func.count(PlateRead.id)), query).where(floor)) or 0
+    floor, dialect = _floor(work, ctx.case_number), session.get_bind().dialect.name
+    matching = _apply_filters(select(PlateRead.id), query, dialect).where(floor).limit(limits.count_limit + 1)
+    counted = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    total, exact = min(counted, limits.count_limit), counted <= limits.count_limit
     stmt = (
-        _apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query)
+        _apply_filters(select(PlateRead, Camera.name).join(Camera, Camera.id == PlateRead.camera_id), query, dialect)
         .where(floor)
         .order_by(*SORTS[query.sort], PlateRead.id)
         .offset((query.page - 1) * limits.page_size)
@@ -249,10 +268,11 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
     rows = session.execute(stmt).all()
     types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) if store else {}
     results = [_summary(r.PlateRead, r.name, store, types) for r in rows]
-    searched = ReadsSearched(**query.describe(), results=total, thumbnails=store is not None)
+    more = None if exact else True
+    searched = ReadsSearched(**query.describe(), results=total, more_results=more, thumbnails=store is not None)
     record_access(work, ctx, searched)
     record_after(work, ctx, watched, shown=len(results), total=total)  # the guards' count, and their notices
-    return SearchPage(query=query, total=total, page_size=limits.page_size, results=results)
+    return SearchPage(query=query, total=total, page_size=limits.page_size, results=results, exact=exact)
 
 
 @dataclass(frozen=True)

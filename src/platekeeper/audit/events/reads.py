@@ -63,6 +63,7 @@ class ReadsSearched(AuditEventType):
     page: int = detail("Page")
     sort: str | None = optional_detail("Sorted by")
     results: int = detail("Results")
+    more_results: bool | None = optional_detail("More results than counted (search.count_limit)")
     thumbnails: bool = detail("Thumbnails shown")
 
 
