@@ -11,9 +11,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from platekeeper.access.training import required_courses
+from platekeeper.audit.models import AuditEvent
 from platekeeper.permissions import PERMISSIONS, PLATE_DATA_PERMISSIONS, TRAINED_PERMISSIONS
+from tests.cli_helpers import run_cli
 from tests.conftest import CONTEXT, PASSWORD, Harness, make_read
 from tests.test_routes import PATH_VALUES, ROLES, _requirements
 
@@ -136,3 +139,18 @@ def test_maintenance_sees_recent_server_errors_without_request_values(harness: H
     assert page.status_code == 200 and "test-broken" in page.text
     assert "5SOW350" not in page.text and "5SOW350" not in str(errors)
     assert officer.get("/api/v1/system/errors").status_code == 403
+
+
+def test_a_refused_permission_is_recorded_from_the_web_and_the_command_line(harness: Harness) -> None:
+    """CJIS logs failed access as well as granted: a role without a permission that asks for its page, its API or
+    its command is refused (403, exit 2) and the refusal is in the audit log with the permission and where."""
+    vendor = harness.signed_in("vendor_maintenance", "tech")
+    assert vendor.get("/audit").status_code == 403
+    assert vendor.get("/api/v1/holds").status_code == 403
+    assert run_cli(harness, "holds", "list", "--as", "tech").returncode == 2
+    with harness.database.session() as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.permission_refused")))
+    assert [(e.username, e.outcome, e.details["attempted"]) for e in events] == [
+        ("tech", "denied", "audit.view"), ("tech", "denied", "holds.request"), ("tech", "denied", "holds.request")
+    ]  # fmt: skip
+    assert [e.details["where"] for e in events] == ["GET /audit", "GET /api/v1/holds", "command line"]

@@ -70,7 +70,7 @@ def test_the_page_filters_by_plate_case_number_and_purpose(harness: Harness) -> 
     auditor = harness.signed_in("auditor", "lee")
     page = auditor.get("/audit", params={"plate": "7abc123", "case_number": "2026-001234"})
     assert page.status_code == 200, page.text
-    assert "1 event<" in page.text and page.text.count("<tr class=") == 1 and "<td>reads.search</td>" in page.text
+    assert "1 event<" in page.text and page.text.count("<tr class=") == 1 and ">reads.search</td>" in page.text
     for name, value in (("plate", "7abc123"), ("case_number", "2026-001234"), ("purpose", "")):
         assert f'name="{name}" value="{value}"' in page.text
     assert auditor.get("/audit", params={"purpose": "crime_analysis"}).text.count("<tr class=") == 1
@@ -137,7 +137,7 @@ def test_the_page_shows_a_refused_query_as_labelled_fields(harness: Harness) -> 
     assert page.status_code == 200
     assert "<b>Action attempted:</b> reads.search" in page.text
     assert "<b>Query / Plate:</b> 7ab***3" in page.text and "<b>Query / Page:</b> 1" in page.text  # masked
-    details = page.text.split('class="details">', 1)[1].split("</td>", 1)[0]
+    details = page.text.split('class="details" data-label="Details">', 1)[1].split("</td>", 1)[0]
     assert "<b>Query:</b>" not in details and "wildcard:" not in details and "{" not in details  # no raw object
 
 

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from platekeeper.access.principal import PermissionDenied, Principal
-from platekeeper.access.service import console_principal
+from platekeeper.access.service import console_principal, record_permission_refusal
 from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey, SigningKeyError
 from platekeeper.audit.work import Work
@@ -106,13 +106,16 @@ def as_principal(work: Work, username: str) -> Principal:
 def run_step(step: Callable[[Work], T], refusals: tuple[type[Exception], ...], rt: Runtime | None = None) -> T:
     """Run one step of a command in its own transaction. A refusal (one of ``refusals``, such as an unknown id, a
     permission or training refusal, an unknown ``--as``) is caught inside the transaction, so the audit record the
-    service wrote for it commits, then exits 2 with its message. ``rt`` is the command's runtime when it has one."""
+    service wrote for it (and, for a permission the role lacks, ``auth.permission_refused``) commits, then exits 2
+    with its message. ``rt`` is the command's runtime when it has one."""
     caught: tuple[type[Exception], ...] = (*refusals, PermissionDenied, NoSuchAccount)
     with (rt or runtime()).work() as work:
         try:
             return step(work)
         except caught as exc:
             problem = exc
+            if isinstance(exc, PermissionDenied):
+                record_permission_refusal(work, exc, "command line")
     raise fail(str(problem))
 
 
@@ -131,7 +134,7 @@ def output_file(path: Path, option: str) -> Path:
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # a path or an id never breaks
     return typer.Exit(code)
 
 

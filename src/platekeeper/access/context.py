@@ -191,7 +191,7 @@ def require_context(ctx: object, permission: str) -> AccessContext:
     if not isinstance(ctx, AccessContext):
         raise TypeError("plate data needs an AccessContext built by build_access_context()")
     if not ctx.principal.can(permission):
-        raise PermissionDenied(permission, ctx.principal.role)
+        raise PermissionDenied(permission, ctx.principal.role, ctx.principal)
     ctx.principal.require_training(permission)
     return ctx
 

@@ -10,9 +10,10 @@ __all__ = ["PermissionDenied", "Principal", "TrainingRequired"]
 class PermissionDenied(Exception):
     """The principal's role does not grant the permission; the message says which one."""
 
-    def __init__(self, permission: str, role: str) -> None:
+    def __init__(self, permission: str, role: str, principal: Principal | None = None) -> None:
         super().__init__(f"your role ({role}) does not grant the permission {permission!r}")
         self.permission = permission
+        self.principal = principal  # who was refused, for the audit record of the refusal
         self.role = role
 
 
@@ -44,7 +45,7 @@ class Principal:
     def require(self, permission: str) -> None:
         """Raise :class:`PermissionDenied` unless the role grants ``permission``."""
         if permission not in self.permissions:
-            raise PermissionDenied(permission, self.role)
+            raise PermissionDenied(permission, self.role, self)
 
     def require_training(self, permission: str) -> None:
         """Raise :class:`TrainingRequired` when a required course is missing or expired (gates all plate data)."""

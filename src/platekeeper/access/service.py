@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from platekeeper.access.models import User, UserSession
 from platekeeper.access.passwords import PasswordRejected, check_new_password, generate_password, hash_password
-from platekeeper.access.principal import Principal, TrainingRequired
+from platekeeper.access.principal import PermissionDenied, Principal, TrainingRequired
 from platekeeper.access.training import record_training_refusal, training_gaps, training_status
-from platekeeper.audit.events import SignOut, UserBootstrapped, UserCreated
+from platekeeper.audit.events import PermissionRefused, SignOut, UserBootstrapped, UserCreated
 from platekeeper.audit.service import Actor
 from platekeeper.audit.work import Work
 from platekeeper.config import Settings
@@ -43,6 +43,7 @@ __all__ = [
     "open_session",
     "open_session_csrf",
     "principal_for",
+    "record_permission_refusal",
     "remember_access_context",
     "resolve_session",
     "session_is_live",
@@ -310,3 +311,12 @@ def end_all_sessions(session: Session, user_id: int, *, keep_session_id: int | N
         query = query.where(UserSession.id != keep_session_id)
     result = session.execute(query.values(ended_at=utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_permission_refusal(work: Work, refusal: PermissionDenied, where: str) -> None:
+    """Audit a page, route or command refused for a permission the role lacks (CJIS logs failed access too), under
+    the refused principal; ``where`` names the request (``GET /audit``) or the command."""
+    if refusal.principal is None or isinstance(refusal, TrainingRequired):  # training refusals have their own record
+        return
+    refused = PermissionRefused(attempted=refusal.permission, role=refusal.principal.role, where=where[:200])
+    work.by(refusal.principal).record(refused, outcome="denied")

@@ -27,6 +27,7 @@ from platekeeper.access import api as access_api
 from platekeeper.access import pages as access_pages
 from platekeeper.access.context import record_context_refusal
 from platekeeper.access.principal import PermissionDenied, TrainingRequired
+from platekeeper.access.service import record_permission_refusal
 from platekeeper.access.training import record_training_refusal
 from platekeeper.alerts import api as alerts_api
 from platekeeper.alerts import pages as alerts_pages
@@ -187,8 +188,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PermissionDenied)
     def permission_denied(request: Request, exc: PermissionDenied) -> Response:
-        if isinstance(exc, TrainingRequired):
-            _record_training_refusal(request, exc)
+        _record_refusal(request, exc)
         if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=403)
         return _error_page(request, 403, str(exc))
@@ -226,13 +226,18 @@ def _install_guard_handler(app: FastAPI) -> None:
         return _error_page(request, 403, f"This search was stopped: {exc}.")
 
 
-def _record_training_refusal(request: Request, exc: TrainingRequired) -> None:
-    """Audit the refusal in its own transaction (the request's own was rolled back by the exception)."""
+def _record_refusal(request: Request, exc: PermissionDenied) -> None:
+    """Audit a refusal (training, or a permission the role lacks) in its own transaction (the request's own was
+    rolled back by the exception)."""
     state = getattr(request.state, "session", None)
     if state is None:
         return
     with app_state(request).database.session() as session:
-        record_training_refusal(request_work(request, session), state.principal, exc)
+        work = request_work(request, session)
+        if isinstance(exc, TrainingRequired):
+            record_training_refusal(work, state.principal, exc)
+        else:
+            record_permission_refusal(work, exc, f"{request.method} {request.url.path}")
 
 
 def _quote(value: str) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from platekeeper.access.models import UserSession
-from platekeeper.access.principal import Principal
+from platekeeper.access.principal import PermissionDenied, Principal
 from platekeeper.access.service import SessionState, open_session_csrf, resolve_session, token_hash
 from platekeeper.access.tokens import TOKEN_PREFIX, resolve_token
 from platekeeper.audit.service import Actor
@@ -241,8 +241,10 @@ class Requirement:
             await require_csrf(request, state.csrf_token)
         if self.permission and not state.principal.can(self.permission):
             if state.token_id:
-                raise Forbidden(f"this API token's scopes (or its owner's role) do not grant {self.permission!r}")
-            raise Forbidden(f"your role ({state.principal.role_label}) does not grant {self.permission!r}")
+                why = f"this API token's scopes (or its owner's role) do not grant {self.permission!r}"
+            else:
+                why = f"your role ({state.principal.role_label}) does not grant {self.permission!r}"
+            raise RouteRefused(why, self.permission, state.principal)  # recorded by the app's handler
         if self.permission in TRAINED_PERMISSIONS:  # plate data and the audit log, which records the plates
             state.principal.require_training(self.permission)
         return state
@@ -305,6 +307,15 @@ CAMERA = Requirement("camera")
 SIGN_IN_STEP = Requirement("sign_in_step")
 SIGN_OUT = Requirement("sign_out")
 _BY_PERMISSION: dict[str, Requirement] = {}
+
+
+class RouteRefused(PermissionDenied):
+    """A route refused for a permission the role (or the API token's scopes) lacks: answered 403 with ``why`` and
+    recorded (``auth.permission_refused``) by the app's handler, after the request's transaction has ended."""
+
+    def __init__(self, why: str, permission: str, principal: Principal) -> None:
+        super().__init__(permission, principal.role, principal)
+        self.args = (why,)
 
 
 def requires(permission: str) -> Requirement:

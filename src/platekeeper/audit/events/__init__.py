@@ -33,6 +33,7 @@ from platekeeper.audit.events.access import (
     MfaReset,
     PasswordChanged,
     PasswordReset,
+    PermissionRefused,
     RecoveryCodesIssued,
     RecoveryCodeUsed,
     SignIn,

@@ -14,6 +14,7 @@ __all__ = [
     "MfaReset",
     "PasswordChanged",
     "PasswordReset",
+    "PermissionRefused",
     "RecoveryCodeUsed",
     "RecoveryCodesIssued",
     "SignIn",
@@ -135,6 +136,15 @@ class TrainingRefused(AuditEventType):
     action: ClassVar[str] = "auth.training_refused"
     attempted: str = detail("Permission attempted")
     courses: list[str] = detail("Courses missing or expired")
+
+
+class PermissionRefused(AuditEventType):
+    """A page, an API route or a command was refused because the account's role does not grant its permission."""
+
+    action: ClassVar[str] = "auth.permission_refused"
+    attempted: str = detail("Permission attempted")
+    role: str = detail("Role")
+    where: str = detail("Page, route or command")
 
 
 class TokenCreated(AuditEventType):
