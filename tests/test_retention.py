@@ -9,7 +9,9 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from platekeeper.alerts.models import Alert
@@ -21,7 +23,8 @@ from platekeeper.reads.jobs import RecognitionJob
 from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.unlink import delete_settled_file
 from platekeeper.retention.models import PurgeFileBatch, PurgeRunBatch
-from platekeeper.retention.service import verify_document
+from platekeeper.retention.models import PurgeRun as PurgeRunModel
+from platekeeper.retention.service import Disposal, verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from platekeeper.retention.service.sweeper import lower_priority
 from tests.conftest import CONTEXT, Harness, jpeg_bytes
@@ -331,3 +334,46 @@ def test_a_swept_file_goes_alone_and_the_purge_threads_yield_the_cpu(tmp_path) -
     thread.join()
     assert seen == [min(19, before + 3)]
     assert os.getpriority(os.PRIO_PROCESS, 0) == before  # only the purge's own thread is lowered
+
+
+def test_a_certificate_signed_before_a_kind_existed_still_shows(harness: Harness) -> None:
+    """A certificate is signed as it was: one signed before a kind of record was counted (``system_audits``) shows
+    that kind as not counted, never a 0 it does not say, and never a server error."""
+    run = purger(harness).run()
+    with harness.database.session() as session:
+        row = session.get_one(PurgeRunModel, run.id)
+        certificate = json.loads(json.dumps(row.certificate))
+        del certificate["document"]["removed"]["system_audits"]
+        row.certificate = certificate
+    page = harness.signed_in("alpr_admin").get(f"/retention/purges/{run.id}/certificate")
+    assert page.status_code == 200 and "not counted when this was signed" in page.text
+
+
+def test_a_batch_that_fails_to_commit_leaves_no_file_cleanup_for_the_next_run(harness: Harness) -> None:
+    """A disposal hands the purge what to delete from disk once its batch commits; when the commit fails, the next
+    run (the schedule reuses its purger) must not delete those files: their rows are still there."""
+    calls: list[str] = []
+    failing = {"left": 1, "armed": False}
+
+    def remove(work, today, limit):  # type: ignore[no-untyped-def]
+        if failing["left"]:
+            failing["left"], failing["armed"] = 0, True  # this batch's commit fails
+            return 1, lambda: calls.append("stale")
+        return 0, lambda: calls.append("clean")
+
+    purge = purger(harness)
+    purge.disposals = {"system_audits": Disposal(lambda work, today: 0, remove)}
+
+    def explode(session):  # type: ignore[no-untyped-def]
+        if failing["armed"]:
+            failing["armed"] = False
+            raise RuntimeError("the disk is full")
+
+    event.listen(Session, "before_commit", explode)
+    try:
+        with pytest.raises(RuntimeError):
+            purge.run()
+    finally:
+        event.remove(Session, "before_commit", explode)
+    purge.run()
+    assert "stale" not in calls

@@ -282,7 +282,7 @@ class Purger:
         after each, hand the files it queued to the ``sweeper`` (whose settled files the next batch unqueues),
         report the progress and pause."""
         while True:
-            self._queued = None
+            self._queued, self._cleanup = None, None  # a batch that failed to commit leaves no cleanup behind
             with self.database.session() as session:
                 if sweeper is not None:
                     self._unqueue(session, sweeper.settled())
