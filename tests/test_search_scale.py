@@ -43,7 +43,7 @@ def _all_ids(client: TestClient, **params: str) -> list[str]:
         assert response.status_code == 200, response.text
         body = response.json()
         found += [r["id"] for r in body["results"]]
-        if page >= body["pages"]:
+        if not body["has_next"]:
             return found
     raise AssertionError("more pages than the test has reads")
 
@@ -77,10 +77,15 @@ class TestTheCountLimit:
         officer = harness.signed_in("sworn_officer")
         body = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7CAP*"}).json()
         assert (body["total"], body["total_exact"], body["pages"]) == (1_000, False, 20)
+        assert body["has_next"] is True
+        twentieth = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7CAP*", "page": "20"}).json()
+        assert twentieth["has_next"] is True  # past the counted pages, the reads are still there
         last = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7CAP*", "page": "21"}).json()
-        assert len(last["results"]) == 3  # the reads past the count are still there, page by page
+        assert len(last["results"]) == 3 and last["has_next"] is False  # and the last page says it is the last
         page = officer.get("/search", params={**CONTEXT, "plate": "7CAP*", "page": "20"})
         assert "More than 1,000 reads found" in page.text and "Page 20 of 20+" in page.text and "Older" in page.text
+        past = officer.get("/search", params={**CONTEXT, "plate": "7CAP*", "page": "22"})
+        assert "Newer" in past.text and "Older" not in past.text  # past the last page: a way back, none on
         exact = officer.get("/api/v1/reads", params={**CONTEXT, "plate": "7CAP001"}).json()
         assert exact["total_exact"] is False
         with harness.database.session() as session:

@@ -73,8 +73,12 @@ def test_a_document_page_admits_only_its_own_style_by_hash() -> None:
     """A purge certificate or audit report is its PDF's HTML with its style inline: its policy names that style's
     SHA-256, so the style applies and nothing else inline does (a script stays barred)."""
     style = "body { margin: 2cm; }"
-    response = document_response(f"<html><head><style>{style}</style></head><body><main>x</main></body></html>")
+    smuggled = "main { background: url(https://example.invalid/leak) }"  # were a body ever to carry one
+    response = document_response(
+        f"<html><head><style>{style}</style></head><body><main><style>{smuggled}</style></main></body></html>"
+    )
     policy = response.headers["content-security-policy"]
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert f"style-src 'self' 'sha256-{digest}'" in policy
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+    assert policy.count("sha256-") == 1  # the body's style block is not admitted

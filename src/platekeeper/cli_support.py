@@ -23,13 +23,12 @@ from platekeeper.audit.service import Actor, load_or_create_key
 from platekeeper.audit.signing import InstallationKey, SigningKeyError
 from platekeeper.audit.work import Work
 from platekeeper.config import ConfigError, Settings, load_settings
-from platekeeper.db import Database
+from platekeeper.db import MAX_ROW_ID, Database
 from platekeeper.files import start_up_warning
 from platekeeper.storage.keys import env_key
 
 __all__ = [
     "EXIT_USAGE",
-    "ROW_ID_MAX",
     "NoSuchAccount",
     "Runtime",
     "as_principal",
@@ -46,12 +45,11 @@ T = TypeVar("T")
 out = Console()
 err = Console(stderr=True)
 EXIT_USAGE = 2
-ROW_ID_MAX = 2**31 - 1  # the id columns are INTEGER: a larger number is no row's, and SQLite cannot even bind it
 
 
 def row_id(help: str) -> typer.models.ArgumentInfo:
-    """A command's row id argument: 1 to ROW_ID_MAX, else exit 2 naming the argument (never a traceback)."""
-    return typer.Argument(min=1, max=ROW_ID_MAX, help=help)
+    """A command's row id argument: 1 to MAX_ROW_ID, else exit 2 naming the argument (never a traceback)."""
+    return typer.Argument(min=1, max=MAX_ROW_ID, help=help)
 
 
 @dataclass

@@ -33,11 +33,16 @@ from sqlalchemy.types import TypeDecorator
 from platekeeper.files import create_private_file
 
 __all__ = [
+    "MAX_ROW_ID",
     "Base",
     "Database",
     "UTCDateTime",
     "utcnow",
 ]
+
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an INTEGER id column holds: a larger number is no row's (PostgreSQL refuses to compare one,
+SQLite cannot even bind it), so every door refuses it as bad input."""
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -65,11 +65,12 @@ __all__ = [
 
 
 def for_dialect(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
-    """Alembic's ``include_object`` for a backend: an index made for another backend only (``Index.ddl_if``,
-    PostgreSQL's trigram indexes) is not part of this one's schema, so a comparison does not ask for it."""
+    """Alembic's ``include_object`` for a backend: an index made for another backend only (marked
+    ``info={"dialect": ...}`` beside its ``ddl_if``: PostgreSQL's trigram indexes) is not part of this one's schema,
+    so a comparison does not ask for it."""
 
     def include(obj: Any, _name: str | None, kind: str, _reflected: bool, _compare_to: Any) -> bool:
-        wanted = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
-        return kind != "index" or wanted is None or wanted == dialect
+        wanted = obj.info.get("dialect") if kind == "index" else None
+        return wanted is None or wanted == dialect
 
     return include

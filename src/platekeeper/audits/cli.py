@@ -42,9 +42,12 @@ AsUser = Annotated[str, typer.Option("--as", help="The account taking this step 
 AuditArg = Annotated[int, row_id("The audit's id")]
 
 
+_REFUSALS = (AuditRefused, AuditNotFound)
+
+
 def _step(step: Callable[[Work], Any]) -> Any:
     """Run one audit step (:func:`run_step`): exit 2 for a refusal or an unknown audit."""
-    return run_step(step, (AuditRefused, AuditNotFound))
+    return run_step(step, _REFUSALS)
 
 
 def _when(value: str, name: str, settings_tz: Any) -> datetime:
@@ -138,8 +141,9 @@ def approve(audit_id: AuditArg, username: AsUser, note: Annotated[str, typer.Opt
 @audits_app.command("close")
 def close(audit_id: AuditArg, username: AsUser) -> None:
     """Close an approved audit; its records are kept for audits.record_days."""
-    audit = _step(lambda work: close_audit(work, as_principal(work, username), audit_id))
-    out.print(f"audit {audit_id}: closed; kept until {audit.keep_until:%Y-%m-%d}")
+    rt = runtime()
+    audit = run_step(lambda work: close_audit(work, as_principal(work, username), audit_id), _REFUSALS, rt)
+    out.print(f"audit {audit_id}: closed; kept until {rt.settings.today(audit.keep_until):%Y-%m-%d}")
 
 
 @audits_app.command("report")

@@ -334,5 +334,10 @@ def verify_audit_plan(settings: Settings) -> None:
                 f"audits.{field}: {name!r} must be a role (not maintenance-only) holding {permission}; the audit "
                 "plan of policy 462.6(c) names who performs the audits and who approves them"
             )
+    if plan.checks.bulk_results > settings.search.count_limit:  # a search records at most count_limit results
+        problems.append(
+            f"audits.checks.bulk_results: {plan.checks.bulk_results} is more than search.count_limit "
+            f"({settings.search.count_limit}), the most results a search counts; the bulk check could never fire"
+        )
     if problems:
         raise ValueError("; ".join(problems))

@@ -170,6 +170,7 @@ def _summary_json(page: SearchPage, settings_tz: Any) -> dict[str, Any]:
         "total": page.total,
         "total_exact": page.exact,  # false: more than ``total`` (search.count_limit) match
         "page": page.query.page,
+        "has_next": page.has_next,  # page on while true: past the count's limit, ``pages`` is only a floor
         "pages": page.pages,
         "page_size": page.page_size,
         "query": page.query.describe(),

@@ -40,17 +40,25 @@ class PlateRead(Base):
         Index("ix_plate_reads_overview_sha256", "overview_sha256"),
         # PostgreSQL only (migration 0014): trigram indexes for any wildcard, a pattern btree for a prefix
         Index(
-            "ix_plate_reads_plate_trgm", "plate", postgresql_using="gin", postgresql_ops={"plate": "gin_trgm_ops"}
+            "ix_plate_reads_plate_trgm",
+            "plate",
+            postgresql_using="gin",
+            postgresql_ops={"plate": "gin_trgm_ops"},
+            info={"dialect": "postgresql"},
         ).ddl_if(dialect="postgresql"),
         Index(
             "ix_plate_reads_corrected_trgm",
             "corrected_plate",
             postgresql_using="gin",
             postgresql_ops={"corrected_plate": "gin_trgm_ops"},
+            info={"dialect": "postgresql"},
         ).ddl_if(dialect="postgresql"),
-        Index("ix_plate_reads_plate_pattern", "plate", postgresql_ops={"plate": "text_pattern_ops"}).ddl_if(
-            dialect="postgresql"
-        ),
+        Index(
+            "ix_plate_reads_plate_pattern",
+            "plate",
+            postgresql_ops={"plate": "text_pattern_ops"},
+            info={"dialect": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -158,6 +158,7 @@ class SearchPage:
     page_size: int
     results: list[ReadSummary] = field(default_factory=list)
     exact: bool = True
+    more: bool = False  # a read lies past this page
 
     @property
     def pages(self) -> int:
@@ -166,7 +167,7 @@ class SearchPage:
 
     @property
     def has_next(self) -> bool:
-        return self.query.page < self.pages or (not self.exact and len(self.results) == self.page_size)
+        return self.more
 
 
 def plate_pattern(column: Any, pattern: str, dialect: str) -> Any:
@@ -263,16 +264,17 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
         .where(floor)
         .order_by(*SORTS[query.sort], PlateRead.id)
         .offset((query.page - 1) * limits.page_size)
-        .limit(limits.page_size)
+        .limit(limits.page_size + 1)  # one more: whether a next page exists, past the count's limit too
     )
     rows = session.execute(stmt).all()
+    more, rows = len(rows) > limits.page_size, rows[: limits.page_size]
     types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) if store else {}
     results = [_summary(r.PlateRead, r.name, store, types) for r in rows]
-    more = None if exact else True
-    searched = ReadsSearched(**query.describe(), results=total, more_results=more, thumbnails=store is not None)
+    uncounted = None if exact else True
+    searched = ReadsSearched(**query.describe(), results=total, more_results=uncounted, thumbnails=store is not None)
     record_access(work, ctx, searched)
     record_after(work, ctx, watched, shown=len(results), total=total)  # the guards' count, and their notices
-    return SearchPage(query=query, total=total, page_size=limits.page_size, results=results, exact=exact)
+    return SearchPage(query=query, total=total, page_size=limits.page_size, results=results, exact=exact, more=more)
 
 
 @dataclass(frozen=True)

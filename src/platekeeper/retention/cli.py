@@ -18,7 +18,8 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 
-from platekeeper.cli_support import ROW_ID_MAX, as_principal, err, fail, out, row_id, run_step, runtime
+from platekeeper.cli_support import as_principal, err, fail, out, row_id, run_step, runtime
+from platekeeper.db import MAX_ROW_ID
 from platekeeper.retention.documents import custody_documents
 from platekeeper.retention.models import HOLD_REASONS
 from platekeeper.retention.service import (
@@ -172,7 +173,7 @@ def holds_request(
     description: Annotated[str, typer.Option(help="What the hold is for")],
     plate: Annotated[str | None, typer.Option(help="Hold a plate within --since/--until")] = None,
     camera_id: Annotated[
-        int | None, typer.Option(min=1, max=ROW_ID_MAX, help="Hold a camera within --since/--until")
+        int | None, typer.Option(min=1, max=MAX_ROW_ID, help="Hold a camera within --since/--until")
     ] = None,
     since: Annotated[datetime | None, typer.Option(help="Window start, ISO 8601 with a timezone")] = None,
     until: Annotated[datetime | None, typer.Option(help="Window end, ISO 8601 with a timezone")] = None,

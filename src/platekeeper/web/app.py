@@ -201,17 +201,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = plain if exc.detail == bare else str(exc.detail)  # the router's bare phrase, said for a person
         return _error_page(request, exc.status_code, message)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
-        ]
-        if _wants_json(request):
-            return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
-        if all(e["loc"][:1] == ("path",) for e in exc.errors()):  # an id no row can have: no such page
-            return _error_page(request, 404, _ROUTER_ERRORS[404][1])
-        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return _error_page(request, 422, f"The request was not valid: {text}")
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming each field (the API), or for a page: 404 for an id no row can have, else the fields named."""
+    problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()]
+    if _wants_json(request):
+        return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
+    if all(e["loc"][:1] == ("path",) for e in exc.errors()):  # an id no row can have: no such page
+        return _error_page(request, 404, _ROUTER_ERRORS[404][1])
+    text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return _error_page(request, 422, f"The request was not valid: {text}")
 
 
 def _install_guard_handler(app: FastAPI) -> None:

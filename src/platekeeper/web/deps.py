@@ -41,7 +41,7 @@ from platekeeper.audit.work import Work
 from platekeeper.cameras.models import Camera
 from platekeeper.cameras.service import authenticate_camera
 from platekeeper.config import Settings
-from platekeeper.db import Database
+from platekeeper.db import MAX_ROW_ID, Database
 from platekeeper.notices.service import open_breach_notices
 from platekeeper.permissions import TRAINED_PERMISSIONS
 from platekeeper.rate_limits import RateLimited, RateLimitRefusal, RateLimits
@@ -82,7 +82,6 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "pk_session"
-MAX_ROW_ID = 2**31 - 1  # the id columns are INTEGER: PostgreSQL refuses to compare one with a larger number
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id: a whole number from 1 to 2^31-1")]
 """A numeric id in a route's path: out of range is a 422 naming the parameter, never a database error."""
 CSRF_HEADER = "x-csrf-token"

@@ -54,7 +54,8 @@ def document_response(html: str) -> HTMLResponse:
     """A self-contained document (a purge certificate, an audit report: the same HTML that becomes its PDF, with its
     style inline) as a page. Its policy lets exactly its own style blocks in, by their SHA-256; nothing else inline
     (``style-src 'self'`` alone blocked them, and the page showed unstyled)."""
-    digests = (base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() for block in _STYLE.findall(html))
+    head = html.split("<body", 1)[0]  # only the document's own style: nothing in its body is ever admitted
+    digests = (base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() for block in _STYLE.findall(head))
     hashes = " ".join(f"'sha256-{digest}'" for digest in digests)
     policy = SECURITY_HEADERS["content-security-policy"].replace("style-src 'self'", f"style-src 'self' {hashes}")
     return HTMLResponse(html, headers={"content-security-policy": policy})

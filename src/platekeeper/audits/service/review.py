@@ -186,5 +186,6 @@ def close_audit(work: Work, principal: Principal, audit_id: int) -> SystemAudit:
     now = utcnow()
     audit.status, audit.closed_by, audit.closed_at = "closed", principal.username, now
     audit.keep_until = now + timedelta(days=work.settings.audits.record_days)
-    work.by(principal).record(SystemAuditClosed(audit_id=audit.id, keep_until=audit.keep_until.date().isoformat()))
+    kept = work.settings.today(audit.keep_until).isoformat()  # the agency's date, as the page shows it
+    work.by(principal).record(SystemAuditClosed(audit_id=audit.id, keep_until=kept))
     return audit

@@ -7,6 +7,9 @@ since PostgreSQL 13: the database's owner may create it) gives GIN indexes that 
 ``plate`` and ``corrected_plate``, and a ``text_pattern_ops`` btree serves a known prefix whatever the database's
 collation. SQLite keeps its plain table: it matches with ``GLOB``, which its plate index serves for a prefix.
 
+The indexes are built in the upgrade's transaction, which holds off new reads while they build (a minute or two a
+million reads): upgrade with ``platekeeper serve`` stopped (docs/architecture.md, "Search").
+
 Revision ID: 0014_plate_search
 Revises: 0013_purge_batches
 Create Date: 2026-12-08 03:30:00
@@ -32,14 +35,16 @@ def upgrade() -> None:
         return
     installed = connection.scalar(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
     if not installed:
-        allowed = connection.scalar(sa.text("SELECT has_database_privilege(current_database(), 'CREATE')"))
-        if not allowed:
+        try:
+            with connection.begin_nested():  # a refusal rolls back to here, and is said plainly below
+                connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        except sa.exc.DBAPIError as exc:
             raise RuntimeError(
-                "platekeeper's plate search needs PostgreSQL's pg_trgm extension, and this role may not create it: "
-                "ask the database's owner or a superuser to run `CREATE EXTENSION pg_trgm;` in this database, "
-                "then run `platekeeper db upgrade` again"
-            )
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                "platekeeper's plate search needs PostgreSQL's pg_trgm extension, and this role may not create it "
+                f"({str(exc.orig).strip().splitlines()[0]}): ask the database's owner (PostgreSQL 13 or later) or a "
+                "superuser to run `CREATE EXTENSION pg_trgm;` in this database, then run `platekeeper db upgrade` "
+                "again"
+            ) from exc
     for name, column in TRIGRAM:
         op.create_index(name, "plate_reads", [column], postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
     op.create_index(PATTERN, "plate_reads", ["plate"], postgresql_ops={"plate": "text_pattern_ops"})
