@@ -430,9 +430,15 @@ def test_the_purge_removes_a_closed_audit_once_its_record_days_are_over(harness:
     since = _clean_set(harness, clock)
     _, old = _run(harness, since)
     _, young = _run(harness, since)
-    now = datetime.now(UTC)
-    with harness.database.session() as session:  # closed long ago, and closed yesterday
-        for audit_id, keep_until in ((old, now - timedelta(days=1)), (young, now + timedelta(days=400))):
+    _, today_kept = _run(harness, since)
+    now, tz = datetime.now(UTC), harness.settings.tz
+    midnight = datetime.combine(datetime.now(tz).date(), datetime.min.time(), tz)  # the agency's day began
+    with harness.database.session() as session:  # kept until a minute before the agency's day, a minute into it
+        for audit_id, keep_until in (
+            (old, midnight - timedelta(minutes=1)),
+            (young, now + timedelta(days=400)),
+            (today_kept, midnight + timedelta(minutes=1)),
+        ):
             session.execute(
                 update(SystemAudit)
                 .where(SystemAudit.id == audit_id)
@@ -448,6 +454,7 @@ def test_the_purge_removes_a_closed_audit_once_its_record_days_are_over(harness:
     auditor = harness.signed_in("auditor", "audit2")
     assert auditor.get(f"/api/v1/audits/{old}").status_code == 404
     assert auditor.get(f"/api/v1/audits/{young}").status_code == 200
+    assert auditor.get(f"/api/v1/audits/{today_kept}").status_code == 200  # its last day is today: kept through it
     with harness.database.session() as session:
         for table in (AuditSampleItem, AuditFinding):
             assert not session.scalar(select(func.count()).select_from(table).where(table.audit_id == old))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -77,6 +78,11 @@ def test_tampering_names_the_file(harness: Harness, tmp_path: Path) -> None:
     manifest = (resigned / "manifest.json").read_text().replace('"P-1"', '"P-2"')
     (resigned / "manifest.json").write_text(manifest)
     assert any("changed after signing" in p for p in verify_package(resigned, public))
+    mangled = _unzip(data, tmp_path / "e")
+    signed = json.loads((mangled / "manifest.json").read_text())
+    signed["document"]["files"] = ["reads.csv"]  # a list where the map of names to digests was
+    (mangled / "manifest.json").write_text(json.dumps(signed))
+    assert "its file list is not a map" in verify_package(mangled, public)[-1]
     env = {
         "PLATEKEEPER_DATA_DIR": str(harness.settings.data_dir),
         "PLATEKEEPER_DATABASE_URL": harness.settings.database_url,

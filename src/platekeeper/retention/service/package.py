@@ -118,6 +118,8 @@ def verify_package(path: Path, public: Ed25519PublicKey) -> list[str]:
         for p in verify_document(signed, kind if kind in MANIFEST_TYPES else EVIDENCE_MANIFEST, public)
     ]
     listed = document.get("files", {}) if isinstance(document, dict) else {}
+    if not isinstance(listed, dict) or not all(isinstance(entry, dict) for entry in listed.values()):
+        return [*problems, f"{MANIFEST}: its file list is not a map of names to digests (it was altered)"]
     for name in sorted(set(listed) | set(files)):
         if name not in files:
             problems.append(f"{name}: removed (listed in the manifest, missing from the package)")
