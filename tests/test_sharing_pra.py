@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from platekeeper.audit.models import AuditEvent
 from platekeeper.config import load_settings
+from platekeeper.retention.service import Disposal
 from platekeeper.sharing.models import SharingRequest
 from platekeeper.sharing.service import days_left, pra_due_on
 from tests.conftest import Harness
@@ -184,3 +185,35 @@ def test_the_purge_disposes_of_requests_past_retain_until_and_the_register_keeps
     with harness.database.session() as session:
         finished = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.purge")).all()
     assert [e.details["sharing_requests"] for e in finished] == [1, 2]
+
+
+def test_a_purge_killed_after_a_disposal_commits_still_deletes_its_files(harness: Harness) -> None:
+    """A disposed request's document is deleted from disk after its batch commits. A purge killed between the two
+    leaves the file, listed in the same transaction as the request's deletion; the next purge deletes it."""
+    clerk, manager = harness.signed_in("records", "clerk"), harness.signed_in("records_manager", "boss")
+    made = submit(clerk, agency(clerk))
+    manager.post(f"/api/v1/sharing/requests/{made['id']}/review", json={"decision": "approve"})
+    documents = harness.client.app.state.platekeeper.services.documents
+    (digest,) = {p.name for p in documents.root.rglob("*") if p.is_file()}
+    with harness.database.session() as session:
+        session.execute(update(SharingRequest).values(retain_until=agency_today() - timedelta(days=1)))
+    killed = harness.client.app.state.platekeeper.services.purger()
+    sharing = killed.disposals["sharing_requests"]
+
+    calls: list[int] = []
+
+    def dies_after_commit(work, today, limit):  # type: ignore[no-untyped-def]
+        if calls:  # the batch after the one that committed: the process was killed before it
+            raise KeyboardInterrupt
+        calls.append(1)
+        removed, _cleanup = sharing.remove(work, today, limit)
+        return removed, lambda: None  # killed between the commit and the files
+
+    killed.disposals["sharing_requests"] = Disposal(sharing.count, dies_after_commit)
+    with pytest.raises(KeyboardInterrupt):
+        killed.run(trigger="command")
+    assert documents.path(digest).exists()  # left behind by the kill
+    with harness.database.session() as session:
+        assert session.scalar(select(SharingRequest.id)) is None  # the request itself is gone
+    harness.client.app.state.platekeeper.services.purger().run(trigger="command")
+    assert not documents.path(digest).exists()

@@ -23,6 +23,7 @@ __all__ = [
     "REDACTABLE_FIELDS",
     "REQUEST_STATES",
     "SharingAgency",
+    "SharingDisposedFile",
     "SharingLink",
     "SharingRelease",
     "SharingRequest",
@@ -160,3 +161,16 @@ class SharingLink(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     used_from: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class SharingDisposedFile(Base):
+    """A file of a disposed request still to delete from disk: its document (by digest) or its package (by path),
+    written in the same transaction as the request's deletion, so a purge killed before the file goes leaves this
+    row for the next purge."""
+
+    __tablename__ = "sharing_disposed_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # document | package
+    name: Mapped[str] = mapped_column(Text)  # the document's SHA-256, or the package's path
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,9 @@
 purge, a batch at a time. A request goes with its release, its download links, its package file if still on the
 server, and its document once no other request names the same bytes. The purge counts them
 (``sharing_requests``) in its signed certificate and its audit event (counts only: nothing about the requests), and
-the register keeps the total disposed (``disposed_requests``)."""
+the register keeps the total disposed (``disposed_requests``). The files go after the batch commits; they are listed
+(``sharing_disposed_files``) in its transaction, and each batch first deletes what an earlier one listed, so a purge
+killed between the commit and the files leaves nothing on disk past the next purge."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select
 
 from platekeeper.audit.work import Work
 from platekeeper.reads.images import ImageStore
-from platekeeper.sharing.models import SharingLink, SharingRelease, SharingRequest
+from platekeeper.sharing.models import SharingDisposedFile, SharingLink, SharingRelease, SharingRequest
 
 __all__ = ["count_expired_requests", "dispose_expired_requests"]
 
@@ -37,6 +39,7 @@ def dispose_expired_requests(
     ids = list(
         session.scalars(select(SharingRequest.id).where(_expired(today)).order_by(SharingRequest.id).limit(limit))
     )
+    _delete_listed(work, documents)  # what an earlier batch (or a killed purge) listed: gone by now, or now
     if not ids:
         return 0, lambda: None
     releases = session.execute(
@@ -58,12 +61,32 @@ def dispose_expired_requests(
         session.scalars(select(SharingRequest.document_sha256).where(SharingRequest.document_sha256.in_(digests)))
     )
     orphans = sorted(str(d) for d in digests - kept)
-    packages = [Path(r.location) for r in releases if r.location]
+    packages = [str(r.location) for r in releases if r.location]
+    session.add_all(
+        [SharingDisposedFile(kind="document", name=d) for d in orphans]
+        + [SharingDisposedFile(kind="package", name=p) for p in packages]
+    )  # listed with the deletion: a purge killed before the files go leaves the list for the next one
 
     def remove_files() -> None:
         for digest in orphans:
             documents.delete(digest)
         for package in packages:
-            package.unlink(missing_ok=True)
+            Path(package).unlink(missing_ok=True)
 
     return len(ids), remove_files
+
+
+def _delete_listed(work: Work, documents: ImageStore) -> None:
+    """Delete the listed files of disposed requests and their rows. A document that a request names again (the
+    same bytes entered since) stays; a file already gone is no error."""
+    session = work.session
+    listed = list(session.scalars(select(SharingDisposedFile).order_by(SharingDisposedFile.id).limit(1000)))
+    for row in listed:
+        if row.kind == "package":
+            Path(row.name).unlink(missing_ok=True)
+        elif (
+            session.scalar(select(SharingRequest.id).where(SharingRequest.document_sha256 == row.name).limit(1)) is None
+        ):
+            documents.delete(row.name)
+    if listed:
+        session.execute(delete(SharingDisposedFile).where(SharingDisposedFile.id.in_([r.id for r in listed])))
