@@ -1,13 +1,22 @@
-"""Writing one benchmark's table into docs/benchmarks.md, replacing only its own section."""
+"""What the bench scripts share: writing one benchmark's table into docs/benchmarks.md (replacing only its own
+section), and running a benchmark on a fresh SQLite file or a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import re
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["write_section"]
+import psycopg
+from sqlalchemy.engine import make_url
+
+__all__ = ["run_on_engine", "write_section"]
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nLatest figures from the scripts in `bench/` (`make bench` runs them all).\n"
@@ -31,3 +40,37 @@ def _cores() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
+
+
+T = TypeVar("T")
+
+
+def run_on_engine(
+    engine: str, args: argparse.Namespace, bench: Callable[[str, str, Path, argparse.Namespace], T]
+) -> T | None:
+    """``bench(engine, url, folder, args)`` on a fresh SQLite file in a temporary folder, or on a fresh PostgreSQL
+    database made on ``args.pg_admin_url`` and dropped after. None when PostgreSQL does not answer and the run asked
+    for both engines (``args.engine``), so SQLite's figures still come out."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        if engine == "sqlite":
+            return bench(engine, f"sqlite:///{tmp}/bench.db", Path(tmp), args)
+        name = f"bench_{os.getpid()}"
+        try:
+            _pg_database(args.pg_admin_url, name, create=True)
+        except psycopg.OperationalError as exc:
+            if args.engine == "postgresql":
+                raise
+            print(f"postgresql: skipped, {args.pg_admin_url} does not answer ({exc})".splitlines()[0])
+            return None
+        try:
+            url = make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
+            return bench(engine, url, Path(tmp), args)
+        finally:
+            _pg_database(args.pg_admin_url, name, create=False)
+
+
+def _pg_database(admin_url: str, name: str, create: bool) -> None:
+    url = make_url(admin_url)
+    dsn = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -24,7 +24,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -37,10 +36,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-import psycopg  # noqa: E402
-from report import write_section  # noqa: E402
+from report import run_on_engine, write_section  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from platekeeper.access.context import build_access_context  # noqa: E402
@@ -377,32 +374,6 @@ def _purge_while_searching(
     return idle, during or [float("nan")], purge_s, run
 
 
-def _pg_database(admin_url: str, name: str, create: bool) -> None:
-    url = make_url(admin_url)
-    dsn = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _run_engine(engine: str, args: argparse.Namespace) -> Result | None:
-    with tempfile.TemporaryDirectory(prefix="bench-retention-") as tmp:
-        if engine == "sqlite":
-            return _bench_engine(engine, f"sqlite:///{tmp}/bench.db", Path(tmp), args)
-        name = f"bench_retention_{os.getpid()}"
-        try:
-            _pg_database(args.pg_admin_url, name, create=True)
-        except psycopg.OperationalError as exc:
-            if args.engine == "postgresql":
-                raise
-            print(f"postgresql: skipped, {args.pg_admin_url} does not answer ({exc})".splitlines()[0])
-            return None
-        try:
-            url = make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
-            return _bench_engine(engine, url, Path(tmp), args)
-        finally:
-            _pg_database(args.pg_admin_url, name, create=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=1_000_000, help="expired reads to purge")
@@ -419,7 +390,7 @@ def main() -> None:
     if args.quick:
         args.reads, args.idle_searches, args.search_interval_ms, args.no_write = 2_000, 30, 50, True
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
-    results = [r for r in (_run_engine(engine, args) for engine in engines) if r is not None]
+    results = [r for r in (run_on_engine(engine, args, _bench_engine) for engine in engines) if r is not None]
     table = HEADER + "\n" + "\n".join(r.row() for r in results)
     print(table)
     if not args.no_write:

@@ -14,11 +14,9 @@ docs/benchmarks.md ("Search at scale") with the command line. --quick (2,000 rea
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,8 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-import psycopg  # noqa: E402
-from report import write_section  # noqa: E402
+from report import run_on_engine, write_section  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -203,32 +200,6 @@ def _bench(engine: str, url: str, tmp: Path, args: argparse.Namespace) -> Result
     return result
 
 
-def _pg_database(admin_url: str, name: str, create: bool) -> None:
-    url = make_url(admin_url)
-    dsn = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def _run(engine: str, args: argparse.Namespace) -> Result | None:
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        if engine == "sqlite":
-            return _bench(engine, f"sqlite:///{tmp}/bench.db", Path(tmp), args)
-        name = f"bench_scale_{os.getpid()}"
-        try:
-            _pg_database(args.pg_admin_url, name, create=True)
-        except psycopg.OperationalError as exc:
-            if args.engine == "postgresql":
-                raise
-            print(f"postgresql: skipped, {args.pg_admin_url} does not answer ({exc})".splitlines()[0])
-            return None
-        try:
-            url = make_url(args.pg_admin_url).set(database=name).render_as_string(hide_password=False)
-            return _bench(engine, url, Path(tmp), args)
-        finally:
-            _pg_database(args.pg_admin_url, name, create=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=1_000_000)
@@ -241,7 +212,7 @@ def main() -> None:
     if args.quick:
         args.reads, args.repeat, args.no_write = 2_000, 3, True
     engines = ("sqlite", "postgresql") if args.engine == "both" else (args.engine,)
-    results = [r for r in (_run(engine, args) for engine in engines) if r is not None]
+    results = [r for r in (run_on_engine(engine, args, _bench) for engine in engines) if r is not None]
     table = HEADER + "\n" + "\n".join(row for r in results for row in r.rows())
     print(table)
     if not args.no_write:
