@@ -1,5 +1,5 @@
 """What the bench scripts share: writing one benchmark's table into docs/benchmarks.md (replacing only its own
-section), and running a benchmark on a fresh SQLite file or a fresh PostgreSQL database."""
+section), running a benchmark on a fresh SQLite file or a fresh PostgreSQL database, and loading rows in bulk."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import psycopg
+from sqlalchemy import Table, insert
 from sqlalchemy.engine import make_url
 
-__all__ = ["run_on_engine", "write_section"]
+from platekeeper.db import Database
+
+__all__ = ["bulk_insert", "run_on_engine", "write_section"]
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nLatest figures from the scripts in `bench/` (`make bench` runs them all).\n"
@@ -74,3 +77,24 @@ def _pg_database(admin_url: str, name: str, create: bool) -> None:
     dsn = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f"CREATE DATABASE {name}" if create else f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def bulk_insert(database: Database, batches: list[tuple[Table, list[dict]]]) -> None:
+    """Load each table's rows in one transaction, in order (a table named by a later one first): COPY on
+    PostgreSQL, an executemany on SQLite."""
+    if database.dialect == "postgresql":
+        raw = database.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]
+                for table, rows in batches:
+                    columns = list(rows[0])
+                    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row([row[c] for c in columns])
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    with database.engine.begin() as conn:
+        for table, rows in batches:
+            conn.execute(insert(table), rows)

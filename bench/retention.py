@@ -36,8 +36,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from report import run_on_engine, write_section  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from report import bulk_insert, run_on_engine, write_section  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from platekeeper.access.context import build_access_context  # noqa: E402
@@ -188,23 +188,8 @@ def _write_files(store: ImageStore, batch: list[tuple[str, bytes]], made: set[st
 
 
 def _insert(database: Database, reads: list[dict], images: list[dict]) -> None:
-    """One chunk: COPY on PostgreSQL, an executemany on SQLite (images first: the reads refer to them)."""
-    if database.dialect == "postgresql":
-        raw = database.engine.raw_connection()
-        try:
-            with raw.cursor() as cursor:  # type: ignore[attr-defined]
-                for table, rows in (("images", images), ("plate_reads", reads)):
-                    columns = list(rows[0])
-                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row([row[c] for c in columns])
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    with database.engine.begin() as conn:
-        conn.execute(insert(StoredImage.__table__), images)
-        conn.execute(insert(PlateRead.__table__), reads)
+    """One chunk (images first: the reads refer to them)."""
+    bulk_insert(database, [(StoredImage.__table__, images), (PlateRead.__table__, reads)])
 
 
 def _load(services: Services, total: int, young: int, camera_id: int) -> Loaded:

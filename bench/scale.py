@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from report import run_on_engine, write_section  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from report import bulk_insert, run_on_engine, write_section  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from platekeeper.access.context import build_access_context  # noqa: E402
@@ -103,20 +103,7 @@ def _rows(total: int, cameras: list[int], rng: random.Random) -> Iterator[dict]:
 
 
 def _insert(database: Database, rows: list[dict]) -> None:
-    if database.dialect == "postgresql":
-        raw = database.engine.raw_connection()
-        try:
-            with raw.cursor() as cursor:  # type: ignore[attr-defined]
-                columns = list(rows[0])
-                with cursor.copy(f"COPY plate_reads ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row([row[c] for c in columns])
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    with database.engine.begin() as conn:
-        conn.execute(insert(PlateRead.__table__), rows)
+    bulk_insert(database, [(PlateRead.__table__, rows)])
 
 
 def _prepare(services: Services) -> tuple[list[int], object]:
