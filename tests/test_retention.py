@@ -9,9 +9,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from platekeeper.alerts.models import Alert
@@ -24,7 +22,7 @@ from platekeeper.reads.models import PlateRead, StoredImage
 from platekeeper.reads.unlink import delete_settled_file
 from platekeeper.retention.models import PurgeFileBatch, PurgeRunBatch
 from platekeeper.retention.models import PurgeRun as PurgeRunModel
-from platekeeper.retention.service import Disposal, verify_document
+from platekeeper.retention.service import verify_document
 from platekeeper.retention.service.purge import CERTIFICATE_TYPE
 from platekeeper.retention.service.sweeper import lower_priority
 from tests.conftest import CONTEXT, Harness, jpeg_bytes
@@ -347,33 +345,3 @@ def test_a_certificate_signed_before_a_kind_existed_still_shows(harness: Harness
         row.certificate = certificate
     page = harness.signed_in("alpr_admin").get(f"/retention/purges/{run.id}/certificate")
     assert page.status_code == 200 and "not counted when this was signed" in page.text
-
-
-def test_a_batch_that_fails_to_commit_leaves_no_file_cleanup_for_the_next_run(harness: Harness) -> None:
-    """A disposal hands the purge what to delete from disk once its batch commits; when the commit fails, the next
-    run (the schedule reuses its purger) must not delete those files: their rows are still there."""
-    calls: list[str] = []
-    failing = {"left": 1, "armed": False}
-
-    def remove(work, today, limit):  # type: ignore[no-untyped-def]
-        if failing["left"]:
-            failing["left"], failing["armed"] = 0, True  # this batch's commit fails
-            return 1, lambda: calls.append("stale")
-        return 0, lambda: calls.append("clean")
-
-    purge = purger(harness)
-    purge.disposals = {"system_audits": Disposal(lambda work, today: 0, remove)}
-
-    def explode(session):  # type: ignore[no-untyped-def]
-        if failing["armed"]:
-            failing["armed"] = False
-            raise RuntimeError("the disk is full")
-
-    event.listen(Session, "before_commit", explode)
-    try:
-        with pytest.raises(RuntimeError):
-            purge.run()
-    finally:
-        event.remove(Session, "before_commit", explode)
-    purge.run()
-    assert "stale" not in calls

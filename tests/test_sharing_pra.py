@@ -206,8 +206,7 @@ def test_a_purge_killed_after_a_disposal_commits_still_deletes_its_files(harness
         if calls:  # the batch after the one that committed: the process was killed before it
             raise KeyboardInterrupt
         calls.append(1)
-        removed, _cleanup = sharing.remove(work, today, limit)
-        return removed, lambda: None  # killed between the commit and the files
+        return sharing.remove(work, today, limit)  # commits; the kill comes before the next batch's file deletion
 
     killed.disposals["sharing_requests"] = Disposal(sharing.count, dies_after_commit)
     with pytest.raises(KeyboardInterrupt):

@@ -18,7 +18,6 @@ below); then this module; then the web layer (web/, every domain's api.py and pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -83,7 +82,7 @@ class Services:
         """The retention purge (462.9) for this installation: ``platekeeper purge`` and the daily schedule."""
         documents = self.documents
 
-        def sharing(work: Work, today: date, limit: int) -> tuple[int, Callable[[], None]]:
+        def sharing(work: Work, today: date, limit: int) -> int:
             return dispose_expired_requests(work, documents, today, limit)
 
         disposals = {

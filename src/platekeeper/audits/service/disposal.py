@@ -5,7 +5,6 @@ life (scheduled, run, reviewed, approved, closed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time
 
 from sqlalchemy import ColumnElement, and_, delete, func, select
@@ -27,13 +26,13 @@ def count_closed_audits_due(work: Work, today: date) -> int:
     return work.session.scalar(select(func.count(SystemAudit.id)).where(_due(work, today))) or 0
 
 
-def dispose_closed_audits(work: Work, today: date, limit: int) -> tuple[int, Callable[[], None]]:
-    """Delete up to ``limit`` closed audits past ``keep_until`` with their findings and sample; (how many, nothing
-    to delete from disk: an audit's report is made from its rows when asked for)."""
+def dispose_closed_audits(work: Work, today: date, limit: int) -> int:
+    """Delete up to ``limit`` closed audits past ``keep_until`` with their findings and sample; how many (nothing is
+    on disk: an audit's report is made from its rows when asked for)."""
     session = work.session
     ids = list(session.scalars(select(SystemAudit.id).where(_due(work, today)).order_by(SystemAudit.id).limit(limit)))
     if ids:
         session.execute(delete(AuditFinding).where(AuditFinding.audit_id.in_(ids)))
         session.execute(delete(AuditSampleItem).where(AuditSampleItem.audit_id.in_(ids)))
         session.execute(delete(SystemAudit).where(SystemAudit.id.in_(ids)))
-    return len(ids), lambda: None
+    return len(ids)

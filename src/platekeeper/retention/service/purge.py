@@ -93,8 +93,10 @@ class Disposal:
 
     count: Callable[[Work, date], int]
     """How many are due before the given day (the agency's today); for the dry run."""
-    remove: Callable[[Work, date, int], tuple[int, Callable[[], None]]]
-    """Remove up to a batch of those due: (how many, what to delete from disk once the transaction commits)."""
+    remove: Callable[[Work, date, int], int]
+    """Remove up to a batch of those due and return how many. Files they leave on disk are the disposal's own to
+    list in the same transaction and delete in a later batch (the run always ends with a batch that removes none),
+    so a purge killed between a commit and the files leaves nothing behind past the next run."""
 
 
 class PurgeBusy(RuntimeError):
@@ -132,7 +134,6 @@ class Purger:
         self.signer, self.store, self.disposals = signer, store, dict(disposals or {})
         if unknown := set(self.disposals) - set(DISPOSAL_KINDS):
             raise ValueError(f"not a kind of disposal: {', '.join(sorted(unknown))}")
-        self._cleanup: Callable[[], None] | None = None  # the files to delete once the batch in progress commits
         self.actor = Actor.system("purge")
         self.report: Progress = lambda what, n: None
         self._queued: tuple[int, list[str]] | None = None  # the queue row the batch in progress wrote
@@ -282,7 +283,7 @@ class Purger:
         after each, hand the files it queued to the ``sweeper`` (whose settled files the next batch unqueues),
         report the progress and pause."""
         while True:
-            self._queued, self._cleanup = None, None  # a batch that failed to commit leaves no cleanup behind
+            self._queued = None
             with self.database.session() as session:
                 if sweeper is not None:
                     self._unqueue(session, sweeper.settled())
@@ -290,9 +291,6 @@ class Purger:
                 counts = self._add(session, run_id, **removed)
             if sweeper is not None and self._queued is not None:
                 sweeper.submit(*self._queued)
-            if self._cleanup is not None:  # after the commit: a rollback leaves the files with their rows
-                cleanup, self._cleanup = self._cleanup, None
-                cleanup()
             if not removed.get(kind):
                 return
             self.report(kind, counts[kind])
@@ -345,8 +343,7 @@ class Purger:
     def _disposal_batch(self, kind: str) -> Callable[[Session, PurgeRun], dict[str, int]]:
         def batch(session: Session, run: PurgeRun) -> dict[str, int]:
             today = self.settings.today(run.started_at)
-            removed, self._cleanup = self.disposals[kind].remove(self._work(session), today, self._batch)
-            return {kind: removed}
+            return {kind: self.disposals[kind].remove(self._work(session), today, self._batch)}
 
         return batch
 

@@ -2,13 +2,13 @@
 purge, a batch at a time. A request goes with its release, its download links, its package file if still on the
 server, and its document once no other request names the same bytes. The purge counts them
 (``sharing_requests``) in its signed certificate and its audit event (counts only: nothing about the requests), and
-the register keeps the total disposed (``disposed_requests``). The files go after the batch commits; they are listed
-(``sharing_disposed_files``) in its transaction, and each batch first deletes what an earlier one listed, so a purge
-killed between the commit and the files leaves nothing on disk past the next purge."""
+the register keeps the total disposed (``disposed_requests``). A batch lists its requests' files
+(``sharing_disposed_files``) in its transaction, and each batch first deletes what earlier ones listed (the purge
+always ends with a batch that disposes of nothing), so a purge killed at any point leaves nothing on disk past the
+next purge."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -30,18 +30,17 @@ def count_expired_requests(work: Work, today: date) -> int:
     return work.session.scalar(select(func.count(SharingRequest.id)).where(_expired(today))) or 0
 
 
-def dispose_expired_requests(
-    work: Work, documents: ImageStore, today: date, limit: int
-) -> tuple[int, Callable[[], None]]:
-    """Delete up to ``limit`` requests whose ``retain_until`` is before ``today``, with their releases and links;
-    (how many, what to delete from disk once the transaction has committed: documents and package files)."""
+def dispose_expired_requests(work: Work, documents: ImageStore, today: date, limit: int) -> int:
+    """Delete up to ``limit`` requests whose ``retain_until`` is before ``today``, with their releases and links,
+    and list their files (documents no other request names, package files) for the next batch to delete; first
+    delete what earlier batches listed. How many requests went."""
     session = work.session
     ids = list(
         session.scalars(select(SharingRequest.id).where(_expired(today)).order_by(SharingRequest.id).limit(limit))
     )
-    _delete_listed(work, documents)  # what an earlier batch (or a killed purge) listed: gone by now, or now
+    _delete_listed(work, documents)  # what earlier batches (or a killed purge) listed, committed since
     if not ids:
-        return 0, lambda: None
+        return 0
     releases = session.execute(
         select(SharingRelease.id, SharingRelease.location).where(SharingRelease.request_id.in_(ids))
     ).all()
@@ -65,22 +64,15 @@ def dispose_expired_requests(
     session.add_all(
         [SharingDisposedFile(kind="document", name=d) for d in orphans]
         + [SharingDisposedFile(kind="package", name=p) for p in packages]
-    )  # listed with the deletion: a purge killed before the files go leaves the list for the next one
-
-    def remove_files() -> None:
-        for digest in orphans:
-            documents.delete(digest)
-        for package in packages:
-            Path(package).unlink(missing_ok=True)
-
-    return len(ids), remove_files
+    )  # listed with the deletion, deleted by a later batch: a killed purge leaves the list, never a lost file
+    return len(ids)
 
 
 def _delete_listed(work: Work, documents: ImageStore) -> None:
     """Delete the listed files of disposed requests and their rows. A document that a request names again (the
     same bytes entered since) stays; a file already gone is no error."""
     session = work.session
-    listed = list(session.scalars(select(SharingDisposedFile).order_by(SharingDisposedFile.id).limit(1000)))
+    listed = list(session.scalars(select(SharingDisposedFile)))  # a few per request, and drained every batch
     for row in listed:
         if row.kind == "package":
             Path(row.name).unlink(missing_ok=True)
