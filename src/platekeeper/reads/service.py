@@ -45,7 +45,6 @@ __all__ = [
     "get_read",
     "get_read_image",
     "hourly_reads",
-    "plate_pattern",
     "read_statistics",
     "reads_of_plate",
     "reads_since",
@@ -158,19 +157,15 @@ class SearchPage:
     page_size: int
     results: list[ReadSummary] = field(default_factory=list)
     exact: bool = True
-    more: bool = False  # a read lies past this page
+    has_next: bool = False  # a read lies past this page (known past the count's limit too)
 
     @property
     def pages(self) -> int:
         """How many pages the counted results fill (at least that many when the count is not ``exact``)."""
         return max(1, -(-self.total // self.page_size))
 
-    @property
-    def has_next(self) -> bool:
-        return self.more
 
-
-def plate_pattern(column: Any, pattern: str, dialect: str) -> Any:
+def _plate_pattern(column: Any, pattern: str, dialect: str) -> Any:
     """``column`` matches a plate pattern (``*`` any run, ``?`` one character; plates hold only A-Z and 0-9). On
     SQLite through GLOB, whose wildcards these are: it is case-sensitive, so the plate's own index serves a known
     prefix (LIKE, case-insensitive there, scans the table). On PostgreSQL through LIKE, which the pattern and trigram
@@ -183,7 +178,7 @@ def plate_pattern(column: Any, pattern: str, dialect: str) -> Any:
 def _apply_filters(stmt: SelectT, query: ReadQuery, dialect: str) -> SelectT:
     if query.plate:  # the reader's text or a person's correction of it
         if any(c in query.plate for c in "*?"):
-            matches = (plate_pattern(c, query.plate, dialect) for c in (PlateRead.plate, PlateRead.corrected_plate))
+            matches = (_plate_pattern(c, query.plate, dialect) for c in (PlateRead.plate, PlateRead.corrected_plate))
             stmt = stmt.where(or_(*matches))
         else:
             stmt = stmt.where(or_(PlateRead.plate == query.plate, PlateRead.corrected_plate == query.plate))
@@ -267,14 +262,14 @@ def search_reads(work: Work, ctx: AccessContext, query: ReadQuery, *, store: Ima
         .limit(limits.page_size + 1)  # one more: whether a next page exists, past the count's limit too
     )
     rows = session.execute(stmt).all()
-    more, rows = len(rows) > limits.page_size, rows[: limits.page_size]
+    has_next, rows = len(rows) > limits.page_size, rows[: limits.page_size]
     types = _media_types(session, {r.PlateRead.crop_sha256 for r in rows if r.PlateRead.crop_sha256}) if store else {}
     results = [_summary(r.PlateRead, r.name, store, types) for r in rows]
-    uncounted = None if exact else True
-    searched = ReadsSearched(**query.describe(), results=total, more_results=uncounted, thumbnails=store is not None)
+    more = None if exact else True  # only a count that stopped at the limit says so
+    searched = ReadsSearched(**query.describe(), results=total, more_results=more, thumbnails=store is not None)
     record_access(work, ctx, searched)
     record_after(work, ctx, watched, shown=len(results), total=total)  # the guards' count, and their notices
-    return SearchPage(query=query, total=total, page_size=limits.page_size, results=results, exact=exact, more=more)
+    return SearchPage(query, total, limits.page_size, results, exact=exact, has_next=has_next)
 
 
 @dataclass(frozen=True)
